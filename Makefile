@@ -1,0 +1,74 @@
+# Machine learning for marketing automation — every command bootstraps .venv from nothing.
+# `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DATA ?= data
+SEED ?= 42
+CUSTOMERS ?= 20000
+
+# PyTensor (under PyMC): link the system OpenBLAS on Linux (tools/ensure_blas.sh provides it; macOS finds
+# Accelerate by itself) and keep its compile cache in the checkout so make, nbval and CI reuse it.
+ifeq ($(shell uname -s),Linux)
+BLAS_FLAG := ,blas__ldflags=-lopenblas
+endif
+export PYTENSOR_FLAGS := base_compiledir=$(CURDIR)/.cache/pytensor$(BLAS_FLAG)
+export UV_COMPILE_BYTECODE := 1
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+WORLD := $(addprefix data/,customers.csv products.csv transactions.csv events.csv campaigns.csv \
+           experiments.csv email_sends.csv leads.csv lead_events.csv truth.json)
+
+help: ## Show the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml tools/bootstrap.sh tools/ensure_blas.sh
+	bash tools/bootstrap.sh "$(PYTHON)" $(VENV)
+	touch $@
+
+install: $(STAMP) ## Create .venv: pinned packages, the helpers package, the ml-marketing Jupyter kernel
+
+data/.generated: $(STAMP) src/helpers/synth.py data/MANIFEST.sha256
+	$(BIN)/python -m helpers.synth --seed 42 --customers 20000 --out data --check data/MANIFEST.sha256
+	touch $@
+
+data: data/.generated ## Generate the course world into data/ (checked against data/MANIFEST.sha256)
+
+course: $(STAMP) data ## Run the whole course (DATA=dir runs it on your own CSVs into runs/<dir name>/)
+ifeq ($(DATA),data)
+	$(BIN)/python -m helpers.run --refresh --out runs/course
+else
+	$(BIN)/python -m helpers.run --data-dir "$(DATA)" --out "runs/$(notdir $(abspath $(DATA)))"
+endif
+
+lint: $(STAMP) ## Ruff over the package, tests, tools and notebooks
+	$(BIN)/ruff check src tests tools benchmarks notebooks
+
+test: $(STAMP) data lint ## Run every test: the package, then nbval re-deriving every committed notebook output
+	$(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env \
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600
+
+bench: $(STAMP) ## Benchmarks at scale (SIZES="10000 100000 1000000"); results in benchmarks/results/
+	$(BIN)/python benchmarks/run.py $(if $(SIZES),--sizes $(SIZES))
+
+html: $(STAMP) ## Render the committed notebooks as a static site in site/
+	$(BIN)/python tools/build_site.py site
+
+jupyter: $(STAMP) data ## Open JupyterLab on the notebooks with the course kernel
+	$(BIN)/jupyter lab notebooks
+
+lock: ## Recompile requirements.lock from requirements.in (needs the package index)
+	$(BIN)/uv pip compile requirements.in --universal --python-version 3.11 --no-header -o requirements.lock
+
+clean: ## Remove generated data, runs and caches (keeps .venv)
+	rm -rf runs site .cache data/.generated $(WORLD)
+
+distclean: clean ## Also remove .venv
+	rm -rf $(VENV)
+
+.PHONY: help install data course lint test bench html jupyter lock clean distclean

@@ -1,0 +1,241 @@
+"""Loading and validating a world: exact round-trip of good data, a clear SchemaError for each kind of bad data."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers.io import SCHEMAS, SchemaError, describe_schema, load_table, load_world
+from helpers.synth import TABLES
+
+TODAY = dt.date(2026, 6, 1)  # fixed "today" so that the future-date rule is deterministic
+
+
+def _digest(d: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(d.iterdir())}
+
+
+def _edit(path: Path, row: int, column: str, value: str) -> int:
+    """Set ``column`` of data row ``row`` (0-based) to ``value``; return that row's line number in the file."""
+    with path.open(newline="") as f:
+        rows = list(csv.reader(f))
+    rows[row + 1][rows[0].index(column)] = value
+    with path.open("w", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+    return row + 2
+
+
+def _expect(d: Path, file: str, column: str | None, *fragments: str, lines: list[int] | None = None,
+            tables=None) -> SchemaError:
+    before = _digest(d)
+    with pytest.raises(SchemaError) as info:
+        load_world(d, tables=tables, today=TODAY)
+    e = info.value
+    msg = str(e)
+    assert Path(e.file).name == file and file in msg
+    assert e.column == column
+    if column:
+        assert f"column '{column}'" in msg
+    for frag in fragments:
+        assert frag in msg, msg
+    if lines is not None:
+        assert e.lines[: len(lines)] == lines
+        for ln in lines:
+            assert f"line {ln}" in msg
+    assert "Fix: " in msg and len(e.fix) > 10
+    assert _digest(d) == before, "loading must never change the input files"
+    return e
+
+
+# ---------------------------------------------------------------------------------------------------- good data
+def test_round_trip_is_exact(small_world, small_world_dir):
+    loaded = load_world(small_world_dir, today=TODAY)
+    assert set(loaded.tables) == set(TABLES)
+    for name in TABLES:
+        a, b = small_world.tables[name], loaded.tables[name]
+        assert list(a.columns) == list(b.columns), name
+        assert len(a) == len(b), name
+        for col in a.columns:
+            x, y = a[col], b[col]
+            if pd.api.types.is_float_dtype(x):
+                np.testing.assert_allclose(x.to_numpy(float), y.to_numpy(float), atol=0.005 + 1e-9)
+            elif pd.api.types.is_datetime64_any_dtype(x):
+                assert (x.isna() == y.isna()).all() and (x.dropna().to_numpy() == y.dropna().to_numpy()).all()
+            else:
+                assert (x.isna() == y.isna()).all(), (name, col)
+                assert (x.dropna().astype(str).to_numpy() == y.dropna().astype(str).to_numpy()).all(), (name, col)
+    assert loaded.truth is not None and loaded.truth["seed"] == 7
+
+
+def test_types_are_what_the_schema_says(small_world_dir):
+    w = load_world(small_world_dir, tables=["transactions", "leads"], today=TODAY)
+    assert set(w.tables) == {"customers", "products", "transactions", "leads"}  # parents come along
+    tx = w.transactions
+    assert tx["order_date"].dtype == "datetime64[s]"
+    assert tx["quantity"].dtype == np.int64 and tx["unit_price"].dtype == np.float64
+    assert w.leads["converted"].dtype == bool
+    assert w.leads["converted_date"].isna().sum() == (~w.leads["converted"]).sum()
+
+
+def test_team_data_without_truth_and_with_extra_columns(world_copy):
+    (world_copy / "truth.json").unlink()
+    cust = pd.read_csv(world_copy / "customers.csv")
+    cust["crm_owner"] = "team-a"
+    cust["email_consent"] = cust["email_consent"].map({1: "true", 0: "false"})
+    cust.to_csv(world_copy / "customers.csv", index=False)
+    w = load_world(world_copy, tables=["customers"], today=TODAY)
+    assert w.truth is None
+    assert (w.customers["crm_owner"] == "team-a").all()
+    assert w.customers["email_consent"].dtype == bool
+    assert w.customers["email_consent"].sum() == (cust["email_consent"] == "true").sum()
+
+
+def test_text_ids_are_kept_as_text(world_copy):
+    for name in ("customers", "transactions"):
+        df = pd.read_csv(world_copy / f"{name}.csv")
+        df["customer_id"] = "C-" + df["customer_id"].astype(str)
+        df.to_csv(world_copy / f"{name}.csv", index=False)
+    w = load_world(world_copy, tables=["transactions"], today=TODAY)
+    assert w.transactions["customer_id"].str.startswith("C-").all()
+
+
+def test_only_existing_tables_are_loaded_by_default(world_copy):
+    for name in ("leads", "lead_events", "email_sends", "experiments"):
+        (world_copy / f"{name}.csv").unlink()
+    w = load_world(world_copy, today=TODAY)
+    assert set(w.tables) == {"customers", "products", "transactions", "events", "campaigns"}
+
+
+# ---------------------------------------------------------------------------------------------------- bad data
+def test_missing_folder():
+    with pytest.raises(SchemaError, match="folder not found"):
+        load_world("/nonexistent/crm_export")
+
+
+def test_missing_file(world_copy):
+    (world_copy / "products.csv").unlink()
+    _expect(world_copy, "products.csv", None, "file not found", "product_id, name, category, price",
+            tables=["transactions"])
+
+
+def test_missing_column(world_copy):
+    df = pd.read_csv(world_copy / "customers.csv").drop(columns=["age"])
+    df.to_csv(world_copy / "customers.csv", index=False)
+    _expect(world_copy, "customers.csv", "age", "missing column 'age'", "found: customer_id",
+            tables=["customers"])
+
+
+def test_unparseable_date(world_copy):
+    line = _edit(world_copy / "customers.csv", 4, "signup_date", "2024-13-45")
+    _expect(world_copy, "customers.csv", "signup_date", "not valid dates", "'2024-13-45'", "YYYY-MM-DD",
+            lines=[line], tables=["customers"])
+
+
+def test_date_with_a_time_in_a_date_column(world_copy):
+    line = _edit(world_copy / "customers.csv", 2, "signup_date", "2024-01-05 10:00:00")
+    _expect(world_copy, "customers.csv", "signup_date", "not valid dates", lines=[line], tables=["customers"])
+
+
+def test_wrong_type(world_copy):
+    l1 = _edit(world_copy / "customers.csv", 3, "age", "forty")
+    l2 = _edit(world_copy / "customers.csv", 9, "age", "41.5")
+    _expect(world_copy, "customers.csv", "age", "2 values are not whole numbers", "'forty'", "'41.5'",
+            lines=[l1, l2], tables=["customers"])
+
+
+def test_wrong_boolean(world_copy):
+    line = _edit(world_copy / "customers.csv", 0, "email_consent", "maybe")
+    _expect(world_copy, "customers.csv", "email_consent", "not yes/no values", "'maybe'", lines=[line],
+            tables=["customers"])
+
+
+def test_negative_quantity(world_copy):
+    line = _edit(world_copy / "transactions.csv", 10, "quantity", "-2")
+    _expect(world_copy, "transactions.csv", "quantity", "below 1", "'-2'", lines=[line], tables=["transactions"])
+
+
+def test_negative_price(world_copy):
+    line = _edit(world_copy / "transactions.csv", 3, "unit_price", "-4.99")
+    _expect(world_copy, "transactions.csv", "unit_price", "negative", "'-4.99'", lines=[line],
+            tables=["transactions"])
+
+
+def test_future_date(world_copy):
+    line = _edit(world_copy / "transactions.csv", 5, "order_date", "2099-01-01 10:00:00")
+    _expect(world_copy, "transactions.csv", "order_date", "in the future", "2026-06-01", lines=[line],
+            tables=["transactions"])
+
+
+def test_duplicate_primary_key(world_copy):
+    path = world_copy / "customers.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines, lines[3]]) + "\n")
+    e = _expect(world_copy, "customers.csv", "customer_id", "1 duplicate values of the key customer_id",
+                lines=[len(lines) + 1], tables=["customers"])
+    assert e.values == [int(lines[3].split(",")[0])]
+
+
+def test_duplicate_composite_key(world_copy):
+    path = world_copy / "transactions.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines, lines[1]]) + "\n")
+    _expect(world_copy, "transactions.csv", "order_id", "duplicate values of the key order_id + product_id",
+            lines=[len(lines) + 1], tables=["transactions"])
+
+
+def test_unknown_foreign_key(world_copy):
+    line = _edit(world_copy / "transactions.csv", 7, "customer_id", "999999999")
+    _expect(world_copy, "transactions.csv", "customer_id", "do not exist in customers.csv (customer_id)",
+            "999999999", lines=[line], tables=["transactions"])
+
+
+def test_unknown_campaign_in_events(world_copy):
+    df = pd.read_csv(world_copy / "events.csv", dtype=str, keep_default_na=False)
+    row = int(np.flatnonzero(df["campaign_id"] != "")[0])
+    line = _edit(world_copy / "events.csv", row, "campaign_id", "C9999")
+    _expect(world_copy, "events.csv", "campaign_id", "campaigns.csv (campaign_id) or experiments.csv", "C9999",
+            lines=[line], tables=["events", "campaigns", "experiments"])
+
+
+def test_empty_table(world_copy):
+    path = world_copy / "products.csv"
+    path.write_text(path.read_text().splitlines()[0] + "\n")
+    _expect(world_copy, "products.csv", None, "no rows", tables=["products"])
+
+
+def test_empty_file(world_copy):
+    (world_copy / "products.csv").write_text("")
+    _expect(world_copy, "products.csv", None, "empty", tables=["products"])
+
+
+def test_nan_in_required_column(world_copy):
+    line = _edit(world_copy / "customers.csv", 6, "region", "")
+    _expect(world_copy, "customers.csv", "region", "1 empty values in a required column", lines=[line],
+            tables=["customers"])
+
+
+def test_many_bad_rows_show_the_first_five(world_copy):
+    path = world_copy / "products.csv"
+    df = pd.read_csv(path, dtype=str)
+    df.loc[:9, "price"] = "n/a"
+    df.to_csv(path, index=False)
+    e = _expect(world_copy, "products.csv", "price", "10 values are not numbers", lines=[2, 3, 4, 5, 6],
+                tables=["products"])
+    assert "..." in str(e)
+
+
+def test_unknown_table_name():
+    with pytest.raises(KeyError, match="unknown table"):
+        load_table(None, "orders")
+
+
+def test_schema_table_covers_every_column():
+    d = describe_schema()
+    assert set(d["table"]) == set(SCHEMAS)
+    assert d["description"].str.len().min() > 3

@@ -1,0 +1,82 @@
+"""Notebook hygiene, checked rather than hoped for (nbval separately re-derives every output)."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import syllabus  # noqa: E402
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+VOLATILE = re.compile(r"0x[0-9a-f]{6,}|/work/|/home/|/Users/|/tmp/|\d+\.\d+ ?s(ec)?\b|it/s|\d{4}-\d\d-\d\dT\d\d:\d\d")
+
+
+@pytest.fixture(params=NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def nb(request):
+    return nbformat.read(request.param, as_version=4)
+
+
+def test_valid_and_executed(nb):
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(c.execution_count is not None for c in code), "commit the outputs of `make course`"
+    counts = [c.execution_count for c in code]
+    assert counts == list(range(1, len(code) + 1)), "cells must be executed once, top to bottom"
+
+
+def test_parameters_cell(nb):
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    assert "data_dir = None" in tagged[0].source and "seed = " in tagged[0].source
+
+
+def test_no_errors_warnings_or_volatile_output(nb):
+    for c in nb.cells:
+        for o in c.get("outputs", []):
+            assert o.output_type != "error", o
+            assert not (o.output_type == "stream" and o.name == "stderr"), o.text
+            text = o.get("text", "") + json.dumps(o.get("data", {}).get("text/plain", ""))
+            assert not VOLATILE.search(text), VOLATILE.search(text).group(0)
+
+
+def test_no_run_metadata(nb):
+    assert "papermill" not in nb.metadata
+    for c in nb.cells:
+        assert "papermill" not in c.metadata and "execution" not in c.metadata
+
+
+def test_has_objectives_exercises_solutions_and_summary(nb):
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "you will be able to" in text.lower()
+    assert "## Exercises" in text and "## Summary" in text
+    assert any("solution" in c.metadata.get("tags", []) for c in nb.cells if c.cell_type == "code")
+
+
+def test_figures_are_titled_and_labelled(nb):
+    for c in nb.cells:
+        if c.cell_type == "code" and ("plt." in c.source or ".plot(" in c.source):
+            assert "plotting.finish(" in c.source or "set_title" in c.source, c.source
+
+
+def test_navigation_is_generated_and_current(nb, request):
+    stem = Path(request.node.callspec.id).name
+    nav = [c for c in nb.cells if syllabus.NAV_TAG in c.metadata.get("tags", [])]
+    assert len(nav) == 2 and nb.cells[0] is nav[0] and nb.cells[-1] is nav[1]
+    assert all(c.source == syllabus.nav_text(stem) for c in nav), "run: python tools/syllabus.py"
+
+
+def test_readme_syllabus_is_current():
+    readme = (ROOT / "README.md").read_text()
+    assert syllabus.syllabus_table() in readme, "run: python tools/syllabus.py"
+
+
+def test_committed_notebooks_never_point_into_a_machine():
+    for p in NOTEBOOKS:
+        assert "injected-parameters" not in p.read_text(), f"{p.name} was committed from a run with parameters"

@@ -1,0 +1,104 @@
+"""The course runner: figures recorded per notebook, gathered per run, failures reported with their cell."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from helpers import paths, run
+
+
+def test_record_and_gather(tmp_path):
+    run.start("01_segmentation", tmp_path)
+    run.record("ari_best", 0.912345678)
+    run.record("k_auto", 5)
+    run.start("02_scoring", tmp_path)
+    run.record("auc_logistic", 0.8)
+    metrics = run.gather_metrics(tmp_path)
+    assert metrics == {"01_segmentation": {"ari_best": 0.912346, "k_auto": 5}, "02_scoring": {"auc_logistic": 0.8}}
+    assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
+
+
+def test_restart_clears_a_notebook_s_old_figures(tmp_path):
+    run.start("01_segmentation", tmp_path)
+    run.record("stale", 1)
+    run.start("01_segmentation", tmp_path)
+    run.record("fresh", 2)
+    assert run.gather_metrics(tmp_path) == {"01_segmentation": {"fresh": 2}}
+
+
+@pytest.mark.parametrize("bad, err", [(float("nan"), ValueError), (float("inf"), ValueError), ([1, 2], TypeError)])
+def test_record_refuses_what_is_not_a_figure(tmp_path, bad, err):
+    run.start("00_x", tmp_path)
+    with pytest.raises(err):
+        run.record("x", bad)
+
+
+def test_results_never_go_into_data():
+    with pytest.raises(ValueError, match="inside data/"):
+        run.start("00_x", paths.DATA_DIR / "results")
+
+
+def test_save_table(tmp_path):
+    run.start("01_segmentation", tmp_path)
+    p = run.save_table(pd.DataFrame({"customer_id": [1, 2], "cluster": [0, 1]}), "segments.csv")
+    assert p == tmp_path / "segments.csv"
+    assert p.read_text() == "customer_id,cluster\n1,0\n2,1\n"
+
+
+def test_notebook_selection():
+    names = [p.stem for p in run.notebooks()]
+    assert names[0] == "00_the_world" and names == sorted(names)
+    assert [p.stem for p in run.notebooks(["00"])] == ["00_the_world"]
+    with pytest.raises(ValueError, match="no notebook 99"):
+        run.notebooks(["99"])
+
+
+def test_refresh_only_on_the_course_world(tmp_path):
+    with pytest.raises(ValueError, match="--refresh"):
+        run.run_course(tmp_path, tmp_path / "out", refresh=True)
+
+
+def test_course_runs_on_another_world_without_touching_committed_notebooks(tmp_path, small_world_dir):
+    committed = (paths.NOTEBOOKS_DIR / "00_the_world.ipynb").read_bytes()
+    metrics = run.run_course(small_world_dir, tmp_path / "out", only=["00"], progress=False)
+    assert metrics["00_the_world"]["rows_customers"] == 3_000
+    assert metrics["00_the_world"]["has_truth"] is True
+    assert (tmp_path / "out" / "00_the_world.ipynb").exists()
+    assert (paths.NOTEBOOKS_DIR / "00_the_world.ipynb").read_bytes() == committed
+
+
+def test_course_without_truth_skips_checks(tmp_path, world_copy):
+    (world_copy / "truth.json").unlink()
+    metrics = run.run_course(world_copy, tmp_path / "out", only=["00"], progress=False)
+    assert metrics["00_the_world"]["has_truth"] is False
+    assert "rule_lift_max_rel_error" not in metrics["00_the_world"]
+
+
+def test_failure_names_notebook_cell_file_and_fix(tmp_path, world_copy, capsys):
+    df = pd.read_csv(world_copy / "customers.csv").drop(columns=["region"])
+    df.to_csv(world_copy / "customers.csv", index=False)
+    code = run.main(["--data-dir", str(world_copy), "--out", str(tmp_path / "out"), "--only", "00",
+                     "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "FAILED: 00_the_world failed at cell" in err
+    assert "SchemaError" in err and "customers.csv" in err and "'region'" in err and "Fix:" in err
+    assert "world = io.load_world" in err or "import" in err
+
+
+def test_cli_reports_unknown_notebook(tmp_path, small_world_dir, capsys):
+    assert run.main(["--data-dir", str(small_world_dir), "--out", str(tmp_path), "--only", "42"]) == 2
+    assert "no notebook 42" in capsys.readouterr().err
+
+
+def test_executed_notebook_is_clean(tmp_path, small_world_dir):
+    run.run_course(small_world_dir, tmp_path, only=["00"], progress=False)
+    text = (tmp_path / "00_the_world.ipynb").read_text()
+    assert '"papermill"' not in text and '"execution"' not in text
+    shutil.rmtree(tmp_path)
+    assert not Path(tmp_path).exists()
