@@ -150,7 +150,7 @@ def test_orders_are_chronological_and_prices_follow_the_catalogue(world):
     tx = world.transactions
     first = tx.groupby("order_id")["order_date"].first()
     assert first.is_monotonic_increasing
-    price = tx["product_id"].map(world.products.set_index("product_id")["price"])
+    price = tx["product_id"].astype(str).map(world.products.set_index("product_id")["price"])
     ratio = (tx["unit_price"] / price).round(2)
     assert ratio.isin([1.0, 0.9, 0.85, 0.8]).all()
 

@@ -80,6 +80,12 @@ CHANNELS = ("organic_search", "paid_search", "social", "referral", "email", "sto
 INCOME_BANDS = ("low", "mid", "high")
 GENDERS = ("F", "M", "X")
 SUBJECTS = ("plain", "personalised", "urgency", "question")
+EVENT_TYPES = ("site_visit", "product_page_view", "catalog_click", "guide_download", "cart_add", "cart_abandon",
+               "payment_form_view", "email_sent", "email_open", "email_click", "unsubscribe", "push_sent",
+               "push_open", "push_click")
+"""Event types of the events table, in the order their codes are packed."""
+LEAD_EVENT_TYPES = ("site_visit", "product_page_view", "catalog_click", "guide_download", "payment_form_view",
+                    "email_open", "email_click", "social_engagement", "unsubscribe")
 LEAD_SOURCES = ("organic_search", "paid_search", "social", "referral", "webinar", "trade_show")
 
 # Archetypes of customer segments. A world with k segments uses the first k. ``defining`` names the behaviour
@@ -156,6 +162,7 @@ DISCOUNT_EFFECT_BEFORE = 6.0  # logit per unit discount (x discount_sens of the 
 DISCOUNT_EFFECT_AFTER = 3.0
 ATTRIBUTION_DAYS = 7.0
 HOLDOUT_SHARE = 0.10
+N_EXPERIMENTS = 16  # A/B and send-time tests, stored per recipient in email_sends
 CHURN_DRIFT_MULT = 2.0  # hazard multiplier after DRIFT for the drifting segment
 CART_RECOVERY_ORGANIC = 0.12  # P(an abandoned cart is bought within ~2 days without any reminder)
 CART_REMINDER_UPLIFT = {"reminder": 0.06, "discount": 0.10}  # used by the workflow simulator (05)
@@ -346,22 +353,25 @@ def generate_world(
     products, pi = _products(rng["products"], seg, n_products)
     rules = _plant_rules(rng["products"], products, n_rules)
 
-    web_events, abandon = _web_sessions(rng["web"], seg, cust, lat)
+    packer = _Packer(n_customers, n_campaigns + N_EXPERIMENTS)
+    event_keys, abandon = _web_sessions(rng["web"], seg, cust, lat, packer)
     order_parts = [_poisson_orders(rng["orders"], seg, lat), _recovered_orders(rng["orders"], lat, abandon)]
     camp = _campaigns(rng["campaigns"], rng["experiments"], seg, cust, lat, n_campaigns)
     order_parts.append(camp["orders"])
     orders = _finalise_orders(order_parts)
     tx, attempts = _baskets(rng["baskets"], seg, orders, lat, products, pi, rules)
-    order_events = _order_events(rng["web"], orders, lat)
+    event_keys += _order_events(orders, packer)
 
-    campaigns, experiments, email_sends, camp_events = _campaign_tables(camp, orders, tx, seg)
+    campaigns, experiments, email_sends, camp_keys = _campaign_tables(camp, orders, tx, seg, packer)
+    event_keys += camp_keys
+    del camp_keys, orders
+    events = _assemble_events(event_keys, packer, camp["ids"])
     leads, lead_events, lead_latent = _leads(rng["leads"], rng["lead_events"], n_leads)
 
     customers = cust.drop(columns=["email_consent_at_signup"])
     customers["email_consent"] = cust["email_consent_at_signup"] & ~np.isin(
         customers["customer_id"].to_numpy(), camp["unsubscribed_ids"]
     )
-    events = _assemble_events([web_events, order_events, camp_events])
 
     tables = {
         "customers": customers,
@@ -543,11 +553,11 @@ def _plant_rules(rng: np.random.Generator, products: pd.DataFrame, n_rules: int)
     return rules
 
 
-def _web_sessions(rng: np.random.Generator, seg: dict, cust: pd.DataFrame, lat: dict):
+def _web_sessions(rng: np.random.Generator, seg: dict, cust: pd.DataFrame, lat: dict, packer: _Packer):
     """Browsing sessions while a customer is active: visits, product pages, catalogue clicks, carts."""
     active = np.maximum(lat["active_to"] - lat["active_from"], 0.0)
     n_sess = rng.poisson(lat["web_rate"] * active / MONTH)
-    who = np.repeat(np.arange(len(active)), n_sess)
+    who = np.repeat(np.arange(len(active), dtype=np.int32), n_sess)
     t = lat["active_from"][who] + rng.random(len(who)) * active[who]
     t = np.minimum(_at_hour(rng, t, lat["peak_hour"][who]), lat["active_to"][who] - 1e-4)
     t = np.maximum(t, lat["active_from"][who])
@@ -555,16 +565,17 @@ def _web_sessions(rng: np.random.Generator, seg: dict, cust: pd.DataFrame, lat: 
     catalog = rng.random(len(who)) < 0.12
     guide = rng.random(len(who)) < 0.015
     cart = rng.random(len(who)) < 0.10
-    parts = [(who, t, "site_visit")]
+    keys = [packer.pack(who, t, "site_visit")]
     pw = np.repeat(np.arange(len(who)), n_pages)
     step = (np.arange(len(pw)) - np.repeat(np.cumsum(n_pages) - n_pages, n_pages) + 1) * (90 / 86400)
-    parts.append((who[pw], t[pw] + step, "product_page_view"))
-    parts.append((who[catalog], t[catalog] + 30 / 86400, "catalog_click"))
-    parts.append((who[guide], t[guide] + 200 / 86400, "guide_download"))
-    parts.append((who[cart], t[cart] + 400 / 86400, "cart_add"))
-    parts.append((who[cart], t[cart] + 1500 / 86400, "cart_abandon"))
-    abandon = dict(who=who[cart], t=t[cart] + 1500 / 86400)
-    return parts, abandon
+    keys.append(packer.pack(who[pw], t[pw] + step, "product_page_view"))
+    del pw, step
+    keys.append(packer.pack(who[catalog], t[catalog] + 30 / 86400, "catalog_click"))
+    keys.append(packer.pack(who[guide], t[guide] + 200 / 86400, "guide_download"))
+    keys.append(packer.pack(who[cart], t[cart] + 400 / 86400, "cart_add"))
+    keys.append(packer.pack(who[cart], t[cart] + 1500 / 86400, "cart_abandon"))
+    abandon = dict(who=who[cart].astype(np.int64), t=t[cart] + 1500 / 86400)
+    return keys, abandon
 
 
 def _poisson_orders(rng: np.random.Generator, seg: dict, lat: dict) -> dict:
@@ -601,7 +612,7 @@ def _campaigns(rng: np.random.Generator, rng_x: np.random.Generator, seg: dict, 
     c_discount = rng.choice([0.0, 0.0, 0.1, 0.15, 0.2], size=n_campaigns)
     c_reach = rng.uniform(0.25, 0.7, n_campaigns)
 
-    n_x = 16
+    n_x = N_EXPERIMENTS
     x_day = np.sort(rng_x.uniform(20.0, DAYS - ATTRIBUTION_DAYS - 1, n_x).round()) + 0.5
     x_kind = np.array(["subject"] * 6 + ["content"] * 4 + ["send_time"] * 6)[rng_x.permutation(n_x)]
     experiments = []
@@ -627,20 +638,26 @@ def _campaigns(rng: np.random.Generator, rng_x: np.random.Generator, seg: dict, 
     sched = [(c_day[i], 0, i) for i in range(n_campaigns)] + [(x_day[i], 1, i) for i in range(n_x)]
     sched.sort()
 
+    ids = [f"C{i + 1:04d}" for i in range(n_campaigns)] + [f"X{j + 1:03d}" for j in range(n_x)]
+    day_of = np.concatenate([c_day, x_day])
+    channel_of = np.concatenate([c_channel, np.full(n_x, "email")])
+    discount_of = np.concatenate([c_discount, np.zeros(n_x)])
     fatigue = np.zeros(n)
     last_msg = np.zeros(n)
     unsubscribed = np.zeros(n, bool)
-    rec_rows: list[dict[str, np.ndarray]] = []
+    rec: dict[str, list[np.ndarray]] = {k_: [] for k_ in ("code", "who", "hour", "variant", "flag", "off_open",
+                                                         "off_click")}
+    conv_orders: dict[str, list[np.ndarray]] = {"who": [], "t": [], "discount": []}
     camp_truth = []
     x_truth = []
     for day, is_x, i in sched:
+        code = n_campaigns + i if is_x else i
+        channel, disc = channel_of[code], discount_of[code]
         if is_x:
             ex = experiments[i]
-            channel, target, reach, disc = "email", ex["target"], ex["reach"], 0.0
-            cid = f"X{i + 1:03d}"
+            target, reach = ex["target"], ex["reach"]
         else:
-            channel, target, reach, disc = c_channel[i], c_target[i], c_reach[i], c_discount[i]
-            cid = f"C{i + 1:04d}"
+            target, reach = c_target[i], c_reach[i]
         eligible = lat["signup_day"] < day
         if channel == "email":
             eligible &= lat["consent"] & ~unsubscribed
@@ -680,70 +697,89 @@ def _campaigns(rng: np.random.Generator, rng_x: np.random.Generator, seg: dict, 
         unsubscribed[sent[unsub]] = True
         fatigue[sent] += 1.0
         last_msg[sent] = t_send
-        t_open = t_send + rng.exponential(3 / 24, len(sent))
-        t_click = t_open + rng.exponential(10 / 1440, len(sent))
-        t_order = t_click + rng.exponential(6 / 24, len(sent))
+        off_open = rng.exponential(3 / 24, len(sent))
+        off_click = rng.exponential(10 / 1440, len(sent))
+        t_order = t_send + off_open + off_click + rng.exponential(6 / 24, len(sent))
         converted &= t_order < lat["active_to"][sent]
-        rec_rows.append(dict(
-            cid=np.full(len(sent), cid, dtype=object), who=sent, t_send=t_send, hour=hs,
-            variant=v[~holdout], opened=opened, clicked=clicked, converted_click=converted, unsub=unsub,
-            t_open=t_open, t_click=t_click, t_order=t_order, is_x=np.full(len(sent), bool(is_x)),
-            channel=np.full(len(sent), channel, dtype=object), discount=np.full(len(sent), disc),
-        ))
-        rec_rows.append(dict(cid=np.full(len(ctl), cid, dtype=object), who=ctl, t_send=np.floor(day) + hour[holdout] / 24,
-                             control=np.ones(len(ctl), bool)))
-        row = dict(campaign_id=cid, day=float(day), channel=channel, target=int(target),
-                   exp_open_rate=float(p["open"].mean()) if len(sent) else 0.0,
-                   exp_click_rate=float((p["open"] * p["click"]).mean()) if len(sent) else 0.0,
-                   exp_click_conv_rate=float((p["open"] * p["click"] * p["conv"]).mean()) if len(sent) else 0.0)
+        conv_orders["who"].append(sent[converted])
+        conv_orders["t"].append(t_order[converted])
+        conv_orders["discount"].append(np.full(int(converted.sum()), disc))
+        # one compact record per selected customer: the sent ones first, then the holdout
+        m, ns = len(aud), len(sent)
+        flag = np.zeros(m, np.uint8)
+        flag[:ns] = (opened * F_OPEN) | (clicked * F_CLICK) | (unsub * F_UNSUB) | (converted * F_CONV)
+        flag[ns:] = F_CONTROL
+        rec["code"].append(np.full(m, code, np.int16))
+        rec["who"].append(np.concatenate([sent, ctl]).astype(np.int32))
+        rec["hour"].append(np.concatenate([hs, hour[holdout]]).astype(np.int8))
+        rec["variant"].append(np.concatenate([v[~holdout], v[holdout]]).astype(np.int8))
+        rec["flag"].append(flag)
+        rec["off_open"].append(np.concatenate([off_open, np.zeros(m - ns)]).astype(np.float32))
+        rec["off_click"].append(np.concatenate([off_click, np.zeros(m - ns)]).astype(np.float32))
+        row = dict(campaign_id=ids[code], day=float(day), channel=channel, target=int(target),
+                   exp_open_rate=float(p["open"].mean()) if ns else 0.0,
+                   exp_click_rate=float((p["open"] * p["click"]).mean()) if ns else 0.0,
+                   exp_click_conv_rate=float((p["open"] * p["click"] * p["conv"]).mean()) if ns else 0.0)
         if is_x:
             ex_rates = []
             for vi, name in enumerate(ex["variants"]):
                 for si in range(k):
-                    m = (v[~holdout] == vi) & (s[sent] == si)
-                    if m.any():
-                        ex_rates.append(dict(variant=name, segment=si, n=int(m.sum()),
-                                             p_open=float(p["open"][m].mean()),
-                                             p_click=float((p["open"] * p["click"])[m].mean())))
+                    mm = (v[~holdout] == vi) & (s[sent] == si)
+                    if mm.any():
+                        ex_rates.append(dict(variant=name, segment=si, n=int(mm.sum()),
+                                             p_open=float(p["open"][mm].mean()),
+                                             p_click=float((p["open"] * p["click"])[mm].mean())))
             x_truth.append(dict(row, kind=ex["kind"], variants=ex["variants"], hours=list(ex["hours"]),
                                 effect=ex["effect"].tolist(), rates=ex_rates))
         else:
             camp_truth.append(dict(row, send_hour=int(c_hour[i]), subject=SUBJECTS[c_subject[i]], discount=float(disc)))
-    rec = _concat_rows(rec_rows)
-    conv = rec["converted_click"]
-    orders = dict(who=rec["who"][conv], t=rec["t_order"][conv], discount=rec["discount"][conv],
-                  source=np.full(int(conv.sum()), 2, np.int8))
+    records = {k_: np.concatenate(v_) for k_, v_ in rec.items()}
+    orders = dict(who=np.concatenate(conv_orders["who"]), t=np.concatenate(conv_orders["t"]),
+                  discount=np.concatenate(conv_orders["discount"]))
+    orders["source"] = np.full(len(orders["who"]), 2, np.int8)
     return dict(
-        rec=rec, orders=orders, camp_truth=camp_truth, x_truth=x_truth, experiments=experiments,
-        c=dict(day=c_day, channel=c_channel, target=c_target, hour=c_hour, subject=c_subject, discount=c_discount),
-        x=dict(day=x_day, kind=x_kind),
+        rec=records, orders=orders, camp_truth=camp_truth, x_truth=x_truth, experiments=experiments, ids=ids,
+        day_of=day_of, channel_of=channel_of, n_campaigns=n_campaigns,
         unsubscribed_ids=cust["customer_id"].to_numpy()[unsubscribed],
     )
 
 
-def _concat_rows(rows: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Concatenate dicts of arrays; keys missing from a part are filled with False/NaN/0."""
-    keys: list[str] = []
-    for r in rows:
-        keys += [k for k in r if k not in keys]
-    out = {}
-    for key in keys:
-        ref = next(r[key] for r in rows if key in r)
-        parts = []
-        for r in rows:
-            m = len(r["who"])
-            if key in r:
-                parts.append(r[key])
-            elif ref.dtype == bool:
-                parts.append(np.zeros(m, bool))
-            elif ref.dtype == object:
-                parts.append(np.full(m, None, dtype=object))
-            elif np.issubdtype(ref.dtype, np.floating):
-                parts.append(np.full(m, np.nan))
-            else:
-                parts.append(np.zeros(m, ref.dtype))
-        out[key] = np.concatenate(parts) if parts else ref[:0]
-    return out
+# flags of a recipient record
+F_OPEN, F_CLICK, F_UNSUB, F_CONV, F_CONTROL = 1, 2, 4, 8, 16
+
+
+class _Packer:
+    """Each event as one int64: customer index | second since START | event type | campaign code + 1.
+
+    Sorting the packed keys sorts events by customer, time, type and campaign at once, in 8 bytes per event.
+    """
+
+    T_BITS = 27  # seconds since START: 2^27 s is 4.25 years
+    TYP_BITS = 4
+
+    def __init__(self, n_customers: int, n_codes: int) -> None:
+        self.cid_bits = int(n_codes + 1).bit_length()
+        self.who_bits = max(1, int(n_customers).bit_length())
+        if self.who_bits + self.T_BITS + self.TYP_BITS + self.cid_bits > 63:
+            raise ValueError("too many customers or campaigns to pack events into 64 bits")
+        if len(EVENT_TYPES) > 2**self.TYP_BITS:  # pragma: no cover - a guard for whoever adds event types
+            raise ValueError("too many event types")
+
+    def pack(self, who: np.ndarray, t_days: np.ndarray, typ: str, code: np.ndarray | None = None) -> np.ndarray:
+        sec = np.clip(np.floor(np.asarray(t_days) * 86400.0), 0, 2**self.T_BITS - 1).astype(np.int64)
+        key = np.asarray(who).astype(np.int64) << (self.T_BITS + self.TYP_BITS + self.cid_bits)
+        key |= sec << (self.TYP_BITS + self.cid_bits)
+        key |= np.int64(EVENT_TYPES.index(typ)) << self.cid_bits
+        if code is not None:
+            key |= np.asarray(code).astype(np.int64) + 1
+        return key
+
+    def unpack(self, key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        cid = (key & ((1 << self.cid_bits) - 1)).astype(np.int16) - 1
+        typ = ((key >> self.cid_bits) & ((1 << self.TYP_BITS) - 1)).astype(np.int8)
+        sec = (key >> (self.cid_bits + self.TYP_BITS)) & ((1 << self.T_BITS) - 1)
+        who = (key >> (self.cid_bits + self.TYP_BITS + self.T_BITS)).astype(np.int64)
+        return who, sec, typ, cid
 
 
 def _respond(seg, lat, who, t_send, hour, channel, subj, disc, fatigue, subj_eff, content_eff) -> dict:
@@ -784,7 +820,11 @@ def _finalise_orders(parts: list[dict]) -> dict:
 
 def _baskets(rng: np.random.Generator, seg: dict, orders: dict, lat: dict, products: pd.DataFrame,
              pi: np.ndarray, rules: list[dict], chunk: int = 200_000):
-    """Independent Bernoulli inclusion per product given the segment, then planted rules; empty draws dropped."""
+    """Independent Bernoulli inclusion per product given the segment, then planted rules; empty draws dropped.
+
+    Two passes keep memory flat: first the basket cells as compact (order, product) pairs, then the
+    transaction columns filled in place, chunk by chunk.
+    """
     s = lat["segment"][orders["who"]]
     n_o, n_p = len(s), pi.shape[1]
     oi_parts, pj_parts = [], []
@@ -795,100 +835,119 @@ def _baskets(rng: np.random.Generator, seg: dict, orders: dict, lat: dict, produ
         for r in rules:
             boost = b[:, r["a"]] & (rng.random(hi - lo) < r["q"])
             b[:, r["b"]] |= boost
-        nz = b.any(axis=1)
-        keep[lo:hi] = nz
+        keep[lo:hi] = b.any(axis=1)
         oi, pj = np.nonzero(b)
-        oi_parts.append(oi + lo)
-        pj_parts.append(pj)
+        oi_parts.append((oi + lo).astype(np.int32))
+        pj_parts.append(pj.astype(np.int16))
     oi = np.concatenate(oi_parts)
     pj = np.concatenate(pj_parts)
+    del oi_parts, pj_parts
     attempts = np.bincount(s, minlength=seg["k"]).astype(float)
-    # order ids are given to the non-empty orders, in chronological order
-    new_id = np.cumsum(keep) - 1
     orders["kept"] = keep
+    new_id = np.cumsum(keep) - 1  # order ids go to the non-empty orders, in chronological order
     price = products["price"].to_numpy()
-    qty = 1 + rng.poisson(0.25, len(oi))
-    unit = np.round(price[pj] * (1.0 - orders["discount"][oi]), 2)
+    n = len(oi)
+    cols = {
+        "order_id": np.empty(n, np.int64), "customer_id": np.empty(n, np.int64),
+        "order_date": np.empty(n, np.int64), "quantity": np.empty(n, np.int64), "unit_price": np.empty(n),
+    }
+    epoch = (START - np.datetime64("1970-01-01T00:00:00", "s")).astype(np.int64)
+    step = 5_000_000
+    for lo in range(0, n, step):
+        o, j = oi[lo:lo + step], pj[lo:lo + step]
+        cols["order_id"][lo:lo + step] = new_id[o] + 1_000_001
+        cols["customer_id"][lo:lo + step] = orders["who"][o] + 100001
+        cols["order_date"][lo:lo + step] = np.floor(orders["t"][o] * 86400.0).astype(np.int64) + epoch
+        cols["quantity"][lo:lo + step] = 1 + rng.poisson(0.25, len(o))
+        cols["unit_price"][lo:lo + step] = np.round(price[j] * (1.0 - orders["discount"][o]), 2)
     tx = pd.DataFrame(
         {
-            "order_id": (new_id[oi] + 1_000_001).astype(np.int64),
-            "customer_id": (orders["who"][oi] + 100001).astype(np.int64),
-            "order_date": _to_ts(orders["t"][oi]),
-            "product_id": products["product_id"].to_numpy()[pj],
-            "quantity": qty.astype(np.int64),
-            "unit_price": unit,
-        }
+            "order_id": cols["order_id"],
+            "customer_id": cols["customer_id"],
+            "order_date": cols["order_date"].view("datetime64[s]"),
+            "product_id": pd.Categorical.from_codes(pj, categories=products["product_id"].tolist()),
+            "quantity": cols["quantity"],
+            "unit_price": cols["unit_price"],
+        },
+        copy=False,
     )
     return tx, attempts
 
 
-def _order_events(rng: np.random.Generator, orders: dict, lat: dict):
+def _order_events(orders: dict, packer: _Packer) -> list[np.ndarray]:
     """The web session that precedes each order: visit, product page, cart, payment form."""
     keep = orders["kept"]
     who, t = orders["who"][keep], orders["t"][keep]
     return [
-        (who, t - 900 / 86400, "site_visit"),
-        (who, t - 700 / 86400, "product_page_view"),
-        (who, t - 400 / 86400, "cart_add"),
-        (who, t - 120 / 86400, "payment_form_view"),
+        packer.pack(who, t - 900 / 86400, "site_visit"),
+        packer.pack(who, t - 700 / 86400, "product_page_view"),
+        packer.pack(who, t - 400 / 86400, "cart_add"),
+        packer.pack(who, t - 120 / 86400, "payment_form_view"),
     ]
 
 
-def _campaign_tables(camp: dict, orders: dict, tx: pd.DataFrame, seg: dict):
-    rec = camp["rec"]
+def _campaign_tables(camp: dict, orders: dict, tx: pd.DataFrame, seg: dict, packer: _Packer,
+                     chunk: int = 4_000_000):
+    """Campaign outcomes (with holdouts), experiments, per-recipient email_sends, and the messaging events."""
+    rec = camp.pop("rec")
+    ids, n_c = camp["ids"], camp["n_campaigns"]
+    code, who, hour, flag = rec["code"], rec["who"], rec["hour"], rec["flag"]
+    n_codes = len(ids)
+    t_send = np.floor(camp["day_of"][code]) + hour / 24.0
     keep = orders["kept"]
     o_who, o_t = orders["who"][keep], orders["t"][keep]
     # order value per order (orders are chronological and order ids sequential)
-    value = (tx["quantity"] * tx["unit_price"]).groupby(tx["order_id"].to_numpy()).sum().to_numpy()
-    # orders within the attribution window after each send/holdout time, per recipient (vectorised by key)
+    value = np.bincount(tx["order_id"].to_numpy() - 1_000_001, weights=(tx["quantity"] * tx["unit_price"]).to_numpy())
+    # orders within the attribution window after each send (or holdout) time, per record, by sorted key
     key_o = o_who.astype(np.float64) * 1e4 + o_t
     srt = np.argsort(key_o, kind="stable")
     key_o = key_o[srt]
     cumval = np.concatenate([[0.0], np.cumsum(value[srt])])
-    k0 = rec["who"].astype(np.float64) * 1e4 + rec["t_send"]
-    lo = np.searchsorted(key_o, k0, side="left")
-    hi = np.searchsorted(key_o, k0 + ATTRIBUTION_DAYS, side="right")
-    n_win = hi - lo
-    rev_win = cumval[hi] - cumval[lo]
-    control = rec["control"]
-    conv_any = n_win > 0
-
-    df = pd.DataFrame({"cid": rec["cid"], "control": control, "opened": rec["opened"], "clicked": rec["clicked"],
-                       "conv": conv_any, "rev": rev_win})
-    g_sent = df[~control].groupby("cid", sort=True).agg(sent=("opened", "size"), opens=("opened", "sum"),
-                                                       clicks=("clicked", "sum"), conversions=("conv", "sum"),
-                                                       revenue=("rev", "sum"))
-    g_ctl = df[control].groupby("cid", sort=True).agg(control_size=("conv", "size"),
-                                                     control_conversions=("conv", "sum"),
-                                                     control_revenue=("rev", "sum"))
-    ct = pd.DataFrame(camp["camp_truth"]).set_index("campaign_id")
-    c = ct.join(g_sent).join(g_ctl).fillna(0)
+    del srt
+    control = (flag & F_CONTROL) > 0
+    opened, clicked, unsub = (flag & F_OPEN) > 0, (flag & F_CLICK) > 0, (flag & F_UNSUB) > 0
+    sent_m = ~control
+    conv_any = np.zeros(len(code), bool)
+    agg = {k_: np.zeros(n_codes) for k_ in ("sent", "opens", "clicks", "conversions", "revenue", "control_size",
+                                            "control_conversions", "control_revenue")}
+    for lo in range(0, len(code), chunk):
+        sl = slice(lo, lo + chunk)
+        k0 = who[sl].astype(np.float64) * 1e4 + t_send[sl]
+        a_ = np.searchsorted(key_o, k0, side="left")
+        b_ = np.searchsorted(key_o, k0 + ATTRIBUTION_DAYS, side="right")
+        conv = b_ > a_
+        rev = cumval[b_] - cumval[a_]
+        conv_any[sl] = conv
+        c_, snt, ctl = code[sl], sent_m[sl], control[sl]
+        for name, mask, weights in (("sent", snt, None), ("opens", snt & opened[sl], None),
+                                    ("clicks", snt & clicked[sl], None), ("conversions", snt & conv, None),
+                                    ("revenue", snt, rev), ("control_size", ctl, None),
+                                    ("control_conversions", ctl & conv, None), ("control_revenue", ctl, rev)):
+            agg[name] += np.bincount(c_[mask], weights=None if weights is None else weights[mask],
+                                     minlength=n_codes)
+    del key_o, cumval
+    ct = pd.DataFrame(camp["camp_truth"]).set_index("campaign_id").loc[ids[:n_c]]
     names = np.asarray(seg["names"] + ["all"])
+    ints = ("sent", "opens", "clicks", "conversions", "control_size", "control_conversions")
+    a = {k_: (v_[:n_c].astype(np.int64) if k_ in ints else np.round(v_[:n_c], 2)) for k_, v_ in agg.items()}
     campaigns = pd.DataFrame(
         {
-            "campaign_id": c.index.to_numpy(),
-            "date": (np.datetime64("2024-01-01") + c["day"].to_numpy().astype(int).astype("timedelta64[D]")),
-            "channel": c["channel"].to_numpy(),
-            "target_segment": names[c["target"].to_numpy().astype(int)],
-            "send_hour": c["send_hour"].to_numpy().astype(np.int64),
-            "subject_variant": c["subject"].to_numpy(),
-            "discount": c["discount"].to_numpy(),
-            "audience_size": (c["sent"] + c["control_size"]).to_numpy().astype(np.int64),
-            "sent": c["sent"].to_numpy().astype(np.int64),
-            "opens": c["opens"].to_numpy().astype(np.int64),
-            "clicks": c["clicks"].to_numpy().astype(np.int64),
-            "conversions": c["conversions"].to_numpy().astype(np.int64),
-            "revenue": np.round(c["revenue"].to_numpy(), 2),
-            "control_size": c["control_size"].to_numpy().astype(np.int64),
-            "control_conversions": c["control_conversions"].to_numpy().astype(np.int64),
-            "control_revenue": np.round(c["control_revenue"].to_numpy(), 2),
+            "campaign_id": ids[:n_c],
+            "date": (np.datetime64("2024-01-01") + ct["day"].to_numpy().astype(int).astype("timedelta64[D]")),
+            "channel": ct["channel"].to_numpy(),
+            "target_segment": names[ct["target"].to_numpy().astype(int)],
+            "send_hour": ct["send_hour"].to_numpy().astype(np.int64),
+            "subject_variant": ct["subject"].to_numpy(),
+            "discount": ct["discount"].to_numpy(),
+            "audience_size": a["sent"] + a["control_size"],
+            **{k_: a[k_] for k_ in ("sent", "opens", "clicks", "conversions", "revenue", "control_size",
+                                   "control_conversions", "control_revenue")},
         }
     )
     channel_cost = campaigns["channel"].map(CHANNEL_COST).to_numpy()
-    discount_cost = campaigns["discount"].to_numpy() / np.maximum(1 - campaigns["discount"].to_numpy(), 1e-9) \
-        * campaigns["revenue"].to_numpy()
+    disc = campaigns["discount"].to_numpy()
+    discount_cost = disc / np.maximum(1 - disc, 1e-9) * campaigns["revenue"].to_numpy()
     campaigns["cost"] = np.round(250.0 + campaigns["sent"].to_numpy() * channel_cost + discount_cost, 2)
-    campaigns = campaigns.sort_values(["date", "campaign_id"], kind="stable").reset_index(drop=True)
 
     xt = camp["x_truth"]
     experiments = pd.DataFrame(
@@ -907,75 +966,84 @@ def _campaign_tables(camp: dict, orders: dict, tx: pd.DataFrame, seg: dict):
         }
     ).sort_values(["date", "campaign_id"], kind="stable").reset_index(drop=True)
 
-    is_x = rec["is_x"] & ~control
-    order_in_win = conv_any
-    variant_names = {x["campaign_id"]: np.asarray(x["variants"]) for x in xt}
-    x_cid = rec["cid"][is_x]
-    x_var = rec["variant"][is_x].astype(int)
-    variant = np.empty(int(is_x.sum()), dtype=object)
-    for cid_, names_ in variant_names.items():
-        m = x_cid == cid_
-        variant[m] = names_[x_var[m]]
+    # per-recipient rows of the experiments, by experiment then customer
+    xm = np.flatnonzero((code >= n_c) & sent_m)
+    xm = xm[np.lexsort((who[xm], code[xm]))]
+    variant_names = [np.asarray(camp["experiments"][c - n_c]["variants"]) for c in range(n_c, n_codes)]
+    variant = np.empty(len(xm), dtype=object)
+    for j, vn in enumerate(variant_names):
+        m = code[xm] == n_c + j
+        variant[m] = vn[rec["variant"][xm][m]]
     email_sends = pd.DataFrame(
         {
-            "customer_id": (rec["who"][is_x] + 100001).astype(np.int64),
-            "campaign_id": x_cid,
+            "customer_id": (who[xm] + 100001).astype(np.int64),
+            "campaign_id": pd.Categorical.from_codes(code[xm] - n_c, categories=ids[n_c:]),
             "variant": variant,
-            "sent_at": _to_ts(rec["t_send"][is_x]),
-            "send_hour": np.floor(rec["hour"][is_x]).astype(np.int64),
-            "opened": rec["opened"][is_x],
-            "clicked": rec["clicked"][is_x],
-            "converted": order_in_win[is_x],
+            "sent_at": _to_ts(t_send[xm]),
+            "send_hour": hour[xm].astype(np.int64),
+            "opened": opened[xm],
+            "clicked": clicked[xm],
+            "converted": conv_any[xm],
         }
-    ).sort_values(["campaign_id", "customer_id"], kind="stable").reset_index(drop=True)
+    )
 
-    sent = ~control
-    who = rec["who"][sent]
-    cid = rec["cid"][sent]
-    ch = rec["channel"][sent]
-    op, cl, un = rec["opened"][sent], rec["clicked"][sent], rec["unsub"][sent]
-    t_open, t_click = rec["t_open"][sent], rec["t_click"][sent]
-    is_email = ch == "email"
-    t_sent = rec["t_send"][sent]
-    ev = [
-        (who[is_email], t_sent[is_email], "email_sent", cid[is_email]),
-        (who[~is_email], t_sent[~is_email], "push_sent", cid[~is_email]),
-        (who[op & is_email], t_open[op & is_email], "email_open", cid[op & is_email]),
-        (who[cl & is_email], t_click[cl & is_email], "email_click", cid[cl & is_email]),
-        (who[un], t_open[un], "unsubscribe", cid[un]),
-        (who[op & ~is_email], t_open[op & ~is_email], "push_open", cid[op & ~is_email]),
-        (who[cl & ~is_email], t_click[cl & ~is_email], "push_click", cid[cl & ~is_email]),
-    ]
-    return campaigns, experiments, email_sends, ev
+    # messaging events: sent, opened, clicked, unsubscribed
+    is_email = camp["channel_of"][code] == "email"
 
+    def t_open(mask: np.ndarray) -> np.ndarray:
+        return t_send[mask] + rec["off_open"][mask]
 
-EVENT_TYPES = ("site_visit", "product_page_view", "catalog_click", "guide_download", "cart_add", "cart_abandon",
-               "payment_form_view", "email_sent", "email_open", "email_click", "unsubscribe", "push_sent",
-               "push_open", "push_click")
+    keys = []
+    for typ_sent, typ_open, typ_click, ch in (("email_sent", "email_open", "email_click", is_email),
+                                               ("push_sent", "push_open", "push_click", ~is_email)):
+        m = sent_m & ch
+        keys.append(packer.pack(who[m], t_send[m], typ_sent, code[m]))
+        m = sent_m & ch & opened
+        keys.append(packer.pack(who[m], t_open(m), typ_open, code[m]))
+        m = sent_m & ch & clicked
+        keys.append(packer.pack(who[m], t_open(m) + rec["off_click"][m], typ_click, code[m]))
+    m = sent_m & unsub
+    keys.append(packer.pack(who[m], t_open(m), "unsubscribe", code[m]))
+    return campaigns, experiments, email_sends, keys
 
 
-def _assemble_events(groups: list[list[tuple]]) -> pd.DataFrame:
-    who, t, typ, cid = [], [], [], []
-    code = {e: i for i, e in enumerate(EVENT_TYPES)}
-    for g in groups:
-        for part in g:
-            w, tt, name = part[0], part[1], part[2]
-            who.append(w)
-            t.append(tt)
-            typ.append(np.full(len(w), code[name], np.int8))
-            cid.append(part[3] if len(part) > 3 else np.full(len(w), None, dtype=object))
-    who_a = np.concatenate(who)
-    ts = _to_ts(np.concatenate(t))
-    typ_a = np.concatenate(typ)
-    cid_a = np.concatenate(cid)
-    order = np.lexsort((typ_a, ts, who_a))
+
+def _assemble_events(keys: list[np.ndarray], packer: _Packer, ids: list[str], chunk: int = 8_000_000
+                     ) -> pd.DataFrame:
+    """Sort the packed events (customer, time, type, campaign) and decode them into the events table.
+
+    Parts are moved into one preallocated array (each freed once copied) and decoded chunk by chunk into the
+    final columns, so the peak is the packed keys plus the finished table.
+    """
+    n = sum(len(k_) for k_ in keys)
+    key = np.empty(n, np.int64)
+    at = 0
+    while keys:
+        part = keys.pop(0)
+        key[at:at + len(part)] = part
+        at += len(part)
+        del part
+    key.sort()
+    customer_id = np.empty(n, np.int64)
+    seconds = np.empty(n, np.int64)
+    typ = np.empty(n, np.int8)
+    cid = np.empty(n, np.int16)
+    for lo in range(0, n, chunk):
+        w_, s_, t_, c_ = packer.unpack(key[lo:lo + chunk])
+        customer_id[lo:lo + chunk] = w_ + 100001
+        seconds[lo:lo + chunk] = s_
+        typ[lo:lo + chunk] = t_
+        cid[lo:lo + chunk] = c_
+    del key
+    seconds += (START - np.datetime64("1970-01-01T00:00:00", "s")).astype(np.int64)
     return pd.DataFrame(
         {
-            "customer_id": (who_a[order] + 100001).astype(np.int64),
-            "timestamp": ts[order],
-            "event_type": np.asarray(EVENT_TYPES)[typ_a[order]],
-            "campaign_id": cid_a[order],
-        }
+            "customer_id": customer_id,
+            "timestamp": seconds.view("datetime64[s]"),
+            "event_type": pd.Categorical.from_codes(typ, categories=list(EVENT_TYPES)),
+            "campaign_id": pd.Categorical.from_codes(cid, categories=ids),
+        },
+        copy=False,
     )
 
 
@@ -1017,11 +1085,11 @@ def _leads(rng: np.random.Generator, rng_e: np.random.Generator, n: int):
         t = created[w] + 30.0 * rng_e.random(len(w)) ** shape
         who_l.append(w)
         t_l.append(t)
-        typ_l.append(np.full(len(w), ev_name[kname], dtype=object))
+        typ_l.append(np.full(len(w), LEAD_EVENT_TYPES.index(ev_name[kname]), np.int8))
     uw = np.flatnonzero(unsub)
     who_l.append(uw)
     t_l.append(created[uw] + 30.0 * rng_e.random(len(uw)))
-    typ_l.append(np.full(len(uw), "unsubscribe", dtype=object))
+    typ_l.append(np.full(len(uw), LEAD_EVENT_TYPES.index("unsubscribe"), np.int8))
     who_a, t_a, typ_a = np.concatenate(who_l), np.concatenate(t_l), np.concatenate(typ_l)
     t_a = np.floor(t_a * 86400.0) / 86400.0  # the second-resolution times that are written
     last = np.full(n, -np.inf)
@@ -1075,9 +1143,9 @@ def _leads(rng: np.random.Generator, rng_e: np.random.Generator, n: int):
         }
     )
     ts = _to_ts(t_a)
-    order = np.lexsort((typ_a.astype(str), ts, who_a))
+    order = np.lexsort((typ_a, ts, who_a))
     lead_events = pd.DataFrame({"lead_id": lead_id[who_a[order]], "timestamp": ts[order],
-                                "event_type": typ_a[order]})
+                                "event_type": pd.Categorical.from_codes(typ_a[order], list(LEAD_EVENT_TYPES))})
     latent = dict(lead_id=lead_id.tolist(), p_convert=np.round(p, 6).tolist(), intent=np.round(z, 4).tolist(),
                   after_drift=after.tolist())
     return leads, lead_events, latent
@@ -1242,39 +1310,63 @@ def _truth(seed, n_customers, seg, lat, cust, products, pi, rules, attempts, cam
 # ----------------------------------------------------------------------------------------------------------------
 # Writing, reading the manifest, the command line
 # ----------------------------------------------------------------------------------------------------------------
-def _csv_bytes(df: pd.DataFrame) -> bytes:
-    """Deterministic CSV: dates as YYYY-MM-DD (or with HH:MM:SS when a column has times), booleans as 0/1,
-    decimals with two places, empty fields for missing values, ``\\n`` line ends."""
-    out = df.copy()
-    for col in out.columns:
-        s = out[col]
-        if pd.api.types.is_datetime64_any_dtype(s):
-            arr = s.to_numpy().astype("datetime64[s]")
-            ok = ~np.isnat(arr)
-            has_time = bool((arr[ok] != arr[ok].astype("datetime64[D]")).any())
-            if not has_time:
-                txt = np.where(ok, np.datetime_as_string(arr, unit="D"), "")
-                out[col] = pd.Series(txt, index=out.index, dtype=object)
-        elif pd.api.types.is_bool_dtype(s):
-            out[col] = s.astype(np.int8)
-    return out.to_csv(index=False, lineterminator="\n", float_format="%.2f", date_format="%Y-%m-%d %H:%M:%S",
-                      na_rep="").encode("utf-8")
+def _datetime_format(s: pd.Series, chunk: int = 5_000_000) -> str:
+    """``%Y-%m-%d`` when every value of a datetime column is at midnight, else with the time of day."""
+    arr = s.to_numpy().astype("datetime64[s]").view(np.int64)
+    nat = np.iinfo(np.int64).min
+    for lo in range(0, len(arr), chunk):
+        part = arr[lo:lo + chunk]
+        if ((part % 86400 != 0) & (part != nat)).any():
+            return "%Y-%m-%d %H:%M:%S"
+    return "%Y-%m-%d"
+
+
+def _format_datetimes(values: np.ndarray, fmt: str) -> np.ndarray:
+    """Vectorised strftime for the two formats the world uses; NaT becomes an empty field."""
+    unit = "D" if fmt == "%Y-%m-%d" else "s"
+    arr = values.astype(f"datetime64[{unit}]")
+    text = np.datetime_as_string(arr, unit=unit)
+    if unit == "s":
+        text.view("<U1").reshape(len(text), -1)[:, 10] = " "  # ISO 'T' -> ' ', in place
+    text = text.astype(object)
+    text[np.isnat(arr)] = None
+    return text
+
+
+def _write_csv(df: pd.DataFrame, path: Path, chunk: int = 1_000_000) -> str:
+    """Stream ``df`` to ``path`` as deterministic CSV and return its sha256.
+
+    Dates as YYYY-MM-DD (with HH:MM:SS when a column has times), booleans as 0/1, decimals with two places,
+    empty fields for missing values, ``\\n`` line ends. Written in chunks, so memory stays flat on large tables.
+    """
+    formats = {c: _datetime_format(df[c]) for c in df.columns if pd.api.types.is_datetime64_any_dtype(df[c])}
+    h = hashlib.sha256()
+    with open(path, "wb") as f:
+        for lo in range(0, max(len(df), 1), chunk):
+            part = df.iloc[lo:lo + chunk].copy()
+            for col in part.columns:
+                if col in formats:
+                    part[col] = _format_datetimes(part[col].to_numpy(), formats[col])
+                elif pd.api.types.is_bool_dtype(part[col]):
+                    part[col] = part[col].astype(np.int8)
+            data = part.to_csv(index=False, header=lo == 0, lineterminator="\n", float_format="%.2f",
+                               na_rep="").encode("utf-8")
+            h.update(data)
+            f.write(data)
+    return h.hexdigest()
 
 
 def write_world(world: World, out: str | Path, *, manifest: bool = True) -> dict[str, str]:
     """Write one CSV per table and ``truth.json`` into ``out``; return ``{file name: sha256}``.
 
-    With ``manifest=True`` the digests are also written to ``out/MANIFEST.sha256``. Files are written
-    byte-for-byte deterministically: dates as ``YYYY-MM-DD`` (or ``YYYY-MM-DD HH:MM:SS``), booleans as 0/1,
-    decimals with two places, ``\\n`` line ends.
+    With ``manifest=True`` the digests are also written to ``out/MANIFEST.sha256``. Files are byte-for-byte
+    deterministic (see :func:`_write_csv`).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     digests = {}
     for name in TABLES:
-        data = _csv_bytes(world.tables[name])
-        (out / f"{name}.csv").write_bytes(data)
-        digests[f"{name}.csv"] = hashlib.sha256(data).hexdigest()
+        digests[f"{name}.csv"] = _write_csv(world.tables[name], out / f"{name}.csv")
     if world.truth is not None:
         data = world.truth.to_json().encode("utf-8")
         (out / "truth.json").write_bytes(data)
