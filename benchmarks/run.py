@@ -1,0 +1,94 @@
+"""Benchmarks at scale: wall time and peak memory (from the OS) of each step, at several sizes.
+
+    python benchmarks/run.py --sizes 10000 100000 1000000 [--steps world load] [--out benchmarks/results]
+
+Each (step, size) runs in a fresh subprocess; its peak resident memory comes from ``wait4`` and its wall time
+from the parent, so measurements do not share a heap. The world for a size is generated once and reused by the
+steps that read it. Results go to ``<out>/results.csv`` and ``<out>/results.md`` with, for each step, the
+growth exponent between consecutive sizes (time ~ n^exponent: 1 is linear).
+
+Never part of ``make test`` (machines are shared and noisy); tests/test_benchmarks.py only smoke-tests this
+script at a tiny size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# step name -> (what it measures, python code run with `n` and `world` (a folder) defined)
+STEPS: dict[str, tuple[str, str]] = {
+    "world": ("generate the world and write its CSV files (helpers.synth)",
+              "from helpers.synth import generate_world, write_world\n"
+              "write_world(generate_world(seed=42, n_customers=n), world)"),
+    "load": ("read and validate every table (helpers.io.load_world)",
+             "from helpers.io import load_world\nload_world(world)"),
+}
+
+
+def _measure(code: str, n: int, world: Path) -> tuple[float, float]:
+    """Run ``code`` in a fresh interpreter; return (wall seconds, peak RSS in MiB)."""
+    prog = f"n = {n}\nworld = {str(world)!r}\n{code}\n"
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", prog], cwd=ROOT)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"benchmark failed at n={n}:\n{code}")
+    scale = 1024 if sys.platform != "darwin" else 1024 * 1024  # ru_maxrss: KiB on Linux, bytes on macOS
+    return wall, usage.ru_maxrss * 1024 / scale / 1024
+
+
+def run(sizes: list[int], steps: list[str], out: Path) -> list[dict]:
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="mlm-bench-") as tmp:
+        for n in sizes:
+            world = Path(tmp) / f"world_{n}"
+            if "world" not in steps:  # other steps need the files
+                _measure(STEPS["world"][1], n, world)
+            for step in steps:
+                wall, peak = _measure(STEPS[step][1], n, world)
+                rows.append({"step": step, "n_customers": n, "wall_s": round(wall, 2), "peak_mib": round(peak)})
+                print(f"{step:10s} n={n:>9,d}  {wall:8.2f} s  {peak:8.0f} MiB", flush=True)
+    for step in steps:
+        mine = [r for r in rows if r["step"] == step]
+        for a, b in zip(mine, mine[1:], strict=False):
+            b["growth_exponent"] = round(math.log(b["wall_s"] / a["wall_s"]) / math.log(b["n_customers"] / a["n_customers"]), 2)
+    out.mkdir(parents=True, exist_ok=True)
+    cols = ["step", "n_customers", "wall_s", "peak_mib", "growth_exponent"]
+    with (out / "results.csv").open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=cols, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    machine = f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    lines = [f"Machine: {machine}", "", "| step | customers | wall (s) | peak memory (MiB) | growth exponent |",
+             "|---|---:|---:|---:|---:|"]
+    lines += [f"| {r['step']} | {r['n_customers']:,} | {r['wall_s']} | {r['peak_mib']:,} | {r.get('growth_exponent', '')} |"
+              for r in rows]
+    lines += ["", *(f"- **{s}**: {STEPS[s][0]}" for s in steps)]
+    (out / "results.md").write_text("\n".join(lines) + "\n")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    ap.add_argument("--steps", nargs="+", default=list(STEPS), choices=list(STEPS))
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    a = ap.parse_args(argv)
+    run(sorted(a.sizes), a.steps, a.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,21 @@
+"""`make bench` works: the benchmark script runs at a tiny size and writes its tables (no timing is asserted)."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import run as bench  # noqa: E402
+
+
+def test_bench_smoke(tmp_path):
+    rows = bench.run([300, 600], list(bench.STEPS), tmp_path)
+    assert {(r["step"], r["n_customers"]) for r in rows} == {(s, n) for s in bench.STEPS for n in (300, 600)}
+    assert all(r["wall_s"] > 0 and r["peak_mib"] > 0 for r in rows)
+    with (tmp_path / "results.csv").open() as f:
+        assert len(list(csv.DictReader(f))) == len(rows)
+    md = (tmp_path / "results.md").read_text()
+    assert "| world | 600 |" in md and "growth exponent" in md
