@@ -239,3 +239,13 @@ def test_schema_table_covers_every_column():
     d = describe_schema()
     assert set(d["table"]) == set(SCHEMAS)
     assert d["description"].str.len().min() > 3
+
+
+def test_bad_value_deep_in_a_large_file_is_still_named(world_copy):
+    """pyarrow infers types from the first block; a bad value far below it must still get a line-level error."""
+    path = world_copy / "transactions.csv"
+    n_rows = sum(1 for _ in path.open()) - 1
+    assert path.stat().st_size > 2_000_000  # several pyarrow blocks
+    line = _edit(path, n_rows - 1, "quantity", "two")
+    _expect(world_copy, "transactions.csv", "quantity", "not whole numbers", "'two'", lines=[line],
+            tables=["transactions"])

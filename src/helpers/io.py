@@ -330,11 +330,15 @@ def _typed(s: pd.Series, col: Column, file: str) -> pd.Series:
         return s.astype(np.float64)
     if col.kind == "bool" and is_int and bool(s.isin([0, 1]).all()):
         return s.astype(bool)
+    if col.kind == "bool" and pd.api.types.is_bool_dtype(dt) and not s.isna().any():
+        return s.astype(bool)
+    if col.kind == "datetime" and pd.api.types.is_datetime64_any_dtype(dt) and getattr(s.dt, "tz", None) is None:
+        return s.astype("datetime64[s]")
     if col.kind == "str" and not (is_int or is_float):
         return s
     if col.kind == "str":
         return s.astype(str).where(s.notna(), None)
-    text = s if pd.api.types.is_string_dtype(dt) else s.astype(str).where(s.notna(), None)
+    text = s if isinstance(dt, pd.StringDtype) else s.astype("str")  # missing values stay missing
     return _convert(text.str.strip(), col, file)
 
 
@@ -376,9 +380,13 @@ def load_table(data_dir: str | Path | None, name: str, *, today: _dt.date | None
     if dupes:
         raise SchemaError(file, f"column {dupes[0]!r} appears more than once", "keep one column of each name",
                           dupes[0])
-    # Fast path: pandas' C parser infers numbers; only columns that do not come out typed are converted from
-    # text by _convert, which is also what names the offending values.
-    raw = pd.read_csv(path, keep_default_na=False, na_values=[""], skipinitialspace=True, low_memory=False)
+    # Fast path: pyarrow's multithreaded reader infers numbers and timestamps; a column that does not come out
+    # typed is converted from text by _convert, which is also what names the offending values. Files pyarrow
+    # rejects (e.g. a number column with a stray word far down) are read by pandas' C parser instead.
+    try:
+        raw = pd.read_csv(path, engine="pyarrow", keep_default_na=False, na_values=[""])
+    except Exception:  # noqa: BLE001 - any pyarrow refusal: the slower reader gives line-level diagnostics
+        raw = pd.read_csv(path, keep_default_na=False, na_values=[""], skipinitialspace=True, low_memory=False)
     raw.columns = header
     if raw.empty:
         raise SchemaError(file, "the table has no rows", f"export at least one row of {name}")
