@@ -80,3 +80,21 @@ def test_readme_syllabus_is_current():
 def test_committed_notebooks_never_point_into_a_machine():
     for p in NOTEBOOKS:
         assert "injected-parameters" not in p.read_text(), f"{p.name} was committed from a run with parameters"
+
+
+def _comparable(path: Path) -> dict:
+    nb = json.loads(path.read_text())
+    nb["metadata"].pop("language_info", None)  # carries the interpreter's patch version
+    return nb
+
+
+def test_make_course_reproduces_every_committed_notebook(tmp_path):
+    """Stricter than nbval: outputs, figures (PNG bytes) and metadata of a fresh run equal the committed ones."""
+    from helpers import run
+
+    run.run_course(None, tmp_path, progress=False)
+    for p in NOTEBOOKS:
+        fresh, committed = _comparable(tmp_path / p.name), _comparable(p)
+        for i, (a, b) in enumerate(zip(fresh["cells"], committed["cells"], strict=True)):
+            assert a == b, f"{p.name} cell {i} differs from a fresh `make course`: run it and commit the result"
+        assert fresh == committed

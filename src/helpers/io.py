@@ -325,7 +325,8 @@ def _typed(s: pd.Series, col: Column, file: str) -> pd.Series:
     if col.kind in ("int", "id") and is_float and bool((s.dropna() % 1 == 0).all()):
         return s.astype("Int64")  # whole numbers with blanks (optional columns)
     if col.kind == "id" and not is_float:
-        return s.astype(object).where(s.notna(), None)
+        # text ids stay in pandas' (Arrow-backed) string dtype: compact, and missing values stay missing
+        return s if isinstance(dt, pd.StringDtype) else s.astype("str")
     if col.kind == "float" and (is_int or is_float):
         return s.astype(np.float64)
     if col.kind == "bool" and is_int and bool(s.isin([0, 1]).all()):
