@@ -274,13 +274,11 @@ _FALSE = {"0", "false", "no", "n", "f"}
 def _convert(raw: pd.Series, col: Column, file: str) -> pd.Series:
     """Convert one column read as text to its kind; raise SchemaError naming the values that do not fit."""
     present = raw.notna().to_numpy()
-    if col.kind in ("str",):
-        return raw.astype(object).where(present, None) if not present.all() else raw
     if col.kind == "id":
         num = pd.to_numeric(raw, errors="coerce")
         if present.any() and num[present].notna().all() and (num[present] % 1 == 0).all():
             return num.astype("Int64") if not present.all() else num.astype(np.int64)
-        return raw.astype(object).where(present, None)
+        return raw  # text ids, as in _typed
     if col.kind in ("int", "float"):
         num = pd.to_numeric(raw, errors="coerce")
         bad = present & num.isna().to_numpy()

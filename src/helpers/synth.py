@@ -56,6 +56,7 @@ __all__ = [
 START = np.datetime64("2024-01-01T00:00:00", "s")
 END = np.datetime64("2026-01-01T00:00:00", "s")  # exclusive
 DRIFT = np.datetime64("2025-07-01T00:00:00", "s")
+START_EPOCH_S = int((START - np.datetime64("1970-01-01T00:00:00", "s")).astype(np.int64))  # START in Unix seconds
 DAYS = float((END - START) / np.timedelta64(1, "D"))
 DRIFT_DAY = float((DRIFT - START) / np.timedelta64(1, "D"))
 MONTH = 30.4375  # days
@@ -851,13 +852,12 @@ def _baskets(rng: np.random.Generator, seg: dict, orders: dict, lat: dict, produ
         "order_id": np.empty(n, np.int64), "customer_id": np.empty(n, np.int64),
         "order_date": np.empty(n, np.int64), "quantity": np.empty(n, np.int64), "unit_price": np.empty(n),
     }
-    epoch = (START - np.datetime64("1970-01-01T00:00:00", "s")).astype(np.int64)
     step = 5_000_000
     for lo in range(0, n, step):
         o, j = oi[lo:lo + step], pj[lo:lo + step]
         cols["order_id"][lo:lo + step] = new_id[o] + 1_000_001
         cols["customer_id"][lo:lo + step] = orders["who"][o] + 100001
-        cols["order_date"][lo:lo + step] = np.floor(orders["t"][o] * 86400.0).astype(np.int64) + epoch
+        cols["order_date"][lo:lo + step] = np.floor(orders["t"][o] * 86400.0).astype(np.int64) + START_EPOCH_S
         cols["quantity"][lo:lo + step] = 1 + rng.poisson(0.25, len(o))
         cols["unit_price"][lo:lo + step] = np.round(price[j] * (1.0 - orders["discount"][o]), 2)
     tx = pd.DataFrame(
@@ -1035,7 +1035,7 @@ def _assemble_events(keys: list[np.ndarray], packer: _Packer, ids: list[str], ch
         typ[lo:lo + chunk] = t_
         cid[lo:lo + chunk] = c_
     del key
-    seconds += (START - np.datetime64("1970-01-01T00:00:00", "s")).astype(np.int64)
+    seconds += START_EPOCH_S
     return pd.DataFrame(
         {
             "customer_id": customer_id,
