@@ -313,6 +313,19 @@ def _convert(raw: pd.Series, col: Column, file: str) -> pd.Series:
     raise AssertionError(col.kind)  # pragma: no cover
 
 
+def _read_arrow(path: Path) -> pd.DataFrame:
+    """Read a CSV with pyarrow's streaming reader: typed columns, repeated strings dictionary-encoded (pandas
+    categoricals), Arrow buffers released while converting — memory stays near the size of the result."""
+    import pyarrow.csv as pacsv
+
+    convert = pacsv.ConvertOptions(null_values=[""], strings_can_be_null=True, auto_dict_encode=True,
+                                   auto_dict_max_cardinality=50_000)
+    reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=16 << 20), convert_options=convert)
+    table = reader.read_all()
+    del reader
+    return table.to_pandas(split_blocks=True, self_destruct=True, date_as_object=False)
+
+
 def _typed(s: pd.Series, col: Column, file: str) -> pd.Series:
     """A column as parsed by pandas, accepted when already of its kind, else converted from text by _convert."""
     dt = s.dtype
@@ -322,6 +335,9 @@ def _typed(s: pd.Series, col: Column, file: str) -> pd.Series:
         return s.astype(np.int64)
     if col.kind in ("int", "id") and is_float and bool((s.dropna() % 1 == 0).all()):
         return s.astype("Int64")  # whole numbers with blanks (optional columns)
+    if isinstance(dt, pd.CategoricalDtype) and col.kind in ("id", "str") and not (
+            pd.api.types.is_numeric_dtype(dt.categories.dtype)):
+        return s  # repeated text read dictionary-encoded: kept as a categorical (compact, same values)
     if col.kind == "id" and not is_float:
         # text ids stay in pandas' (Arrow-backed) string dtype: compact, and missing values stay missing
         return s if isinstance(dt, pd.StringDtype) else s.astype("str")
@@ -331,8 +347,11 @@ def _typed(s: pd.Series, col: Column, file: str) -> pd.Series:
         return s.astype(bool)
     if col.kind == "bool" and pd.api.types.is_bool_dtype(dt) and not s.isna().any():
         return s.astype(bool)
-    if col.kind == "datetime" and pd.api.types.is_datetime64_any_dtype(dt) and getattr(s.dt, "tz", None) is None:
-        return s.astype("datetime64[s]")
+    if col.kind in ("date", "datetime") and pd.api.types.is_datetime64_any_dtype(dt) and getattr(s.dt, "tz",
+                                                                                                    None) is None:
+        s = s.astype("datetime64[s]")
+        if col.kind == "datetime" or bool((s.dropna() == s.dropna().dt.normalize()).all()):
+            return s
     if col.kind == "str" and not (is_int or is_float):
         return s
     if col.kind == "str":
@@ -383,7 +402,7 @@ def load_table(data_dir: str | Path | None, name: str, *, today: _dt.date | None
     # typed is converted from text by _convert, which is also what names the offending values. Files pyarrow
     # rejects (e.g. a number column with a stray word far down) are read by pandas' C parser instead.
     try:
-        raw = pd.read_csv(path, engine="pyarrow", keep_default_na=False, na_values=[""])
+        raw = _read_arrow(path)
     except Exception:  # noqa: BLE001 - any pyarrow refusal: the slower reader gives line-level diagnostics
         raw = pd.read_csv(path, keep_default_na=False, na_values=[""], skipinitialspace=True, low_memory=False)
     raw.columns = header
