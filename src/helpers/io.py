@@ -313,17 +313,83 @@ def _convert(raw: pd.Series, col: Column, file: str) -> pd.Series:
     raise AssertionError(col.kind)  # pragma: no cover
 
 
-def _read_arrow(path: Path) -> pd.DataFrame:
-    """Read a CSV with pyarrow's streaming reader: typed columns, repeated strings dictionary-encoded (pandas
-    categoricals), Arrow buffers released while converting — memory stays near the size of the result."""
+def _csv_chunks(path: Path, size: int):
+    """The file's bytes in pieces of about ``size``, each ending at a line end (the header is in the first)."""
+    with open(path, "rb") as f:
+        rest = b""
+        while True:
+            block = f.read(size)
+            if not block:
+                if rest:
+                    yield rest
+                return
+            block = rest + block
+            cut = block.rfind(b"\n") + 1
+            if cut == 0:
+                rest = block
+                continue
+            yield block[:cut]
+            rest = block[cut:]
+
+
+def _read_arrow(path: Path, chunk_bytes: int = 32 << 20) -> pd.DataFrame:
+    """Read a CSV with pyarrow, one piece of the file at a time, keeping memory near the size of the result.
+
+    The first piece fixes each column's type; repeated text is dictionary-encoded and becomes a pandas
+    categorical (codes mapped onto one dictionary across pieces); each piece is converted to numpy and dropped
+    before the next is parsed; columns are then concatenated one at a time. Raises if pyarrow cannot read a
+    piece with those types (the caller then falls back to pandas' parser, which names the bad lines).
+    """
+    import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    convert = pacsv.ConvertOptions(null_values=[""], strings_can_be_null=True, auto_dict_encode=True,
-                                   auto_dict_max_cardinality=50_000)
-    reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=16 << 20), convert_options=convert)
-    table = reader.read_all()
-    del reader
-    return table.to_pandas(split_blocks=True, self_destruct=True, date_as_object=False)
+    names: list[str] = []
+    types = None
+    parts: dict[str, list[np.ndarray]] = {}
+    dicts: dict[str, dict] = {}
+    for i, piece in enumerate(_csv_chunks(path, chunk_bytes)):
+        if i == 0:
+            convert = pacsv.ConvertOptions(null_values=[""], strings_can_be_null=True, auto_dict_encode=True,
+                                           auto_dict_max_cardinality=100_000)
+            table = pacsv.read_csv(pa.BufferReader(piece), convert_options=convert)
+            names = table.column_names
+            types = dict(zip(names, table.schema.types, strict=True))
+            parts = {n: [] for n in names}
+        else:
+            table = pacsv.read_csv(pa.BufferReader(piece),
+                                   read_options=pacsv.ReadOptions(column_names=names),
+                                   convert_options=pacsv.ConvertOptions(null_values=[""], strings_can_be_null=True,
+                                                                        column_types=types))
+        del piece
+        for name in names:
+            arr = table.column(name).combine_chunks()
+            if pa.types.is_dictionary(arr.type):
+                book = dicts.setdefault(name, {})
+                remap = np.array([book.setdefault(v, len(book)) for v in arr.dictionary.to_pylist()] or [0],
+                                 dtype=np.int32)
+                idx = arr.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
+                parts[name].append(np.where(idx >= 0, remap[np.maximum(idx, 0)], -1).astype(np.int32))
+            else:
+                parts[name].append(arr.to_numpy(zero_copy_only=False).copy())
+        del table
+    out = {}
+    for name in names:
+        chunks = parts.pop(name)
+        if name in dicts:
+            codes = np.concatenate(chunks)
+            del chunks
+            cats = list(dicts[name])
+            small = np.int8 if len(cats) < 127 else np.int16 if len(cats) < 32_767 else np.int32
+            out[name] = pd.Categorical.from_codes(codes.astype(small), categories=cats)
+        else:
+            kinds = {c.dtype.kind for c in chunks}
+            if len(kinds) > 1 and kinds <= {"i", "u", "f"}:  # whole numbers in some pieces, blanks in others
+                chunks = [c.astype(np.float64) for c in chunks]
+            out[name] = np.concatenate(chunks) if chunks else np.zeros(0)
+            del chunks
+            if out[name].dtype == object:
+                out[name] = pd.array(out[name], dtype="str")
+    return pd.DataFrame(out, copy=False)
 
 
 def _typed(s: pd.Series, col: Column, file: str) -> pd.Series:
@@ -437,7 +503,8 @@ def load_table(data_dir: str | Path | None, name: str, *, today: _dt.date | None
     extra = [h for h in header if h not in out]
     for h in extra:  # kept as text: a team's extra columns travel along untouched
         out[h] = raw[h]
-    df = pd.DataFrame(out)
+    del raw
+    df = pd.DataFrame(out, copy=False)
     if schema.primary_key:
         dup = df.duplicated(list(schema.primary_key), keep="first").to_numpy()
         if dup.any():
@@ -527,14 +594,22 @@ def _check_foreign_keys(d: Path, name: str, loaded: dict[str, pd.DataFrame]) -> 
             continue
         v = df[col]
         present = v.notna().to_numpy()
-        known = np.zeros(len(df), bool)
-        for t, c in parents:
-            pv = loaded[t][c]
-            if v.dtype != pv.dtype:
-                known |= v.astype(str).isin(pv.astype(str)).to_numpy()
-            else:
-                known |= v.isin(pv).to_numpy()
-        bad = present & ~known
+        if isinstance(v.dtype, pd.CategoricalDtype):  # check the dictionary once, then index by code
+            cats = pd.Series(v.cat.categories).astype(str)
+            known_cat = np.zeros(len(cats), bool)
+            for t, c in parents:
+                known_cat |= cats.isin(loaded[t][c].astype(str)).to_numpy()
+            codes = v.cat.codes.to_numpy()
+            bad = present & ~known_cat[np.maximum(codes, 0)]
+        else:
+            known = np.zeros(len(df), bool)
+            for t, c in parents:
+                pv = loaded[t][c]
+                if v.dtype != pv.dtype:
+                    known |= v.astype(str).isin(pv.astype(str)).to_numpy()
+                else:
+                    known |= v.isin(pv).to_numpy()
+            bad = present & ~known
         if bad.any():
             where = " or ".join(f"{SCHEMAS[t].file} ({c})" for t, c in parents)
             raise SchemaError(str(d / schema.file), f"{int(bad.sum())} values do not exist in {where}",
