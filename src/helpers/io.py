@@ -332,21 +332,34 @@ def _csv_chunks(path: Path, size: int):
             rest = block[cut:]
 
 
-def _read_arrow(path: Path, chunk_bytes: int = 32 << 20) -> pd.DataFrame:
-    """Read a CSV with pyarrow, one piece of the file at a time, keeping memory near the size of the result.
+def _count_rows(path: Path, size: int = 64 << 20) -> int:
+    """Data rows of a CSV file: its line ends, less the header's (a last line without one counts too)."""
+    n, last = 0, b"\n"
+    with open(path, "rb") as f:
+        while block := f.read(size):
+            n += block.count(b"\n")
+            last = block[-1:]
+    return n - 1 + (last != b"\n")
 
-    The first piece fixes each column's type; repeated text is dictionary-encoded and becomes a pandas
-    categorical (codes mapped onto one dictionary across pieces); each piece is converted to numpy and dropped
-    before the next is parsed; columns are then concatenated one at a time. Raises if pyarrow cannot read a
-    piece with those types (the caller then falls back to pandas' parser, which names the bad lines).
+
+def _read_arrow(path: Path, chunk_bytes: int = 32 << 20) -> pd.DataFrame:
+    """Read a CSV with pyarrow, one piece of the file at a time, into preallocated columns.
+
+    The rows are counted first; the first piece fixes each column's type; each piece is parsed, copied into the
+    columns and dropped, so memory stays near the size of the result. Repeated text is dictionary-encoded and
+    becomes a pandas categorical (codes mapped onto one dictionary across pieces). Raises if pyarrow cannot read
+    a piece with those types, or the pieces do not add up to the counted rows (quoted line breaks): the caller
+    then falls back to pandas' parser, which names the bad lines.
     """
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    n = _count_rows(path)
     names: list[str] = []
     types = None
-    parts: dict[str, list[np.ndarray]] = {}
+    cols: dict[str, np.ndarray] = {}
     dicts: dict[str, dict] = {}
+    at = 0
     for i, piece in enumerate(_csv_chunks(path, chunk_bytes)):
         if i == 0:
             convert = pacsv.ConvertOptions(null_values=[""], strings_can_be_null=True, auto_dict_encode=True,
@@ -354,13 +367,15 @@ def _read_arrow(path: Path, chunk_bytes: int = 32 << 20) -> pd.DataFrame:
             table = pacsv.read_csv(pa.BufferReader(piece), convert_options=convert)
             names = table.column_names
             types = dict(zip(names, table.schema.types, strict=True))
-            parts = {n: [] for n in names}
         else:
             table = pacsv.read_csv(pa.BufferReader(piece),
                                    read_options=pacsv.ReadOptions(column_names=names),
                                    convert_options=pacsv.ConvertOptions(null_values=[""], strings_can_be_null=True,
                                                                         column_types=types))
         del piece
+        m = table.num_rows
+        if at + m > n:
+            raise ValueError("more rows than line ends: quoted line breaks")
         for name in names:
             arr = table.column(name).combine_chunks()
             if pa.types.is_dictionary(arr.type):
@@ -368,27 +383,32 @@ def _read_arrow(path: Path, chunk_bytes: int = 32 << 20) -> pd.DataFrame:
                 remap = np.array([book.setdefault(v, len(book)) for v in arr.dictionary.to_pylist()] or [0],
                                  dtype=np.int32)
                 idx = arr.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
-                parts[name].append(np.where(idx >= 0, remap[np.maximum(idx, 0)], -1).astype(np.int32))
+                values = np.where(idx >= 0, remap[np.maximum(idx, 0)], -1)
+                dtype = np.dtype(np.int32)
             else:
-                parts[name].append(arr.to_numpy(zero_copy_only=False).copy())
+                values = arr.to_numpy(zero_copy_only=False)
+                dtype = values.dtype
+            if name not in cols:
+                cols[name] = np.empty(n, dtype=dtype)
+            elif values.dtype.kind == "f" and cols[name].dtype.kind in "iu":  # blanks in a whole-number column
+                cols[name] = cols[name].astype(np.float64)
+            cols[name][at:at + m] = values
+        at += m
         del table
-    out = {}
+    if at != n:
+        raise ValueError("fewer rows than line ends: quoted line breaks")
+    out: dict[str, object] = {}
     for name in names:
-        chunks = parts.pop(name)
+        col = cols.pop(name)
         if name in dicts:
-            codes = np.concatenate(chunks)
-            del chunks
             cats = list(dicts[name])
             small = np.int8 if len(cats) < 127 else np.int16 if len(cats) < 32_767 else np.int32
-            out[name] = pd.Categorical.from_codes(codes.astype(small), categories=cats)
+            out[name] = pd.Categorical.from_codes(col.astype(small), categories=cats)
+        elif col.dtype == object:
+            out[name] = pd.array(col, dtype="str")
         else:
-            kinds = {c.dtype.kind for c in chunks}
-            if len(kinds) > 1 and kinds <= {"i", "u", "f"}:  # whole numbers in some pieces, blanks in others
-                chunks = [c.astype(np.float64) for c in chunks]
-            out[name] = np.concatenate(chunks) if chunks else np.zeros(0)
-            del chunks
-            if out[name].dtype == object:
-                out[name] = pd.array(out[name], dtype="str")
+            out[name] = col
+        del col
     return pd.DataFrame(out, copy=False)
 
 
