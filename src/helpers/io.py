@@ -484,9 +484,9 @@ def load_table(data_dir: str | Path | None, name: str, *, today: _dt.date | None
     if dupes:
         raise SchemaError(file, f"column {dupes[0]!r} appears more than once", "keep one column of each name",
                           dupes[0])
-    # Fast path: pyarrow's multithreaded reader infers numbers and timestamps; a column that does not come out
-    # typed is converted from text by _convert, which is also what names the offending values. Files pyarrow
-    # rejects (e.g. a number column with a stray word far down) are read by pandas' C parser instead.
+    # Fast path: pyarrow parses the file piece by piece into typed columns (_read_arrow); a column that does not
+    # come out typed is converted from text by _convert, which is also what names the offending values. Files
+    # pyarrow rejects (e.g. a number column with a stray word far down) are read by pandas' C parser instead.
     try:
         raw = _read_arrow(path)
     except Exception:  # noqa: BLE001 - any pyarrow refusal: the slower reader gives line-level diagnostics

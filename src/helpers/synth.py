@@ -350,12 +350,12 @@ def generate_world(
 
     seg = _segment_params(rng["segments"], n_segments)
     cust, lat = _customers(rng["customers"], seg, n_customers)
-    lat.update(_churn(rng["churn"], seg, cust, lat))
+    lat.update(_churn(rng["churn"], seg, lat))
     products, pi = _products(rng["products"], seg, n_products)
     rules = _plant_rules(rng["products"], products, n_rules)
 
     packer = _Packer(n_customers, n_campaigns + N_EXPERIMENTS)
-    event_keys, abandon = _web_sessions(rng["web"], seg, cust, lat, packer)
+    event_keys, abandon = _web_sessions(rng["web"], lat, packer)
     order_parts = [_poisson_orders(rng["orders"], seg, lat), _recovered_orders(rng["orders"], lat, abandon)]
     camp = _campaigns(rng["campaigns"], rng["experiments"], seg, cust, lat, n_campaigns)
     order_parts.append(camp["orders"])
@@ -468,7 +468,7 @@ def _customers(rng: np.random.Generator, seg: dict, n: int) -> tuple[pd.DataFram
     return df, lat
 
 
-def _churn(rng: np.random.Generator, seg: dict, cust: pd.DataFrame, lat: dict) -> dict:
+def _churn(rng: np.random.Generator, seg: dict, lat: dict) -> dict:
     """Piecewise-constant monthly hazard from max(signup, START); the drift segment's hazard rises at DRIFT."""
     s = lat["segment"]
     h = seg["hazard"][s] * np.exp(-0.5 * lat["loyalty"] + 0.1 * (lat["age"] - 40) / 10)  # per month
@@ -554,7 +554,7 @@ def _plant_rules(rng: np.random.Generator, products: pd.DataFrame, n_rules: int)
     return rules
 
 
-def _web_sessions(rng: np.random.Generator, seg: dict, cust: pd.DataFrame, lat: dict, packer: _Packer):
+def _web_sessions(rng: np.random.Generator, lat: dict, packer: _Packer):
     """Browsing sessions while a customer is active: visits, product pages, catalogue clicks, carts."""
     active = np.maximum(lat["active_to"] - lat["active_from"], 0.0)
     n_sess = rng.poisson(lat["web_rate"] * active / MONTH)
@@ -1154,7 +1154,7 @@ def _leads(rng: np.random.Generator, rng_e: np.random.Generator, n: int):
 # ----------------------------------------------------------------------------------------------------------------
 # Truth
 # ----------------------------------------------------------------------------------------------------------------
-def _rule_stats(seg: dict, pi: np.ndarray, rules: list[dict], attempts: np.ndarray) -> list[dict]:
+def _rule_stats(pi: np.ndarray, rules: list[dict], attempts: np.ndarray) -> list[dict]:
     """Closed-form support, confidence and lift of each planted rule among non-empty orders.
 
     Inclusion is independent Bernoulli(pi[s, j]) given segment s, A => B adds B with probability q when A is in
@@ -1182,7 +1182,7 @@ def _rule_stats(seg: dict, pi: np.ndarray, rules: list[dict], attempts: np.ndarr
 def _truth(seed, n_customers, seg, lat, cust, products, pi, rules, attempts, camp, lead_latent) -> Truth:
     k = seg["k"]
     pid = products["product_id"].to_numpy()
-    stats = _rule_stats(seg, pi, rules, attempts)
+    stats = _rule_stats(pi, rules, attempts)
     churn_day = lat["churn_day"]
     churn_date = np.where(np.isfinite(churn_day), np.datetime_as_string(
         _to_ts(np.where(np.isfinite(churn_day), churn_day, 0.0)), unit="D"), None)
