@@ -75,7 +75,7 @@ def customer_features(world, as_of: pd.Timestamp | str | None = None, shrink: fl
     monetary = orders["monetary"].fillna(0.0)
     f = pd.DataFrame(index=cust.index)
     f["tenure_months"] = tenure_months
-    f["frequency"] = n_orders / tenure_months
+    f["frequency"] = _rate(n_orders, tenure_months, shrink)
     f["recency_days"] = (as_of - orders["last"]).dt.days.fillna(tenure_days).astype(float)
     f["monetary"] = monetary
     aov_pop = monetary.sum() / max(n_orders.sum(), 1.0)
@@ -100,8 +100,8 @@ def customer_features(world, as_of: pd.Timestamp | str | None = None, shrink: fl
         def col(name: str) -> pd.Series:
             return counts[name] if name in counts else pd.Series(0.0, index=cust.index)
 
-        f["web_sessions"] = col("site_visit") / tenure_months
-        f["product_views"] = col("product_page_view") / tenure_months
+        f["web_sessions"] = _rate(col("site_visit"), tenure_months, shrink)
+        f["product_views"] = _rate(col("product_page_view"), tenure_months, shrink)
         sent, opens, clicks = col("email_sent"), col("email_open"), col("email_click")
         p_open = opens.sum() / max(sent.sum(), 1)
         p_click = clicks.sum() / max(sent.sum(), 1)
@@ -109,6 +109,16 @@ def customer_features(world, as_of: pd.Timestamp | str | None = None, shrink: fl
         f["email_click_rate"] = (clicks + shrink * p_click) / (sent + shrink)
     f["age"] = cust["age"].astype(float)
     return f
+
+
+def _rate(count: pd.Series, months: pd.Series, shrink: float) -> pd.Series:
+    """Events per month, shrunk toward the population rate with ``shrink`` months of pseudo-history.
+
+    The posterior mean of a Gamma-Poisson rate: customers with a short history sit near the population rate,
+    and "no event yet" is a small rate, not an exact zero shared by thousands of customers.
+    """
+    pop = count.sum() / months.sum()
+    return (count + shrink * pop) / (months + shrink)
 
 
 def scale_features(features: pd.DataFrame, skewed: Sequence[str] = SKEWED) -> pd.DataFrame:
@@ -192,8 +202,10 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
     """
 
     def __init__(self, n_clusters: int | str = "auto", categorical: Sequence[str] = (), max_clusters: int = 15,
-                 max_subclusters: int = 300, sample: int = 50_000, random_state: int | None = 0) -> None:
+                 max_subclusters: int = 300, sample: int = 50_000, var_floor: float | None = 0.01,
+                 random_state: int | None = 0) -> None:
         self.n_clusters = n_clusters
+        self.var_floor = var_floor
         self.categorical = categorical
         self.max_clusters = max_clusters
         self.max_subclusters = max_subclusters
@@ -251,8 +263,10 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
         cnt = [np.zeros((s, len(lv))) for lv in self.levels_.values()]
         for j, c in enumerate(cnt):
             np.add.at(c, (sub, codes[:, j]), 1.0)
-        self._var0 = np.ones(z.shape[1])  # variance of each standardised numeric column in the whole data
-        stats = _Stats(n[keep], sums[keep], sq[keep], [c[keep] for c in cnt], self._var0)
+        # variance floor: SPSS adds each column's whole-data variance (1 after standardising), which
+        # compresses numeric differences against categorical ones; var_floor=None reproduces that
+        var0 = np.ones(z.shape[1]) if self.var_floor is None else np.full(z.shape[1], self.var_floor)
+        stats = _Stats(n[keep], sums[keep], sq[keep], [c[keep] for c in cnt], var0)
         sub_map = -np.ones(s, int)
         sub_map[keep] = np.arange(int(keep.sum()))
         merges, dists, bic = stats.agglomerate(len(X), self.max_clusters)
