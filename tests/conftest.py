@@ -17,6 +17,16 @@ def small_world():
 
 
 @pytest.fixture(scope="session")
+def course_world():
+    """The course world in data/ (``make test`` generates it first), with its truth."""
+    from helpers import io, paths
+
+    if not (paths.DATA_DIR / "customers.csv").exists():
+        pytest.fail("data/ has no course world: run `make data` (make test does it for you)")
+    return io.load_world()
+
+
+@pytest.fixture(scope="session")
 def small_world_dir(tmp_path_factory, small_world) -> Path:
     d = tmp_path_factory.mktemp("small_world")
     write_world(small_world, d)

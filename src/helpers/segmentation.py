@@ -18,27 +18,44 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import linear_sum_assignment
+from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import Birch, KMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 __all__ = [
+    "CRM_COLUMNS",
+    "LEFT_OUT",
     "SKEWED",
     "customer_features",
+    "mixed_inputs",
+    "quantile_segments",
     "scale_features",
     "pca_summary",
     "choose_k",
     "TwoStepClustering",
+    "match_clusters",
     "profile_clusters",
     "propose_labels",
 ]
 
+CUSTOMER_ACTIONS = ("site_visit", "product_page_view", "catalog_click", "guide_download", "cart_add",
+                    "cart_abandon", "payment_form_view", "email_open", "email_click", "push_open", "push_click")
+"""Event types that the customer does (rather than receives); the last of them ends the active life."""
+ACTIVE_PAD_DAYS = 30
+LEFT_OUT = ("tenure_months", "monetary", "product_views")
+"""Features built but not clustered on by default: tenure says when a customer joined rather than how they
+behave, monetary counts frequency x order value a second time, product views move with web sessions."""
+CRM_COLUMNS = ("acquisition_channel", "income_band", "preferred_device", "loyalty_member")
+"""Categorical columns of the customers table that two-step clustering uses next to the behaviour features."""
 SKEWED = ("frequency", "monetary", "avg_order_value", "recency_days", "web_sessions", "product_views")
 """Features that are log-transformed (log1p) before scaling."""
 
 
-def customer_features(world, as_of: pd.Timestamp | str | None = None, shrink: float = 3.0) -> pd.DataFrame:
+def customer_features(world, as_of: pd.Timestamp | str | None = None, shrink: float = 3.0,
+                      undefined: str = "population") -> pd.DataFrame:
     """Per-customer behaviour features from ``customers``, ``transactions``, ``products`` and ``events``.
 
     Parameters
@@ -50,12 +67,27 @@ def customer_features(world, as_of: pd.Timestamp | str | None = None, shrink: fl
         Only history before this moment counts; default: the day after the last order or event.
     shrink : float
         Pseudo-count of the empirical-Bayes shrinkage of shares and rates toward the population (0: none).
+    undefined : {"population", "missing"}
+        What a feature is when it has no meaning for a customer: the spend mix and average order value of a
+        customer who never ordered, the email rates of one who was never emailed. ``"population"`` (default)
+        gives the population value, which suits k-means and PCA; ``"missing"`` gives NaN, which
+        :class:`TwoStepClustering` leaves out of its likelihood instead of seeing thousands of identical values.
 
     Returns
     -------
     DataFrame indexed by ``customer_id`` with columns ``tenure_months, frequency, recency_days, monetary,
     avg_order_value, share_<category>..., web_sessions, product_views, email_open_rate, email_click_rate, age``.
+    Rates (``frequency``, ``web_sessions``, ``product_views``) are per month of the customer's active life:
+    from signup (or the first day of the data) to their last own action plus one month.
+
+    Examples
+    --------
+    >>> from helpers.io import load_world
+    >>> f = customer_features(load_world(tables=["transactions", "events"]))  # doctest: +SKIP
+    >>> f.loc[100001, ["frequency", "recency_days", "share_electronics"]]  # doctest: +SKIP
     """
+    if undefined not in ("population", "missing"):
+        raise ValueError(f"undefined must be 'population' or 'missing', got {undefined!r}")
     cust = world.customers.set_index("customer_id")
     tx = world.transactions
     ev = world.tables.get("events")
@@ -73,13 +105,29 @@ def customer_features(world, as_of: pd.Timestamp | str | None = None, shrink: fl
     orders = orders.reindex(cust.index)
     n_orders = orders["n_orders"].fillna(0.0)
     monetary = orders["monetary"].fillna(0.0)
+
+    counts = pd.DataFrame(index=cust.index)
+    last_active = orders["last"]
+    if ev is not None and len(ev):
+        e = ev[ev["timestamp"] < as_of]
+        counts = e.groupby(["customer_id", "event_type"], observed=True).size().unstack(fill_value=0)
+        counts = counts.reindex(cust.index, fill_value=0)
+        own = e[e["event_type"].isin(CUSTOMER_ACTIONS)]
+        last_active = pd.concat([last_active, own.groupby("customer_id")["timestamp"].max()], axis=1).max(axis=1)
+        last_active = last_active.reindex(cust.index)
+    # rates are per month of the customer's *active* life (first day to last action, plus one month), so that a
+    # customer who left a year ago is not mistaken for a slow one: how long ago they left is recency's job
+    active_days = ((last_active - start).dt.days + ACTIVE_PAD_DAYS).clip(upper=tenure_days)
+    active_months = active_days.fillna(tenure_days).clip(lower=1) / 30.4375
+
     f = pd.DataFrame(index=cust.index)
     f["tenure_months"] = tenure_months
-    f["frequency"] = _rate(n_orders, tenure_months, shrink)
+    f["frequency"] = _rate(n_orders, active_months, shrink)
     f["recency_days"] = (as_of - orders["last"]).dt.days.fillna(tenure_days).astype(float)
     f["monetary"] = monetary
     aov_pop = monetary.sum() / max(n_orders.sum(), 1.0)
-    f["avg_order_value"] = (monetary + shrink * aov_pop) / (n_orders + shrink)
+    f["avg_order_value"] = (monetary + shrink * aov_pop) / (n_orders + shrink) if shrink > 0 else \
+        (monetary / n_orders.where(n_orders > 0)).fillna(aov_pop)
 
     cat = tx["product_id"].astype(str).map(world.products.set_index("product_id")["category"].astype(str))
     spend = value.groupby([tx["customer_id"], cat]).sum().unstack(fill_value=0.0)
@@ -88,25 +136,25 @@ def customer_features(world, as_of: pd.Timestamp | str | None = None, shrink: fl
     total = spend.sum(axis=1)
     # shrink each customer's spend mix toward the population mix, with `shrink` orders' worth of weight
     w = n_orders / (n_orders + shrink) if shrink > 0 else (n_orders > 0).astype(float)
-    own = spend.div(total.where(total > 0, 1.0), axis=0)
+    mix = spend.div(total.where(total > 0, 1.0), axis=0)
     for c in sorted(spend.columns):
-        f[f"share_{c}"] = w * own[c] + (1 - w) * pop[c]
+        f[f"share_{c}"] = w * mix[c] + (1 - w) * pop[c]
 
     if ev is not None and len(ev):
-        e = ev[ev["timestamp"] < as_of]
-        counts = e.groupby(["customer_id", "event_type"], observed=True).size().unstack(fill_value=0)
-        counts = counts.reindex(cust.index, fill_value=0)
-
         def col(name: str) -> pd.Series:
             return counts[name] if name in counts else pd.Series(0.0, index=cust.index)
 
-        f["web_sessions"] = _rate(col("site_visit"), tenure_months, shrink)
-        f["product_views"] = _rate(col("product_page_view"), tenure_months, shrink)
+        f["web_sessions"] = _rate(col("site_visit"), active_months, shrink)
+        f["product_views"] = _rate(col("product_page_view"), active_months, shrink)
         sent, opens, clicks = col("email_sent"), col("email_open"), col("email_click")
         p_open = opens.sum() / max(sent.sum(), 1)
         p_click = clicks.sum() / max(sent.sum(), 1)
         f["email_open_rate"] = (opens + shrink * p_open) / (sent + shrink)
         f["email_click_rate"] = (clicks + shrink * p_click) / (sent + shrink)
+        if undefined == "missing":
+            f.loc[sent == 0, ["email_open_rate", "email_click_rate"]] = np.nan
+    if undefined == "missing":
+        f.loc[n_orders == 0, ["avg_order_value"] + [c for c in f.columns if c.startswith("share_")]] = np.nan
     f["age"] = cust["age"].astype(float)
     return f
 
@@ -121,20 +169,66 @@ def _rate(count: pd.Series, months: pd.Series, shrink: float) -> pd.Series:
     return (count + shrink * pop) / (months + shrink)
 
 
-def scale_features(features: pd.DataFrame, skewed: Sequence[str] = SKEWED) -> pd.DataFrame:
+def mixed_inputs(world, left_out: Sequence[str] = LEFT_OUT, categorical: Sequence[str] = CRM_COLUMNS,
+                 as_of: pd.Timestamp | str | None = None) -> pd.DataFrame:
+    """The table two-step clustering reads: scaled behaviour features (undefined values missing) + CRM columns.
+
+    Parameters
+    ----------
+    world : World
+        As for :func:`customer_features`.
+    left_out : list of str
+        Behaviour features not to cluster on (default :data:`LEFT_OUT`).
+    categorical : list of str
+        Columns of the customers table to add as categorical inputs (default :data:`CRM_COLUMNS`).
+
+    Returns
+    -------
+    DataFrame indexed by ``customer_id``: the numeric features first, then ``categorical`` as strings.
+    """
+    cust = world.customers.set_index("customer_id")
+    absent = [c for c in categorical if c not in cust.columns]
+    if absent:
+        raise ValueError(f"customers table has no column(s) {absent}; pass categorical= with the columns your "
+                         f"customers table has (it has {list(cust.columns)})")
+    feats = customer_features(world, as_of=as_of, undefined="missing")
+    unknown = [c for c in left_out if c not in feats.columns]
+    if unknown:
+        raise ValueError(f"left_out names unknown feature(s) {unknown}; features are {list(feats.columns)}")
+    x = scale_features(feats.drop(columns=list(left_out)), allow_missing=True)
+    return x.join(cust[list(categorical)].astype(str))
+
+
+def quantile_segments(values: pd.Series, k: int) -> np.ndarray:
+    """A naive segmentation: k equal-sized groups by one field (ties broken by order of appearance).
+
+    The floor every clustering method must beat, e.g. ``quantile_segments(features["recency_days"], 5)``.
+    """
+    if k < 1 or k > len(values):
+        raise ValueError(f"k must be between 1 and the number of rows ({len(values)}), got {k}")
+    ranks = values.rank(method="first").to_numpy()
+    return np.minimum(((ranks - 1) * k / len(values)).astype(int), k - 1)
+
+
+def scale_features(features: pd.DataFrame, skewed: Sequence[str] = SKEWED,
+                   allow_missing: bool = False) -> pd.DataFrame:
     """log1p the skewed columns, then standardise every column (mean 0, sd 1).
 
-    Constant columns cannot be standardised and are refused with the list of their names.
+    Constant columns cannot be standardised and are refused with the list of their names. Missing values are
+    refused unless ``allow_missing`` (then they stay missing, and mean and sd come from the observed values).
     """
     x = features.astype(float).copy()
     for c in skewed:
         if c in x:
             x[c] = np.log1p(x[c].clip(lower=0))
+    empty = x.columns[x.isna().all()].tolist()
+    if empty:
+        raise ValueError(f"feature(s) {empty} have no value at all; drop them")
     sd = x.std(ddof=0)
     constant = sd.index[sd <= 1e-12].tolist()
     if constant:
         raise ValueError(f"constant feature(s) {constant}: they carry no information; drop them first")
-    if x.isna().any().any():
+    if not allow_missing and x.isna().any().any():
         bad = x.columns[x.isna().any()].tolist()
         raise ValueError(f"feature(s) {bad} have missing values; impute or drop them first")
     return (x - x.mean()) / sd
@@ -176,7 +270,21 @@ def choose_k(x: pd.DataFrame, ks: Sequence[int] = range(2, 10), random_state: in
 
 
 class TwoStepClustering(ClusterMixin, BaseEstimator):
-    """Two-step clustering (SPSS): BIRCH pre-clustering, then log-likelihood agglomeration with BIC to choose k.
+    """Two-step clustering (SPSS) of mixed numeric and categorical columns, with k chosen by BIC.
+
+    1. **Pre-clustering.** A BIRCH CF-tree groups the rows into at most ``max_subclusters`` small sub-clusters
+       (the threshold is raised until the tree is small enough), fitted on a sample of ``sample`` rows.
+    2. **Agglomeration.** The sub-clusters are merged pairwise by the log-likelihood distance of SPSS (Chiu et
+       al. 2001): Gaussian for numeric columns, multinomial for categorical ones. The BIC of every step of the
+       merging gives the number of clusters (SPSS's rule: the first step where the BIC improvement falls below
+       4 % of the first one, refined by the largest jump in merge distance).
+    3. **Refinement** (``refine=True``). The k-cluster partition starts an EM fit of the very model the
+       likelihood distance assumes (diagonal Gaussians and independent categoricals per cluster), so that rows
+       that BIRCH put in a mixed sub-cluster move to their best cluster. SPSS stops after step 2.
+
+    Missing numeric values (NaN) are left out of the likelihood of their column (for the CF-tree they sit at
+    the column mean); use them for features that are undefined for some rows, e.g. the spend mix of a customer
+    who never ordered.
 
     Parameters
     ----------
@@ -190,6 +298,14 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
         The BIRCH threshold is raised until the CF-tree has at most this many leaf sub-clusters.
     sample : int
         BIRCH is fitted on at most this many rows (the rest are assigned to the nearest sub-cluster).
+    var_floor : float or None
+        Added to each cluster's variance (in sd units) inside the log-likelihood distance. SPSS adds each
+        column's whole-data variance (``None`` here, i.e. 1), which mutes numeric differences next to
+        categorical ones (Bacher et al. 2004); a small floor keeps the distance finite for tight sub-clusters.
+    refine : bool
+        Run step 3.
+    max_iter, tol : int, float
+        EM stops after ``max_iter`` iterations or when the mean log-likelihood improves by less than ``tol``.
     random_state : int
         Seed of the row sample.
 
@@ -197,52 +313,94 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
     ----------
     labels_ : ndarray of cluster labels (0..k-1, largest cluster first)
     n_clusters_ : int
-    bic_ : Series of BIC by number of clusters (1..max_clusters)
+    bic_ : Series of BIC by number of clusters (1..max_clusters), from the merge sequence
+    hierarchical_labels_ : ndarray, the clusters after step 2 (before refinement), same numbering
     subcluster_labels_ : ndarray, the BIRCH sub-cluster of each row
+    weights_, means_, variances_ : the fitted mixture (means and variances in standardised units)
+    category_probs_ : dict column -> DataFrame (cluster x level) of category probabilities
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"spend": [1.0, 1.2, 0.9, 8.0, 8.1, 7.9], "channel": list("aaabbb")})
+    >>> TwoStepClustering(n_clusters=2, categorical=["channel"]).fit(X).labels_.tolist()
+    [0, 0, 0, 1, 1, 1]
     """
 
     def __init__(self, n_clusters: int | str = "auto", categorical: Sequence[str] = (), max_clusters: int = 15,
                  max_subclusters: int = 300, sample: int = 50_000, var_floor: float | None = 0.01,
-                 random_state: int | None = 0) -> None:
+                 refine: bool = True, max_iter: int = 200, tol: float = 1e-6, random_state: int | None = 0) -> None:
         self.n_clusters = n_clusters
-        self.var_floor = var_floor
         self.categorical = categorical
         self.max_clusters = max_clusters
         self.max_subclusters = max_subclusters
         self.sample = sample
+        self.var_floor = var_floor
+        self.refine = refine
+        self.max_iter = max_iter
+        self.tol = tol
         self.random_state = random_state
 
     # -- data preparation
-    def _split(self, X: pd.DataFrame):
+    def _prepare(self, X, fitting: bool):
+        """Standardised numeric block (NaN -> 0), its observed mask, and category codes."""
+        if not isinstance(X, pd.DataFrame):
+            X = pd.DataFrame(X)
+            X.columns = X.columns.astype(str)
         cats = list(self.categorical)
-        missing = [c for c in cats if c not in X.columns]
-        if missing:
-            raise ValueError(f"categorical column(s) {missing} are not in X")
+        absent = [c for c in cats if c not in X.columns]
+        if absent:
+            raise ValueError(f"categorical column(s) {absent} are not in X")
         num = X.drop(columns=cats)
         nonnum = [c for c in num.columns if not pd.api.types.is_numeric_dtype(num[c])]
         if nonnum:
             raise ValueError(f"column(s) {nonnum} are not numeric: list them in categorical=")
-        return num.astype(float), X[cats]
+        num = num.astype(float)
+        if X[cats].isna().any().any():
+            bad = [c for c in cats if X[c].isna().any()]
+            raise ValueError(f"categorical column(s) {bad} have missing values; make 'missing' a level or drop "
+                             "those rows")
+        if fitting:
+            if len(X) < 2:
+                raise ValueError(f"two-step clustering needs at least 2 rows, got {len(X)}")
+            empty = num.columns[num.isna().all()].tolist()
+            if empty:
+                raise ValueError(f"numeric column(s) {empty} have no value at all; drop them")
+            if num.shape[1] + len(cats) == 0:
+                raise ValueError("X has no columns")
+            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+            self.num_columns_ = list(num.columns)
+            self.num_mean_ = num.mean()
+            self.num_sd_ = num.std(ddof=0).replace(0.0, 1.0)
+            self.levels_ = {c: sorted(X[c].astype(str).unique()) for c in cats}
+        elif list(num.columns) != self.num_columns_:
+            raise ValueError(f"X has numeric columns {list(num.columns)}, the model was fitted on "
+                             f"{self.num_columns_}")
+        z = ((num - self.num_mean_) / self.num_sd_).to_numpy()
+        obs = ~np.isnan(z)
+        z = np.where(obs, z, 0.0)
+        codes = np.zeros((len(X), len(cats)), int)
+        for j, c in enumerate(cats):
+            codes[:, j] = pd.Index(self.levels_[c]).get_indexer(X[c].astype(str))
+        if (codes < 0).any():
+            bad = [c for j, c in enumerate(cats) if (codes[:, j] < 0).any()]
+            raise ValueError(f"column(s) {bad} have categories not seen in fit")
+        return z, obs, codes
+
+    def _space(self, z: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """The Euclidean space of the CF-tree: z-scores and one-hot categories (a level switch = 1 sd)."""
+        blocks = [np.eye(len(lv))[codes[:, j]] for j, lv in enumerate(self.levels_.values())]
+        return np.hstack([z] + [b / np.sqrt(2.0) for b in blocks])
 
     def fit(self, X: pd.DataFrame, y=None) -> TwoStepClustering:
-        if not isinstance(X, pd.DataFrame):
-            X = pd.DataFrame(X)
-        num, cat = self._split(X)
-        if len(X) < 2:
-            raise ValueError("two-step clustering needs at least 2 rows")
-        if num.isna().any().any() or cat.isna().any().any():
-            raise ValueError("X has missing values; impute or drop them first")
-        self.num_mean_ = num.mean()
-        self.num_sd_ = num.std(ddof=0).replace(0.0, 1.0)
-        z = ((num - self.num_mean_) / self.num_sd_).to_numpy()
-        self.levels_ = {c: sorted(cat[c].astype(str).unique()) for c in cat.columns}
-        codes = np.column_stack([pd.Categorical(cat[c].astype(str), categories=self.levels_[c]).codes
-                                 for c in cat.columns]) if len(cat.columns) else np.zeros((len(X), 0), int)
-        onehot = self._onehot(codes)
-        space = np.hstack([z, onehot / np.sqrt(2.0)])  # a category switch is as far as one sd
+        z, obs, codes = self._prepare(X, fitting=True)
+        k_req = None if self.n_clusters == "auto" else int(self.n_clusters)
+        if k_req is not None and not 1 <= k_req <= len(z):
+            raise ValueError(f"n_clusters={k_req} is impossible with {len(z)} rows")
+        space = self._space(z, codes)
         # ---- step 1: CF-tree pre-clustering on a sample, raising the threshold until few enough leaves
         rng = np.random.default_rng(self.random_state)
-        fit_rows = rng.choice(len(space), size=min(self.sample, len(space)), replace=False)
+        fit_rows = np.sort(rng.choice(len(space), size=min(self.sample, len(space)), replace=False))
         threshold = 0.5
         while True:
             birch = Birch(threshold=threshold, n_clusters=None).fit(space[fit_rows])
@@ -253,44 +411,107 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
         self.birch_ = birch
         self.subcluster_labels_ = sub
         # ---- step 2: sufficient statistics per sub-cluster, then log-likelihood agglomeration
-        s = int(sub.max()) + 1
+        s = len(birch.subcluster_centers_)
         n = np.bincount(sub, minlength=s).astype(float)
         keep = n > 0
+        nd = np.zeros((s, z.shape[1]))
         sums = np.zeros((s, z.shape[1]))
         sq = np.zeros((s, z.shape[1]))
+        np.add.at(nd, sub, obs.astype(float))
         np.add.at(sums, sub, z)
         np.add.at(sq, sub, z * z)
         cnt = [np.zeros((s, len(lv))) for lv in self.levels_.values()]
         for j, c in enumerate(cnt):
             np.add.at(c, (sub, codes[:, j]), 1.0)
-        # variance floor: SPSS adds each column's whole-data variance (1 after standardising), which
-        # compresses numeric differences against categorical ones; var_floor=None reproduces that
-        var0 = np.ones(z.shape[1]) if self.var_floor is None else np.full(z.shape[1], self.var_floor)
-        stats = _Stats(n[keep], sums[keep], sq[keep], [c[keep] for c in cnt], var0)
-        sub_map = -np.ones(s, int)
-        sub_map[keep] = np.arange(int(keep.sum()))
-        merges, dists, bic = stats.agglomerate(len(X), self.max_clusters)
+        var0 = np.full(z.shape[1], 1.0 if self.var_floor is None else float(self.var_floor))
+        stats = _Stats(n[keep], nd[keep], sums[keep], sq[keep], [c[keep] for c in cnt], var0)
+        merges, dists, bic = stats.agglomerate(len(z), self.max_clusters)
         self.bic_ = pd.Series(bic, index=pd.RangeIndex(1, len(bic) + 1, name="clusters"), name="bic")
         self.merge_distances_ = np.asarray(dists)
-        k = self._auto_k() if self.n_clusters == "auto" else int(self.n_clusters)
-        if not 1 <= k <= len(n[keep]):
-            raise ValueError(f"n_clusters={k} is impossible with {int(keep.sum())} sub-clusters")
+        k = self._auto_k() if k_req is None else k_req
+        if k > int(keep.sum()):
+            raise ValueError(f"n_clusters={k} is more than the {int(keep.sum())} sub-clusters of step 1; "
+                             "raise max_subclusters")
         groups = stats.groups_at(merges, k)
-        # order clusters by size, largest first, so labels are stable and readable
-        sizes = np.array([n[keep][g].sum() for g in groups])
-        order = np.argsort(-sizes, kind="stable")
-        lab_of_sub = np.empty(int(keep.sum()), int)
-        for new, old in enumerate(order):
-            lab_of_sub[groups[old]] = new
-        self._lab_of_sub = np.full(s, -1)
-        self._lab_of_sub[keep] = lab_of_sub
-        self.labels_ = self._lab_of_sub[sub]
+        lab_of_sub = np.full(s, -1)
+        live = np.flatnonzero(keep)
+        for g, members in enumerate(groups):
+            lab_of_sub[live[members]] = g
+        hier = lab_of_sub[sub]
+        # ---- step 3: EM on the mixture the distance assumes, started from the hierarchical partition
+        resp = np.eye(k)[hier]
+        if self.refine:
+            resp, self.n_iter_ = self._em(z, obs, codes, resp)
+        params = self._m_step(z, obs, codes, resp)
+        if self.refine:  # label by the final parameters, so that predict(X) reproduces labels_ exactly
+            resp = self._log_joint(z, obs, codes, params)
+        labels = resp.argmax(axis=1)
+        # number clusters by size, largest first, so labels are stable and readable
+        order = np.argsort(-np.bincount(labels, minlength=k), kind="stable")
+        rank = np.empty(k, int)
+        rank[order] = np.arange(k)
+        self.labels_ = rank[labels]
+        self.hierarchical_labels_ = rank[hier]
+        self.weights_, self.means_, self.variances_, probs = (params[0][order], params[1][order],
+                                                              params[2][order], [p[order] for p in params[3]])
+        self.category_probs_ = {c: pd.DataFrame(p, columns=lv) for (c, lv), p in zip(self.levels_.items(), probs,
+                                                                                      strict=True)}
+        self._lab_of_sub = np.where(lab_of_sub >= 0, rank[np.maximum(lab_of_sub, 0)], -1)
         self.n_clusters_ = k
         return self
 
-    def _onehot(self, codes: np.ndarray) -> np.ndarray:
-        blocks = [np.eye(len(lv))[codes[:, j]] for j, lv in enumerate(self.levels_.values())]
-        return np.hstack(blocks) if blocks else np.zeros((len(codes), 0))
+    # -- the mixture (step 3)
+    def _m_step(self, z, obs, codes, resp):
+        w = resp.sum(axis=0)
+        weights = w / w.sum()
+        ro = resp.T @ obs  # clusters x columns: weight of observed values
+        ro_ = np.maximum(ro, 1e-12)
+        means = resp.T @ z / ro_  # z is 0 where missing
+        var = resp.T @ (z * z) / ro_ - means**2
+        floor = 1e-3 if self.var_floor is None else max(float(self.var_floor) / 10, 1e-4)
+        var = np.maximum(var, floor)
+        probs = []
+        for j, lv in enumerate(self.levels_.values()):
+            counts = np.stack([resp[codes[:, j] == v].sum(axis=0) for v in range(len(lv))], axis=1)
+            probs.append((counts + 1.0) / (w[:, None] + len(lv)))  # Dirichlet(1) prior: no zero probability
+        return weights, means, var, probs
+
+    def _log_joint(self, z, obs, codes, params) -> np.ndarray:
+        weights, means, var, probs = params
+        ll = np.tile(np.log(np.maximum(weights, 1e-300)), (len(z), 1))
+        for j in range(len(weights)):
+            q = (z - means[j]) ** 2 / var[j] + np.log(2 * np.pi * var[j])
+            ll[:, j] -= 0.5 * np.where(obs, q, 0.0).sum(axis=1)
+        for c, p in enumerate(probs):
+            ll += np.log(p).T[codes[:, c]]
+        return ll
+
+    def _em(self, z, obs, codes, resp):
+        last, n_iter = -np.inf, 0
+        while n_iter < self.max_iter:
+            n_iter += 1
+            ll = self._log_joint(z, obs, codes, self._m_step(z, obs, codes, resp))
+            total = logsumexp(ll, axis=1)
+            resp = np.exp(ll - total[:, None])
+            mean_ll = float(total.mean())
+            if mean_ll - last < self.tol:
+                break
+            last = mean_ll
+        return resp, n_iter
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Posterior probability of each cluster for each row under the fitted mixture."""
+        z, obs, codes = self._prepare(X, fitting=False)
+        params = (self.weights_, self.means_, self.variances_, [p.to_numpy() for p in self.category_probs_.values()])
+        ll = self._log_joint(z, obs, codes, params)
+        return np.exp(ll - logsumexp(ll, axis=1)[:, None])
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """Cluster of new rows: the most probable cluster (``refine``) or that of the nearest sub-cluster."""
+        if self.refine:
+            return self.predict_proba(X).argmax(axis=1)
+        z, obs, codes = self._prepare(X, fitting=False)
+        return self._lab_of_sub[self.birch_.predict(self._space(z, codes))]
 
     def _auto_k(self) -> int:
         """SPSS's rule: first J where the BIC change ratio falls below 0.04, then refined by the distance ratio."""
@@ -301,8 +522,8 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
         ratio = d_bic / d_bic[0]
         below = np.flatnonzero(ratio < 0.04)
         j0 = int(below[0]) + 1 if len(below) else len(bic)
-        # distance ratio: merge distance that goes from J+1 to J clusters is dists[-J] (merges in order S..1)
-        d = self.merge_distances_[::-1]  # d[J-1]: distance of the merge leaving J clusters
+        # distance ratio: d[J-1] is the distance of the merge that leaves J clusters
+        d = self.merge_distances_[::-1]
         cands = range(2, min(j0, len(d)) + 1)
         r = {j: d[j - 2] / d[j - 1] for j in cands if d[j - 1] > 0}
         if not r:
@@ -312,47 +533,35 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
             return best[0]
         return max(best[0], best[1])
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        """Cluster of new rows: the cluster of their nearest BIRCH sub-cluster."""
-        if not isinstance(X, pd.DataFrame):
-            X = pd.DataFrame(X)
-        num, cat = self._split(X)
-        z = ((num - self.num_mean_) / self.num_sd_).to_numpy()
-        codes = np.column_stack([pd.Categorical(cat[c].astype(str), categories=lv).codes
-                                 for c, lv in self.levels_.items()]) if self.levels_ else np.zeros((len(X), 0), int)
-        if (codes < 0).any():
-            raise ValueError("X has categories not seen in fit")
-        space = np.hstack([z, self._onehot(codes) / np.sqrt(2.0)])
-        return self._lab_of_sub[self.birch_.predict(space)]
-
 
 class _Stats:
     """Sufficient statistics of sub-clusters and SPSS's log-likelihood distance between them."""
 
-    def __init__(self, n, sums, sq, counts, var0):
-        self.n, self.sums, self.sq, self.counts, self.var0 = n, sums, sq, counts, var0
+    def __init__(self, n, nd, sums, sq, counts, var0):
+        self.n, self.nd, self.sums, self.sq, self.counts, self.var0 = n, nd, sums, sq, counts, var0
 
-    def xi(self, n, sums, sq, counts) -> np.ndarray:
-        """-N (sum_k 1/2 log(var0_k + var_k) + sum_categorical entropy), per row."""
+    def xi(self, n, nd, sums, sq, counts) -> np.ndarray:
+        """-(sum_k N_k/2 log(var0_k + var_k) + N sum_categorical entropy), per row; N_k counts observed values."""
+        nd_ = np.maximum(nd, 1e-12)
+        var = np.maximum(sq / nd_ - (sums / nd_) ** 2, 0.0)
+        out = 0.5 * (nd * np.log(self.var0[None, :] + var)).sum(axis=1)
         n_ = np.maximum(n, 1e-12)[:, None]
-        var = np.maximum(sq / n_ - (sums / n_) ** 2, 0.0)
-        out = 0.5 * np.log(self.var0[None, :] + var).sum(axis=1)
         for c in counts:
             p = c / n_
             with np.errstate(divide="ignore", invalid="ignore"):
-                out += -(np.where(p > 0, p * np.log(p), 0.0)).sum(axis=1)
-        return -n * out
+                out += -n * (np.where(p > 0, p * np.log(p), 0.0)).sum(axis=1)
+        return -out
 
     def agglomerate(self, n_total: int, max_clusters: int):
         """Merge the closest pair until one cluster is left; return merges, their distances, BIC(1..max)."""
-        n, sums, sq = self.n.copy(), self.sums.copy(), self.sq.copy()
+        n, nd, sums, sq = self.n.copy(), self.nd.copy(), self.sums.copy(), self.sq.copy()
         counts = [c.copy() for c in self.counts]
         s = len(n)
         alive = np.ones(s, bool)
-        xi = self.xi(n, sums, sq, counts)
+        xi = self.xi(n, nd, sums, sq, counts)
 
         def dist_to(i: int) -> np.ndarray:
-            xi_m = self.xi(n + n[i], sums + sums[i], sq + sq[i], [c + c[i] for c in counts])
+            xi_m = self.xi(n + n[i], nd + nd[i], sums + sums[i], sq + sq[i], [c + c[i] for c in counts])
             d = xi + xi[i] - xi_m
             d[~alive] = np.inf
             d[i] = np.inf
@@ -373,12 +582,13 @@ class _Stats:
             merges.append((a, b))
             dists.append(float(dmat[a, b]))
             n[a] += n[b]
+            nd[a] += nd[b]
             sums[a] += sums[b]
             sq[a] += sq[b]
             for c in counts:
                 c[a] += c[b]
             alive[b] = False
-            xi[a] = self.xi(n[a:a + 1], sums[a:a + 1], sq[a:a + 1], [c[a:a + 1] for c in counts])[0]
+            xi[a] = self.xi(n[a:a + 1], nd[a:a + 1], sums[a:a + 1], sq[a:a + 1], [c[a:a + 1] for c in counts])[0]
             dmat[b, :] = np.inf
             dmat[:, b] = np.inf
             row = dist_to(a)
@@ -393,6 +603,27 @@ class _Stats:
         for a, b in merges[: s - k]:
             parent[parent == b] = a
         return [np.flatnonzero(parent == r) for r in np.unique(parent)]
+
+
+def match_clusters(labels, reference) -> dict[int, object]:
+    """Pair each cluster with the reference group it overlaps most, one-to-one (Hungarian matching).
+
+    Use it to compare found clusters with planted segments (or last quarter's clusters): the cluster numbers of
+    an unsupervised method are arbitrary. Clusters left without a partner (more clusters than groups) are absent
+    from the result.
+
+    Examples
+    --------
+    >>> match_clusters([0, 0, 1, 1, 1], ["b", "b", "a", "a", "b"])
+    {0: 'b', 1: 'a'}
+    """
+    table = pd.crosstab(pd.Series(np.asarray(labels), name="cluster"), pd.Series(np.asarray(reference), name="ref"))
+    rows, cols = linear_sum_assignment(-table.to_numpy())
+    return {_py(table.index[r]): _py(table.columns[c]) for r, c in sorted(zip(rows, cols, strict=True))}
+
+
+def _py(v):
+    return v.item() if isinstance(v, np.generic) else v
 
 
 def profile_clusters(features: pd.DataFrame, labels: np.ndarray, top: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
