@@ -50,7 +50,7 @@ lint: $(STAMP) ## Ruff over the package, tests, tools and notebooks
 	$(BIN)/ruff check src tests tools benchmarks notebooks
 
 test: $(STAMP) data lint ## Run every test: the package, then nbval re-deriving every committed notebook output
-	$(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env \
+	$(BIN)/python -m pytest tests src/helpers notebooks --doctest-modules --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600
 
 bench: $(STAMP) ## Benchmarks at scale (SIZES="10000 100000 1000000"); results in benchmarks/results/

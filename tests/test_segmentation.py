@@ -189,6 +189,14 @@ def test_choose_k_finds_well_separated_groups_and_refuses_too_few_rows():
     assert table["silhouette"].idxmax() == 4
     assert table.loc[4, "stability_ari"] > 0.99
     assert (table["inertia"].diff().dropna() < 0).all()  # the elbow curve falls
+    assert sg.suggest_k(table) == 4 and sg.suggest_k(table, rule="silhouette") == 4
+    shaky = pd.DataFrame({"inertia": [100.0, 50.0, 40.0, 35.0], "silhouette": [0.3, 0.5, 0.4, 0.35],
+                          "stability_ari": [0.95, 0.7, 0.92, 0.93]}, index=[2, 3, 4, 5])
+    assert sg.suggest_k(shaky, rule="silhouette") == 4  # k=3 scores best but is not stable
+    assert sg.suggest_k(shaky) == 4  # the elbow is at 3, which is not stable: the next-best stable k
+    assert sg.suggest_k(shaky, min_stability=0.99) == 2  # none stable enough: the most stable
+    with pytest.raises(ValueError, match="rule must be"):
+        sg.suggest_k(shaky, rule="gap")
     with pytest.raises(ValueError, match="fewer than the largest k"):
         sg.choose_k(z.iloc[:3], ks=range(2, 6))
 
@@ -272,6 +280,7 @@ def test_course_world_personas_name_the_planted_defining_feature(course_world, c
         assert defining[segment] in list(zip(mine["feature"], mine["direction"], strict=True)), (segment, mine)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("seed", "k"), [(7, 4), (11, 6)])
 def test_auto_k_finds_other_planted_numbers_of_segments(seed, k):
     world = generate_world(seed=seed, n_segments=k)

@@ -9,8 +9,10 @@ from collections.abc import Sequence
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-__all__ = ["PALETTE", "use_course_style", "colors", "finish"]
+__all__ = ["PALETTE", "use_course_style", "colors", "finish", "heatmap", "silhouette"]
 
 # Okabe-Ito: distinguishable with the common forms of colour blindness.
 PALETTE: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
@@ -51,3 +53,53 @@ def finish(ax: plt.Axes, title: str, xlabel: str, ylabel: str, legend: bool | Se
     ax.set_ylabel(ylabel)
     if legend:
         ax.legend(*(() if legend is True else (legend,)))
+
+
+def heatmap(ax: plt.Axes, table: pd.DataFrame, center: float | None = None, span: float | None = None,
+            fmt: str = "{:.0f}", cmap: str = "RdBu_r", colorbar: str | None = None) -> mpl.image.AxesImage:
+    """Draw a table as a heat-map with its values written in the cells (rows top to bottom).
+
+    ``center`` makes the colour scale symmetric around a value (e.g. 100 for an index, 0 for a loading), so
+    that colour intensity means distance from it; ``span`` fixes the half-width of that scale (values beyond
+    it get the end colour; default: the largest distance in the table); ``colorbar`` is the colour bar's label
+    (none if omitted).
+    """
+    values = table.to_numpy(dtype=float)
+    finite = values[np.isfinite(values)]
+    if center is not None and finite.size:
+        half = span if span is not None else max(np.abs(finite - center).max(), 1e-12)
+        vmin, vmax = center - half, center + half
+    else:
+        vmin, vmax = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
+    image = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    ax.set_xticks(range(table.shape[1]), [str(c) for c in table.columns], rotation=45, ha="right")
+    ax.set_yticks(range(table.shape[0]), [str(i) for i in table.index])
+    ax.spines[:].set_visible(False)
+    mid = (vmin + vmax) / 2
+    span = (vmax - vmin) or 1.0
+    for (i, j), v in np.ndenumerate(values):
+        if np.isfinite(v):
+            dark = abs(v - mid) > 0.3 * span
+            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=8, color="white" if dark else "black")
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, label=colorbar)
+    return image
+
+
+def silhouette(ax: plt.Axes, values: np.ndarray, labels: np.ndarray, names: dict | None = None) -> None:
+    """The classic silhouette plot: each row's silhouette value, sorted within its cluster, clusters stacked.
+
+    A wide, mostly positive band means a compact, well-separated cluster; values below zero are rows that sit
+    closer to another cluster than to their own. The dashed line is the mean silhouette.
+    """
+    values, labels = np.asarray(values, float), np.asarray(labels)
+    left_of_axis = mpl.transforms.blended_transform_factory(ax.transAxes, ax.transData)
+    y = 0
+    for i, c in enumerate(np.unique(labels)):
+        v = np.sort(values[labels == c])
+        ax.fill_betweenx(np.arange(y, y + len(v)), 0, v, color=PALETTE[i % len(PALETTE)], linewidth=0)
+        ax.text(-0.01, y + len(v) / 2, str(names.get(c, c) if names else c), ha="right", va="center", fontsize=9,
+                transform=left_of_axis)
+        y += len(v) + max(len(values) // 100, 5)
+    ax.axvline(values.mean(), color="black", linestyle="--", linewidth=1)
+    ax.set_yticks([])

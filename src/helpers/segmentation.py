@@ -35,6 +35,7 @@ __all__ = [
     "scale_features",
     "pca_summary",
     "choose_k",
+    "suggest_k",
     "TwoStepClustering",
     "match_clusters",
     "profile_clusters",
@@ -89,32 +90,40 @@ def customer_features(world, as_of: pd.Timestamp | str | None = None, shrink: fl
     if undefined not in ("population", "missing"):
         raise ValueError(f"undefined must be 'population' or 'missing', got {undefined!r}")
     cust = world.customers.set_index("customer_id")
+    n = len(cust)
     tx = world.transactions
     ev = world.tables.get("events")
-    last_seen = [tx["order_date"].max()] + ([ev["timestamp"].max()] if ev is not None and len(ev) else [])
+    if ev is not None and not len(ev):
+        ev = None
+    last_seen = [tx["order_date"].max()] + ([ev["timestamp"].max()] if ev is not None else [])
     as_of = pd.Timestamp(as_of) if as_of is not None else (max(last_seen).normalize() + pd.Timedelta(days=1))
-    tx = tx[tx["order_date"] < as_of]
-    first_day = min([tx["order_date"].min()] + ([ev["timestamp"].min()] if ev is not None and len(ev) else []))
+    if tx["order_date"].max() >= as_of:  # filter only when needed: a copy of a big table is costly
+        tx = tx[tx["order_date"] < as_of]
+    if ev is not None and ev["timestamp"].max() >= as_of:
+        ev = ev[ev["timestamp"] < as_of]
+    first_day = min([tx["order_date"].min()] + ([ev["timestamp"].min()] if ev is not None else []))
     start = cust["signup_date"].clip(lower=first_day.normalize())
     tenure_days = (as_of - start).dt.days.clip(lower=1)
     tenure_months = tenure_days / 30.4375
 
-    value = tx["quantity"] * tx["unit_price"]
-    orders = tx.assign(value=value).groupby("customer_id").agg(
-        n_orders=("order_id", "nunique"), last=("order_date", "max"), monetary=("value", "sum"))
-    orders = orders.reindex(cust.index)
-    n_orders = orders["n_orders"].fillna(0.0)
-    monetary = orders["monetary"].fillna(0.0)
+    # per-customer sums by position (bincount), not by groupby: this is the step that meets 100M-row tables
+    pos = cust.index.get_indexer(tx["customer_id"])
+    value = (tx["quantity"].to_numpy(float) * tx["unit_price"].to_numpy(float))
+    first_line = ~tx["order_id"].duplicated().to_numpy()  # one line per order counts the order
+    n_orders = pd.Series(np.bincount(pos[first_line], minlength=n).astype(float), index=cust.index)
+    monetary = pd.Series(np.bincount(pos, weights=value, minlength=n), index=cust.index)
+    last_order = _last_time(pos, tx["order_date"], n, cust.index)
 
-    counts = pd.DataFrame(index=cust.index)
-    last_active = orders["last"]
-    if ev is not None and len(ev):
-        e = ev[ev["timestamp"] < as_of]
-        counts = e.groupby(["customer_id", "event_type"], observed=True).size().unstack(fill_value=0)
-        counts = counts.reindex(cust.index, fill_value=0)
-        own = e[e["event_type"].isin(CUSTOMER_ACTIONS)]
-        last_active = pd.concat([last_active, own.groupby("customer_id")["timestamp"].max()], axis=1).max(axis=1)
-        last_active = last_active.reindex(cust.index)
+    last_active = last_order
+    if ev is not None:
+        epos = cust.index.get_indexer(ev["customer_id"])
+        etype = pd.Categorical(ev["event_type"])
+        types = list(etype.categories.astype(str))
+        codes = etype.codes.astype(np.int64)
+        counts = np.bincount(epos * len(types) + codes, minlength=n * len(types)).reshape(n, len(types))
+        own = np.isin(codes, [i for i, t in enumerate(types) if t in CUSTOMER_ACTIONS])
+        last_own = _last_time(epos[own], ev["timestamp"].to_numpy()[own], n, cust.index)
+        last_active = pd.concat([last_order, last_own], axis=1).max(axis=1)
     # rates are per month of the customer's *active* life (first day to last action, plus one month), so that a
     # customer who left a year ago is not mistaken for a slow one: how long ago they left is recency's job
     active_days = ((last_active - start).dt.days + ACTIVE_PAD_DAYS).clip(upper=tenure_days)
@@ -123,26 +132,30 @@ def customer_features(world, as_of: pd.Timestamp | str | None = None, shrink: fl
     f = pd.DataFrame(index=cust.index)
     f["tenure_months"] = tenure_months
     f["frequency"] = _rate(n_orders, active_months, shrink)
-    f["recency_days"] = (as_of - orders["last"]).dt.days.fillna(tenure_days).astype(float)
+    f["recency_days"] = (as_of - last_order).dt.days.fillna(tenure_days).astype(float)
     f["monetary"] = monetary
     aov_pop = monetary.sum() / max(n_orders.sum(), 1.0)
     f["avg_order_value"] = (monetary + shrink * aov_pop) / (n_orders + shrink) if shrink > 0 else \
         (monetary / n_orders.where(n_orders > 0)).fillna(aov_pop)
 
-    cat = tx["product_id"].astype(str).map(world.products.set_index("product_id")["category"].astype(str))
-    spend = value.groupby([tx["customer_id"], cat]).sum().unstack(fill_value=0.0)
-    spend = spend.reindex(cust.index, fill_value=0.0)
-    pop = spend.sum() / spend.to_numpy().sum()
+    products = world.products.set_index("product_id")["category"].astype(str)
+    cats = sorted(products.unique())
+    cat_of_product = pd.Index(cats).get_indexer(products.to_numpy())
+    cat = cat_of_product[products.index.get_indexer(tx["product_id"].astype(products.index.dtype))]
+    spend = np.bincount(pos * len(cats) + cat, weights=value, minlength=n * len(cats)).reshape(n, len(cats))
     total = spend.sum(axis=1)
+    pop = spend.sum(axis=0) / max(spend.sum(), 1e-300)
     # shrink each customer's spend mix toward the population mix, with `shrink` orders' worth of weight
-    w = n_orders / (n_orders + shrink) if shrink > 0 else (n_orders > 0).astype(float)
-    mix = spend.div(total.where(total > 0, 1.0), axis=0)
-    for c in sorted(spend.columns):
-        f[f"share_{c}"] = w * mix[c] + (1 - w) * pop[c]
+    k = n_orders.to_numpy()
+    w = (k / (k + shrink) if shrink > 0 else (k > 0).astype(float))[:, None]
+    mix = spend / np.where(total > 0, total, 1.0)[:, None]
+    shares = w * mix + (1 - w) * pop[None, :]
+    for j, c in enumerate(cats):
+        f[f"share_{c}"] = shares[:, j]
 
-    if ev is not None and len(ev):
+    if ev is not None:
         def col(name: str) -> pd.Series:
-            return counts[name] if name in counts else pd.Series(0.0, index=cust.index)
+            return pd.Series(counts[:, types.index(name)] if name in types else 0, index=cust.index, dtype=float)
 
         f["web_sessions"] = _rate(col("site_visit"), active_months, shrink)
         f["product_views"] = _rate(col("product_page_view"), active_months, shrink)
@@ -157,6 +170,15 @@ def customer_features(world, as_of: pd.Timestamp | str | None = None, shrink: fl
         f.loc[n_orders == 0, ["avg_order_value"] + [c for c in f.columns if c.startswith("share_")]] = np.nan
     f["age"] = cust["age"].astype(float)
     return f
+
+
+def _last_time(pos: np.ndarray, times, n: int, index: pd.Index) -> pd.Series:
+    """Latest timestamp per customer position (NaT for customers without any)."""
+    t = np.asarray(times, dtype="datetime64[ns]").view(np.int64)
+    last = np.full(n, np.iinfo(np.int64).min)
+    np.maximum.at(last, pos, t)
+    out = pd.Series(last.view("datetime64[ns]"), index=index)
+    return out.where(last != np.iinfo(np.int64).min)
 
 
 def _rate(count: pd.Series, months: pd.Series, shrink: float) -> pd.Series:
@@ -267,6 +289,35 @@ def choose_k(x: pd.DataFrame, ks: Sequence[int] = range(2, 10), random_state: in
             aris.append(adjusted_rand_score(km.labels_[idx], kb.predict(xa[idx])))
         rows.append({"k": k, "inertia": km.inertia_, "silhouette": sil, "stability_ari": float(np.mean(aris))})
     return pd.DataFrame(rows).set_index("k")
+
+
+def suggest_k(table: pd.DataFrame, rule: str = "elbow", min_stability: float = 0.9) -> int:
+    """The k a :func:`choose_k` table supports, by one of two rules.
+
+    ``"elbow"`` (default): the k of the inertia curve furthest below the straight line joining its two ends
+    (the "kneedle" reading of the elbow), among stable k. ``"silhouette"``: the best silhouette among stable k.
+    A k is stable when its clusters survive resampling (mean bootstrap ARI at least ``min_stability``); if no k
+    is, the most stable one is returned. The elbow depends on the range of k tried: try a sensible range.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"inertia": [100.0, 40.0, 30.0, 25.0], "silhouette": [0.4, 0.6, 0.5, 0.45],
+    ...                   "stability_ari": [1.0, 1.0, 0.95, 0.8]}, index=[2, 3, 4, 5])
+    >>> suggest_k(t), suggest_k(t, rule="silhouette")
+    (3, 3)
+    """
+    if rule not in ("elbow", "silhouette"):
+        raise ValueError(f"rule must be 'elbow' or 'silhouette', got {rule!r}")
+    stable = table["stability_ari"] >= min_stability
+    if not stable.any():
+        return int(table["stability_ari"].idxmax())
+    if rule == "silhouette":
+        return int(table.loc[stable, "silhouette"].idxmax())
+    k = table.index.to_numpy(float)
+    y = table["inertia"].to_numpy(float)
+    chord = y[0] + (y[-1] - y[0]) * (k - k[0]) / (k[-1] - k[0]) if len(k) > 1 else y
+    gap = pd.Series(chord - y, index=table.index)
+    return int(gap[stable].idxmax())
 
 
 class TwoStepClustering(ClusterMixin, BaseEstimator):
@@ -401,13 +452,16 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
         # ---- step 1: CF-tree pre-clustering on a sample, raising the threshold until few enough leaves
         rng = np.random.default_rng(self.random_state)
         fit_rows = np.sort(rng.choice(len(space), size=min(self.sample, len(space)), replace=False))
+        # search the threshold on a small subsample first (cheap fits), then grow it gently on the full sample
+        probe = fit_rows[np.sort(rng.choice(len(fit_rows), size=min(10_000, len(fit_rows)), replace=False))]
         threshold = 0.5
-        while True:
-            birch = Birch(threshold=threshold, n_clusters=None).fit(space[fit_rows])
-            if len(birch.subcluster_centers_) <= self.max_subclusters:
-                break
-            threshold *= 1.25
-        sub = birch.predict(space)
+        for rows, factor in ((probe, 1.25), (fit_rows, 1.1)):
+            while True:
+                birch = Birch(threshold=threshold, n_clusters=None, compute_labels=False).fit(space[rows])
+                if len(birch.subcluster_centers_) <= self.max_subclusters:
+                    break
+                threshold *= factor
+        sub = _nearest(space, birch.subcluster_centers_)
         self.birch_ = birch
         self.subcluster_labels_ = sub
         # ---- step 2: sufficient statistics per sub-cluster, then log-likelihood agglomeration
@@ -440,11 +494,13 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
         hier = lab_of_sub[sub]
         # ---- step 3: EM on the mixture the distance assumes, started from the hierarchical partition
         resp = np.eye(k)[hier]
+        obs_f, onehots = obs.astype(float), self._onehots(codes)
+        self.n_iter_ = 0
         if self.refine:
-            resp, self.n_iter_ = self._em(z, obs, codes, resp)
-        params = self._m_step(z, obs, codes, resp)
+            resp, self.n_iter_ = self._em(z, obs_f, onehots, resp)
+        params = self._m_step(z, obs_f, onehots, resp)
         if self.refine:  # label by the final parameters, so that predict(X) reproduces labels_ exactly
-            resp = self._log_joint(z, obs, codes, params)
+            resp = self._log_joint(z, obs_f, onehots, params)
         labels = resp.argmax(axis=1)
         # number clusters by size, largest first, so labels are stable and readable
         order = np.argsort(-np.bincount(labels, minlength=k), kind="stable")
@@ -461,36 +517,33 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
         return self
 
     # -- the mixture (step 3)
-    def _m_step(self, z, obs, codes, resp):
+    def _m_step(self, z, obs, onehots, resp):
         w = resp.sum(axis=0)
         weights = w / w.sum()
-        ro = resp.T @ obs  # clusters x columns: weight of observed values
-        ro_ = np.maximum(ro, 1e-12)
-        means = resp.T @ z / ro_  # z is 0 where missing
-        var = resp.T @ (z * z) / ro_ - means**2
+        ro = np.maximum(resp.T @ obs, 1e-12)  # clusters x columns: weight of observed values
+        means = resp.T @ z / ro  # z is 0 where missing
+        var = resp.T @ (z * z) / ro - means**2
         floor = 1e-3 if self.var_floor is None else max(float(self.var_floor) / 10, 1e-4)
         var = np.maximum(var, floor)
-        probs = []
-        for j, lv in enumerate(self.levels_.values()):
-            counts = np.stack([resp[codes[:, j] == v].sum(axis=0) for v in range(len(lv))], axis=1)
-            probs.append((counts + 1.0) / (w[:, None] + len(lv)))  # Dirichlet(1) prior: no zero probability
+        # Dirichlet(1) prior on each categorical: no level gets probability zero
+        probs = [(resp.T @ oh + 1.0) / (w[:, None] + oh.shape[1]) for oh in onehots]
         return weights, means, var, probs
 
-    def _log_joint(self, z, obs, codes, params) -> np.ndarray:
+    @staticmethod
+    def _log_joint(z, obs, onehots, params) -> np.ndarray:
+        """log p(row, cluster): Gaussian terms over the observed columns only, plus categorical terms."""
         weights, means, var, probs = params
-        ll = np.tile(np.log(np.maximum(weights, 1e-300)), (len(z), 1))
-        for j in range(len(weights)):
-            q = (z - means[j]) ** 2 / var[j] + np.log(2 * np.pi * var[j])
-            ll[:, j] -= 0.5 * np.where(obs, q, 0.0).sum(axis=1)
-        for c, p in enumerate(probs):
-            ll += np.log(p).T[codes[:, c]]
+        ll = np.log(np.maximum(weights, 1e-300))[None, :] - 0.5 * (
+            (z * z) @ (1.0 / var).T - 2.0 * z @ (means / var).T + obs @ (means**2 / var + np.log(2 * np.pi * var)).T)
+        for oh, p in zip(onehots, probs, strict=True):
+            ll += oh @ np.log(p).T
         return ll
 
-    def _em(self, z, obs, codes, resp):
+    def _em(self, z, obs, onehots, resp):
         last, n_iter = -np.inf, 0
         while n_iter < self.max_iter:
             n_iter += 1
-            ll = self._log_joint(z, obs, codes, self._m_step(z, obs, codes, resp))
+            ll = self._log_joint(z, obs, onehots, self._m_step(z, obs, onehots, resp))
             total = logsumexp(ll, axis=1)
             resp = np.exp(ll - total[:, None])
             mean_ll = float(total.mean())
@@ -499,11 +552,14 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
             last = mean_ll
         return resp, n_iter
 
+    def _onehots(self, codes: np.ndarray) -> list[np.ndarray]:
+        return [np.eye(len(lv))[codes[:, j]] for j, lv in enumerate(self.levels_.values())]
+
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Posterior probability of each cluster for each row under the fitted mixture."""
         z, obs, codes = self._prepare(X, fitting=False)
         params = (self.weights_, self.means_, self.variances_, [p.to_numpy() for p in self.category_probs_.values()])
-        ll = self._log_joint(z, obs, codes, params)
+        ll = self._log_joint(z, obs.astype(float), self._onehots(codes), params)
         return np.exp(ll - logsumexp(ll, axis=1)[:, None])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
@@ -511,7 +567,7 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
         if self.refine:
             return self.predict_proba(X).argmax(axis=1)
         z, obs, codes = self._prepare(X, fitting=False)
-        return self._lab_of_sub[self.birch_.predict(self._space(z, codes))]
+        return self._lab_of_sub[_nearest(self._space(z, codes), self.birch_.subcluster_centers_)]
 
     def _auto_k(self) -> int:
         """SPSS's rule: first J where the BIC change ratio falls below 0.04, then refined by the distance ratio."""
@@ -532,6 +588,16 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
         if len(best) == 1 or r[best[0]] / r[best[1]] > 1.15:
             return best[0]
         return max(best[0], best[1])
+
+
+def _nearest(x: np.ndarray, centres: np.ndarray, chunk: int = 65_536) -> np.ndarray:
+    """Index of the nearest centre (Euclidean) of each row, in chunks through one matrix product each."""
+    c2 = (centres**2).sum(axis=1)
+    out = np.empty(len(x), dtype=np.intp)
+    for start in range(0, len(x), chunk):
+        block = x[start:start + chunk]
+        out[start:start + chunk] = np.argmin(c2[None, :] - 2.0 * block @ centres.T, axis=1)
+    return out
 
 
 class _Stats:
