@@ -61,6 +61,13 @@ def test_undefined_features_can_be_missing():
         sg.customer_features(w, undefined="zero")
 
 
+def test_unknown_customers_in_history_are_an_error():
+    w = _tiny_world()
+    w.tables["transactions"] = w.transactions.assign(customer_id=[1, 1, 1, 99])
+    with pytest.raises(ValueError, match=r"transactions has customer_id\(s\) not in customers, e.g. \[99\]"):
+        sg.customer_features(w)
+
+
 def test_shrinkage_pulls_thin_histories_to_the_population():
     w = _tiny_world()
     f = sg.customer_features(w, as_of="2024-04-01", shrink=3.0)

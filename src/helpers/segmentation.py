@@ -107,7 +107,7 @@ def customer_features(world, as_of: pd.Timestamp | str | None = None, shrink: fl
     tenure_months = tenure_days / 30.4375
 
     # per-customer sums by position (bincount), not by groupby: this is the step that meets 100M-row tables
-    pos = cust.index.get_indexer(tx["customer_id"])
+    pos = _positions(cust.index, tx["customer_id"].to_numpy(), "transactions")
     value = (tx["quantity"].to_numpy(float) * tx["unit_price"].to_numpy(float))
     first_line = ~tx["order_id"].duplicated().to_numpy()  # one line per order counts the order
     n_orders = pd.Series(np.bincount(pos[first_line], minlength=n).astype(float), index=cust.index)
@@ -116,13 +116,7 @@ def customer_features(world, as_of: pd.Timestamp | str | None = None, shrink: fl
 
     last_active = last_order
     if ev is not None:
-        epos = cust.index.get_indexer(ev["customer_id"])
-        etype = pd.Categorical(ev["event_type"])
-        types = list(etype.categories.astype(str))
-        codes = etype.codes.astype(np.int64)
-        counts = np.bincount(epos * len(types) + codes, minlength=n * len(types)).reshape(n, len(types))
-        own = np.isin(codes, [i for i, t in enumerate(types) if t in CUSTOMER_ACTIONS])
-        last_own = _last_time(epos[own], ev["timestamp"].to_numpy()[own], n, cust.index)
+        counts, types, last_own = _event_stats(ev, cust.index)
         last_active = pd.concat([last_order, last_own], axis=1).max(axis=1)
     # rates are per month of the customer's *active* life (first day to last action, plus one month), so that a
     # customer who left a year ago is not mistaken for a slow one: how long ago they left is recency's job
@@ -172,13 +166,54 @@ def customer_features(world, as_of: pd.Timestamp | str | None = None, shrink: fl
     return f
 
 
+_NONE = np.iinfo(np.int64).min
+
+
+def _positions(index: pd.Index, ids: np.ndarray, table: str) -> np.ndarray:
+    """Row position of each id in the customers index; unknown customers are an error, not a silent row."""
+    pos = index.get_indexer(ids)
+    if (pos < 0).any():
+        unknown = pd.unique(ids[pos < 0])[:5].tolist()
+        raise ValueError(f"{table} has customer_id(s) not in customers, e.g. {unknown}: load the world with "
+                         "helpers.io.load_world, which checks keys, or drop those rows")
+    return pos
+
+
 def _last_time(pos: np.ndarray, times, n: int, index: pd.Index) -> pd.Series:
     """Latest timestamp per customer position (NaT for customers without any)."""
-    t = np.asarray(times, dtype="datetime64[ns]").view(np.int64)
-    last = np.full(n, np.iinfo(np.int64).min)
-    np.maximum.at(last, pos, t)
-    out = pd.Series(last.view("datetime64[ns]"), index=index)
-    return out.where(last != np.iinfo(np.int64).min)
+    last = np.full(n, _NONE)
+    np.maximum.at(last, pos, np.asarray(times, dtype="datetime64[ns]").view(np.int64))
+    return _as_times(last, index)
+
+
+def _as_times(last: np.ndarray, index: pd.Index) -> pd.Series:
+    return pd.Series(last.view("datetime64[ns]"), index=index).where(last != _NONE)
+
+
+def _event_stats(ev: pd.DataFrame, index: pd.Index, chunk: int = 8_000_000):
+    """Counts per customer and event type, and each customer's last own action, in chunks of rows.
+
+    Event tables reach 10^8 rows at a million customers: working through them a chunk at a time keeps the
+    temporaries (positions, codes, timestamps) at a few hundred MB instead of several GB.
+    """
+    etype = ev["event_type"]
+    if not isinstance(etype.dtype, pd.CategoricalDtype):
+        etype = etype.astype("category")
+    types = [str(t) for t in etype.cat.categories]
+    codes_all = etype.cat.codes.to_numpy()
+    own_codes = np.array([i for i, t in enumerate(types) if t in CUSTOMER_ACTIONS], dtype=codes_all.dtype)
+    ids = ev["customer_id"].to_numpy()
+    stamps = ev["timestamp"].to_numpy()
+    n, m = len(index), len(types)
+    counts = np.zeros(n * m, dtype=np.int64)
+    last = np.full(n, _NONE)
+    for start in range(0, len(ev), chunk):
+        pos = _positions(index, ids[start:start + chunk], "events")
+        codes = codes_all[start:start + chunk]
+        counts += np.bincount(pos * m + codes, minlength=n * m)
+        own = np.isin(codes, own_codes)
+        np.maximum.at(last, pos[own], stamps[start:start + chunk][own].astype("datetime64[ns]").view(np.int64))
+    return counts.reshape(n, m), types, _as_times(last, index)
 
 
 def _rate(count: pd.Series, months: pd.Series, shrink: float) -> pd.Series:
