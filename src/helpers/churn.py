@@ -1,0 +1,135 @@
+"""Churn scores: the probability that a customer does not buy in the next ``horizon`` days.
+
+* :func:`churn_frame` builds, as of a date, one row per customer who has bought before: behaviour and RFM
+  features from the history before the date (:func:`helpers.segmentation.customer_features`) and the outcome
+  "no order in the next ``horizon_days``" from the history after it.
+* :class:`NeighbourChurn` is the seed's similarity approach: a customer's score is the share of churners among
+  its k most similar customers (standardised features).
+* :func:`oracle_no_purchase` is the planted probability of the same outcome, from the world's truth.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.preprocessing import StandardScaler
+
+from . import segmentation
+
+__all__ = ["churn_frame", "churn_model", "feature_importance", "NeighbourChurn", "oracle_no_purchase"]
+
+MONTH_DAYS = 30.4375
+
+
+def churn_frame(world, as_of: pd.Timestamp | str, horizon_days: int = 90) -> tuple[pd.DataFrame, pd.Series]:
+    """Features as of ``as_of`` and the outcome "no order in [as_of, as_of + horizon)" per past buyer.
+
+    The features are those of :func:`helpers.segmentation.customer_features` plus ``inactive_days`` (days since
+    the customer's last own action of any kind) and ``expected_silence`` (the probability of a silence as long
+    as ``recency_days`` at the customer's own order rate: near 0 means "overdue") and ``expected_quiet`` (the
+    same for ``inactive_days`` at the customer's rate of orders, visits and product views).
+
+    Raises when the horizon runs past the end of the data (the outcome would be unknown, not "churned").
+    """
+    as_of = pd.Timestamp(as_of)
+    tx = world.transactions
+    end = tx["order_date"].max()
+    if as_of <= tx["order_date"].min():
+        raise ValueError(f"as_of {as_of.date()} is before the first order ({tx['order_date'].min().date()})")
+    horizon_end = as_of + pd.Timedelta(days=horizon_days)
+    if horizon_end > end + pd.Timedelta(days=1):
+        raise ValueError(f"as_of {as_of.date()} + {horizon_days} days runs past the last order "
+                         f"({end.date()}): the outcome is not observed yet; choose an earlier as_of")
+    feats = segmentation.customer_features(world, as_of=as_of)
+    # two signals of having left: no own action (visit, open, click, order) for a long time, and a silence
+    # that is long for this customer's own buying rhythm (P(no order in `recency` days) at its rate)
+    last = tx.loc[tx["order_date"] < as_of].groupby("customer_id")["order_date"].max().reindex(feats.index)
+    ev = world.tables.get("events")
+    if ev is not None and len(ev):
+        ev = ev[ev["timestamp"] < as_of]
+        _, _, last_own = segmentation._event_stats(ev, feats.index)
+        last = pd.concat([last, last_own], axis=1).max(axis=1)
+    feats["inactive_days"] = (as_of - last).dt.days.fillna(feats["recency_days"]).astype(float)
+    feats["expected_silence"] = np.exp(-feats["frequency"] * feats["recency_days"] / MONTH_DAYS)
+    own_rate = feats["frequency"] + feats.get("web_sessions", 0.0) + feats.get("product_views", 0.0)
+    feats["expected_quiet"] = np.exp(-own_rate * feats["inactive_days"] / MONTH_DAYS)
+    before = tx.loc[tx["order_date"] < as_of, "customer_id"].unique()
+    feats = feats.loc[feats.index.isin(before)]
+    during = tx.loc[(tx["order_date"] >= as_of) & (tx["order_date"] < horizon_end), "customer_id"].unique()
+    y = pd.Series(~feats.index.isin(during), index=feats.index, name="churned").astype(int)
+    return feats, y
+
+
+class NeighbourChurn(ClassifierMixin, BaseEstimator):
+    """Churn score as the share of churners among the ``n_neighbors`` most similar known customers.
+
+    Features are standardised first (so that no unit dominates the distance); ``log`` applies log1p to the
+    columns of :data:`helpers.segmentation.SKEWED` that are present.
+    """
+
+    def __init__(self, n_neighbors: int = 50, log: bool = True) -> None:
+        self.n_neighbors = n_neighbors
+        self.log = log
+
+    def _prep(self, x: pd.DataFrame) -> np.ndarray:
+        x = x.astype(float).copy()
+        if self.log:
+            for c in segmentation.SKEWED:
+                if c in x:
+                    x[c] = np.log1p(x[c].clip(lower=0))
+        return x.to_numpy()
+
+    def fit(self, x: pd.DataFrame, y) -> NeighbourChurn:
+        if len(x) < self.n_neighbors:
+            raise ValueError(f"{len(x)} customers are fewer than n_neighbors={self.n_neighbors}")
+        self.scaler_ = StandardScaler().fit(self._prep(x))
+        self.knn_ = KNeighborsClassifier(self.n_neighbors).fit(self.scaler_.transform(self._prep(x)), np.asarray(y))
+        self.classes_ = self.knn_.classes_
+        return self
+
+    def predict_proba(self, x: pd.DataFrame) -> np.ndarray:
+        return self.knn_.predict_proba(self.scaler_.transform(self._prep(x)))
+
+    def predict(self, x: pd.DataFrame) -> np.ndarray:
+        return self.classes_[self.predict_proba(x).argmax(axis=1)]
+
+
+def oracle_no_purchase(truth, customer_ids, as_of: pd.Timestamp | str, horizon_days: int = 90) -> pd.Series:
+    """Planted P(no order in the horizon): 1 if the customer has already left, else from hazard and order rate.
+
+    While active a customer orders at rate ``lambda`` and leaves at hazard ``h`` (per month; the drift segment's
+    hazard is multiplied after the drift date). With horizon H: P = h/(h+lambda) (1 - e^{-(h+lambda)H}) +
+    e^{-(h+lambda)H}. Campaign-driven extra orders are not in this formula, so it is an excellent, not a perfect,
+    score.
+    """
+    as_of = pd.Timestamp(as_of)
+    lat = truth.customers.set_index("customer_id").loc[customer_ids]
+    h = lat["churn_hazard_per_month"].to_numpy(float)
+    drift = truth["churn_model"]
+    if as_of >= pd.Timestamp(truth["drift"]["date"]):
+        h = np.where(lat["segment_name"].to_numpy() == drift["drift_segment"], h * drift["drift_multiplier"], h)
+    lam = lat["orders_per_month"].to_numpy(float)
+    big_h = horizon_days / MONTH_DAYS
+    rate = h + lam
+    p_alive = h / rate * (1 - np.exp(-rate * big_h)) + np.exp(-rate * big_h)
+    gone = lat["churn_date"].notna().to_numpy() & (pd.to_datetime(lat["churn_date"]) <= as_of).to_numpy()
+    return pd.Series(np.where(gone, 1.0, p_alive), index=lat.index, name="oracle")
+
+
+def churn_model(random_state: int = 0):
+    """The course's churn classifier: gradient-boosted trees, slow learning rate, mild regularisation."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(max_iter=500, learning_rate=0.02, max_leaf_nodes=15,
+                                          l2_regularization=1.0, random_state=random_state)
+
+
+def feature_importance(model, x: pd.DataFrame, y, random_state: int = 0, n_repeats: int = 5) -> pd.Series:
+    """Drop in ROC AUC when each feature is shuffled (permutation importance), largest first."""
+    from sklearn.inspection import permutation_importance
+
+    r = permutation_importance(model, x, np.asarray(y), scoring="roc_auc", n_repeats=n_repeats,
+                               random_state=random_state)
+    return pd.Series(r.importances_mean, index=x.columns, name="auc_drop").sort_values(ascending=False)

@@ -1,0 +1,195 @@
+"""RFM: recency, frequency and monetary value per customer, their quantile scores and named segments.
+
+Two summaries of one transaction table:
+
+* :func:`rfm_table` — the marketer's RFM: days since the last order, number of orders, total spend, each scored
+  1 (worst) to ``bins`` (best) by quantile, combined as ``R*100 + F*10 + M`` and named by :data:`SEGMENT_RULES`.
+* :func:`lifetimes_summary` — the same history in the definitions of the ``lifetimes`` package (and of
+  PyMC-Marketing's ``rfm_summary``), which CLV models expect: ``frequency`` = number of *repeat* purchase days,
+  ``recency`` = days from the first to the last purchase day, ``T`` = days from the first purchase to ``as_of``,
+  ``monetary_value`` = mean spend of the repeat purchase days (0 without repeats).
+
+The differences matter: lifetimes counts purchase *days* and leaves the first one out (a one-time buyer has
+frequency 0), and its recency runs from the first purchase, not back from today.
+
+Both are vectorised group-bys: no Python loop over customers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["SEGMENT_RULES", "check_transactions", "rfm_table", "score", "name_segments", "lifetimes_summary"]
+
+# Ordered: the first rule a customer satisfies names it. Conditions on scores with `bins` = best; "low" = 1.
+# Each condition is (column, operator, value) with value "top" (= bins), "bottom" (= 1) or an int.
+SEGMENT_RULES: tuple[tuple[str, tuple[tuple[str, str, object], ...]], ...] = (
+    ("best customers", (("R", "==", "top"), ("F", "==", "top"), ("M", "==", "top"))),
+    ("almost lost", (("R", "==", 2), ("F", ">=", "top-1"), ("M", ">=", "top-1"))),
+    ("lost", (("R", "==", "bottom"), ("F", ">=", "top-1"), ("M", ">=", "top-1"))),
+    ("lost cheap", (("R", "==", "bottom"), ("F", "==", "bottom"), ("M", "==", "bottom"))),
+    ("loyal", (("F", "==", "top"),)),
+    ("big spenders", (("M", "==", "top"),)),
+    ("recent", (("R", "==", "top"),)),
+)
+"""Named RFM segments, checked in order (the first match wins; no match is "other").
+
+- best customers: bought recently, often and for the most (R, F and M all in the top bin);
+- almost lost: frequent, big spenders (F, M in the two top bins) whose recency has slipped to the second-lowest bin;
+- lost: the same good customers, now in the lowest recency bin;
+- lost cheap: low on everything;
+- loyal: top frequency; big spenders: top monetary; recent: top recency (e.g. new customers).
+
+Extend it by passing your own list to :func:`name_segments`.
+"""
+
+
+def check_transactions(tx: pd.DataFrame, as_of: pd.Timestamp, name: str = "transactions") -> None:
+    """Refuse what would make RFM silently wrong: missing columns, non-positive amounts, an as-of before the data."""
+    need = ["customer_id", "order_id", "order_date", "quantity", "unit_price"]
+    missing = [c for c in need if c not in tx.columns]
+    if missing:
+        raise ValueError(f"{name}: missing column(s) {missing}; RFM needs {need}")
+    if tx.empty:
+        raise ValueError(f"{name} is empty: RFM needs at least one order")
+    value = tx["quantity"] * tx["unit_price"]
+    bad = value <= 0
+    if bad.any():
+        rows = tx.index[bad][:3].tolist()
+        raise ValueError(f"{name}: {int(bad.sum())} line(s) with quantity x unit_price <= 0 (rows {rows}). Fix: "
+                         "RFM counts purchases; drop returns, refunds and free items first")
+    first = tx["order_date"].min()
+    if as_of <= first:
+        raise ValueError(f"{name}: as_of {as_of.date()} is not after the first order ({first.date()}); "
+                         "choose a later as_of")
+
+
+def rfm_table(tx: pd.DataFrame, as_of: pd.Timestamp | str | None = None, bins: int = 5,
+              customers: Sequence | None = None) -> pd.DataFrame:
+    """Recency, frequency, monetary, their scores, the RFM code and the named segment per customer.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        One row per order line: ``customer_id, order_id, order_date, quantity, unit_price``. Lines dated on or
+        after ``as_of`` are ignored; the rows need not be sorted.
+    as_of : date, optional
+        The day the scores are computed for; default: the day after the last order.
+    bins : int
+        Number of quantile bins of each score (3, 4 or 5 are usual).
+    customers : ids, optional
+        Customers to score; default: everyone who ordered before ``as_of``. Listed customers without an order
+        are left out (RFM needs at least one purchase) — score them with another method.
+
+    Returns
+    -------
+    DataFrame indexed by ``customer_id``: ``recency_days`` (as_of minus the last order, in days), ``frequency``
+    (number of orders), ``monetary`` (total spend), ``R, F, M`` (1 = worst ... ``bins`` = best), ``rfm``
+    (R*100 + F*10 + M) and ``segment``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "order_id": [10, 11, 12], "quantity": [1, 2, 1],
+    ...                    "order_date": pd.to_datetime(["2025-01-01", "2025-03-01", "2025-02-01"]),
+    ...                    "unit_price": [10.0, 5.0, 30.0]})
+    >>> rfm_table(tx, as_of="2025-04-01", bins=2)[["recency_days", "frequency", "monetary", "rfm"]]
+    ... # doctest: +NORMALIZE_WHITESPACE
+                 recency_days  frequency  monetary  rfm
+    customer_id
+    1                      31          2      20.0  221
+    2                      59          1      30.0  112
+    """
+    if not 2 <= int(bins) <= 10:
+        raise ValueError(f"bins must be between 2 and 10, got {bins}")
+    as_of = pd.Timestamp(as_of) if as_of is not None else tx["order_date"].max().normalize() + pd.Timedelta(days=1)
+    check_transactions(tx, as_of)
+    tx = tx[tx["order_date"] < as_of]
+    value = tx["quantity"].to_numpy(float) * tx["unit_price"].to_numpy(float)
+    g = tx.assign(_value=value).groupby("customer_id", observed=True, sort=True)
+    out = pd.DataFrame({
+        "recency_days": (as_of - g["order_date"].max()).dt.days,
+        "frequency": g["order_id"].nunique(),
+        "monetary": g["_value"].sum().round(2),
+    })
+    if customers is not None:
+        out = out.reindex(pd.Index(customers, name="customer_id")).dropna()
+        out = out.astype({"recency_days": int, "frequency": int})
+    out["R"] = score(-out["recency_days"], bins)
+    out["F"] = score(out["frequency"], bins)
+    out["M"] = score(out["monetary"], bins)
+    out["rfm"] = out["R"] * 100 + out["F"] * 10 + out["M"]
+    out["segment"] = name_segments(out, bins)
+    return out
+
+
+def score(values: pd.Series, bins: int) -> pd.Series:
+    """Quantile score 1..``bins`` (higher value = higher score); equal values always get the same score.
+
+    Each value gets the bin of the share of customers strictly below it: ``1 + floor(bins * below / n)``. Ties
+    therefore share a bin (a plain rank would split them arbitrarily), and when most customers have one
+    order, the frequency scores crowd at the bottom instead of inventing differences.
+    """
+    n = len(values)
+    if n == 0:
+        return pd.Series(dtype=int, index=values.index)
+    below = values.rank(method="min").to_numpy() - 1
+    return pd.Series((1 + np.floor(bins * below / n)).astype(int), index=values.index)
+
+
+def name_segments(scores: pd.DataFrame, bins: int,
+                  rules: Sequence[tuple[str, Sequence[tuple[str, str, object]]]] = SEGMENT_RULES) -> pd.Series:
+    """Name each row by the first rule of ``rules`` its R, F and M scores satisfy ("other" if none)."""
+    ops = {"==": np.equal, ">=": np.greater_equal, "<=": np.less_equal, ">": np.greater, "<": np.less}
+
+    def level(v: object) -> int:
+        if v == "top":
+            return bins
+        if v == "bottom":
+            return 1
+        if isinstance(v, str) and v.startswith("top-"):
+            return bins - int(v[4:])
+        return int(v)
+
+    names = np.full(len(scores), "other", dtype=object)
+    free = np.ones(len(scores), bool)
+    for name, conds in rules:
+        hit = free.copy()
+        for col, op, v in conds:
+            if op not in ops:
+                raise ValueError(f"rule {name!r}: unknown operator {op!r}; use one of {sorted(ops)}")
+            hit &= ops[op](scores[col].to_numpy(), level(v))
+        names[hit] = name
+        free &= ~hit
+    return pd.Series(names, index=scores.index, name="segment")
+
+
+def lifetimes_summary(tx: pd.DataFrame, as_of: pd.Timestamp | str | None = None) -> pd.DataFrame:
+    """``frequency, recency, T, monetary_value`` per customer in the definitions of ``lifetimes`` (daily periods).
+
+    Matches ``lifetimes.utils.summary_data_from_transaction_data(tx, "customer_id", "order_date",
+    monetary_value_col="value", observation_period_end=as_of - 1 day, freq="D")`` where ``value`` is the line
+    value: purchases are grouped by day, the first purchase day is not a repeat, and ``monetary_value`` is the
+    mean spend of the repeat days.
+    """
+    as_of = pd.Timestamp(as_of) if as_of is not None else tx["order_date"].max().normalize() + pd.Timedelta(days=1)
+    check_transactions(tx, as_of)
+    tx = tx[tx["order_date"] < as_of]
+    day = tx["order_date"].dt.normalize()
+    value = tx["quantity"].to_numpy(float) * tx["unit_price"].to_numpy(float)
+    per_day = pd.DataFrame({"customer_id": tx["customer_id"].to_numpy(), "day": day.to_numpy(), "value": value})
+    per_day = per_day.groupby(["customer_id", "day"], sort=True)["value"].sum().reset_index()
+    g = per_day.groupby("customer_id", sort=True)
+    first, last, n_days, total = g["day"].min(), g["day"].max(), g["day"].size(), g["value"].sum()
+    first_value = g["value"].first()  # days are sorted within a customer: the first purchase day
+    end = as_of.normalize() - pd.Timedelta(days=1)
+    out = pd.DataFrame({
+        "frequency": (n_days - 1).astype(float),
+        "recency": (last - first).dt.days.astype(float),
+        "T": (end - first).dt.days.astype(float),
+    })
+    repeats = out["frequency"]
+    out["monetary_value"] = ((total - first_value) / repeats.where(repeats > 0)).fillna(0.0)
+    return out

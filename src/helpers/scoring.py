@@ -1,0 +1,247 @@
+"""Lead scoring two ways — hand-set points (a rule engine) and a learned logistic model — plus a learned trigger.
+
+* :func:`rule_scores` adds points per interaction from an events table, as of a date, with a penalty per month
+  of inactivity; the points are data (:data:`DEFAULT_RULES`), so a marketer edits a dict, not code.
+* :func:`lead_features` turns a leads table into model inputs from a spec (:data:`LEAD_FEATURES`);
+  :func:`backward_select` fits a logistic regression with backward stepwise selection (mlxtend's
+  ``SequentialFeatureSelector``, cross-validated), so that predictors and weights are learned.
+* :func:`decile_table` and :func:`calibration_table` compare any scores; :func:`learn_trigger` finds a
+  threshold rule (a depth-1 tree) and :func:`odds_ratio` / :func:`adjusted_odds_ratio` state its effect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeClassifier
+
+__all__ = ["DEFAULT_RULES", "LEAD_FEATURES", "rule_scores", "lead_features", "feature_sources", "backward_select", "decile_table",
+           "calibration_table", "learn_trigger", "odds_ratio", "adjusted_odds_ratio"]
+
+DEFAULT_RULES: dict = {
+    "points": {"site_visit": 1, "email_click": 5, "catalog_click": 10, "guide_download": 20,
+               "payment_form_view": 30, "unsubscribe": -30},
+    "inactivity": {"after_days": 30, "points": -10},
+}
+"""The seed's point table: +1 website visit, +5 email click, +10 catalog click, +20 buyer's-guide download,
++30 payment-form view, -30 newsletter unsubscribe, and -10 for every full month (30 days) without activity.
+Event types not listed score 0."""
+
+LEAD_FEATURES: dict[str, object] = {
+    "site_visits": "log1p", "product_page_views": "log1p", "catalog_clicks": "log1p", "guide_downloads": "flag",
+    "payment_form_views": "log1p", "email_opens": "log1p", "email_clicks": "log1p", "social_engagements": "log1p",
+    "days_since_last_activity": "identity", "unsubscribed": "flag", "age": "per_decade",
+    "is_female": ("gender", "F"), "income_high": ("income_band", "high"), "source_referral": ("source", "referral"),
+    "region_north": ("region", "North"),
+}
+"""Candidate predictors: column -> transform. ``log1p`` for counts, ``flag`` for 0/1, ``identity``,
+``per_decade`` ((x - 40) / 10), ``(column, level)`` for a 0/1 indicator of one level of a categorical column, or
+``(column, ">=", t)`` for a threshold indicator (a learned trigger). A team lists its own columns here."""
+
+
+def feature_sources(spec: Mapping[str, object] = LEAD_FEATURES) -> dict[str, str]:
+    """The column of the leads table each feature of ``spec`` is made from (threshold indicators -> their count).
+
+    Level indicators such as ``is_female`` are their own source: they are separate predictors.
+    """
+    return {name: (how[0] if isinstance(how, tuple) and len(how) == 3 else name) for name, how in spec.items()}
+
+
+def _check_rules(rules: Mapping) -> None:
+    points = rules.get("points")
+    if not isinstance(points, Mapping) or not points:
+        raise ValueError("rules['points'] must map event types to points, e.g. {'site_visit': 1}")
+    bad = {k: v for k, v in points.items() if not isinstance(v, (int, float)) or isinstance(v, bool)}
+    if bad:
+        raise ValueError(f"rules['points'] values must be numbers, got {bad}")
+    inactivity = rules.get("inactivity")
+    if inactivity is not None:
+        if set(inactivity) != {"after_days", "points"} or inactivity["after_days"] <= 0:
+            raise ValueError("rules['inactivity'] must be {'after_days': <positive days>, 'points': <number>}")
+
+
+def rule_scores(events: pd.DataFrame, as_of, rules: Mapping = DEFAULT_RULES, id_col: str = "lead_id",
+                ids: Sequence | None = None, active_since=None) -> pd.DataFrame:
+    """Points per lead from its events up to ``as_of``, with a penalty per full period of inactivity.
+
+    Parameters
+    ----------
+    events : DataFrame
+        ``id_col, timestamp, event_type``.
+    as_of : date or Series
+        The moment of scoring: one date for everyone, or a Series indexed by id (e.g. each lead's decision date).
+        Events at or after it do not count.
+    rules : dict
+        ``{"points": {event_type: points}, "inactivity": {"after_days": d, "points": p}}``; inactivity adds
+        ``p`` for every full ``d`` days between the last event (or ``active_since``, if no event) and ``as_of``.
+    ids : ids, optional
+        Leads to score (default: those with events); leads without events score only the inactivity penalty.
+    active_since : Series, optional
+        Per id, the start of the lead's history (e.g. creation date), for inactivity of leads without events.
+
+    Returns
+    -------
+    DataFrame indexed by id: ``points`` (from interactions), ``inactive_days``, ``penalty`` and ``score``.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"lead_id": ["a", "a", "b"], "event_type": ["site_visit", "guide_download", "unsubscribe"],
+    ...                    "timestamp": pd.to_datetime(["2025-01-01", "2025-01-02", "2025-01-01"])})
+    >>> rule_scores(ev, "2025-03-05")["score"].to_dict()
+    {'a': 1.0, 'b': -50.0}
+    """
+    _check_rules(rules)
+    ids = pd.Index(pd.unique(events[id_col]) if ids is None else ids, name=id_col)
+    cutoff = as_of.reindex(ids) if isinstance(as_of, pd.Series) else pd.Series(pd.Timestamp(as_of), index=ids)
+    if cutoff.isna().any():
+        raise ValueError(f"as_of has no date for {int(cutoff.isna().sum())} id(s), e.g. "
+                         f"{cutoff.index[cutoff.isna()][:3].tolist()}")
+    ev = events[events[id_col].isin(ids)]
+    keep = ev["timestamp"].to_numpy() < cutoff.reindex(ev[id_col].to_numpy()).to_numpy()
+    ev = ev[keep]
+    pts = ev["event_type"].astype(str).map(rules["points"]).fillna(0.0).to_numpy(float)
+    key = ev[id_col].to_numpy()
+    points = pd.Series(pts).groupby(key).sum().reindex(ids, fill_value=0.0)
+    last = pd.Series(ev["timestamp"].to_numpy()).groupby(key).max().reindex(ids)
+    if active_since is not None:
+        last = last.fillna(pd.Series(active_since).reindex(ids))
+    inactive = (cutoff - last).dt.days
+    out = pd.DataFrame({"points": points.astype(float), "inactive_days": inactive})
+    inact = rules.get("inactivity")
+    if inact:
+        periods = np.floor(out["inactive_days"].fillna(0) / inact["after_days"])
+        out["penalty"] = periods * inact["points"]
+    else:
+        out["penalty"] = 0.0
+    out["score"] = out["points"] + out["penalty"]
+    return out
+
+
+def lead_features(leads: pd.DataFrame, spec: Mapping[str, object] = LEAD_FEATURES) -> pd.DataFrame:
+    """Model inputs from a leads table, one column per entry of ``spec`` (see :data:`LEAD_FEATURES`)."""
+    out = pd.DataFrame(index=leads.index)
+    for name, how in spec.items():
+        src = how[0] if isinstance(how, tuple) else name
+        if src not in leads.columns:
+            raise ValueError(f"leads table has no column {src!r} (needed for feature {name!r}); remove {name!r} from "
+                             "the spec or add the column")
+        col = leads[src]
+        if isinstance(how, tuple) and len(how) == 3:
+            if how[1] != ">=":
+                raise ValueError(f"threshold feature {name!r}: only '>=' is supported, got {how[1]!r}")
+            out[name] = (col.astype(float) >= float(how[2])).astype(float)
+        elif isinstance(how, tuple):
+            out[name] = (col.astype(str) == str(how[1])).astype(float)
+        elif how == "log1p":
+            if (col < 0).any():
+                raise ValueError(f"column {src!r} has negative counts; counts must be >= 0")
+            out[name] = np.log1p(col.astype(float))
+        elif how == "flag":
+            out[name] = col.astype(float)
+        elif how == "identity":
+            out[name] = col.astype(float)
+        elif how == "per_decade":
+            out[name] = (col.astype(float) - 40.0) / 10.0
+        else:
+            raise ValueError(f"unknown transform {how!r} for {name!r}; use log1p, flag, identity, per_decade or "
+                             "(column, level)")
+    return out
+
+
+def backward_select(x: pd.DataFrame, y, cv: int = 5, scoring: str = "neg_log_loss", k_features="best",
+                    random_state: int = 0, n_jobs: int = 1):
+    """Backward stepwise selection of a logistic regression's predictors, cross-validated (mlxtend SFS).
+
+    Starts from every column and removes, one at a time, the column whose removal hurts the cross-validated
+    ``scoring`` least. ``k_features="parsimonious"`` keeps the smallest subset whose score is within one
+    standard error of the best; the default ``"best"`` keeps the subset with the best score. Returns ``(model, selected, path)``: the pipeline (standardise + logistic)
+    refitted on the selected columns, their names, and a table of the score at each subset size.
+    """
+    from mlxtend.feature_selection import SequentialFeatureSelector
+    from sklearn.model_selection import StratifiedKFold
+
+    y = np.asarray(y).astype(int)
+    if len(np.unique(y)) < 2:
+        raise ValueError("the outcome has one class only: selection needs converted and non-converted leads")
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    folds = StratifiedKFold(cv, shuffle=True, random_state=random_state)
+    sfs = SequentialFeatureSelector(model, k_features=k_features, forward=False, floating=False, scoring=scoring,
+                                    cv=folds, n_jobs=n_jobs)
+    sfs.fit(x, y)
+    selected = list(sfs.k_feature_names_)
+    path = pd.DataFrame([{"n_features": k, "cv_score": v["avg_score"], "features": list(v["feature_names"])}
+                         for k, v in sorted(sfs.subsets_.items())]).set_index("n_features")
+    return model.fit(x[selected], y), [c for c in x.columns if c in selected], path
+
+
+def decile_table(y, scores, bins: int = 10) -> pd.DataFrame:
+    """Lift and cumulative gain by score decile (decile 1 = highest scores), ties broken by position."""
+    y = np.asarray(y).astype(float)
+    order = np.argsort(-np.asarray(scores, float), kind="stable")
+    decile = np.empty(len(y), int)
+    decile[order] = np.arange(len(y)) * bins // len(y) + 1
+    t = pd.DataFrame({"decile": decile, "y": y}).groupby("decile")["y"].agg(["size", "sum", "mean"])
+    t.columns = ["leads", "conversions", "rate"]
+    t["lift"] = t["rate"] / y.mean()
+    t["cumulative_gain"] = t["conversions"].cumsum() / y.sum()
+    return t
+
+
+def calibration_table(y, p, bins: int = 10) -> pd.DataFrame:
+    """Mean predicted vs observed rate in equal-count bins of the predicted probability."""
+    y, p = np.asarray(y).astype(float), np.asarray(p, float)
+    order = np.argsort(p, kind="stable")
+    b = np.empty(len(p), int)
+    b[order] = np.arange(len(p)) * bins // len(p)
+    return pd.DataFrame({"bin": b, "predicted": p, "observed": y}).groupby("bin").mean()
+
+
+def learn_trigger(x: pd.DataFrame, y, random_state: int = 0) -> tuple[str, float]:
+    """The single threshold rule ``column >= t`` that best splits converters (a depth-1 decision tree).
+
+    ``x`` holds raw event counts; returns ``(column, t)`` with ``t`` rounded up to the next whole count.
+    """
+    tree = DecisionTreeClassifier(max_depth=1, random_state=random_state).fit(x, np.asarray(y).astype(int))
+    feature = x.columns[tree.tree_.feature[0]]
+    threshold = float(np.floor(tree.tree_.threshold[0]) + 1)  # x <= 2.5 goes left: the rule is x >= 3
+    return feature, threshold
+
+
+def odds_ratio(flag, y, level: float = 0.95) -> dict:
+    """Odds ratio of the outcome with vs without ``flag``, with Woolf's (log) confidence interval.
+
+    Adds 0.5 to every cell when one is empty (Haldane-Anscombe), so the ratio stays finite.
+    """
+    flag, y = np.asarray(flag).astype(bool), np.asarray(y).astype(bool)
+    cells = np.array([[(flag & y).sum(), (flag & ~y).sum()], [(~flag & y).sum(), (~flag & ~y).sum()]], float)
+    if (cells == 0).any():
+        cells += 0.5
+    (a, b), (c, d) = cells
+    log_or = np.log(a * d / (b * c))
+    se = np.sqrt((1 / cells).sum())
+    z = stats.norm.ppf(0.5 + level / 2)
+    return {"odds_ratio": float(np.exp(log_or)), "low": float(np.exp(log_or - z * se)),
+            "high": float(np.exp(log_or + z * se))}
+
+
+def adjusted_odds_ratio(x: pd.DataFrame, y, column: str, level: float = 0.95) -> dict:
+    """Odds ratio of ``column`` holding the other columns of ``x`` fixed: an unpenalised logistic regression.
+
+    The interval comes from the inverse Fisher information (the usual Wald interval).
+    """
+    xa = np.column_stack([np.ones(len(x)), x.to_numpy(float)])
+    fit = LogisticRegression(C=np.inf, max_iter=5000, fit_intercept=False).fit(xa, np.asarray(y).astype(int))
+    beta = fit.coef_[0]
+    p = 1 / (1 + np.exp(-xa @ beta))
+    cov = np.linalg.inv(xa.T @ (xa * (p * (1 - p))[:, None]))
+    j = 1 + list(x.columns).index(column)
+    se = np.sqrt(cov[j, j])
+    z = stats.norm.ppf(0.5 + level / 2)
+    return {"odds_ratio": float(np.exp(beta[j])), "low": float(np.exp(beta[j] - z * se)),
+            "high": float(np.exp(beta[j] + z * se))}

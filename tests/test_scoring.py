@@ -1,0 +1,157 @@
+"""scoring: rule points by hand, feature transforms, selection and trigger recovering planted effects."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import train_test_split
+
+from helpers import scoring as sc
+
+
+def _events() -> pd.DataFrame:
+    return pd.DataFrame({
+        "lead_id": ["a", "a", "a", "b", "b"],
+        "event_type": ["site_visit", "payment_form_view", "email_open", "email_click", "unsubscribe"],
+        "timestamp": pd.to_datetime(["2025-01-01", "2025-01-10", "2025-02-20", "2025-01-05", "2025-01-06"]),
+    })
+
+
+def test_rule_scores_by_hand():
+    s = sc.rule_scores(_events(), "2025-03-01")
+    # a: 1 + 30 + 0 (opens score nothing); last event Feb 20 -> 9 inactive days, no penalty
+    assert s.loc["a"].tolist() == [31.0, 9, 0.0, 31.0]
+    # b: 5 - 30; last event Jan 6 -> 54 days: one full month of inactivity, -10
+    assert s.loc["b"].tolist() == [-25.0, 54, -10.0, -35.0]
+
+
+def test_rule_scores_per_lead_cutoff_and_leads_without_events():
+    cutoff = pd.Series(pd.to_datetime(["2025-01-08", "2025-03-01", "2025-04-01"]), index=["a", "b", "c"])
+    s = sc.rule_scores(_events(), cutoff, ids=["a", "b", "c"],
+                       active_since=pd.Series(pd.to_datetime(["2025-01-01"] * 3), index=["a", "b", "c"]))
+    assert s.loc["a", "points"] == 1.0  # the payment form (Jan 10) is after a's cutoff
+    assert s.loc["c", "points"] == 0.0 and s.loc["c", "inactive_days"] == 90 and s.loc["c", "penalty"] == -30.0
+    mine = {"points": {"email_open": 3}}
+    assert sc.rule_scores(_events(), "2025-03-01", rules=mine)["score"].to_dict() == {"a": 3.0, "b": 0.0}
+
+
+def test_bad_rules_are_refused():
+    with pytest.raises(ValueError, match="must map event types to points"):
+        sc.rule_scores(_events(), "2025-03-01", rules={"points": {}})
+    with pytest.raises(ValueError, match="values must be numbers"):
+        sc.rule_scores(_events(), "2025-03-01", rules={"points": {"site_visit": "ten"}})
+    with pytest.raises(ValueError, match="inactivity"):
+        sc.rule_scores(_events(), "2025-03-01", rules={"points": {"site_visit": 1}, "inactivity": {"days": 3}})
+    with pytest.raises(ValueError, match="as_of has no date"):
+        sc.rule_scores(_events(), pd.Series(pd.to_datetime(["2025-03-01"]), index=["a"]), ids=["a", "b"])
+
+
+def test_lead_features_transforms_and_errors():
+    leads = pd.DataFrame({"visits": [0, 3], "age": [40, 60], "gender": ["F", "M"], "pages": [2, 5]})
+    spec = {"visits": "log1p", "age": "per_decade", "is_female": ("gender", "F"), "pages_3plus": ("pages", ">=", 3)}
+    f = sc.lead_features(leads, spec)
+    assert f.to_dict("list") == {"visits": [0.0, np.log(4.0)], "age": [0.0, 2.0], "is_female": [1.0, 0.0],
+                                 "pages_3plus": [0.0, 1.0]}
+    assert sc.feature_sources(spec)["pages_3plus"] == "pages"
+    with pytest.raises(ValueError, match="no column 'income'"):
+        sc.lead_features(leads, {"rich": ("income", "high")})
+    with pytest.raises(ValueError, match="negative counts"):
+        sc.lead_features(leads.assign(visits=[-1, 2]), {"visits": "log1p"})
+    with pytest.raises(ValueError, match="unknown transform"):
+        sc.lead_features(leads, {"visits": "sqrt"})
+
+
+def _logistic_data(n=4000, seed=0):
+    rng = np.random.default_rng(seed)
+    x = pd.DataFrame(rng.normal(size=(n, 6)), columns=["a", "b", "c", "noise1", "noise2", "noise3"])
+    eta = -0.5 + 1.0 * x["a"] - 0.8 * x["b"] + 0.5 * x["c"]
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(int)
+    return x, y
+
+
+def test_backward_selection_keeps_the_true_predictors():
+    x, y = _logistic_data()
+    model, selected, path = sc.backward_select(x, y, cv=5)
+    assert {"a", "b", "c"} <= set(selected) and len(selected) <= 4
+    assert path.index.min() == 1 and path.index.max() == 6
+    coef = model[-1].coef_[0] / model[0].scale_  # back to the original units
+    assert np.allclose(coef[:3], [1.0, -0.8, 0.5], atol=0.15)
+    with pytest.raises(ValueError, match="one class only"):
+        sc.backward_select(x, np.zeros(len(x)))
+
+
+def test_decile_and_calibration_tables():
+    y = np.array([1, 1, 0, 1, 0, 0, 0, 0, 0, 0])
+    s = np.arange(10, 0, -1)  # perfect ordering of the first, then noise
+    t = sc.decile_table(y, s, bins=5)
+    assert t["leads"].tolist() == [2, 2, 2, 2, 2] and t["conversions"].tolist() == [2, 1, 0, 0, 0]
+    assert t["cumulative_gain"].iloc[-1] == 1.0 and t["lift"].iloc[0] == pytest.approx(1.0 / 0.3)
+    c = sc.calibration_table(y, np.linspace(0, 1, 10), bins=2)
+    assert c["observed"].tolist() == [0.6, 0.0] and c["predicted"].iloc[0] == pytest.approx(np.linspace(0, 1, 10)[:5].mean())
+
+
+def test_trigger_and_odds_ratios_recover_a_planted_effect():
+    rng = np.random.default_rng(3)
+    n = 20_000
+    pages = rng.poisson(2.0, n)
+    other = rng.normal(size=n)
+    eta = -1.5 + np.log(2.0) * (pages >= 3) + 0.7 * other
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(int)
+    feature, threshold = sc.learn_trigger(pd.DataFrame({"pages": pages, "visits": rng.poisson(3, n)}), y)
+    assert (feature, threshold) == ("pages", 3.0)
+    adj = sc.adjusted_odds_ratio(pd.DataFrame({"flag": (pages >= 3).astype(float), "other": other}), y, "flag")
+    assert adj["low"] < 2.0 < adj["high"] and adj["high"] / adj["low"] < 1.5
+
+
+def test_odds_ratio_by_hand():
+    flag = np.array([1] * 10 + [0] * 10)
+    y = np.array([1] * 6 + [0] * 4 + [1] * 2 + [0] * 8)
+    r = sc.odds_ratio(flag, y)
+    assert r["odds_ratio"] == pytest.approx((6 * 8) / (4 * 2))
+    se = np.sqrt(1 / 6 + 1 / 4 + 1 / 2 + 1 / 8)
+    assert r["low"] == pytest.approx(6.0 * np.exp(-1.959964 * se), rel=1e-5)
+    zero = sc.odds_ratio([1, 1, 0, 0], [1, 1, 0, 1])  # an empty cell: +0.5 everywhere
+    assert zero["odds_ratio"] == pytest.approx((2.5 * 1.5) / (0.5 * 1.5))
+
+
+# ---- the course world: what issue 4 asks of lead scoring
+
+@pytest.fixture(scope="module")
+def lead_study(course_world):
+    leads = course_world.leads.set_index("lead_id")
+    leads = leads[leads["created_date"] < pd.Timestamp(course_world.truth["drift"]["date"])]
+    y = leads["converted"].astype(int)
+    train, test = train_test_split(leads.index, test_size=0.3, random_state=42, stratify=y)
+    return leads, y, train, test
+
+
+def test_course_world_trigger_is_the_planted_one(lead_study):
+    leads, y, train, _ = lead_study
+    counts = leads[["site_visits", "product_page_views", "catalog_clicks", "email_opens", "email_clicks"]]
+    assert sc.learn_trigger(counts.loc[train], y.loc[train]) == ("product_page_views", 3.0)
+    x = sc.lead_features(leads, {k: v for k, v in sc.LEAD_FEATURES.items() if k != "product_page_views"})
+    adj = sc.adjusted_odds_ratio(x.assign(ppv3=(leads["product_page_views"] >= 3).astype(float)), y, "ppv3")
+    assert adj["low"] < 2.0 < adj["high"]  # the planted odds ratio
+    assert sc.odds_ratio(leads["product_page_views"] >= 3, y)["low"] > 2.5  # the raw one is confounded by intent
+
+
+def test_course_world_selection_and_auc(course_world, lead_study):
+    leads, y, train, test = lead_study
+    spec = dict(sc.LEAD_FEATURES, product_page_views_3plus=("product_page_views", ">=", 3))
+    x = sc.lead_features(leads, spec)
+    model, selected, _ = sc.backward_select(x.loc[train], y.loc[train])
+    chosen = {sc.feature_sources(spec)[f] for f in selected}
+    truth = course_world.truth["lead_model"]
+    assert set(truth["relevant_before"]) <= chosen
+    assert len(set(truth["irrelevant_before"]) - chosen) >= 0.5 * len(truth["irrelevant_before"])
+    p_true = course_world.truth.leads.set_index("lead_id").loc[test, "p_convert"]
+    auc_model = roc_auc_score(y.loc[test], model.predict_proba(x.loc[test, selected])[:, 1])
+    auc_oracle = roc_auc_score(y.loc[test], p_true)
+    created = leads.loc[test, "created_date"]
+    rules = sc.rule_scores(course_world.lead_events, created + pd.Timedelta(days=30), ids=test,
+                           active_since=created)
+    auc_rules = roc_auc_score(y.loc[test], rules["score"])
+    assert auc_oracle - auc_model < 0.01
+    assert auc_rules < auc_model
