@@ -48,6 +48,9 @@ def test_save_table(tmp_path):
     p = run.save_table(pd.DataFrame({"customer_id": [1, 2], "cluster": [0, 1]}), "segments.csv")
     assert p == tmp_path / "segments.csv"
     assert p.read_text() == "customer_id,cluster\n1,0\n2,1\n"
+    run.start("02_scoring", tmp_path)  # a later lesson of the same run reads it back
+    pd.testing.assert_frame_equal(run.read_table("segments.csv"), pd.DataFrame({"customer_id": [1, 2], "cluster": [0, 1]}))
+    assert run.read_table("offers.csv") is None
 
 
 def test_notebook_selection():

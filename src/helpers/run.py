@@ -37,7 +37,7 @@ import pandas as pd
 
 from . import paths
 
-__all__ = ["RunContext", "start", "record", "save_table", "context", "notebooks", "run_course",
+__all__ = ["RunContext", "start", "record", "save_table", "read_table", "context", "notebooks", "run_course",
            "clean_notebook", "main"]
 
 RUN_DIR_ENV = "MLM_RUN_DIR"
@@ -123,6 +123,12 @@ def save_table(df: pd.DataFrame, filename: str) -> Path:
     p = context().path(filename)
     df.to_csv(p, index=False, lineterminator="\n", float_format="%.6g")
     return p
+
+
+def read_table(filename: str) -> pd.DataFrame | None:
+    """A result file an earlier lesson saved in this run (e.g. lesson 01's ``segments.csv``); None if absent."""
+    p = context().run_dir / filename
+    return pd.read_csv(p) if p.exists() else None
 
 
 # ----------------------------------------------------------------------------------------------------------------
