@@ -42,14 +42,42 @@ STEPS: dict[str, tuple[str, str]] = {
                      "X = sg.scale_features(sg.customer_features(w).drop(columns=list(sg.LEFT_OUT)))\n"
                      "sg.pca_summary(X)\nKMeans(5, n_init=10, random_state=42).fit(X)\n"
                      "sg.TwoStepClustering(categorical=list(sg.CRM_COLUMNS)).fit(sg.mixed_inputs(w))"),
+    "rfm": ("RFM scores and named segments (helpers.rfm.rfm_table) of every transaction line; wall time excludes "
+            "loading",
+            "from helpers.io import load_world\nfrom helpers import rfm\n"
+            "tx = load_world(world, tables=['transactions'], truth=False).transactions\n"
+            "timed_from = time.perf_counter()\nrfm.rfm_table(tx)"),
+    "rfm_summary": ("frequency / recency / T / monetary_value in lifetimes' definitions (helpers.rfm.lifetimes_summary); "
+                    "wall time excludes loading",
+                    "from helpers.io import load_world\nfrom helpers import rfm\n"
+                    "tx = load_world(world, tables=['transactions'], truth=False).transactions\n"
+                    "timed_from = time.perf_counter()\nrfm.lifetimes_summary(tx)"),
+    "rfm_lifetimes": ("peer: lifetimes' summary_data_from_transaction_data on the same lines (daily periods); the "
+                      "run then checks that helpers.rfm.lifetimes_summary gives identical numbers",
+                      "import warnings\nwarnings.simplefilter('ignore')\nimport pandas as pd\n"
+                      "from helpers.io import load_world\nfrom helpers import rfm\n"
+                      "from lifetimes.utils import summary_data_from_transaction_data as summary\n"
+                      "tx = load_world(world, tables=['transactions'], truth=False).transactions\n"
+                      "tx = tx.assign(value=tx['quantity'] * tx['unit_price'])\n"
+                      "end = tx['order_date'].max().normalize()\n"
+                      "timed_from = time.perf_counter()\n"
+                      "theirs = summary(tx, 'customer_id', 'order_date', monetary_value_col='value', "
+                      "observation_period_end=end, freq='D')\n"
+                      "timed_to = time.perf_counter()\n"
+                      "ours = rfm.lifetimes_summary(tx)\ntheirs.index = theirs.index.astype(ours.index.dtype)\n"
+                      "pd.testing.assert_frame_equal(ours, theirs[ours.columns], check_names=False, rtol=1e-9)"),
 }
+PEERS = {"rfm_lifetimes": "rfm_summary"}
+"""peer step -> our step: results.md reports how many times faster ours is on the same data."""
 
 
 def _measure(code: str, n: int, world: Path) -> tuple[float, float]:
     """Run ``code`` in a fresh interpreter; return (wall seconds, peak RSS in MiB)."""
-    # a step may set `timed_from` after its set-up (e.g. loading): then only what follows is timed
+    # a step may set `timed_from` after its set-up (e.g. loading), and `timed_to` before a final check: then
+    # only what lies between is timed
     prog = (f"import time\nn = {n}\nworld = {str(world)!r}\n{code}\n"
-            "if 'timed_from' in globals():\n    print('__timed__', time.perf_counter() - timed_from)\n")
+            "if 'timed_from' in globals():\n"
+            "    print('__timed__', globals().get('timed_to', time.perf_counter()) - timed_from)\n")
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", prog], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     stdout = proc.stdout.read()
@@ -75,7 +103,7 @@ def run(sizes: list[int], steps: list[str], out: Path, worlds: Path | None = Non
                 _measure(STEPS["world"][1], n, world)
             for step in steps:
                 wall, peak = _measure(STEPS[step][1], n, world)
-                rows.append({"step": step, "n_customers": n, "wall_s": round(wall, 2), "peak_mib": round(peak)})
+                rows.append({"step": step, "n_customers": n, "wall_s": round(wall, 3), "peak_mib": round(peak)})
                 print(f"{step:10s} n={n:>9,d}  {wall:8.2f} s  {peak:8.0f} MiB", flush=True)
     # keep earlier results of steps and sizes not run this time
     done = {(r["step"], r["n_customers"]) for r in rows}
@@ -91,7 +119,8 @@ def run(sizes: list[int], steps: list[str], out: Path, worlds: Path | None = Non
     for step in {r["step"] for r in rows}:
         mine = [r for r in rows if r["step"] == step]
         for a, b in zip(mine, mine[1:], strict=False):
-            b["growth_exponent"] = round(math.log(b["wall_s"] / a["wall_s"]) / math.log(b["n_customers"] / a["n_customers"]), 2)
+            if a["wall_s"] > 0 and b["wall_s"] > 0:
+                b["growth_exponent"] = round(math.log(b["wall_s"] / a["wall_s"]) / math.log(b["n_customers"] / a["n_customers"]), 2)
     out.mkdir(parents=True, exist_ok=True)
     cols = ["step", "n_customers", "wall_s", "peak_mib", "growth_exponent"]
     with (out / "results.csv").open("w", newline="") as f:
@@ -103,6 +132,16 @@ def run(sizes: list[int], steps: list[str], out: Path, worlds: Path | None = Non
              "|---|---:|---:|---:|---:|"]
     lines += [f"| {r['step']} | {r['n_customers']:,} | {r['wall_s']} | {r['peak_mib']:,} | {r.get('growth_exponent', '')} |"
               for r in rows]
+    ratios = []
+    for peer, ours in PEERS.items():
+        for r in rows:
+            if r["step"] != peer:
+                continue
+            mine = next((o for o in rows if o["step"] == ours and o["n_customers"] == r["n_customers"]), None)
+            if mine and mine["wall_s"] > 0:
+                ratios.append(f"| {ours} vs {peer} | {r['n_customers']:,} | {r['wall_s'] / mine['wall_s']:.1f}x faster |")
+    if ratios:
+        lines += ["", "| ours vs peer | customers | speed-up |", "|---|---:|---:|", *ratios]
     lines += ["", *(f"- **{s}**: {STEPS[s][0]}" for s in order if any(r["step"] == s for r in rows))]
     (out / "results.md").write_text("\n".join(lines) + "\n")
     return rows

@@ -36,6 +36,14 @@ def test_rfm_by_hand():
     assert t["segment"].to_dict() == {1: "almost lost", 2: "lost", 3: "recent"}
 
 
+def test_text_ids_give_the_same_numbers():
+    tx = _tx().assign(customer_id=lambda d: "c" + d["customer_id"].astype(str))
+    for f in (rfm.rfm_table, rfm.lifetimes_summary):
+        a, b = f(_tx(), "2025-04-01"), f(tx, "2025-04-01")
+        assert b.index.tolist() == ["c1", "c2", "c3"]
+        np.testing.assert_array_equal(a.to_numpy(), b.to_numpy())
+
+
 def test_rfm_ignores_order_of_rows_and_later_orders():
     tx = _tx()
     shuffled = tx.sample(frac=1.0, random_state=1)
@@ -99,3 +107,18 @@ def test_rfm_on_the_course_world_is_consistent(course_world):
         [n for n, _ in rfm.SEGMENT_RULES] + ["other"]).all()
     # recency and the R score move in opposite directions
     assert t.groupby("R")["recency_days"].mean().is_monotonic_decreasing
+
+
+@pytest.mark.filterwarnings("ignore:The 'mode.chained_assignment' option is deprecated")
+def test_lifetimes_summary_agrees_with_the_lifetimes_package(small_world):
+    from lifetimes.utils import summary_data_from_transaction_data
+
+    tx = small_world.transactions
+    as_of = pd.Timestamp("2025-07-01")
+    ours = rfm.lifetimes_summary(tx, as_of=as_of)
+    before = tx[tx["order_date"] < as_of]
+    theirs = summary_data_from_transaction_data(
+        before.assign(value=before["quantity"] * before["unit_price"]), "customer_id", "order_date",
+        monetary_value_col="value", observation_period_end=as_of - pd.Timedelta(days=1), freq="D")
+    theirs.index = theirs.index.astype(ours.index.dtype)
+    pd.testing.assert_frame_equal(ours, theirs[ours.columns], check_names=False, rtol=1e-9)

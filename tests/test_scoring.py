@@ -44,6 +44,11 @@ def test_bad_rules_are_refused():
         sc.rule_scores(_events(), "2025-03-01", rules={"points": {"site_visit": "ten"}})
     with pytest.raises(ValueError, match="inactivity"):
         sc.rule_scores(_events(), "2025-03-01", rules={"points": {"site_visit": 1}, "inactivity": {"days": 3}})
+    with pytest.raises(ValueError, match="is not after the first event"):
+        sc.rule_scores(_events(), "2024-12-01")
+    with pytest.raises(ValueError, match="active_since is after as_of"):
+        sc.rule_scores(_events(), "2025-03-01", ids=["a", "c"],
+                       active_since=pd.Series(pd.to_datetime(["2025-01-01", "2025-04-01"]), index=["a", "c"]))
     with pytest.raises(ValueError, match="as_of has no date"):
         sc.rule_scores(_events(), pd.Series(pd.to_datetime(["2025-03-01"]), index=["a"]), ids=["a", "b"])
 

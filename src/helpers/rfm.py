@@ -106,14 +106,18 @@ def rfm_table(tx: pd.DataFrame, as_of: pd.Timestamp | str | None = None, bins: i
         raise ValueError(f"bins must be between 2 and 10, got {bins}")
     as_of = pd.Timestamp(as_of) if as_of is not None else tx["order_date"].max().normalize() + pd.Timedelta(days=1)
     check_transactions(tx, as_of)
-    tx = tx[tx["order_date"] < as_of]
+    if tx["order_date"].max() >= as_of:
+        tx = tx[tx["order_date"] < as_of]
+    ids, pos = _customer_positions(tx)
     value = tx["quantity"].to_numpy(float) * tx["unit_price"].to_numpy(float)
-    g = tx.assign(_value=value).groupby("customer_id", observed=True, sort=True)
+    first_line = ~pd.Series(tx["order_id"].to_numpy()).duplicated().to_numpy()  # an order id has one customer
+    last = np.full(len(ids), np.iinfo(np.int64).min)
+    np.maximum.at(last, pos, tx["order_date"].to_numpy().astype("datetime64[s]").view(np.int64))
     out = pd.DataFrame({
-        "recency_days": (as_of - g["order_date"].max()).dt.days,
-        "frequency": g["order_id"].nunique(),
-        "monetary": g["_value"].sum().round(2),
-    })
+        "recency_days": (as_of - pd.to_datetime(last, unit="s")).days,
+        "frequency": np.bincount(pos[first_line], minlength=len(ids)),
+        "monetary": np.bincount(pos, weights=value, minlength=len(ids)).round(2),
+    }, index=ids)
     if customers is not None:
         out = out.reindex(pd.Index(customers, name="customer_id")).dropna()
         out = out.astype({"recency_days": int, "frequency": int})
@@ -166,6 +170,20 @@ def name_segments(scores: pd.DataFrame, bins: int,
     return pd.Series(names, index=scores.index, name="segment")
 
 
+def _customer_positions(tx: pd.DataFrame) -> tuple[pd.Index, np.ndarray]:
+    """Sorted customer ids and each line's position among them (no Python loop, no group-by objects)."""
+    raw = tx["customer_id"].to_numpy()
+    if raw.dtype.kind in "iu" and len(raw):
+        lo, hi = int(raw.min()), int(raw.max())
+        if hi - lo < 4 * len(raw) + 1024:  # dense integer ids (the usual CRM case): a lookup table, no hashing
+            present = np.zeros(hi - lo + 1, bool)
+            present[raw - lo] = True
+            rank = np.cumsum(present) - 1
+            return pd.Index(np.flatnonzero(present) + lo, name="customer_id"), rank[raw - lo]
+    codes, uniques = pd.factorize(raw, sort=True)
+    return pd.Index(uniques, name="customer_id"), codes
+
+
 def lifetimes_summary(tx: pd.DataFrame, as_of: pd.Timestamp | str | None = None) -> pd.DataFrame:
     """``frequency, recency, T, monetary_value`` per customer in the definitions of ``lifetimes`` (daily periods).
 
@@ -176,20 +194,33 @@ def lifetimes_summary(tx: pd.DataFrame, as_of: pd.Timestamp | str | None = None)
     """
     as_of = pd.Timestamp(as_of) if as_of is not None else tx["order_date"].max().normalize() + pd.Timedelta(days=1)
     check_transactions(tx, as_of)
-    tx = tx[tx["order_date"] < as_of]
-    day = tx["order_date"].dt.normalize()
+    if tx["order_date"].max() >= as_of:
+        tx = tx[tx["order_date"] < as_of]
+    ids, pos = _customer_positions(tx)
     value = tx["quantity"].to_numpy(float) * tx["unit_price"].to_numpy(float)
-    per_day = pd.DataFrame({"customer_id": tx["customer_id"].to_numpy(), "day": day.to_numpy(), "value": value})
-    per_day = per_day.groupby(["customer_id", "day"], sort=True)["value"].sum().reset_index()
-    g = per_day.groupby("customer_id", sort=True)
-    first, last, n_days, total = g["day"].min(), g["day"].max(), g["day"].size(), g["value"].sum()
-    first_value = g["value"].first()  # days are sorted within a customer: the first purchase day
-    end = as_of.normalize() - pd.Timedelta(days=1)
+    day = tx["order_date"].to_numpy().astype("datetime64[D]").view(np.int64)
+    d0 = int(day.min())
+    span = int(day.max()) - d0 + 1
+    # purchase days as (customer, day) keys, hashed rather than sorted: sums per day, then per customer
+    key_codes, keys = pd.factorize(pos.astype(np.int64) * span + (day - d0))
+    day_value = np.bincount(key_codes, weights=value, minlength=len(keys))
+    cust, kday = keys // span, keys % span + d0
+    n_cust = len(ids)
+    n_days = np.bincount(cust, minlength=n_cust)
+    total = np.bincount(cust, weights=day_value, minlength=n_cust)
+    first_day = np.full(n_cust, np.iinfo(np.int64).max)
+    np.minimum.at(first_day, cust, kday)
+    last_day = np.full(n_cust, np.iinfo(np.int64).min)
+    np.maximum.at(last_day, cust, kday)
+    on_first = kday == first_day[cust]
+    first_value = np.bincount(cust[on_first], weights=day_value[on_first], minlength=n_cust)
+    index = ids
+    end = (as_of.normalize() - pd.Timedelta(days=1)).to_datetime64().astype("datetime64[D]").view(np.int64)
     out = pd.DataFrame({
         "frequency": (n_days - 1).astype(float),
-        "recency": (last - first).dt.days.astype(float),
-        "T": (end - first).dt.days.astype(float),
-    })
+        "recency": (last_day - first_day).astype(float),
+        "T": (end - first_day).astype(float),
+    }, index=pd.Index(index, name="customer_id"))
     repeats = out["frequency"]
-    out["monetary_value"] = ((total - first_value) / repeats.where(repeats > 0)).fillna(0.0)
+    out["monetary_value"] = np.where(repeats > 0, (total - first_value) / repeats.where(repeats > 0, 1.0), 0.0)
     return out

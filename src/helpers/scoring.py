@@ -102,6 +102,9 @@ def rule_scores(events: pd.DataFrame, as_of, rules: Mapping = DEFAULT_RULES, id_
     if cutoff.isna().any():
         raise ValueError(f"as_of has no date for {int(cutoff.isna().sum())} id(s), e.g. "
                          f"{cutoff.index[cutoff.isna()][:3].tolist()}")
+    if len(events) and cutoff.max() <= events["timestamp"].min():
+        raise ValueError(f"as_of ({cutoff.max()}) is not after the first event ({events['timestamp'].min()}): "
+                         "nothing can be scored; choose a later as_of")
     ev = events[events[id_col].isin(ids)]
     keep = ev["timestamp"].to_numpy() < cutoff.reindex(ev[id_col].to_numpy()).to_numpy()
     ev = ev[keep]
@@ -112,6 +115,10 @@ def rule_scores(events: pd.DataFrame, as_of, rules: Mapping = DEFAULT_RULES, id_
     if active_since is not None:
         last = last.fillna(pd.Series(active_since).reindex(ids))
     inactive = (cutoff - last).dt.days
+    if (inactive < 0).any():
+        bad = inactive.index[inactive < 0][:3].tolist()
+        raise ValueError(f"active_since is after as_of for {int((inactive < 0).sum())} id(s), e.g. {bad}: those leads "
+                         "did not exist yet at the scoring date")
     out = pd.DataFrame({"points": points.astype(float), "inactive_days": inactive})
     inact = rules.get("inactivity")
     if inact:
