@@ -66,8 +66,25 @@ STEPS: dict[str, tuple[str, str]] = {
                       "timed_to = time.perf_counter()\n"
                       "ours = rfm.lifetimes_summary(tx)\ntheirs.index = theirs.index.astype(ours.index.dtype)\n"
                       "pd.testing.assert_frame_equal(ours, theirs[ours.columns], check_names=False, rtol=1e-9)"),
+    "fpgrowth": ("frequent itemsets and rules of every order (helpers.nbo.mine_rules, mlxtend fpgrowth, min "
+                 "support 0.5 %, pairs); wall time excludes loading",
+                 "from helpers.io import load_world\nfrom helpers import nbo\n"
+                 "tx = load_world(world, tables=['transactions'], truth=False).transactions\n"
+                 "timed_from = time.perf_counter()\nnbo.mine_rules(tx, min_support=0.005, min_confidence=0.05)"),
+    "apriori": ("the same with mlxtend apriori", "from helpers.io import load_world\nfrom helpers import nbo\n"
+                "tx = load_world(world, tables=['transactions'], truth=False).transactions\n"
+                "timed_from = time.perf_counter()\n"
+                "nbo.mine_rules(tx, min_support=0.005, min_confidence=0.05, algorithm='apriori')"),
+    "nbo": ("customer-level pair rules (exact counting) + top-3 offers with 90-day suppression for every customer (helpers.nbo); wall "
+            "time excludes loading",
+            "import pandas as pd\nfrom helpers.io import load_world\nfrom helpers import nbo\n"
+            "tx = load_world(world, tables=['transactions'], truth=False).transactions\n"
+            "timed_from = time.perf_counter()\n"
+            "_, rules = nbo.mine_rules(tx, min_support=0.05, min_confidence=0.05, min_lift=1.1, by='customer_id', algorithm='pairs')\n"
+            "pop = tx.groupby('product_id', observed=True)['order_id'].nunique()\npop.index = pop.index.astype(str)\n"
+            "nbo.next_best_offers(tx, rules, tx['order_date'].max() + pd.Timedelta(days=1), fill=pop)"),
 }
-PEERS = {"rfm_lifetimes": "rfm_summary"}
+PEERS = {"rfm_lifetimes": "rfm_summary", "apriori": "fpgrowth"}
 """peer step -> our step: results.md reports how many times faster ours is on the same data."""
 
 

@@ -1,0 +1,329 @@
+"""Next best offer from association rules: baskets, frequent itemsets, rules, streaming rules, ranked offers.
+
+* :func:`basket_matrix` turns order lines into a sparse 0/1 matrix (orders or customers x products or categories).
+* :func:`mine_rules` finds frequent itemsets with mlxtend's ``apriori`` or ``fpgrowth`` and turns them into rules
+  with support, confidence, lift, leverage and conviction, in a table a marketer can read.
+* :class:`StreamingRules` is the idea of CARMA in the form that matters for campaigns: rules that are updated as
+  each new batch of orders arrives, without re-reading the history. It keeps exact counts of items and pairs
+  (a sparse matrix product per batch), so after any number of batches its rules equal the batch result.
+* :func:`next_best_offers` ranks, for every customer at once, the products that rules from their history point
+  to, never offers what they bought within a suppression window, and says which rule justifies each offer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+__all__ = ["basket_matrix", "mine_rules", "StreamingRules", "next_best_offers", "popularity_offers", "planted_offers",
+           "hit_rate"]
+
+
+def basket_matrix(tx: pd.DataFrame, by: str = "order_id", item: str = "product_id",
+                  products: pd.DataFrame | None = None, level: str = "product"):
+    """Sparse 0/1 matrix of baskets (rows: ``by`` values) x items (columns), with its row and column labels.
+
+    ``level="category"`` maps products to their category through ``products`` first. Products missing from the
+    catalogue are an error (a typo or an outdated catalogue would otherwise invent items).
+
+    Returns ``(matrix, rows, items)``: a ``scipy.sparse.csr_matrix`` of dtype bool and two ``pd.Index``.
+    """
+    if tx.empty:
+        raise ValueError("no order lines: a basket analysis needs at least one order")
+    items = tx[item].astype(str)
+    if products is not None:
+        catalogue = products.set_index("product_id")
+        unknown = sorted(set(items.unique()) - set(catalogue.index.astype(str)))
+        if unknown:
+            raise ValueError(f"product(s) {unknown[:5]} are not in the products table; add them to the catalogue or "
+                             "drop those lines")
+        if level == "category":
+            items = items.map(catalogue["category"].astype(str))
+    elif level == "category":
+        raise ValueError("level='category' needs the products table (for each product's category)")
+    row_codes, rows = pd.factorize(tx[by].to_numpy(), sort=True)
+    col_codes, cols = pd.factorize(items.to_numpy(), sort=True)
+    m = sparse.csr_matrix((np.ones(len(tx), bool), (row_codes, col_codes)), shape=(len(rows), len(cols)))
+    m.sum_duplicates()
+    return m.astype(bool), pd.Index(rows, name=by), pd.Index(cols, name=item if level == "product" else "category")
+
+
+def mine_rules(tx: pd.DataFrame, min_support: float = 0.01, min_confidence: float = 0.1, min_lift: float = 1.0,
+               algorithm: str = "fpgrowth", max_len: int = 2, products: pd.DataFrame | None = None,
+               level: str = "product", by: str = "order_id") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Frequent itemsets and association rules of the baskets in ``tx`` (mlxtend), as readable tables.
+
+    ``by="order_id"``: a basket is an order (what is bought *together*); ``by="customer_id"``: a basket is a
+    customer's whole history (what the same people buy, at any time) — the basis of cross-sell offers.
+
+    Returns ``(itemsets, rules)``. ``rules`` has one row per rule with ``antecedent`` and ``consequent`` as text
+    (items joined by " + "), ``support, confidence, lift, leverage, conviction``, sorted by lift.
+    """
+    from mlxtend.frequent_patterns import apriori, association_rules, fpgrowth
+
+    if algorithm not in ("fpgrowth", "apriori", "pairs"):
+        raise ValueError(f"algorithm must be 'fpgrowth', 'apriori' or 'pairs', got {algorithm!r}")
+    if algorithm == "pairs" and max_len > 2:
+        raise ValueError("algorithm='pairs' counts single items and pairs only: use max_len=2 or fpgrowth")
+    m, _, items = basket_matrix(tx, by=by, products=products, level=level)
+    if len(items) < 2:
+        raise ValueError(f"only one distinct item ({items[0]!r}): rules need at least two")
+    support = np.asarray(m.sum(axis=0)).ravel() / m.shape[0]
+    if support.max() < min_support:
+        raise ValueError(f"no item reaches min_support={min_support}: the most frequent, {items[support.argmax()]!r}, "
+                         f"is in {support.max():.4f} of the baskets; lower min_support")
+    if algorithm == "pairs":
+        itemsets = _pair_itemsets(m, items, min_support, max_len)
+    else:
+        frame = pd.DataFrame.sparse.from_spmatrix(m, columns=[str(c) for c in items])
+        miner = fpgrowth if algorithm == "fpgrowth" else apriori
+        itemsets = miner(frame, min_support=min_support, use_colnames=True, max_len=max_len)
+    itemsets = itemsets.assign(items=itemsets["itemsets"].map(lambda s: " + ".join(sorted(s))),
+                               size=itemsets["itemsets"].map(len))
+    itemsets = itemsets.sort_values(["size", "support", "items"], ascending=[True, False, True], ignore_index=True)
+    empty = pd.DataFrame(columns=["antecedent", "consequent", "support", "confidence", "lift", "leverage",
+                                  "conviction"])
+    if (itemsets["size"] > 1).sum() == 0:
+        return itemsets[["items", "size", "support"]], empty
+    rules = association_rules(itemsets[["support", "itemsets"]], num_itemsets=m.shape[0], metric="confidence",
+                              min_threshold=min_confidence)
+    rules = rules[rules["lift"] >= min_lift]
+    out = pd.DataFrame({
+        "antecedent": rules["antecedents"].map(lambda s: " + ".join(sorted(s))),
+        "consequent": rules["consequents"].map(lambda s: " + ".join(sorted(s))),
+        "support": rules["support"], "confidence": rules["confidence"], "lift": rules["lift"],
+        "leverage": rules["leverage"], "conviction": rules["conviction"],
+    })
+    out = out.sort_values(["lift", "antecedent", "consequent"], ascending=[False, True, True], ignore_index=True)
+    return itemsets[["items", "size", "support"]], out
+
+
+def _pair_itemsets(m, items: pd.Index, min_support: float, max_len: int) -> pd.DataFrame:
+    """Frequent single items and pairs by exact counting: one sparse product gives every pair's count."""
+    n = m.shape[0]
+    x = m.astype(np.int32)
+    single = np.asarray(x.sum(axis=0)).ravel() / n
+    names = [str(c) for c in items]
+    rows = [(single[i], frozenset([names[i]])) for i in np.flatnonzero(single >= min_support)]
+    if max_len >= 2:
+        frequent = np.flatnonzero(single >= min_support)  # a frequent pair has two frequent items
+        sub = x[:, frequent]
+        pairs = sparse.triu((sub.T @ sub).tocoo(), k=1).tocoo()
+        keep = pairs.data / n >= min_support
+        rows += [(c / n, frozenset([names[frequent[i]], names[frequent[j]]]))
+                 for i, j, c in zip(pairs.row[keep], pairs.col[keep], pairs.data[keep], strict=True)]
+    return pd.DataFrame(rows, columns=["support", "itemsets"])
+
+
+class StreamingRules:
+    """Pair rules updated batch by batch (the idea of CARMA: one pass, rules available at any time).
+
+    CARMA (Hidber 1999) keeps, for each candidate itemset, a lower and upper bound of its support that tighten
+    as transactions stream in, so rules can be shown after any prefix of the data. For rules between two items —
+    the cross-sell rules a next-best-offer uses — exact counts are cheap: item counts and a sparse pair-count
+    matrix, updated by one sparse matrix product per batch. The rules after the last batch therefore equal the
+    batch result exactly, and a batch never needs the history again.
+
+    Examples
+    --------
+    >>> s = StreamingRules(min_support=0.3, min_confidence=0.5)
+    >>> s.partial_fit([["a", "b"], ["a"]]).partial_fit([["a", "b"], ["c"]]).n_baskets_
+    4
+    >>> s.rules()[["antecedent", "consequent", "support", "confidence"]].values.tolist()
+    [['a', 'b', 0.5, 0.6666666666666666], ['b', 'a', 0.5, 1.0]]
+    """
+
+    def __init__(self, min_support: float = 0.01, min_confidence: float = 0.1, min_lift: float = 1.0) -> None:
+        self.min_support = min_support
+        self.min_confidence = min_confidence
+        self.min_lift = min_lift
+        self.items_: list[str] = []
+        self._index: dict[str, int] = {}
+        self.item_counts_ = np.zeros(0, np.int64)
+        self.pair_counts_ = sparse.csr_matrix((0, 0), dtype=np.int64)
+        self.n_baskets_ = 0
+
+    def partial_fit(self, baskets: Sequence[Sequence[str]] | pd.DataFrame) -> StreamingRules:
+        """Add a batch: a list of baskets (lists of items) or order lines with ``order_id`` and ``product_id``."""
+        if isinstance(baskets, pd.DataFrame):
+            baskets = baskets.groupby("order_id", sort=True)["product_id"].agg(lambda s: sorted(set(map(str, s))))
+            baskets = baskets.tolist()
+        for b in baskets:
+            for it in b:
+                if it not in self._index:
+                    self._index[it] = len(self.items_)
+                    self.items_.append(it)
+        n = len(self.items_)
+        rows = np.repeat(np.arange(len(baskets)), [len(set(b)) for b in baskets])
+        cols = np.array([self._index[it] for b in baskets for it in sorted(set(b))], dtype=np.int64)
+        m = sparse.csr_matrix((np.ones(len(cols), np.int64), (rows, cols)), shape=(len(baskets), n))
+        self.item_counts_ = np.r_[self.item_counts_, np.zeros(n - len(self.item_counts_), np.int64)]
+        self.item_counts_ += np.asarray(m.sum(axis=0)).ravel()
+        old = self.pair_counts_
+        grown = sparse.csr_matrix((old.data, old.indices, old.indptr), shape=(old.shape[0], old.shape[1]))
+        grown.resize((n, n))
+        self.pair_counts_ = (grown + (m.T @ m).tocsr()).tocsr()
+        self.n_baskets_ += len(baskets)
+        return self
+
+    def rules(self) -> pd.DataFrame:
+        """Current pair rules A => B with support, confidence and lift, filtered by the thresholds, by lift."""
+        pc = self.pair_counts_.tocoo()
+        keep = pc.row != pc.col
+        a, b, both = pc.row[keep], pc.col[keep], pc.data[keep].astype(float)
+        n = max(self.n_baskets_, 1)
+        support = both / n
+        conf = both / self.item_counts_[a]
+        lift = conf / (self.item_counts_[b] / n)
+        ok = (support >= self.min_support) & (conf >= self.min_confidence) & (lift >= self.min_lift)
+        items = np.asarray(self.items_, dtype=object)
+        out = pd.DataFrame({"antecedent": items[a[ok]], "consequent": items[b[ok]], "support": support[ok],
+                            "confidence": conf[ok], "lift": lift[ok]})
+        return out.sort_values(["lift", "antecedent", "consequent"], ascending=[False, True, True], ignore_index=True)
+
+
+def next_best_offers(tx: pd.DataFrame, rules: pd.DataFrame, as_of, k: int = 3, suppress_days: int = 90,
+                     customers: Sequence | None = None, fill: pd.Series | None = None,
+                     chunk: int = 200_000) -> pd.DataFrame:
+    """Top-``k`` offers per customer from single-item rules whose antecedent the customer has bought.
+
+    A product scores the highest confidence among the rules that point to it from the customer's history
+    (before ``as_of``); products bought within ``suppress_days`` before ``as_of`` are never offered. When rules
+    give fewer than ``k`` offers, ``fill`` (a popularity score per product, e.g. :func:`popularity_offers`'s
+    input) completes the list. Each offer names its justification.
+
+    Returns a DataFrame ``customer_id, rank, product_id, score, rule``.
+    """
+    as_of = pd.Timestamp(as_of)
+    single = rules[~rules["antecedent"].str.contains(r" \+ ") & ~rules["consequent"].str.contains(r" \+ ")]
+    hist = tx[tx["order_date"] < as_of]
+    if customers is None:
+        customers = pd.Index(np.sort(hist["customer_id"].unique()), name="customer_id")
+    customers = pd.Index(customers, name="customer_id")
+    bought = pd.Index(pd.unique(hist["product_id"])).astype(str)
+    items = pd.Index(sorted(set(bought) | set(single["consequent"]) | set(single["antecedent"])
+                            | (set(fill.index.astype(str)) if fill is not None else set())))
+    pos_c = customers.get_indexer(hist["customer_id"])
+    pos_i = _positions(hist["product_id"], items)
+    ok = pos_c >= 0
+    owned = sparse.csr_matrix((np.ones(ok.sum(), bool), (pos_c[ok], pos_i[ok])), shape=(len(customers), len(items)))
+    recent = ok & (hist["order_date"].to_numpy() >= (as_of - pd.Timedelta(days=suppress_days)).to_datetime64())
+    suppressed = sparse.csr_matrix((np.ones(recent.sum(), bool), (pos_c[recent], pos_i[recent])),
+                                   shape=owned.shape)
+    a_idx = items.get_indexer(single["antecedent"])
+    b_idx = items.get_indexer(single["consequent"])
+    conf = single["confidence"].to_numpy(float)
+    text = (single["antecedent"] + " => " + single["consequent"] + " (confidence "
+            + single["confidence"].map("{:.2f}".format) + ", lift " + single["lift"].map("{:.1f}".format) + ")")
+    text = np.append(text.to_numpy(dtype=object), "popular")  # index -1 (no rule) reads "popular"
+    base = np.zeros(len(items))
+    if fill is not None:
+        f = fill.reindex(items.astype(str)).fillna(0.0).to_numpy(float)
+        base = 1e-6 * f / max(f.max(), 1e-300)  # below any rule: only orders what rules leave open
+    by_consequent = [(b, np.flatnonzero(b_idx == b)) for b in np.unique(b_idx)]
+
+    def scores(start: int, stop: int):
+        o = owned[start:stop].toarray()
+        score = np.tile(base, (stop - start, 1))
+        why = np.full(score.shape, -1, np.int64)
+        for b, rs in by_consequent:  # the strongest rule from the history, per target product
+            strength = o[:, a_idx[rs]] * conf[rs]  # customers x rules into b
+            best = strength.argmax(axis=1)
+            value = strength[np.arange(len(o)), best]
+            better = value > score[:, b]
+            score[better, b] = value[better]
+            why[better, b] = rs[best[better]]
+        return score, why
+
+    return _top_k(scores, customers, items, suppressed, k, text, chunk)
+
+
+def _positions(values: pd.Series, items: pd.Index) -> np.ndarray:
+    """Position of each value among ``items`` (as text); -1 when absent. Categoricals map their few categories."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        cat_pos = np.append(items.get_indexer(values.cat.categories.astype(str)), -1)
+        return cat_pos[values.cat.codes.to_numpy()]  # code -1 (missing) takes the appended -1
+    return items.get_indexer(values.astype(str))
+
+
+def _top_k(scores, customers: pd.Index, items: pd.Index, suppressed, k: int, text: np.ndarray,
+           chunk: int) -> pd.DataFrame:
+    """Best ``k`` positive, unsuppressed items per customer from ``scores(start, stop) -> (score, why)``."""
+    frames = []
+    for start in range(0, len(customers), chunk):
+        stop = min(start + chunk, len(customers))
+        score, why = scores(start, stop)
+        score[suppressed[start:stop].toarray()] = -np.inf
+        top = np.argsort(-score, axis=1, kind="stable")[:, :k]
+        rows = np.arange(stop - start)[:, None]
+        s, w = score[rows, top], why[rows, top]
+        valid = s > 0
+        frames.append(pd.DataFrame({
+            "customer_id": np.repeat(customers[start:stop].to_numpy(), k)[valid.ravel()],
+            "rank": np.tile(np.arange(1, k + 1), stop - start)[valid.ravel()],
+            "product_id": items.to_numpy()[top][valid],
+            "score": s[valid],
+            "rule": text[w[valid]],
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def planted_offers(truth, tx: pd.DataFrame, as_of, customers: Sequence, k: int = 3,
+                   suppress_days: int = 90) -> pd.DataFrame:
+    """The oracle: each customer's ``k`` most likely products under the planted basket model of their segment.
+
+    It knows every customer's hidden segment, each product's inclusion probability in that segment's orders and
+    the planted rules (a consequent is added with probability q when its antecedent is in the basket), and it
+    applies the same suppression as :func:`next_best_offers`.
+    """
+    as_of = pd.Timestamp(as_of)
+    customers = pd.Index(customers, name="customer_id")
+    bm = truth["basket_model"]
+    items = pd.Index(bm["products"])
+    pi = pd.DataFrame(bm["pi"], index=items).T  # segment name x product
+    incl = pi.copy()
+    for r in truth["association_rules"]:
+        a, b = r["antecedent"], r["consequent"]
+        incl[b] = pi[b] + pi[a] * r["q"] * (1 - pi[b])
+    seg = truth.customers.set_index("customer_id").loc[customers, "segment_name"].to_numpy()
+    hist = tx[tx["order_date"] < as_of]
+    recent = hist[hist["order_date"] >= as_of - pd.Timedelta(days=suppress_days)]
+    pos_c, pos_i = customers.get_indexer(recent["customer_id"]), _positions(recent["product_id"], items)
+    ok = (pos_c >= 0) & (pos_i >= 0)
+    suppressed = sparse.csr_matrix((np.ones(ok.sum(), bool), (pos_c[ok], pos_i[ok])),
+                                   shape=(len(customers), len(items)))
+    table = incl.to_numpy()
+    rows = pd.Index(incl.index).get_indexer(seg)
+
+    def scores(start: int, stop: int):
+        score = table[rows[start:stop]].copy()
+        return score, np.full(score.shape, -1, np.int64)
+
+    return _top_k(scores, customers, items, suppressed, k, np.array(["planted model"], dtype=object), 200_000)
+
+
+def popularity_offers(tx: pd.DataFrame, as_of, customers: Sequence, k: int = 3, suppress_days: int = 90,
+                      weights: pd.Series | None = None) -> pd.DataFrame:
+    """The baseline: the ``k`` most bought products (in orders before ``as_of``), with the same suppression."""
+    as_of = pd.Timestamp(as_of)
+    hist = tx[tx["order_date"] < as_of]
+    pop = weights if weights is not None else hist.groupby("product_id", observed=True)["order_id"].nunique()
+    pop.index = pop.index.astype(str)
+    no_rules = pd.DataFrame(columns=["antecedent", "consequent", "confidence", "lift"], dtype=str)
+    return next_best_offers(tx, no_rules, as_of, k=k, suppress_days=suppress_days, customers=customers, fill=pop)
+
+
+def hit_rate(offers: pd.DataFrame, future: pd.DataFrame, k: int) -> float:
+    """Share of customers with a future purchase for whom one of their top-``k`` offers was bought.
+
+    ``future`` holds the order lines after the offer date (``customer_id, product_id``); customers without a
+    future purchase do not count.
+    """
+    bought = set(zip(future["customer_id"], future["product_id"].astype(str), strict=True))
+    top = offers[offers["rank"] <= k]
+    hits = {c for c, p in zip(top["customer_id"], top["product_id"], strict=True) if (c, p) in bought}
+    buyers = set(future["customer_id"])
+    return len(hits & buyers) / max(len(buyers), 1)

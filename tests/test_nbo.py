@@ -1,0 +1,127 @@
+"""nbo: baskets, rules against hand counts, apriori = fpgrowth, streaming = batch, offers with suppression."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import nbo
+
+
+def _tx() -> pd.DataFrame:
+    # orders: 1 {a, b}, 2 {a, b}, 3 {a, c}, 4 {b}, 5 {c}; customers x (1, 2, 3) and y (4, 5)
+    lines = [(1, "x", "a"), (1, "x", "b"), (2, "x", "a"), (2, "x", "b"), (3, "x", "a"), (3, "x", "c"),
+             (4, "y", "b"), (5, "y", "c")]
+    days = {1: "2025-01-01", 2: "2025-02-01", 3: "2025-03-01", 4: "2025-01-15", 5: "2025-03-20"}
+    return pd.DataFrame({"order_id": [o for o, _, _ in lines], "customer_id": [c for _, c, _ in lines],
+                         "product_id": [p for _, _, p in lines],
+                         "order_date": pd.to_datetime([days[o] for o, _, _ in lines]),
+                         "quantity": 1, "unit_price": 10.0})
+
+
+def test_basket_matrix_and_unknown_products():
+    m, rows, items = nbo.basket_matrix(_tx())
+    assert rows.tolist() == [1, 2, 3, 4, 5] and items.tolist() == ["a", "b", "c"]
+    assert m.toarray().astype(int).tolist() == [[1, 1, 0], [1, 1, 0], [1, 0, 1], [0, 1, 0], [0, 0, 1]]
+    catalogue = pd.DataFrame({"product_id": ["a", "b"], "category": ["home", "books"]})
+    with pytest.raises(ValueError, match=r"product\(s\) \['c'\] are not in the products table"):
+        nbo.basket_matrix(_tx(), products=catalogue)
+    with pytest.raises(ValueError, match="no order lines"):
+        nbo.basket_matrix(_tx().iloc[:0])
+
+
+def test_rules_by_hand_and_both_algorithms_agree():
+    items_f, rules_f = nbo.mine_rules(_tx(), min_support=0.2, min_confidence=0.1)
+    items_a, rules_a = nbo.mine_rules(_tx(), min_support=0.2, min_confidence=0.1, algorithm="apriori")
+    items_p, rules_p = nbo.mine_rules(_tx(), min_support=0.2, min_confidence=0.1, algorithm="pairs")
+    for items, rules in [(items_a, rules_a), (items_p, rules_p)]:
+        pd.testing.assert_frame_equal(items_f, items)
+        pd.testing.assert_frame_equal(rules_f, rules)
+    r = rules_f.set_index(["antecedent", "consequent"])
+    # {a, b} in 2 of 5 orders; a in 3, b in 3: confidence a => b = 2/3, lift = (2/5) / (3/5 * 3/5)
+    assert r.loc[("a", "b"), "support"] == pytest.approx(0.4)
+    assert r.loc[("a", "b"), "confidence"] == pytest.approx(2 / 3)
+    assert r.loc[("a", "b"), "lift"] == pytest.approx(0.4 / 0.36)
+    assert r.loc[("a", "b"), "leverage"] == pytest.approx(0.4 - 0.36)
+
+
+def test_rules_bad_input_is_explained():
+    with pytest.raises(ValueError, match=r"no item reaches min_support=0.9: the most frequent, 'a'"):
+        nbo.mine_rules(_tx(), min_support=0.9)
+    with pytest.raises(ValueError, match="only one distinct item"):
+        nbo.mine_rules(_tx().assign(product_id="a"))
+    with pytest.raises(ValueError, match="algorithm must be"):
+        nbo.mine_rules(_tx(), algorithm="carma")
+    items, rules = nbo.mine_rules(_tx(), min_support=0.5)  # frequent items but no frequent pair: no rules
+    assert rules.empty and list(rules.columns)[:2] == ["antecedent", "consequent"] and len(items) == 2
+
+
+@pytest.mark.parametrize("by", ["order_id", "customer_id"])
+def test_pair_counting_equals_fpgrowth_on_a_world(small_world, by):
+    tx = small_world.transactions
+    a = nbo.mine_rules(tx, min_support=0.01, min_confidence=0.05, by=by)
+    b = nbo.mine_rules(tx, min_support=0.01, min_confidence=0.05, by=by, algorithm="pairs")
+    pd.testing.assert_frame_equal(a[0], b[0])
+    pd.testing.assert_frame_equal(a[1], b[1])
+    with pytest.raises(ValueError, match="pairs only"):
+        nbo.mine_rules(tx, algorithm="pairs", max_len=3)
+
+
+def test_streaming_rules_equal_the_batch_result(small_world):
+    tx = small_world.transactions
+    _, batch = nbo.mine_rules(tx, min_support=0.01, min_confidence=0.05, max_len=2)
+    stream = nbo.StreamingRules(min_support=0.01, min_confidence=0.05)
+    months = tx["order_date"].dt.to_period("M")
+    for _, part in tx.groupby(months, sort=True):
+        stream.partial_fit(part)
+    got = stream.rules()
+    assert stream.n_baskets_ == tx["order_id"].nunique()
+    merged = batch.merge(got, on=["antecedent", "consequent"], suffixes=("", "_stream"), how="outer")
+    assert merged[["support_stream", "support"]].notna().all().all()  # the same rules
+    assert np.allclose(merged["support"], merged["support_stream"])
+    assert np.allclose(merged["confidence"], merged["confidence_stream"])
+    assert np.allclose(merged["lift"], merged["lift_stream"])
+
+
+def test_offers_follow_rules_suppress_recent_purchases_and_explain():
+    rules = pd.DataFrame({"antecedent": ["a", "b"], "consequent": ["c", "a"], "confidence": [0.6, 0.5],
+                          "lift": [2.0, 1.5]})
+    pop = pd.Series({"a": 3.0, "b": 3.0, "c": 2.0})
+    offers = nbo.next_best_offers(_tx(), rules, "2025-04-01", k=2, suppress_days=45, fill=pop)
+    x = offers[offers["customer_id"] == "x"]
+    # x bought a and c on Mar 1, within 45 days of Apr 1: both suppressed, so the rules (-> c, -> a) are silent
+    assert x["product_id"].tolist() == ["b"] and x["rule"].tolist() == ["popular"]
+    y = offers[offers["customer_id"] == "y"].set_index("rank")
+    # y bought b (Jan 15) and c (Mar 20, suppressed): b => a is the justification of the first offer
+    assert y.loc[1, "product_id"] == "a" and y.loc[1, "rule"].startswith("b => a (confidence 0.50")
+    assert "c" not in set(y["product_id"])
+
+
+def test_hit_rate_by_hand():
+    offers = pd.DataFrame({"customer_id": [1, 1, 2, 3], "rank": [1, 2, 1, 1], "product_id": ["a", "b", "c", "d"]})
+    future = pd.DataFrame({"customer_id": [1, 2, 4], "product_id": ["b", "a", "a"]})
+    assert nbo.hit_rate(offers, future, k=2) == pytest.approx(1 / 3)  # buyers 1, 2, 4; only 1 was offered b
+    assert nbo.hit_rate(offers, future, k=1) == 0.0
+
+
+def test_course_world_rules_and_offers(course_world):
+    tx = course_world.transactions
+    _, rules = nbo.mine_rules(tx, min_support=0.005, min_confidence=0.05)
+    planted = pd.DataFrame(course_world.truth["association_rules"])
+    strong = planted[planted["lift"] >= course_world.truth["association_min_lift"]]
+    found = strong.merge(rules, on=["antecedent", "consequent"], suffixes=("_true", ""))
+    assert len(found) == len(strong)
+    assert (abs(found["lift"] / found["lift_true"] - 1) < 0.1).all()
+    as_of = pd.Timestamp("2025-10-01")
+    train = tx[tx["order_date"] < as_of]
+    future = tx[(tx["order_date"] >= as_of) & (tx["order_date"] < as_of + pd.Timedelta(days=90))]
+    customers = np.sort(train["customer_id"].unique())
+    _, cross = nbo.mine_rules(train, min_support=0.05, min_confidence=0.05, min_lift=1.1, by="customer_id")
+    pop = train.groupby("product_id", observed=True)["order_id"].nunique()
+    pop.index = pop.index.astype(str)
+    hits = {name: nbo.hit_rate(o, future, 3) for name, o in {
+        "nbo": nbo.next_best_offers(tx, cross, as_of, customers=customers, fill=pop),
+        "popularity": nbo.popularity_offers(tx, as_of, customers),
+        "oracle": nbo.planted_offers(course_world.truth, tx, as_of, customers)}.items()}
+    assert hits["nbo"] >= 0.8 * hits["oracle"] and hits["nbo"] > hits["popularity"] + 0.05
