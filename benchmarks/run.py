@@ -156,9 +156,11 @@ def run(sizes: list[int], steps: list[str], out: Path, worlds: Path | None = Non
                 continue
             mine = next((o for o in rows if o["step"] == ours and o["n_customers"] == r["n_customers"]), None)
             if mine and mine["wall_s"] > 0:
-                ratios.append(f"| {ours} vs {peer} | {r['n_customers']:,} | {r['wall_s'] / mine['wall_s']:.1f}x faster |")
+                ratios.append(f"| {ours} vs {peer} | {r['n_customers']:,} | {r['wall_s'] / mine['wall_s']:.1f} | "
+                              f"{r['peak_mib'] / mine['peak_mib']:.1f} |")
     if ratios:
-        lines += ["", "| ours vs peer | customers | speed-up |", "|---|---:|---:|", *ratios]
+        lines += ["", "| ours vs peer | customers | peer time / ours | peer memory / ours |", "|---|---:|---:|---:|",
+                  *ratios]
     lines += ["", *(f"- **{s}**: {STEPS[s][0]}" for s in order if any(r["step"] == s for r in rows))]
     (out / "results.md").write_text("\n".join(lines) + "\n")
     return rows
