@@ -104,12 +104,7 @@ def rfm_table(tx: pd.DataFrame, as_of: pd.Timestamp | str | None = None, bins: i
     """
     if not 2 <= int(bins) <= 10:
         raise ValueError(f"bins must be between 2 and 10, got {bins}")
-    as_of = pd.Timestamp(as_of) if as_of is not None else tx["order_date"].max().normalize() + pd.Timedelta(days=1)
-    check_transactions(tx, as_of)
-    if tx["order_date"].max() >= as_of:
-        tx = tx[tx["order_date"] < as_of]
-    ids, pos = _customer_positions(tx)
-    value = tx["quantity"].to_numpy(float) * tx["unit_price"].to_numpy(float)
+    as_of, tx, ids, pos, value = _history(tx, as_of)
     first_line = ~pd.Series(tx["order_id"].to_numpy()).duplicated().to_numpy()  # an order id has one customer
     last = np.full(len(ids), np.iinfo(np.int64).min)
     np.maximum.at(last, pos, tx["order_date"].to_numpy().astype("datetime64[s]").view(np.int64))
@@ -170,6 +165,17 @@ def name_segments(scores: pd.DataFrame, bins: int,
     return pd.Series(names, index=scores.index, name="segment")
 
 
+def _history(tx: pd.DataFrame, as_of):
+    """Checked order lines before ``as_of`` (default: the day after the last order), each line's customer
+    position among the sorted customer ids, and each line's value."""
+    as_of = pd.Timestamp(as_of) if as_of is not None else tx["order_date"].max().normalize() + pd.Timedelta(days=1)
+    check_transactions(tx, as_of)
+    if tx["order_date"].max() >= as_of:
+        tx = tx[tx["order_date"] < as_of]
+    ids, pos = _customer_positions(tx)
+    return as_of, tx, ids, pos, tx["quantity"].to_numpy(float) * tx["unit_price"].to_numpy(float)
+
+
 def _customer_positions(tx: pd.DataFrame) -> tuple[pd.Index, np.ndarray]:
     """Sorted customer ids and each line's position among them (no Python loop, no group-by objects)."""
     raw = tx["customer_id"].to_numpy()
@@ -192,12 +198,7 @@ def lifetimes_summary(tx: pd.DataFrame, as_of: pd.Timestamp | str | None = None)
     value: purchases are grouped by day, the first purchase day is not a repeat, and ``monetary_value`` is the
     mean spend of the repeat days.
     """
-    as_of = pd.Timestamp(as_of) if as_of is not None else tx["order_date"].max().normalize() + pd.Timedelta(days=1)
-    check_transactions(tx, as_of)
-    if tx["order_date"].max() >= as_of:
-        tx = tx[tx["order_date"] < as_of]
-    ids, pos = _customer_positions(tx)
-    value = tx["quantity"].to_numpy(float) * tx["unit_price"].to_numpy(float)
+    as_of, tx, ids, pos, value = _history(tx, as_of)
     day = tx["order_date"].to_numpy().astype("datetime64[D]").view(np.int64)
     d0 = int(day.min())
     span = int(day.max()) - d0 + 1
