@@ -22,6 +22,10 @@ def test_heatmap_writes_values_and_centres_the_scale():
     assert len(fig.axes) == 2  # the colour bar
     assert plotting.heatmap(ax, table, center=100, span=10).get_clim() == (90.0, 110.0)
     plt.close(fig)
+    fig, ax = plt.subplots()
+    plotting.heatmap(ax, pd.DataFrame({"a": [1.0, 9.0]}), cmap="Blues")
+    assert [t.get_color() for t in ax.texts] == ["black", "white"]  # readable on light and dark cells
+    plt.close(fig)
 
 
 def test_silhouette_stacks_every_cluster():

@@ -75,11 +75,10 @@ def heatmap(ax: plt.Axes, table: pd.DataFrame, center: float | None = None, span
     ax.set_xticks(range(table.shape[1]), [str(c) for c in table.columns], rotation=45, ha="right")
     ax.set_yticks(range(table.shape[0]), [str(i) for i in table.index])
     ax.spines[:].set_visible(False)
-    mid = (vmin + vmax) / 2
-    span = (vmax - vmin) or 1.0
     for (i, j), v in np.ndenumerate(values):
         if np.isfinite(v):
-            dark = abs(v - mid) > 0.3 * span
+            r, g, b, _ = image.cmap(image.norm(v))
+            dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5  # white text on dark cells, black on light ones
             ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=8, color="white" if dark else "black")
     if colorbar:
         ax.figure.colorbar(image, ax=ax, label=colorbar)
