@@ -42,15 +42,9 @@ def churn_frame(world, as_of: pd.Timestamp | str, horizon_days: int = 90) -> tup
     if horizon_end > end + pd.Timedelta(days=1):
         raise ValueError(f"as_of {as_of.date()} + {horizon_days} days runs past the last order "
                          f"({end.date()}): the outcome is not observed yet; choose an earlier as_of")
-    feats = segmentation.customer_features(world, as_of=as_of)
     # two signals of having left: no own action (visit, open, click, order) for a long time, and a silence
     # that is long for this customer's own buying rhythm (P(no order in `recency` days) at its rate)
-    last = tx.loc[tx["order_date"] < as_of].groupby("customer_id")["order_date"].max().reindex(feats.index)
-    ev = world.tables.get("events")
-    if ev is not None and len(ev):
-        ev = ev[ev["timestamp"] < as_of]
-        _, _, last_own = segmentation._event_stats(ev, feats.index)
-        last = pd.concat([last, last_own], axis=1).max(axis=1)
+    feats, last = segmentation._features_and_last_action(world, as_of, shrink=3.0, undefined="population")
     feats["inactive_days"] = (as_of - last).dt.days.fillna(feats["recency_days"]).astype(float)
     feats["expected_silence"] = np.exp(-feats["frequency"] * feats["recency_days"] / MONTH_DAYS)
     own_rate = feats["frequency"] + feats.get("web_sessions", 0.0) + feats.get("product_views", 0.0)

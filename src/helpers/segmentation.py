@@ -87,6 +87,11 @@ def customer_features(world, as_of: pd.Timestamp | str | None = None, shrink: fl
     >>> f = customer_features(load_world(tables=["transactions", "events"]))  # doctest: +SKIP
     >>> f.loc[100001, ["frequency", "recency_days", "share_electronics"]]  # doctest: +SKIP
     """
+    return _features_and_last_action(world, as_of, shrink, undefined)[0]
+
+
+def _features_and_last_action(world, as_of, shrink: float, undefined: str) -> tuple[pd.DataFrame, pd.Series]:
+    """:func:`customer_features` and each customer's last own action (order or event; NaT if none)."""
     if undefined not in ("population", "missing"):
         raise ValueError(f"undefined must be 'population' or 'missing', got {undefined!r}")
     cust = world.customers.set_index("customer_id")
@@ -163,7 +168,7 @@ def customer_features(world, as_of: pd.Timestamp | str | None = None, shrink: fl
     if undefined == "missing":
         f.loc[n_orders == 0, ["avg_order_value"] + [c for c in f.columns if c.startswith("share_")]] = np.nan
     f["age"] = cust["age"].astype(float)
-    return f
+    return f, last_active
 
 
 _NONE = np.iinfo(np.int64).min
