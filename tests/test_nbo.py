@@ -118,8 +118,7 @@ def test_course_world_rules_and_offers(course_world):
     future = tx[(tx["order_date"] >= as_of) & (tx["order_date"] < as_of + pd.Timedelta(days=90))]
     customers = np.sort(train["customer_id"].unique())
     _, cross = nbo.mine_rules(train, min_support=0.05, min_confidence=0.05, min_lift=1.1, by="customer_id")
-    pop = train.groupby("product_id", observed=True)["order_id"].nunique()
-    pop.index = pop.index.astype(str)
+    pop = nbo.popularity(train)
     hits = {name: nbo.hit_rate(o, future, 3) for name, o in {
         "nbo": nbo.next_best_offers(tx, cross, as_of, customers=customers, fill=pop),
         "popularity": nbo.popularity_offers(tx, as_of, customers),

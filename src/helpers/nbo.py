@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-__all__ = ["basket_matrix", "mine_rules", "StreamingRules", "next_best_offers", "popularity_offers", "planted_offers",
+__all__ = ["basket_matrix", "mine_rules", "StreamingRules", "next_best_offers", "popularity", "popularity_offers",
+           "planted_offers",
            "hit_rate"]
 
 
@@ -192,8 +193,8 @@ def next_best_offers(tx: pd.DataFrame, rules: pd.DataFrame, as_of, k: int = 3, s
 
     A product scores the highest confidence among the rules that point to it from the customer's history
     (before ``as_of``); products bought within ``suppress_days`` before ``as_of`` are never offered. When rules
-    give fewer than ``k`` offers, ``fill`` (a popularity score per product, e.g. :func:`popularity_offers`'s
-    input) completes the list. Each offer names its justification.
+    give fewer than ``k`` offers, ``fill`` (a popularity score per product, e.g.
+    :func:`popularity`) completes the list. Each offer names its justification.
 
     Returns a DataFrame ``customer_id, rank, product_id, score, rule``.
     """
@@ -206,13 +207,8 @@ def next_best_offers(tx: pd.DataFrame, rules: pd.DataFrame, as_of, k: int = 3, s
     bought = pd.Index(pd.unique(hist["product_id"])).astype(str)
     items = pd.Index(sorted(set(bought) | set(single["consequent"]) | set(single["antecedent"])
                             | (set(fill.index.astype(str)) if fill is not None else set())))
-    pos_c = customers.get_indexer(hist["customer_id"])
-    pos_i = _positions(hist["product_id"], items)
-    ok = pos_c >= 0
-    owned = sparse.csr_matrix((np.ones(ok.sum(), bool), (pos_c[ok], pos_i[ok])), shape=(len(customers), len(items)))
-    recent = ok & (hist["order_date"].to_numpy() >= (as_of - pd.Timedelta(days=suppress_days)).to_datetime64())
-    suppressed = sparse.csr_matrix((np.ones(recent.sum(), bool), (pos_c[recent], pos_i[recent])),
-                                   shape=owned.shape)
+    owned = _bought(hist, customers, items)
+    suppressed = _bought(hist, customers, items, since=as_of - pd.Timedelta(days=suppress_days))
     a_idx = items.get_indexer(single["antecedent"])
     b_idx = items.get_indexer(single["consequent"])
     conf = single["confidence"].to_numpy(float)
@@ -239,6 +235,18 @@ def next_best_offers(tx: pd.DataFrame, rules: pd.DataFrame, as_of, k: int = 3, s
         return score, why
 
     return _top_k(scores, customers, items, suppressed, k, text, chunk)
+
+
+def _bought(lines: pd.DataFrame, customers: pd.Index, items: pd.Index, since=None):
+    """Sparse customers x items: True where the customer bought the item (on or after ``since``, if given).
+
+    Lines of other customers or products are ignored.
+    """
+    if since is not None:
+        lines = lines[lines["order_date"] >= since]
+    pos_c, pos_i = customers.get_indexer(lines["customer_id"]), _positions(lines["product_id"], items)
+    ok = (pos_c >= 0) & (pos_i >= 0)
+    return sparse.csr_matrix((np.ones(ok.sum(), bool), (pos_c[ok], pos_i[ok])), shape=(len(customers), len(items)))
 
 
 def _positions(values: pd.Series, items: pd.Index) -> np.ndarray:
@@ -289,12 +297,8 @@ def planted_offers(truth, tx: pd.DataFrame, as_of, customers: Sequence, k: int =
         a, b = r["antecedent"], r["consequent"]
         incl[b] = pi[b] + pi[a] * r["q"] * (1 - pi[b])
     seg = truth.customers.set_index("customer_id").loc[customers, "segment_name"].to_numpy()
-    hist = tx[tx["order_date"] < as_of]
-    recent = hist[hist["order_date"] >= as_of - pd.Timedelta(days=suppress_days)]
-    pos_c, pos_i = customers.get_indexer(recent["customer_id"]), _positions(recent["product_id"], items)
-    ok = (pos_c >= 0) & (pos_i >= 0)
-    suppressed = sparse.csr_matrix((np.ones(ok.sum(), bool), (pos_c[ok], pos_i[ok])),
-                                   shape=(len(customers), len(items)))
+    suppressed = _bought(tx[tx["order_date"] < as_of], customers, items,
+                         since=as_of - pd.Timedelta(days=suppress_days))
     table = incl.to_numpy()
     rows = pd.Index(incl.index).get_indexer(seg)
 
@@ -305,13 +309,18 @@ def planted_offers(truth, tx: pd.DataFrame, as_of, customers: Sequence, k: int =
     return _top_k(scores, customers, items, suppressed, k, np.array(["planted model"], dtype=object), 200_000)
 
 
+def popularity(tx: pd.DataFrame, as_of=None) -> pd.Series:
+    """Number of orders (before ``as_of``, if given) that contain each product, indexed by product id as text."""
+    if as_of is not None:
+        tx = tx[tx["order_date"] < pd.Timestamp(as_of)]
+    pop = tx.groupby("product_id", observed=True)["order_id"].nunique()
+    return pop.rename(index=str)
+
+
 def popularity_offers(tx: pd.DataFrame, as_of, customers: Sequence, k: int = 3, suppress_days: int = 90,
                       weights: pd.Series | None = None) -> pd.DataFrame:
     """The baseline: the ``k`` most bought products (in orders before ``as_of``), with the same suppression."""
-    as_of = pd.Timestamp(as_of)
-    hist = tx[tx["order_date"] < as_of]
-    pop = weights if weights is not None else hist.groupby("product_id", observed=True)["order_id"].nunique()
-    pop.index = pop.index.astype(str)
+    pop = popularity(tx, as_of) if weights is None else weights.rename(index=str)
     no_rules = pd.DataFrame(columns=["antecedent", "consequent", "confidence", "lift"], dtype=str)
     return next_best_offers(tx, no_rules, as_of, k=k, suppress_days=suppress_days, customers=customers, fill=pop)
 
