@@ -67,15 +67,85 @@ def test_oracle_formula_by_hand():
     assert after.loc[2] == pytest.approx(0.2 / rate * (1 - np.exp(-rate * big_h)) + np.exp(-rate * big_h))
 
 
+def _simulated_world(n: int, seed: int) -> World:
+    """Customers drawn straight from the planted process (not through helpers.synth), observed for a year.
+
+    Each customer has a monthly hazard h, order rate lam and web-session rate w; while active it starts
+    sessions at rate lam + w, a share lam / (lam + w) of which end in an order (an order comes with its visit).
+    """
+    rng = np.random.default_rng(seed)
+    start, month = pd.Timestamp("2024-01-01"), 30.4375
+    h = rng.uniform(0.01, 0.12, n)
+    lam = rng.uniform(0.2, 2.0, n)
+    w = rng.uniform(0.5, 4.0, n)
+    churn_m = rng.exponential(1 / h)
+    end_m = 18.0  # 12 months of history, then 6 months in which the outcome is observed
+    rows_c, rows_o = [], []
+    for i in range(n):
+        stop = min(churn_m[i], end_m)
+        k = rng.poisson((lam[i] + w[i]) * stop)
+        t = np.sort(rng.uniform(0, stop, k))
+        is_order = rng.random(k) < lam[i] / (lam[i] + w[i])
+        rows_c += [(i + 1, x) for x in t]
+        rows_o += [(i + 1, x) for x in t[is_order]]
+    stamp = lambda m: start + pd.to_timedelta(np.round(np.asarray(m) * month * 86400), unit="s")  # noqa: E731
+    visits = pd.DataFrame(rows_c, columns=["customer_id", "m"])
+    orders = pd.DataFrame(rows_o, columns=["customer_id", "m"])
+    events = pd.DataFrame({"customer_id": visits["customer_id"], "timestamp": stamp(visits["m"]),
+                           "event_type": "site_visit"})
+    tx = pd.DataFrame({"order_id": np.arange(len(orders)) + 1, "customer_id": orders["customer_id"],
+                       "order_date": stamp(orders["m"]).normalize(), "product_id": "a", "quantity": 1,
+                       "unit_price": 10.0})
+    customers = pd.DataFrame({"customer_id": np.arange(n) + 1, "signup_date": start})
+    ids = np.arange(n) + 1
+    latent = {"customer_id": ids.tolist(), "segment": [0] * n, "segment_name": ["s"] * n,
+              "churn_date": [None] * n, "churn_hazard_per_month": h.tolist(), "web_sessions_per_month": w.tolist(),
+              "orders_per_month": lam.tolist()}
+    truth = Truth({k: {"value": v, "description": k} for k, v in {
+        "customer_latent": latent, "churn_model": {"drift_segment": "none", "drift_multiplier": 1.0},
+        "drift": {"date": "2030-01-01"}}.items()})
+    return World({"customers": customers, "transactions": tx, "events": events}, truth=truth)
+
+
+def test_oracle_from_history_is_calibrated_on_the_planted_process():
+    """The Bayes formula is right if, among customers it gives p, a share p do not order (Monte Carlo)."""
+    world = _simulated_world(20000, seed=3)
+    as_of = pd.Timestamp("2024-01-01") + pd.Timedelta(days=round(12 * 30.4375))
+    p = ch.oracle_from_history(world, world.customers["customer_id"], as_of, horizon_days=90)
+    tx = world.transactions
+    bought = tx.loc[(tx["order_date"] >= as_of) & (tx["order_date"] < as_of + pd.Timedelta(days=90)), "customer_id"]
+    y = (~p.index.isin(bought.unique())).astype(float)
+    assert p.min() < 0.05 and p.max() > 0.99  # a wide range of cases, not one easy one
+    table = pd.DataFrame({"p": p.to_numpy(), "y": y}).groupby(pd.qcut(p.to_numpy(), 10, labels=False,
+                                                                      duplicates="drop"))
+    table = table.agg(p=("p", "mean"), y=("y", "mean"), n=("y", "size"))
+    table = table[table["p"] < 0.999]
+    z = (table["y"] - table["p"]) / np.sqrt(table["p"] * (1 - table["p"]) / table["n"])
+    # each decile within Monte Carlo error (a prior twice too pessimistic about leaving gives |z| up to 8.8)
+    assert len(table) >= 5 and z.abs().max() < 3.5
+    # and it ranks better than the same rates without the silence
+    blind = 1 - (1 - ch._p_no_order_if_active(world.truth.customers["churn_hazard_per_month"].to_numpy(),
+                                              world.truth.customers["orders_per_month"].to_numpy(), 90))
+    assert roc_auc_score(y, p) > roc_auc_score(y, blind) + 0.05
+
+
+def test_oracle_from_history_needs_truth():
+    with pytest.raises(ValueError, match="truth.json"):
+        ch.oracle_from_history(_world(), [1], "2024-06-01")
+
+
 def test_course_world_churn_scores(course_world):
     x, y = ch.churn_frame(course_world, "2025-10-01", 90)
     train, test = train_test_split(x.index, test_size=0.3, random_state=42, stratify=y)
     model = ch.churn_model(42).fit(x.loc[train], y.loc[train])
     knn = ch.NeighbourChurn(50).fit(x.loc[train], y.loc[train])
     oracle = ch.oracle_no_purchase(course_world.truth, test, "2025-10-01", 90)
+    seen = ch.oracle_from_history(course_world, test, "2025-10-01", 90)
     auc = {name: roc_auc_score(y.loc[test], p) for name, p in [
         ("model", model.predict_proba(x.loc[test])[:, 1]), ("knn", knn.predict_proba(x.loc[test])[:, 1]),
-        ("oracle", oracle)]}
-    assert auc["oracle"] > auc["model"] > auc["knn"] > 0.85
-    # issue 4 asks for 0.02; this world's observable history reaches 0.022 (see the lesson's note)
+        ("oracle", oracle), ("history", seen)]}
+    assert auc["oracle"] > auc["history"] > auc["model"] > auc["knn"] > 0.85
+    # issue 4 asks for 0.02 to the full oracle; 0.016 of it is the hidden "has left" state (oracle - history),
+    # and the model comes within 0.01 of the best score history allows
     assert auc["oracle"] - auc["model"] < 0.03
+    assert auc["history"] - auc["model"] < 0.01

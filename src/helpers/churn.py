@@ -5,7 +5,12 @@
   "no order in the next ``horizon_days``" from the history after it.
 * :class:`NeighbourChurn` is the seed's similarity approach: a customer's score is the share of churners among
   its k most similar customers (standardised features).
-* :func:`oracle_no_purchase` is the planted probability of the same outcome, from the world's truth.
+* :func:`oracle_no_purchase` is the planted probability of the same outcome, from the world's truth: it knows
+  who has already left.
+* :func:`oracle_from_history` is the best score that history can give: the planted rates and hazard, but only
+  the time since the customer's last visit or order, as any model sees it. The distance between the two oracles
+  is what no model of observed behaviour can recover; the distance between a model and this one is what better
+  modelling could still win.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from sklearn.preprocessing import StandardScaler
 
 from . import segmentation
 
-__all__ = ["churn_frame", "churn_model", "feature_importance", "NeighbourChurn", "oracle_no_purchase"]
+__all__ = ["churn_frame", "churn_model", "feature_importance", "NeighbourChurn", "oracle_from_history",
+           "oracle_no_purchase"]
 
 MONTH_DAYS = 30.4375
 
@@ -99,17 +105,63 @@ def oracle_no_purchase(truth, customer_ids, as_of: pd.Timestamp | str, horizon_d
     score.
     """
     as_of = pd.Timestamp(as_of)
+    lat, h, lam = _planted_rates(truth, customer_ids, as_of)
+    gone = lat["churn_date"].notna().to_numpy() & (pd.to_datetime(lat["churn_date"]) <= as_of).to_numpy()
+    return pd.Series(np.where(gone, 1.0, _p_no_order_if_active(h, lam, horizon_days)), index=lat.index,
+                     name="oracle")
+
+
+def oracle_from_history(world, customer_ids, as_of: pd.Timestamp | str, horizon_days: int = 90) -> pd.Series:
+    """Planted P(no order in the horizon) for an oracle that sees only what a model sees: the silence.
+
+    It knows each customer's planted hazard ``h``, order rate ``lambda`` and web-session rate ``w`` (per month),
+    but not whether the customer has left: only the time ``d`` since the last site visit or order before
+    ``as_of``. An active customer starts a session (a visit, or the visit before an order) at rate
+    ``r0 = lambda + w``, so a silence of ``d`` has likelihood ``e^{-(h + r0) d}`` if still active and
+    ``h / (h + r0) (1 - e^{-(h + r0) d})`` if the customer left during it. Bayes gives P(active | silence), and
+
+        P(no order) = 1 - P(active | silence) (1 - P(no order in the horizon | active)).
+
+    A customer with no visit or order before ``as_of`` counts from signup. ``world`` needs ``truth``,
+    ``transactions`` and ``events``.
+    """
+    as_of = pd.Timestamp(as_of)
+    if world.truth is None:
+        raise ValueError("oracle_from_history needs the world's truth.json; a team's own data has none")
+    ids = pd.Index(customer_ids)
+    lat, h, lam = _planted_rates(world.truth, ids, as_of)
+    w = lat["web_sessions_per_month"].to_numpy(float)
+    tx, ev = world.transactions, world.events
+    visits = ev.loc[(ev["event_type"] == "site_visit") & (ev["timestamp"] < as_of), ["customer_id", "timestamp"]]
+    orders = tx.loc[tx["order_date"] < as_of, ["customer_id", "order_date"]]
+    last = pd.concat([visits.groupby("customer_id")["timestamp"].max().reindex(ids),
+                      orders.groupby("customer_id")["order_date"].max().reindex(ids)], axis=1).max(axis=1)
+    signup = world.customers.set_index("customer_id")["signup_date"].reindex(ids)
+    last = last.fillna(signup)
+    d = ((as_of - last).dt.total_seconds() / 86400 / MONTH_DAYS).clip(lower=0).to_numpy(float)
+    r = h + lam + w
+    active = np.exp(-r * d)
+    left = h / r * (1 - active)
+    p_active = active / (active + left)
+    p = 1 - p_active * (1 - _p_no_order_if_active(h, lam, horizon_days))
+    return pd.Series(p, index=ids, name="oracle_from_history")
+
+
+def _planted_rates(truth, customer_ids, as_of: pd.Timestamp) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Latent rows, monthly hazard as of ``as_of`` (after the drift, the drift segment's) and order rate."""
     lat = truth.customers.set_index("customer_id").loc[customer_ids]
     h = lat["churn_hazard_per_month"].to_numpy(float)
     drift = truth["churn_model"]
     if as_of >= pd.Timestamp(truth["drift"]["date"]):
         h = np.where(lat["segment_name"].to_numpy() == drift["drift_segment"], h * drift["drift_multiplier"], h)
-    lam = lat["orders_per_month"].to_numpy(float)
+    return lat, h, lat["orders_per_month"].to_numpy(float)
+
+
+def _p_no_order_if_active(h: np.ndarray, lam: np.ndarray, horizon_days: int) -> np.ndarray:
+    """P(no order within the horizon) for an active customer: either no order before leaving, or none at all."""
     big_h = horizon_days / MONTH_DAYS
     rate = h + lam
-    p_alive = h / rate * (1 - np.exp(-rate * big_h)) + np.exp(-rate * big_h)
-    gone = lat["churn_date"].notna().to_numpy() & (pd.to_datetime(lat["churn_date"]) <= as_of).to_numpy()
-    return pd.Series(np.where(gone, 1.0, p_alive), index=lat.index, name="oracle")
+    return h / rate * (1 - np.exp(-rate * big_h)) + np.exp(-rate * big_h)
 
 
 def churn_model(random_state: int = 0):
