@@ -7,7 +7,11 @@
   each new batch of orders arrives, without re-reading the history. It keeps exact counts of items and pairs
   (a sparse matrix product per batch), so after any number of batches its rules equal the batch result.
 * :func:`next_best_offers` ranks, for every customer at once, the products that rules from their history point
-  to, never offers what they bought within a suppression window, and says which rule justifies each offer.
+  to, never offers what they bought within a suppression window (nor, optionally, what lies outside the
+  customer's price band), and says which rule justifies each offer.
+* Baselines: :func:`popularity_offers` (the most bought products) and :func:`segment_popularity_offers` (the most
+  bought products of the customer's segment, e.g. lesson 01's personas); the oracle :func:`planted_offers`.
+* :func:`hit_rate` and :func:`precision_at_k` score offers against what customers bought next.
 """
 
 from __future__ import annotations
@@ -18,9 +22,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-__all__ = ["basket_matrix", "mine_rules", "StreamingRules", "next_best_offers", "popularity", "popularity_offers",
-           "planted_offers",
-           "hit_rate"]
+__all__ = ["basket_matrix", "mine_rules", "StreamingRules", "next_best_offers", "price_levels", "popularity",
+           "popularity_offers", "segment_popularity_offers", "planted_offers", "hit_rate", "precision_at_k"]
 
 
 def basket_matrix(tx: pd.DataFrame, by: str = "order_id", item: str = "product_id",
@@ -188,6 +191,7 @@ class StreamingRules:
 
 def next_best_offers(tx: pd.DataFrame, rules: pd.DataFrame, as_of, k: int = 3, suppress_days: int = 90,
                      customers: Sequence | None = None, fill: pd.Series | None = None,
+                     price_band: tuple[float, float] | None = None, products: pd.DataFrame | None = None,
                      chunk: int = 200_000) -> pd.DataFrame:
     """Top-``k`` offers per customer from single-item rules whose antecedent the customer has bought.
 
@@ -195,6 +199,11 @@ def next_best_offers(tx: pd.DataFrame, rules: pd.DataFrame, as_of, k: int = 3, s
     (before ``as_of``); products bought within ``suppress_days`` before ``as_of`` are never offered. When rules
     give fewer than ``k`` offers, ``fill`` (a popularity score per product, e.g.
     :func:`popularity`) completes the list. Each offer names its justification.
+
+    Budget-aware offers: with ``price_band=(low, high)`` and the ``products`` table (``product_id, price``), a
+    product is offered only if its list price lies within ``[low, high]`` times the customer's price level
+    (:func:`price_levels`: the geometric mean list price of what the customer bought). Customers without a
+    history have no price level and no band.
 
     Returns a DataFrame ``customer_id, rank, product_id, score, rule``.
     """
@@ -208,7 +217,7 @@ def next_best_offers(tx: pd.DataFrame, rules: pd.DataFrame, as_of, k: int = 3, s
     items = pd.Index(sorted(set(bought) | set(single["consequent"]) | set(single["antecedent"])
                             | (set(fill.index.astype(str)) if fill is not None else set())))
     owned = _bought(hist, customers, items)
-    suppressed = _bought(hist, customers, items, since=as_of - pd.Timedelta(days=suppress_days))
+    blocked = _blocked(hist, customers, items, as_of, suppress_days, price_band, products)
     a_idx = items.get_indexer(single["antecedent"])
     b_idx = items.get_indexer(single["consequent"])
     conf = single["confidence"].to_numpy(float)
@@ -234,7 +243,55 @@ def next_best_offers(tx: pd.DataFrame, rules: pd.DataFrame, as_of, k: int = 3, s
             why[better, b] = rs[best[better]]
         return score, why
 
-    return _top_k(scores, customers, items, suppressed, k, text, chunk)
+    return _top_k(scores, customers, items, blocked, k, text, chunk)
+
+
+def price_levels(tx: pd.DataFrame, products: pd.DataFrame, customers: Sequence | None = None) -> pd.Series:
+    """Each customer's price level: the geometric mean of the list prices of the order lines in ``tx``.
+
+    List prices (not the discounted unit prices) so that a customer who buys on discount is not mistaken for a
+    budget buyer. NaN for a customer without lines; products missing from ``products`` are an error.
+    """
+    price = _catalogue_prices(products, tx["product_id"])
+    log_p = np.log(price.reindex(tx["product_id"].astype(str)).to_numpy(float))
+    codes, ids = pd.factorize(tx["customer_id"].to_numpy(), sort=True)
+    level = pd.Series(np.exp(np.bincount(codes, weights=log_p) / np.bincount(codes)), index=pd.Index(ids, name="customer_id"),
+                      name="price_level")
+    return level if customers is None else level.reindex(pd.Index(customers, name="customer_id"))
+
+
+def _catalogue_prices(products: pd.DataFrame | None, needed) -> pd.Series:
+    """List price by product id (as text); a clear error when the table, the column or a product is missing."""
+    if products is None or "price" not in products:
+        raise ValueError("a price band needs the products table with its 'price' column (products=world.products)")
+    price = pd.Series(products["price"].to_numpy(float), index=products["product_id"].astype(str))
+    missing = sorted(set(pd.Index(pd.unique(np.asarray(needed, dtype=object))).astype(str)) - set(price.index))
+    if missing:
+        raise ValueError(f"product(s) {missing[:5]} have no price in the products table; add them to the catalogue")
+    if (price <= 0).any() or price.isna().any():
+        bad = price.index[(price <= 0) | price.isna()].tolist()[:5]
+        raise ValueError(f"products {bad} have a price that is not positive: a price band needs prices > 0")
+    return price
+
+
+def _blocked(hist: pd.DataFrame, customers: pd.Index, items: pd.Index, as_of: pd.Timestamp, suppress_days: int,
+             price_band: tuple[float, float] | None, products: pd.DataFrame | None):
+    """``blocked(start, stop)``: dense bool, True where an item must not be offered (suppressed or out of band)."""
+    suppressed = _bought(hist, customers, items, since=as_of - pd.Timedelta(days=suppress_days))
+    if price_band is None:
+        return lambda start, stop: suppressed[start:stop].toarray()
+    low, high = price_band
+    if not 0 <= low <= 1 <= high:
+        raise ValueError(f"price_band must be (low, high) with 0 <= low <= 1 <= high, got {price_band!r}")
+    price = _catalogue_prices(products, items).reindex(items.astype(str)).to_numpy(float)
+    level = price_levels(hist, products, customers).to_numpy(float)
+
+    def blocked(start: int, stop: int) -> np.ndarray:
+        lv = level[start:stop, None]
+        out = (price[None, :] < low * lv) | (price[None, :] > high * lv)  # NaN level: never out of band
+        return out | suppressed[start:stop].toarray()
+
+    return blocked
 
 
 def _bought(lines: pd.DataFrame, customers: pd.Index, items: pd.Index, since=None):
@@ -257,14 +314,17 @@ def _positions(values: pd.Series, items: pd.Index) -> np.ndarray:
     return items.get_indexer(values.astype(str))
 
 
-def _top_k(scores, customers: pd.Index, items: pd.Index, suppressed, k: int, text: np.ndarray,
+def _top_k(scores, customers: pd.Index, items: pd.Index, blocked, k: int, text: np.ndarray,
            chunk: int) -> pd.DataFrame:
-    """Best ``k`` positive, unsuppressed items per customer from ``scores(start, stop) -> (score, why)``."""
+    """Best ``k`` positive, unblocked items per customer from ``scores(start, stop) -> (score, why)``.
+
+    ``blocked(start, stop)`` gives the dense bool mask of items that must not be offered to those customers.
+    """
     frames = []
     for start in range(0, len(customers), chunk):
         stop = min(start + chunk, len(customers))
         score, why = scores(start, stop)
-        score[suppressed[start:stop].toarray()] = -np.inf
+        score[blocked(start, stop)] = -np.inf
         top = np.argsort(-score, axis=1, kind="stable")[:, :k]
         rows = np.arange(stop - start)[:, None]
         s, w = score[rows, top], why[rows, top]
@@ -297,8 +357,7 @@ def planted_offers(truth, tx: pd.DataFrame, as_of, customers: Sequence, k: int =
         a, b = r["antecedent"], r["consequent"]
         incl[b] = pi[b] + pi[a] * r["q"] * (1 - pi[b])
     seg = truth.customers.set_index("customer_id").loc[customers, "segment_name"].to_numpy()
-    suppressed = _bought(tx[tx["order_date"] < as_of], customers, items,
-                         since=as_of - pd.Timedelta(days=suppress_days))
+    blocked = _blocked(tx[tx["order_date"] < as_of], customers, items, as_of, suppress_days, None, None)
     table = incl.to_numpy()
     rows = pd.Index(incl.index).get_indexer(seg)
 
@@ -306,7 +365,7 @@ def planted_offers(truth, tx: pd.DataFrame, as_of, customers: Sequence, k: int =
         score = table[rows[start:stop]].copy()
         return score, np.full(score.shape, -1, np.int64)
 
-    return _top_k(scores, customers, items, suppressed, k, np.array(["planted model"], dtype=object), 200_000)
+    return _top_k(scores, customers, items, blocked, k, np.array(["planted model"], dtype=object), 200_000)
 
 
 def popularity(tx: pd.DataFrame, as_of=None) -> pd.Series:
@@ -325,14 +384,69 @@ def popularity_offers(tx: pd.DataFrame, as_of, customers: Sequence, k: int = 3, 
     return next_best_offers(tx, no_rules, as_of, k=k, suppress_days=suppress_days, customers=customers, fill=pop)
 
 
+def segment_popularity_offers(tx: pd.DataFrame, as_of, segments: pd.Series, customers: Sequence | None = None,
+                              k: int = 3, suppress_days: int = 90, chunk: int = 200_000) -> pd.DataFrame:
+    """The segment baseline: the ``k`` most bought products among the customer's own segment, with suppression.
+
+    ``segments`` maps ``customer_id`` to a segment label (e.g. lesson 01's ``persona``). Popularity is the number
+    of orders before ``as_of`` placed by members of the segment that contain the product. A customer without a
+    segment gets the overall popularity. The ``rule`` column says which segment's favourites were used.
+    """
+    as_of = pd.Timestamp(as_of)
+    if segments.index.has_duplicates:
+        dup = segments.index[segments.index.duplicated()].unique().tolist()[:5]
+        raise ValueError(f"customer(s) {dup} appear more than once in segments: give each customer one segment")
+    hist = tx[tx["order_date"] < as_of]
+    if customers is None:
+        customers = pd.Index(np.sort(hist["customer_id"].unique()), name="customer_id")
+    customers = pd.Index(customers, name="customer_id")
+    items = pd.Index(sorted(pd.Index(pd.unique(hist["product_id"])).astype(str)))
+    seg = segments.dropna().astype(str)
+    labels = pd.Index(pd.unique(seg)).sort_values()
+    line_seg = labels.get_indexer(hist["customer_id"].map(seg))  # -1: a customer without a segment
+    orders = pd.DataFrame({"seg": line_seg, "item": _positions(hist["product_id"], items),
+                           "order_id": hist["order_id"].to_numpy()}).drop_duplicates()
+    table = np.zeros((len(labels) + 1, len(items)))  # last row: every customer together
+    known = orders[orders["seg"] >= 0]
+    np.add.at(table, (known["seg"].to_numpy(), known["item"].to_numpy()), 1.0)
+    np.add.at(table[-1], orders["item"].to_numpy(), 1.0)
+    table /= np.maximum(table.max(axis=1, keepdims=True), 1.0)
+    rows = labels.get_indexer(customers.map(seg))
+    rows = np.where(rows >= 0, rows, len(labels))
+    text = np.array([f"popular in {s}" for s in labels] + ["popular"], dtype=object)
+    blocked = _blocked(hist, customers, items, as_of, suppress_days, None, None)
+
+    def scores(start: int, stop: int):
+        r = rows[start:stop]
+        return table[r].copy(), np.repeat(r[:, None], len(items), axis=1)
+
+    return _top_k(scores, customers, items, blocked, k, text, chunk)
+
+
+def _hits(offers: pd.DataFrame, future: pd.DataFrame, k: int) -> tuple[pd.Series, int]:
+    """Offered-and-bought products per customer (top ``k``) among future buyers, and the number of buyers."""
+    bought = pd.DataFrame({"customer_id": future["customer_id"].to_numpy(),
+                           "product_id": future["product_id"].astype(str).to_numpy()}).drop_duplicates()
+    top = offers.loc[offers["rank"] <= k, ["customer_id", "product_id"]].astype({"product_id": str})
+    hits = top.merge(bought, on=["customer_id", "product_id"]).groupby("customer_id").size()
+    return hits, bought["customer_id"].nunique()
+
+
 def hit_rate(offers: pd.DataFrame, future: pd.DataFrame, k: int) -> float:
     """Share of customers with a future purchase for whom one of their top-``k`` offers was bought.
 
     ``future`` holds the order lines after the offer date (``customer_id, product_id``); customers without a
     future purchase do not count.
     """
-    bought = set(zip(future["customer_id"], future["product_id"].astype(str), strict=True))
-    top = offers[offers["rank"] <= k]
-    hits = {c for c, p in zip(top["customer_id"], top["product_id"], strict=True) if (c, p) in bought}
-    buyers = set(future["customer_id"])
-    return len(hits & buyers) / max(len(buyers), 1)
+    hits, buyers = _hits(offers, future, k)
+    return len(hits) / max(buyers, 1)
+
+
+def precision_at_k(offers: pd.DataFrame, future: pd.DataFrame, k: int) -> float:
+    """Mean share of the ``k`` offer slots that the customer went on to buy, over customers with a purchase.
+
+    A customer given fewer than ``k`` offers still has ``k`` slots (an empty slot is a miss), so precision@k
+    never exceeds hit@k and a method cannot gain by offering less.
+    """
+    hits, buyers = _hits(offers, future, k)
+    return float(hits.sum()) / k / max(buyers, 1)
