@@ -55,6 +55,7 @@ test: $(STAMP) data lint ## Run every test: the package, then nbval re-deriving 
 
 bench: $(STAMP) ## Benchmarks at scale (SIZES="10000 100000 1000000"); results in benchmarks/results/
 	$(BIN)/python benchmarks/run.py $(if $(SIZES),--sizes $(SIZES))
+	$(BIN)/python benchmarks/baskets.py
 
 html: $(STAMP) ## Render the committed notebooks as a static site in site/
 	$(BIN)/python tools/build_site.py site

@@ -89,6 +89,12 @@ PEERS = {"rfm_lifetimes": "rfm_summary", "apriori": "fpgrowth"}
 
 def _measure(code: str, n: int, world: Path) -> tuple[float, float]:
     """Run ``code`` in a fresh interpreter; return (wall seconds, peak RSS in MiB)."""
+    wall, peak, _ = _measure_values(code, n, world)
+    return wall, peak
+
+
+def _measure_values(code: str, n: int, world: Path) -> tuple[float, float, dict[str, str]]:
+    """As :func:`_measure`, plus the values the code printed as ``__value__ <name> <value>`` lines."""
     # a step may set `timed_from` after its set-up (e.g. loading), and `timed_to` before a final check: then
     # only what lies between is timed
     prog = (f"import time\nn = {n}\nworld = {str(world)!r}\n{code}\n"
@@ -105,7 +111,8 @@ def _measure(code: str, n: int, world: Path) -> tuple[float, float]:
     if timed:
         wall = float(timed[-1])
     scale = 1024 if sys.platform != "darwin" else 1024 * 1024  # ru_maxrss: KiB on Linux, bytes on macOS
-    return wall, usage.ru_maxrss * 1024 / scale / 1024
+    values = dict(ln.split()[1:3] for ln in stdout.splitlines() if ln.startswith("__value__"))
+    return wall, usage.ru_maxrss * 1024 / scale / 1024, values
 
 
 def run(sizes: list[int], steps: list[str], out: Path, worlds: Path | None = None) -> list[dict]:

@@ -19,3 +19,15 @@ def test_bench_smoke(tmp_path):
         assert len(list(csv.DictReader(f))) == len(rows)
     md = (tmp_path / "results.md").read_text()
     assert "| world | 600 |" in md and "growth exponent" in md
+
+
+def test_baskets_smoke(tmp_path):
+    import baskets
+
+    rows = baskets.run([300, 600], [20, 30], at_orders=300, min_support=0.01, out=tmp_path)
+    points = {(r["sweep"], r["orders"], r["products"], r["algorithm"]) for r in rows}
+    assert points == {(s, o, p, a) for s, o, p in [("orders", 300, 20), ("orders", 600, 20), ("catalogue", 300, 30)]
+                      for a in ("fpgrowth", "apriori")}
+    assert all(r["wall_s"] > 0 and r["peak_mib"] > 0 and r["itemsets"] >= r["frequent_products"] > 0 for r in rows)
+    md = (tmp_path / "baskets.md").read_text()
+    assert "| catalogue | 300 | 30 |" in md and "apriori / fpgrowth time" in md
