@@ -93,20 +93,41 @@ def _measure(code: str, n: int, world: Path) -> tuple[float, float]:
     return wall, peak
 
 
-def _measure_values(code: str, n: int, world: Path) -> tuple[float, float, dict[str, str]]:
-    """As :func:`_measure`, plus the values the code printed as ``__value__ <name> <value>`` lines."""
+class BenchmarkFailed(RuntimeError):
+    """A step exited with an error; ``out_of_memory`` when it hit the memory limit (a MemoryError)."""
+
+    def __init__(self, message: str, out_of_memory: bool) -> None:
+        super().__init__(message)
+        self.out_of_memory = out_of_memory
+
+
+def _measure_values(code: str, n: int, world: Path,
+                    memory_limit_mib: int | None = None) -> tuple[float, float, dict[str, str]]:
+    """As :func:`_measure`, plus the values the code printed as ``__value__ <name> <value>`` lines.
+
+    ``memory_limit_mib`` caps the subprocess's address space, so that a step that would exhaust the machine
+    fails with a MemoryError instead (:class:`BenchmarkFailed` with ``out_of_memory``).
+    """
     # a step may set `timed_from` after its set-up (e.g. loading), and `timed_to` before a final check: then
     # only what lies between is timed
-    prog = (f"import time\nn = {n}\nworld = {str(world)!r}\n{code}\n"
+    limit = ("import resource\nresource.setrlimit(resource.RLIMIT_AS, "
+             f"({memory_limit_mib} * 2**20, {memory_limit_mib} * 2**20))\n" if memory_limit_mib else "")
+    prog = (f"{limit}import time\nn = {n}\nworld = {str(world)!r}\n{code}\n"
             "if 'timed_from' in globals():\n"
             "    print('__timed__', globals().get('timed_to', time.perf_counter()) - timed_from)\n")
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", prog], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    stdout = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen([sys.executable, "-c", prog], cwd=ROOT, stdout=subprocess.PIPE, stderr=err,
+                                text=True)
+        stdout = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        err.seek(0)
+        stderr = err.read()
+    sys.stderr.write(stderr)
     if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"benchmark failed at n={n}:\n{code}")
+        raise BenchmarkFailed(f"benchmark failed at n={n}:\n{code}\n{stderr[-2000:]}",
+                              out_of_memory="MemoryError" in stderr)
     timed = [ln.split()[1] for ln in stdout.splitlines() if ln.startswith("__timed__")]
     if timed:
         wall = float(timed[-1])
