@@ -1,0 +1,456 @@
+"""A/B tests of messages: assignment, frequentist tests, and Bayesian decisions (closed form and PyMC).
+
+* :func:`assign` splits an audience into variants at random, balanced within strata (segment, region), from a
+  seed; :func:`check_srm` refuses a split whose sizes are not what the design said (sample-ratio mismatch).
+* Frequentist: :func:`compare_proportions` (z-tests against the control with intervals and a multiple-variant
+  correction, plus the chi-square of all variants), :func:`welch` and :func:`bootstrap_diff` for revenue per
+  recipient, :func:`sample_size` and :func:`power`, and :func:`peeking_simulation`, which shows why looking at
+  a running test and stopping at the first significant result inflates false positives.
+* Bayesian: a Beta prior fitted to past campaigns (:func:`beta_prior_from_rates`), conjugate posteriors
+  (:func:`posterior`), P(B > A) exactly (:func:`prob_b_beats_a`), P(best) and expected loss from draws
+  (:func:`bayes_summary`), a stopping rule (:func:`decide`) and its check by simulation
+  (:func:`bayes_decision_simulation`). The same models in PyMC: :func:`pymc_ab` and, with rates that differ by
+  group (segment, region, gender), :func:`pymc_by_group`.
+
+Counts arrive as arrays (one entry per variant, the control first); :func:`counts` builds them from a table of
+sends and checks them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import integrate, stats
+
+__all__ = ["assign", "srm_test", "check_srm", "SampleRatioMismatch", "counts", "compare_proportions", "welch",
+           "bootstrap_diff", "sample_size", "power", "peeking_simulation", "beta_prior_from_rates", "posterior",
+           "prob_b_beats_a", "bayes_summary", "decide", "bayes_decision_simulation", "pymc_ab", "pymc_by_group"]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Assignment
+# ----------------------------------------------------------------------------------------------------------------
+def assign(units: Sequence, variants: int | Sequence[str], strata: pd.Series | Sequence | None = None,
+           seed: int = 0) -> pd.Series:
+    """Random, balanced assignment of ``units`` (customer ids) to variants, reproducible from ``seed``.
+
+    Within each stratum (e.g. segment or region, aligned with ``units``) the units are shuffled and dealt to the
+    variants in turn, so each variant's share of every stratum is equal to within one unit. ``variants`` is a
+    number (names "A", "B", ...) or a list of names.
+
+    >>> assign([1, 2, 3, 4], ["A", "B"], seed=1).value_counts().tolist()
+    [2, 2]
+    """
+    names = [chr(ord("A") + i) for i in range(variants)] if isinstance(variants, int) else list(variants)
+    if len(names) < 2:
+        raise ValueError(f"an A/B test needs at least two variants, got {names}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"variant names must be distinct, got {names}")
+    units = pd.Index(units, name="customer_id")
+    if units.has_duplicates:
+        raise ValueError(f"units {units[units.duplicated()].unique().tolist()[:5]} appear more than once")
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(units))
+    if strata is None:
+        group = np.zeros(len(units), np.int64)
+    else:
+        group = pd.factorize(np.asarray(strata, dtype=object), sort=True, use_na_sentinel=False)[0]
+    # rank of each unit within its stratum, in shuffled order; then a random variant offset per stratum
+    shuffled_group = group[order]
+    rank = pd.Series(shuffled_group).groupby(shuffled_group).cumcount().to_numpy()
+    offset = rng.integers(0, len(names), group.max() + 1 if len(group) else 1)
+    slot = np.empty(len(units), np.int64)
+    slot[order] = (rank + offset[shuffled_group]) % len(names)
+    return pd.Series(np.asarray(names, dtype=object)[slot], index=units, name="variant")
+
+
+class SampleRatioMismatch(ValueError):
+    """The variants' sizes differ from the designed split more than chance allows."""
+
+
+def srm_test(sizes: Sequence[int], shares: Sequence[float] | None = None) -> float:
+    """Chi-square goodness-of-fit p-value of the variant sizes against the designed shares (default: equal)."""
+    sizes = np.asarray(sizes, float)
+    shares = np.full(len(sizes), 1 / len(sizes)) if shares is None else np.asarray(shares, float) / np.sum(shares)
+    return float(stats.chisquare(sizes, sizes.sum() * shares).pvalue)
+
+
+def check_srm(sizes: Sequence[int] | pd.Series, shares: Sequence[float] | None = None,
+              alpha: float = 0.001) -> float:
+    """Raise :class:`SampleRatioMismatch` when the split is off (p < ``alpha``); return the p-value otherwise.
+
+    A mismatch means the assignment or the logging is broken (a variant's emails bounced, a filter ran after
+    the split): the test's results cannot be trusted, whatever they say.
+    """
+    names = list(sizes.index) if isinstance(sizes, pd.Series) else list(range(len(sizes)))
+    p = srm_test(np.asarray(sizes), shares)
+    if p < alpha:
+        n = np.asarray(sizes, float)
+        expect = n.sum() * (np.full(len(n), 1 / len(n)) if shares is None else np.asarray(shares) / np.sum(shares))
+        detail = ", ".join(f"{k}: {int(a)} (expected {e:.0f})" for k, a, e in zip(names, n, expect, strict=True))
+        raise SampleRatioMismatch(f"sample-ratio mismatch (p = {p:.2g} < {alpha}): {detail}. Check the assignment "
+                                  "and the delivery logs before reading any result.")
+    return p
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Counts
+# ----------------------------------------------------------------------------------------------------------------
+def counts(sends: pd.DataFrame, metric: str, variant: str = "variant", by: str | None = None) -> pd.DataFrame:
+    """Sends and successes per variant (and per ``by`` group) from one row per recipient with a 0/1 ``metric``.
+
+    Returns a DataFrame indexed by variant (or by ``(by, variant)``) with columns ``n, successes, rate``.
+    """
+    for col in [metric, variant] + ([by] if by else []):
+        if col not in sends:
+            raise ValueError(f"the sends table has no column {col!r}; columns: {list(sends.columns)}")
+    y = pd.to_numeric(sends[metric], errors="coerce")
+    if y.isna().any() or not y.isin([0, 1]).all():
+        raise ValueError(f"column {metric!r} must be 0/1 per recipient")
+    keys = [by, variant] if by else [variant]
+    g = sends.assign(_y=y).groupby(keys, observed=True)["_y"]
+    out = pd.DataFrame({"n": g.size(), "successes": g.sum().astype(int)})
+    out["rate"] = out["successes"] / out["n"]
+    return out
+
+
+def _check_counts(successes, n, min_variants: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    s, n = np.asarray(successes, float), np.asarray(n, float)
+    if s.shape != n.shape or s.ndim != 1:
+        raise ValueError(f"successes and n must be two 1-D arrays of the same length, got {s.shape} and {n.shape}")
+    if len(n) < min_variants:
+        raise ValueError(f"a comparison needs at least {min_variants} variants, got {len(n)}")
+    if (n <= 0).any():
+        raise ValueError(f"variant(s) {np.flatnonzero(n <= 0).tolist()} have no recipients (n = 0): drop them or "
+                         "fix the assignment")
+    if (s < 0).any() or (s > n).any():
+        bad = np.flatnonzero((s < 0) | (s > n)).tolist()
+        raise ValueError(f"variant(s) {bad} have successes outside [0, n] (e.g. more conversions than sends): "
+                         "count each recipient once")
+    return s, n
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Frequentist
+# ----------------------------------------------------------------------------------------------------------------
+def compare_proportions(successes: Sequence[int], n: Sequence[int], names: Sequence[str] | None = None,
+                        alpha: float = 0.05, correction: str = "holm") -> pd.DataFrame:
+    """Each variant against the first (the control): difference in rates, interval, z-test, corrected p-value.
+
+    The z-test pools the two rates under the null; the interval (1 - ``alpha``) is the unpooled Wald interval of
+    the difference. With more than one challenger the p-values are adjusted (``correction``: any method of
+    ``statsmodels.stats.multitest.multipletests``, e.g. "holm", "bonferroni"; None for none). The frame's
+    ``attrs["chi2_p"]`` holds the chi-square test that all variants share one rate.
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    s, m = _check_counts(successes, n)
+    names = [str(x) for x in (names if names is not None else range(len(m)))]
+    rate = s / m
+    diff = rate[1:] - rate[0]
+    pooled = (s[1:] + s[0]) / (m[1:] + m[0])
+    se0 = np.sqrt(pooled * (1 - pooled) * (1 / m[1:] + 1 / m[0]))
+    z = np.divide(diff, se0, out=np.zeros_like(diff), where=se0 > 0)
+    p = 2 * stats.norm.sf(np.abs(z))
+    se = np.sqrt(rate[1:] * (1 - rate[1:]) / m[1:] + rate[0] * (1 - rate[0]) / m[0])
+    q = stats.norm.ppf(1 - alpha / 2)
+    adj = multipletests(p, alpha=alpha, method=correction)[1] if correction and len(p) > 1 else p
+    out = pd.DataFrame({"variant": names, "n": m.astype(int), "successes": s.astype(int), "rate": rate,
+                        "diff": np.r_[0.0, diff], "ci_low": np.r_[np.nan, diff - q * se],
+                        "ci_high": np.r_[np.nan, diff + q * se], "z": np.r_[np.nan, z], "p_value": np.r_[np.nan, p],
+                        "p_adjusted": np.r_[np.nan, adj]}).set_index("variant")
+    out["significant"] = out["p_adjusted"] < alpha
+    table = np.c_[s, m - s]
+    out.attrs["chi2_p"] = float(stats.chi2_contingency(table, correction=False)[1]) if (table.sum(0) > 0).all() else 1.0
+    return out
+
+
+def welch(a: Sequence[float], b: Sequence[float], alpha: float = 0.05) -> dict:
+    """Welch's t-test of mean(b) - mean(a) (e.g. revenue per recipient), with its (1 - ``alpha``) interval."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if min(len(a), len(b)) < 2:
+        raise ValueError("each group needs at least two recipients for a t-test")
+    r = stats.ttest_ind(b, a, equal_var=False)
+    ci = r.confidence_interval(1 - alpha)
+    return {"diff": float(b.mean() - a.mean()), "ci_low": float(ci.low), "ci_high": float(ci.high),
+            "t": float(r.statistic), "p_value": float(r.pvalue)}
+
+
+def bootstrap_diff(a: Sequence[float], b: Sequence[float], alpha: float = 0.05, n_resamples: int = 2000,
+                   seed: int = 0) -> dict:
+    """Bootstrap (BCa) interval of mean(b) - mean(a): no normality assumed, for skewed revenue."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    r = stats.bootstrap((b, a), lambda x, y, axis=-1: x.mean(axis=axis) - y.mean(axis=axis), vectorized=True,
+                        n_resamples=n_resamples, confidence_level=1 - alpha, method="BCa",
+                        rng=np.random.default_rng(seed))
+    return {"diff": float(b.mean() - a.mean()), "ci_low": float(r.confidence_interval.low),
+            "ci_high": float(r.confidence_interval.high)}
+
+
+def sample_size(p_base: float, lift: float, alpha: float = 0.05, power: float = 0.8, n_variants: int = 2) -> int:
+    """Recipients per variant to detect a relative ``lift`` of the rate ``p_base`` (two-sided z-test).
+
+    With more than two variants, ``alpha`` is split among the challengers (Bonferroni), as the analysis will.
+
+    >>> sample_size(0.20, 0.10)  # 20 % -> 22 % open rate
+    6508
+    """
+    from statsmodels.stats.power import NormalIndPower
+    from statsmodels.stats.proportion import proportion_effectsize
+
+    p_alt = p_base * (1 + lift)
+    if not (0 < p_base < 1 and 0 < p_alt < 1) or lift == 0:
+        raise ValueError(f"need 0 < p_base < 1, 0 < p_base * (1 + lift) < 1 and lift != 0; got {p_base}, {lift}")
+    h = abs(proportion_effectsize(p_alt, p_base))
+    n = NormalIndPower().solve_power(effect_size=h, alpha=alpha / max(n_variants - 1, 1), power=power, ratio=1.0)
+    return int(np.ceil(n))
+
+
+def power(p_base: float, p_alt: float, n_per_variant: int, alpha: float = 0.05) -> float:
+    """Probability that a two-sided z-test at ``alpha`` detects ``p_base`` -> ``p_alt`` with this many per arm."""
+    from statsmodels.stats.power import NormalIndPower
+    from statsmodels.stats.proportion import proportion_effectsize
+
+    h = abs(proportion_effectsize(p_alt, p_base))
+    return float(NormalIndPower().power(effect_size=h, nobs1=n_per_variant, alpha=alpha, ratio=1.0))
+
+
+def peeking_simulation(p: float, n_per_variant: int, looks: int, n_experiments: int = 2000, alpha: float = 0.05,
+                       seed: int = 0) -> pd.DataFrame:
+    """A/A tests (both variants at rate ``p``) read ``looks`` times as data arrive, and once at the end.
+
+    Returns, per look, the share of experiments that a "stop at the first significant look" analyst has
+    already declared significant (``peeking``), next to the share significant at that look alone
+    (``single look``): the latter stays near ``alpha``, the former climbs with every look.
+    """
+    rng = np.random.default_rng(seed)
+    step = n_per_variant // looks
+    if step < 1:
+        raise ValueError("n_per_variant must be at least the number of looks")
+    sa = rng.binomial(step, p, (n_experiments, looks)).cumsum(axis=1)
+    sb = rng.binomial(step, p, (n_experiments, looks)).cumsum(axis=1)
+    m = step * np.arange(1, looks + 1)
+    pooled = (sa + sb) / (2 * m)
+    se = np.sqrt(pooled * (1 - pooled) * 2 / m)
+    z = np.divide(sb - sa, m * se, out=np.zeros(sa.shape), where=se > 0)
+    significant = 2 * stats.norm.sf(np.abs(z)) < alpha
+    return pd.DataFrame({"recipients per variant": m, "single look": significant.mean(axis=0),
+                         "peeking": np.maximum.accumulate(significant, axis=1).mean(axis=0)},
+                        index=pd.RangeIndex(1, looks + 1, name="look"))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Bayesian, closed form
+# ----------------------------------------------------------------------------------------------------------------
+def beta_prior_from_rates(rates: Sequence[float], n: Sequence[float] | None = None,
+                          max_strength: float = 1000.0) -> tuple[float, float]:
+    """Beta(a, b) prior from the rates of past campaigns (method of moments, empirical Bayes).
+
+    The mean is the mean past rate; the spread is the spread of past rates *minus* the binomial noise of each
+    rate (if ``n``, the campaigns' sizes, are given), so the prior says how much true rates vary between
+    campaigns. The strength ``a + b`` is capped at ``max_strength`` pseudo-recipients, so a prior never outweighs a
+    test's own data when past campaigns happened to be alike.
+
+    >>> a, b = beta_prior_from_rates([0.1, 0.2, 0.3])
+    >>> round(a / (a + b), 3)
+    0.2
+    """
+    r = np.asarray(rates, float)
+    if len(r) < 2:
+        raise ValueError("a prior from history needs at least two past rates")
+    if ((r < 0) | (r > 1)).any():
+        raise ValueError("past rates must lie in [0, 1]")
+    mean = r.mean()
+    var = r.var(ddof=1)
+    if n is not None:
+        var -= np.mean(mean * (1 - mean) / np.asarray(n, float))
+    strength = mean * (1 - mean) / var - 1 if var > 0 else max_strength
+    strength = float(np.clip(strength, 2.0, max_strength))
+    return float(mean * strength), float((1 - mean) * strength)
+
+
+def posterior(successes, n, prior: tuple[float, float] = (1.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
+    """Conjugate Beta posterior parameters per variant: (a + successes, b + failures)."""
+    s, m = _check_counts(successes, n, min_variants=1)
+    a, b = prior
+    if a <= 0 or b <= 0:
+        raise ValueError(f"Beta prior parameters must be positive, got {prior}")
+    return a + s, b + m - s
+
+
+def prob_b_beats_a(a_a: float, b_a: float, a_b: float, b_b: float) -> float:
+    """P(p_B > p_A) for independent p_A ~ Beta(a_a, b_a), p_B ~ Beta(a_b, b_b), by numerical integration.
+
+    >>> round(prob_b_beats_a(1, 1, 2, 1), 6)  # p_B ~ Beta(2, 1) against a uniform p_A: 2/3
+    0.666667
+    """
+    fa, fb = stats.beta(a_a, b_a), stats.beta(a_b, b_b)
+    # integrate where the mass is: the central range of both distributions
+    lo = max(min(fa.ppf(1e-12), fb.ppf(1e-12)), 0.0)
+    hi = min(max(fa.isf(1e-12), fb.isf(1e-12)), 1.0)
+    value, _ = integrate.quad(lambda x: fb.pdf(x) * fa.cdf(x), lo, hi, limit=200, epsabs=1e-10, epsrel=1e-10)
+    return float(value + fb.sf(hi))  # mass of B above hi beats A almost surely
+
+
+def bayes_summary(draws: np.ndarray | pd.DataFrame, names: Sequence[str] | None = None) -> pd.DataFrame:
+    """From posterior draws (draws x variants): mean, 94 % interval, P(best), expected loss, lift vs the first.
+
+    Expected loss of choosing a variant = E[max over variants - its rate]: what we expect to give up, in rate
+    points, if we pick it and it is not the best.
+    """
+    if isinstance(draws, pd.DataFrame):
+        names = list(draws.columns) if names is None else names
+        draws = draws.to_numpy()
+    d = np.asarray(draws, float)
+    names = [str(x) for x in (names if names is not None else range(d.shape[1]))]
+    best = d.max(axis=1, keepdims=True)
+    winner = d.argmax(axis=1)
+    lift = d / d[:, [0]] - 1
+    return pd.DataFrame({
+        "mean": d.mean(axis=0), "hdi_3%": np.quantile(d, 0.03, axis=0), "hdi_97%": np.quantile(d, 0.97, axis=0),
+        "p_best": np.bincount(winner, minlength=d.shape[1]) / len(d),
+        "expected_loss": (best - d).mean(axis=0),
+        "lift_vs_first": lift.mean(axis=0), "p_beats_first": (d > d[:, [0]]).mean(axis=0),
+    }, index=pd.Index(names, name="variant"))
+
+
+def decide(successes, n, prior: tuple[float, float] = (1.0, 1.0), threshold: float = 0.001,
+           n_draws: int = 20_000, seed: int = 0) -> dict:
+    """The stopping rule: pick the variant with the least expected loss once that loss is below ``threshold``.
+
+    Returns ``{"winner": name index or None, "expected_loss": ..., "p_best": ...}``; ``winner`` is None while
+    every variant could still cost more than ``threshold`` (keep the test running).
+    """
+    a, b = posterior(successes, n, prior)
+    d = np.random.default_rng(seed).beta(a, b, size=(n_draws, len(a)))
+    s = bayes_summary(d)
+    i = int(np.argmin(s["expected_loss"].to_numpy()))
+    loss = float(s["expected_loss"].iloc[i])
+    return {"winner": i if loss < threshold else None, "expected_loss": loss, "p_best": float(s["p_best"].iloc[i])}
+
+
+def bayes_decision_simulation(prior: tuple[float, float], n_variants: int = 2, batch: int = 500,
+                              max_batches: int = 40, threshold: float = 0.001, n_experiments: int = 1000,
+                              n_draws: int = 4000, seed: int = 0) -> pd.DataFrame:
+    """Repeated experiments whose true rates are drawn from ``prior``: how often is the decision right?
+
+    Each experiment adds ``batch`` recipients per variant at a time and stops as soon as :func:`decide`'s rule
+    fires (or after ``max_batches``). Returns one row per experiment: ``decided, correct`` (the chosen variant has
+    the highest true rate), ``recipients`` per variant at the stop, ``regret`` (best true rate minus the chosen).
+    """
+    rng = np.random.default_rng(seed)
+    a0, b0 = prior
+    true = rng.beta(a0, b0, size=(n_experiments, n_variants))
+    s = np.zeros((n_experiments, n_variants))
+    m = np.zeros(n_experiments)
+    open_ = np.ones(n_experiments, bool)
+    chosen = np.full(n_experiments, -1)
+    for _ in range(max_batches):
+        idx = np.flatnonzero(open_)
+        if not len(idx):
+            break
+        s[idx] += rng.binomial(batch, true[idx])
+        m[idx] += batch
+        d = rng.beta(a0 + s[idx][:, None, :], b0 + (m[idx, None, None] - s[idx][:, None, :]),
+                     size=(len(idx), n_draws, n_variants))
+        loss = (d.max(axis=2, keepdims=True) - d).mean(axis=1)
+        pick = loss.argmin(axis=1)
+        stop = loss[np.arange(len(idx)), pick] < threshold
+        chosen[idx[stop]] = pick[stop]
+        open_[idx[stop]] = False
+    decided = chosen >= 0
+    best = true.argmax(axis=1)
+    got = true[np.arange(n_experiments), np.where(decided, chosen, 0)]
+    return pd.DataFrame({"decided": decided, "correct": decided & (chosen == best), "recipients": m,
+                         "regret": np.where(decided, true.max(axis=1) - got, np.nan)})
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Bayesian, PyMC
+# ----------------------------------------------------------------------------------------------------------------
+def _quiet_pymc() -> None:
+    for name in ("pymc", "pymc.sampling.mcmc", "pymc.stats.convergence", "pytensor"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def pymc_ab(successes, n, prior: tuple[float, float] = (1.0, 1.0), names: Sequence[str] | None = None,
+            draws: int = 2000, chains: int = 2, seed: int = 0) -> pd.DataFrame:
+    """Posterior draws of each variant's rate from PyMC (Beta prior, Binomial likelihood), draws x variants.
+
+    The same model as :func:`posterior`, sampled by NUTS: the two must agree (tests check it), and this one
+    extends to models without a closed form. Sampling is seeded and silent.
+    """
+    import pymc as pm
+
+    _quiet_pymc()
+    s, m = _check_counts(successes, n, min_variants=1)
+    names = [str(x) for x in (names if names is not None else range(len(m)))]
+    with pm.Model(coords={"variant": names}):
+        p = pm.Beta("p", alpha=prior[0], beta=prior[1], dims="variant")
+        pm.Binomial("y", n=m.astype(int), p=p, observed=s.astype(int), dims="variant")
+        idata = pm.sample(draws=draws, tune=1000, chains=chains, cores=1, random_seed=seed, progressbar=False,
+                          compute_convergence_checks=False)
+    post = idata.posterior["p"].stack(sample=("chain", "draw")).transpose("sample", "variant").to_numpy()
+    return pd.DataFrame(post, columns=pd.Index(names, name="variant"))
+
+
+def pymc_by_group(table: pd.DataFrame, prior_logit_sd: float = 1.5, effect_sd: float = 0.5, draws: int = 1000,
+                  chains: int = 2, seed: int = 0, centered: bool = True) -> pd.DataFrame:
+    """Hierarchical A/B model: variants' effects that may differ by group (segment, region, gender).
+
+    ``table`` has one row per (group, variant) with ``group, variant, n, successes``; the first variant (in
+    order of appearance) is the control. The model, on the logit scale::
+
+        logit p[g, v] = level[g] + e[g, v] - mean_v e[g, v],   e[g, v] = effect[v] + sigma * z[g, v]
+
+    with ``e[g, control] = 0`` and ``z ~ N(0, 1)`` (``centered=True`` draws ``e ~ N(effect, sigma)`` directly,
+    faster when every group has thousands of recipients; use ``centered=False`` for small groups). ``level`` is free per group (groups differ in their level), ``effect`` is the variant's average effect, and
+    ``sigma`` (half-normal) is how much the effect varies between groups: small groups borrow strength from the
+    others instead of crowning a winner on noise. Returns, per group and challenger, the posterior mean lift in
+    rate points, its 94 % interval and P(challenger beats the control in that group).
+    """
+    import pymc as pm
+
+    _quiet_pymc()
+    need = {"group", "variant", "n", "successes"}
+    if not need <= set(table.columns):
+        raise ValueError(f"table needs columns {sorted(need)}; it has {list(table.columns)}")
+    _check_counts(table["successes"], table["n"], min_variants=2)
+    groups = list(pd.unique(table["group"]))
+    variants = list(pd.unique(table["variant"]))
+    if len(variants) < 2:
+        raise ValueError(f"an A/B test needs at least two variants, got {variants}")
+    gi = pd.Index(groups).get_indexer(table["group"])
+    vi = pd.Index(variants).get_indexer(table["variant"])
+    rate = (table["successes"].sum() + 0.5) / (table["n"].sum() + 1.0)
+    with pm.Model(coords={"group": [str(g) for g in groups], "variant": [str(v) for v in variants],
+                          "challenger": [str(v) for v in variants[1:]]}):
+        # each group's level is the mean logit of its variants (nearly uncorrelated with the effects, which keeps
+        # NUTS's trajectories short); challenger v's effect in group g is effect[v] + sigma * z[g, v]
+        level = pm.Normal("level", mu=np.log(rate / (1 - rate)), sigma=prior_logit_sd, dims="group")
+        eff = pm.Normal("effect", 0.0, effect_sd, dims="challenger")
+        sigma = pm.HalfNormal("sigma", 0.3)
+        if centered:  # each group has plenty of recipients: the centred form samples fastest
+            e = pm.Normal("e", eff[None, :], sigma, dims=("group", "challenger"))
+        else:  # few recipients per group: the non-centred form avoids the funnel
+            e = eff[None, :] + sigma * pm.Normal("z", 0.0, 1.0, dims=("group", "challenger"))
+        full = pm.math.concatenate([pm.math.zeros((len(groups), 1)), e], axis=1)
+        logit_p = level[:, None] + full - full.mean(axis=1, keepdims=True)
+        p = pm.Deterministic("p", pm.math.sigmoid(logit_p), dims=("group", "variant"))
+        pm.Binomial("y", n=table["n"].to_numpy(int), p=p[gi, vi], observed=table["successes"].to_numpy(int))
+        idata = pm.sample(draws=draws, tune=1000, chains=chains, cores=1, random_seed=seed, progressbar=False,
+                          compute_convergence_checks=False)
+    p = idata.posterior["p"].stack(sample=("chain", "draw")).transpose("sample", "group", "variant").to_numpy()
+    rows = []
+    for g, name in enumerate(groups):
+        for v in range(1, len(variants)):
+            lift = p[:, g, v] - p[:, g, 0]
+            rows.append({"group": name, "variant": variants[v], "lift": lift.mean(),
+                         "hdi_3%": np.quantile(lift, 0.03), "hdi_97%": np.quantile(lift, 0.97),
+                         "p_beats_control": (lift > 0).mean()})
+    out = pd.DataFrame(rows).set_index(["group", "variant"])
+    out.attrs["sigma_mean"] = float(idata.posterior["sigma"].mean())
+    return out

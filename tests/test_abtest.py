@@ -1,0 +1,184 @@
+"""abtest: assignment and SRM, tests against independent computations, Bayesian closed form = PyMC, decisions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import special, stats
+
+from helpers import abtest as ab
+
+
+# ---- assignment -------------------------------------------------------------------------------------------------
+def test_assignment_is_balanced_within_strata_and_reproducible():
+    units = np.arange(1000, 2003)
+    strata = np.where(units % 7 == 0, "north", np.where(units % 3 == 0, "south", "east"))
+    v = ab.assign(units, ["A", "B", "C"], strata=strata, seed=5)
+    table = pd.crosstab(strata, v.to_numpy())
+    assert (table.max(axis=1) - table.min(axis=1) <= 1).all()  # equal within one unit in every stratum
+    assert v.equals(ab.assign(units, ["A", "B", "C"], strata=strata, seed=5))
+    assert not v.equals(ab.assign(units, ["A", "B", "C"], strata=strata, seed=6))
+    # random, not round-robin by id: consecutive ids are not in a fixed A, B, C cycle
+    assert (v.to_numpy()[:-1] == v.to_numpy()[1:]).any()
+    ab.check_srm(v.value_counts())
+
+
+def test_assignment_bad_input():
+    with pytest.raises(ValueError, match="at least two variants"):
+        ab.assign([1, 2, 3], ["A"])
+    with pytest.raises(ValueError, match="appear more than once"):
+        ab.assign([1, 1, 2], 2)
+    with pytest.raises(ValueError, match="distinct"):
+        ab.assign([1, 2], ["A", "A"])
+
+
+def test_sample_ratio_mismatch_is_refused():
+    assert ab.check_srm([5000, 5050]) > 0.001
+    with pytest.raises(ab.SampleRatioMismatch, match=r"A: 5000 \(expected 5250\), B: 5500 \(expected 5250\)"):
+        ab.check_srm(pd.Series({"A": 5000, "B": 5500}))
+    assert ab.check_srm([3000, 1000], shares=[3, 1]) > 0.5  # a designed 75/25 split is fine
+
+
+# ---- counts -----------------------------------------------------------------------------------------------------
+def test_counts_and_bad_counts():
+    sends = pd.DataFrame({"variant": ["A", "A", "B", "B", "B"], "opened": [1, 0, 1, 1, 0]})
+    c = ab.counts(sends, "opened")
+    assert c.loc["A", "n"] == 2 and c.loc["B", "successes"] == 2 and c.loc["B", "rate"] == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="no column 'clicked'"):
+        ab.counts(sends, "clicked")
+    with pytest.raises(ValueError, match="must be 0/1"):
+        ab.counts(sends.assign(opened=[1, 2, 0, 0, 1]), "opened")
+    with pytest.raises(ValueError, match=r"variant\(s\) \[1\] have no recipients"):
+        ab.compare_proportions([10, 0], [100, 0])
+    with pytest.raises(ValueError, match="more conversions than sends"):
+        ab.compare_proportions([10, 120], [100, 100])
+    with pytest.raises(ValueError, match="at least 2 variants"):
+        ab.compare_proportions([10], [100])
+
+
+# ---- frequentist ------------------------------------------------------------------------------------------------
+def test_two_proportions_agree_with_statsmodels_and_chi_square():
+    from statsmodels.stats.proportion import proportions_ztest
+
+    r = ab.compare_proportions([120, 150], [1000, 1100], names=["A", "B"])
+    z, p = proportions_ztest([150, 120], [1100, 1000])
+    assert r.loc["B", "z"] == pytest.approx(z) and r.loc["B", "p_value"] == pytest.approx(p)
+    # with two variants the chi-square test is the square of the pooled z-test
+    assert r.attrs["chi2_p"] == pytest.approx(p)
+    pa, pb = 0.12, 150 / 1100
+    se = np.sqrt(pa * (1 - pa) / 1000 + pb * (1 - pb) / 1100)
+    assert r.loc["B", "ci_low"] == pytest.approx(pb - pa - 1.959964 * se, abs=1e-6)
+
+
+def test_holm_correction_by_hand():
+    r = ab.compare_proportions([100, 130, 125, 101], [1000] * 4)
+    p = r["p_value"].iloc[1:].to_numpy()
+    order = np.argsort(p)
+    holm = np.maximum.accumulate(np.minimum(1, p[order] * (3 - np.arange(3))))
+    expected = np.empty(3)
+    expected[order] = holm
+    assert r["p_adjusted"].iloc[1:].to_numpy() == pytest.approx(expected)
+
+
+def test_welch_by_hand_and_bootstrap():
+    rng = np.random.default_rng(0)
+    a, b = rng.gamma(2.0, 10.0, 400), rng.gamma(2.0, 12.0, 300)
+    w = ab.welch(a, b)
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    t = (b.mean() - a.mean()) / np.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    assert w["t"] == pytest.approx(t) and w["p_value"] == pytest.approx(2 * stats.t.sf(abs(t), df))
+    assert w["ci_high"] - w["diff"] == pytest.approx(stats.t.ppf(0.975, df) * np.sqrt(va + vb))
+    boot = ab.bootstrap_diff(a, b, seed=1)
+    assert boot["ci_low"] < boot["diff"] < boot["ci_high"]
+    assert abs(boot["ci_low"] - w["ci_low"]) < 0.25 * (w["ci_high"] - w["ci_low"])  # close to the t interval
+
+
+def test_sample_size_gives_the_power_it_promises():
+    n = ab.sample_size(0.10, 0.20)  # 10 % -> 12 %
+    assert ab.power(0.10, 0.12, n) == pytest.approx(0.8, abs=0.005)
+    rng = np.random.default_rng(3)
+    sa, sb = rng.binomial(n, 0.10, 4000), rng.binomial(n, 0.12, 4000)
+    pooled = (sa + sb) / (2 * n)
+    z = (sb - sa) / n / np.sqrt(pooled * (1 - pooled) * 2 / n)
+    assert (np.abs(z) > 1.959964).mean() == pytest.approx(0.8, abs=0.025)  # simulated power
+    assert ab.sample_size(0.10, 0.20, n_variants=3) > n  # Bonferroni for two challengers
+    with pytest.raises(ValueError, match="lift != 0"):
+        ab.sample_size(0.1, 0.0)
+
+
+def test_peeking_inflates_false_positives():
+    sim = ab.peeking_simulation(0.1, 5000, looks=10, n_experiments=4000, seed=2)
+    assert (sim["single look"] - 0.05).abs().max() < 0.015  # nominal alpha at any single look
+    assert sim["peeking"].iloc[-1] > 0.15 and sim["peeking"].is_monotonic_increasing
+
+
+# ---- Bayesian -----------------------------------------------------------------------------------------------------
+def test_prior_from_history_recovers_the_spread_of_true_rates():
+    rng = np.random.default_rng(4)
+    true = rng.beta(20, 80, 400)
+    n = rng.integers(2000, 6000, 400)
+    a, b = ab.beta_prior_from_rates(rng.binomial(n, true) / n, n=n)
+    assert a / (a + b) == pytest.approx(0.2, abs=0.005) and a + b == pytest.approx(100, rel=0.25)
+    assert sum(ab.beta_prior_from_rates([0.2, 0.2, 0.2])) == pytest.approx(1000.0)  # identical past rates: capped strength
+    with pytest.raises(ValueError, match="at least two"):
+        ab.beta_prior_from_rates([0.2])
+
+
+def _miller(a_a, b_a, a_b, b_b) -> float:
+    """Evan Miller's closed form of P(p_B > p_A) for integer a_b (an independent computation)."""
+    i = np.arange(a_b)
+    return float(np.sum(np.exp(special.betaln(a_a + i, b_a + b_b) - np.log(b_b + i) - special.betaln(1 + i, b_b)
+                               - special.betaln(a_a, b_a))))
+
+
+@pytest.mark.parametrize("params", [(13, 90, 20, 85), (120, 880, 151, 850), (2, 3, 1, 1)])
+def test_prob_b_beats_a_matches_the_closed_form(params):
+    assert ab.prob_b_beats_a(*params) == pytest.approx(_miller(*params), abs=1e-7)
+
+
+def test_pymc_posterior_agrees_with_the_conjugate_one():
+    s, n, prior = [118, 151], [1000, 1020], (4.0, 30.0)
+    a, b = ab.posterior(s, n, prior)
+    draws = ab.pymc_ab(s, n, prior=prior, names=["A", "B"], seed=7)
+    mean, sd = a / (a + b), np.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
+    mc_error = sd / np.sqrt(len(draws) / 2)  # NUTS: an effective sample of at least half the draws
+    assert np.all(np.abs(draws.mean().to_numpy() - mean) < 4 * mc_error)
+    assert draws.std().to_numpy() == pytest.approx(sd, rel=0.08)
+    exact = ab.prob_b_beats_a(a[0], b[0], a[1], b[1])
+    assert abs((draws["B"] > draws["A"]).mean() - exact) < 0.01
+    again = ab.pymc_ab(s, n, prior=prior, names=["A", "B"], seed=7)
+    pd.testing.assert_frame_equal(draws, again)  # seeded: identical draws
+
+
+def test_hierarchical_model_finds_a_winner_that_differs_by_group():
+    rng = np.random.default_rng(8)
+    base = {"north": -1.0, "south": -1.5, "east": -0.8}
+    effect = {"north": 0.3, "south": -0.3, "east": 0.3}
+    rows = []
+    for g in base:
+        for v, e in (("A", 0.0), ("B", effect[g])):
+            p = 1 / (1 + np.exp(-(base[g] + e)))
+            rows.append({"group": g, "variant": v, "n": 6000, "successes": int(rng.binomial(6000, p))})
+    out = ab.pymc_by_group(pd.DataFrame(rows), seed=3)
+    p = out["p_beats_control"].xs("B", level="variant")
+    assert p["north"] > 0.95 and p["east"] > 0.95 and p["south"] < 0.05
+    assert out.attrs["sigma_mean"] > 0.1  # the model sees that the effect varies between groups
+    with pytest.raises(ValueError, match="needs columns"):
+        ab.pymc_by_group(pd.DataFrame(rows).drop(columns="group"))
+
+
+def test_decision_rule_waits_then_decides():
+    assert ab.decide([10, 12], [100, 100], threshold=0.001)["winner"] is None  # too little data
+    d = ab.decide([1000, 1300], [10000, 10000], threshold=0.001)
+    assert d["winner"] == 1 and d["p_best"] > 0.99 and d["expected_loss"] < 1e-4
+
+
+def test_bayesian_decisions_are_right_at_their_stated_loss():
+    sim = ab.bayes_decision_simulation((20, 80), batch=500, max_batches=40, threshold=0.001, n_experiments=600,
+                                       seed=11)
+    decided = sim[sim["decided"]]
+    assert len(decided) > 0.8 * len(sim)
+    assert decided["correct"].mean() >= 0.95
+    assert decided["regret"].mean() < 0.001  # the realised loss is within the stated threshold

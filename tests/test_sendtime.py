@@ -1,0 +1,82 @@
+"""sendtime: exact regret of the split, Thompson against the planted curves, the prior, the fatigue curve."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import sendtime as st
+
+
+def _curves() -> pd.DataFrame:
+    hours = np.arange(6, 23)
+    peak = {"early": 9, "late": 20}
+    return pd.DataFrame({h: {s: 1 / (1 + np.exp(-(-1.2 + 1.1 * (np.cos(2 * np.pi * (h - p) / 24) - 1))))
+                             for s, p in peak.items()} for h in hours})
+
+
+def test_split_regret_is_exact_and_oracle_has_none():
+    curves = _curves()
+    split = st.simulate(curves, "split", audience=170, n_campaigns=3, seed=0)
+    p = curves.to_numpy()
+    expected = 170 * p.max(axis=1) - 10 * p.sum(axis=1)  # 170 recipients over 17 hours: 10 each
+    assert split.groupby("segment", sort=False)["regret"].sum().to_numpy() == pytest.approx(3 * expected)
+    oracle = st.simulate(curves, "oracle", audience=170, n_campaigns=3, seed=0)
+    assert oracle["regret"].abs().max() < 1e-9
+    with pytest.raises(ValueError, match="policy must be one of"):
+        st.simulate(curves, "greedy")
+
+
+def test_smooth_best_hour_on_a_known_curve():
+    season = st.simulate(_curves(), "split", audience=3400, n_campaigns=20, seed=1)
+    best = st.best_hours(season)
+    assert best["best_hour"].to_dict() == {"early": 9, "late": 20}
+    assert (best["peak"] - pd.Series({"early": 9, "late": 20})).abs().max() < 0.5
+
+
+def test_thompson_on_the_course_world(course_world):
+    curves = st.open_curves(course_world.truth)
+    seg = course_world.truth.customers.set_index("customer_id")["segment_name"]
+    consent = course_world.customers.set_index("customer_id")["email_consent"].astype(bool)
+    audience = seg[consent].value_counts().reindex(curves.index).to_numpy()
+    x = course_world.experiments
+    past = course_world.email_sends[course_world.email_sends["campaign_id"].isin(
+        x.loc[x["kind"] == "send_time", "campaign_id"])]
+    prior = st.history_prior(past)
+    regret = {}
+    for policy in ("split", "epsilon", "thompson"):
+        season = st.simulate(curves, policy, audience=audience, n_campaigns=52, prior=prior, seed=42)
+        regret[policy] = season["regret"].sum()
+        if policy == "thompson":
+            found = st.best_hours(season)["best_hour"]
+    assert regret["thompson"] <= 0.3 * regret["split"] and regret["thompson"] < regret["epsilon"]
+    assert found.to_dict() == course_world.truth["best_send_hour"]
+
+
+def test_history_prior():
+    sends = pd.DataFrame({"send_hour": [8, 8, 8, 8, 20, 20], "opened": [1, 0, 0, 0, 1, 1]})
+    a, b = st.history_prior(sends, hours=[8, 12, 20], strength=10)
+    assert (a + b).tolist() == [10, 10, 10]
+    assert (a / 10).tolist() == pytest.approx([0.25, 0.5, 1 - 1e-3])  # 12 h never tried: overall 3/6
+    with pytest.raises(ValueError, match="no column 'opened'"):
+        st.history_prior(sends.drop(columns="opened"))
+    with pytest.raises(ValueError, match="no past sends"):
+        st.history_prior(sends.iloc[:0])
+
+
+def test_frequency_curve_by_hand(course_world):
+    truth = course_world.truth
+    curve = st.frequency_curve(truth, "loyal_regulars", per_month=[4.0, 10.0, 30.0], months=12)
+    rm = truth["response_model"]
+    seg = next(s for s in truth["segments"] if s["name"] == "loyal_regulars")
+    fatigue = 1 / np.expm1(30.4375 / 4 / rm["fatigue_tau_days"])
+    p_open = 1 / (1 + np.exp(-(seg["open_logit"] - rm["fatigue_gamma"] * fatigue)))
+    assert curve.loc[4.0, "open_rate"] == pytest.approx(p_open)
+    assert curve.loc[4.0, "clicks_while_subscribed"] == pytest.approx(4 * p_open / (1 + np.exp(-seg["click_logit"])))
+    full = st.frequency_curve(truth, "loyal_regulars")
+    best = full["clicks_per_month"].idxmax()
+    assert full.index.min() < best < full.index.max()  # fatigue makes "more" stop paying before the maximum
+    assert full["open_rate"].is_monotonic_decreasing
+    with pytest.raises(ValueError, match="unknown segment"):
+        st.frequency_curve(truth, "nobody")
