@@ -44,6 +44,10 @@ def test_sample_ratio_mismatch_is_refused():
 def test_counts_and_bad_counts():
     sends = pd.DataFrame({"variant": ["A", "A", "B", "B", "B"], "opened": [1, 0, 1, 1, 0]})
     c = ab.counts(sends, "opened")
+    assert c.index.tolist() == ["A", "B"]
+    # a categorical column that met B first still sorts A first (A is the control)
+    cat = ab.counts(sends.assign(variant=pd.Categorical(sends["variant"], categories=["B", "A"])), "opened")
+    assert cat.index.tolist() == ["A", "B"] and cat.equals(c)
     assert c.loc["A", "n"] == 2 and c.loc["B", "successes"] == 2 and c.loc["B", "rate"] == pytest.approx(2 / 3)
     with pytest.raises(ValueError, match="no column 'clicked'"):
         ab.counts(sends, "clicked")
@@ -55,6 +59,16 @@ def test_counts_and_bad_counts():
         ab.compare_proportions([10, 120], [100, 100])
     with pytest.raises(ValueError, match="at least 2 variants"):
         ab.compare_proportions([10], [100])
+
+
+def test_revenue_per_recipient_by_hand():
+    sends = pd.DataFrame({"customer_id": [1, 2, 3], "sent_at": pd.to_datetime(["2025-01-10 08:00"] * 3)},
+                         index=[10, 11, 12])
+    tx = pd.DataFrame({"customer_id": [1, 1, 1, 2], "quantity": [1, 2, 1, 1], "unit_price": [10.0, 5.0, 7.0, 3.0],
+                       "order_date": pd.to_datetime(["2025-01-10 09:00", "2025-01-16 23:00", "2025-01-17 08:00",
+                                                     "2025-01-10 07:59"])})
+    # customer 1: 10 + 2 x 5 inside the 7 days, the third order is exactly at the end (excluded); 2 ordered before
+    assert ab.revenue_per_recipient(sends, tx).to_dict() == {10: 20.0, 11: 0.0, 12: 0.0}
 
 
 # ---- frequentist ------------------------------------------------------------------------------------------------

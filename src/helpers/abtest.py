@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 from scipy import integrate, stats
 
-__all__ = ["assign", "srm_test", "check_srm", "SampleRatioMismatch", "counts", "compare_proportions", "welch",
+__all__ = ["assign", "srm_test", "check_srm", "SampleRatioMismatch", "counts", "revenue_per_recipient",
+           "compare_proportions", "welch",
            "bootstrap_diff", "sample_size", "power", "peeking_simulation", "beta_prior_from_rates", "posterior",
            "prob_b_beats_a", "bayes_summary", "decide", "bayes_decision_simulation", "pymc_ab", "pymc_by_group"]
 
@@ -102,7 +103,8 @@ def check_srm(sizes: Sequence[int] | pd.Series, shares: Sequence[float] | None =
 def counts(sends: pd.DataFrame, metric: str, variant: str = "variant", by: str | None = None) -> pd.DataFrame:
     """Sends and successes per variant (and per ``by`` group) from one row per recipient with a 0/1 ``metric``.
 
-    Returns a DataFrame indexed by variant (or by ``(by, variant)``) with columns ``n, successes, rate``.
+    Returns a DataFrame indexed by variant (or by ``(by, variant)``), labels as text in sorted order, with
+    columns ``n, successes, rate``.
     """
     for col in [metric, variant] + ([by] if by else []):
         if col not in sends:
@@ -110,11 +112,31 @@ def counts(sends: pd.DataFrame, metric: str, variant: str = "variant", by: str |
     y = pd.to_numeric(sends[metric], errors="coerce")
     if y.isna().any() or not y.isin([0, 1]).all():
         raise ValueError(f"column {metric!r} must be 0/1 per recipient")
-    keys = [by, variant] if by else [variant]
-    g = sends.assign(_y=y).groupby(keys, observed=True)["_y"]
+    # labels as text, so that variants sort "A", "B", ... whatever order a categorical column met them in
+    labels = {c: sends[c].astype(str).to_numpy() for c in ([by] if by else []) + [variant]}
+    g = pd.DataFrame({**labels, "_y": y.to_numpy()}).groupby(list(labels), sort=True)["_y"]
     out = pd.DataFrame({"n": g.size(), "successes": g.sum().astype(int)})
     out["rate"] = out["successes"] / out["n"]
     return out
+
+
+def revenue_per_recipient(sends: pd.DataFrame, transactions: pd.DataFrame, days: float = 7.0) -> pd.Series:
+    """Revenue of each recipient's orders within ``days`` after the send (0 when none), aligned with ``sends``.
+
+    ``sends`` has ``customer_id, sent_at``; ``transactions`` has ``customer_id, order_date, quantity,
+    unit_price``. Every order in the window counts, as in a campaign's attribution window: the control variant
+    has the same organic orders, so the difference between variants is the effect.
+    """
+    lines = transactions[transactions["customer_id"].isin(sends["customer_id"])]
+    lines = pd.DataFrame({"customer_id": lines["customer_id"].to_numpy(), "t": lines["order_date"].to_numpy(),
+                          "value": (lines["quantity"] * lines["unit_price"]).to_numpy(float)})
+    keyed = pd.DataFrame({"row": np.arange(len(sends)), "customer_id": sends["customer_id"].to_numpy(),
+                          "sent": pd.to_datetime(sends["sent_at"]).to_numpy()})
+    both = keyed.merge(lines, on="customer_id")
+    inside = (both["t"] >= both["sent"]) & (both["t"] < both["sent"] + pd.Timedelta(days=days))
+    total = np.bincount(both.loc[inside, "row"].to_numpy(), weights=both.loc[inside, "value"].to_numpy(),
+                        minlength=len(sends))
+    return pd.Series(total, index=sends.index, name="revenue")
 
 
 def _check_counts(successes, n, min_variants: int = 2) -> tuple[np.ndarray, np.ndarray]:
