@@ -53,9 +53,10 @@ test: $(STAMP) data lint ## Run every test: the package, then nbval re-deriving 
 	$(BIN)/python -m pytest tests src/helpers notebooks --doctest-modules --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600
 
-bench: $(STAMP) ## Benchmarks at scale (SIZES="10000 100000 1000000"); results in benchmarks/results/
+bench: $(STAMP) data ## Benchmarks at scale (SIZES="10000 100000 1000000"); results in benchmarks/results/
 	$(BIN)/python benchmarks/run.py $(if $(SIZES),--sizes $(SIZES))
 	$(BIN)/python benchmarks/baskets.py
+	$(BIN)/python benchmarks/pymc_models.py
 
 html: $(STAMP) ## Render the committed notebooks as a static site in site/
 	$(BIN)/python tools/build_site.py site

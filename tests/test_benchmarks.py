@@ -31,3 +31,12 @@ def test_baskets_smoke(tmp_path):
     assert all(r["wall_s"] > 0 and r["peak_mib"] > 0 and r["itemsets"] >= r["frequent_products"] > 0 for r in rows)
     md = (tmp_path / "baskets.md").read_text()
     assert "| catalogue | 300 | 30 |" in md and "apriori / fpgrowth time" in md
+
+
+def test_pymc_models_smoke(tmp_path):
+    import pymc_models
+
+    rows = pymc_models.run(tmp_path, draws=50)
+    assert [(r["model"], r["run"]) for r in rows] == [(m, r) for m in pymc_models.MODELS
+                                                      for r in ("first run (may compile)", "second run (cached)")]
+    assert all(r["wall_s"] > 0 for r in rows) and "| pymc_by_group |" in (tmp_path / "pymc.md").read_text()
