@@ -328,15 +328,19 @@ def bayes_summary(draws: np.ndarray | pd.DataFrame, names: Sequence[str] | None 
         draws = draws.to_numpy()
     d = np.asarray(draws, float)
     names = [str(x) for x in (names if names is not None else range(d.shape[1]))]
-    best = d.max(axis=1, keepdims=True)
     winner = d.argmax(axis=1)
     lift = d / d[:, [0]] - 1
     return pd.DataFrame({
         "mean": d.mean(axis=0), "hdi_3%": np.quantile(d, 0.03, axis=0), "hdi_97%": np.quantile(d, 0.97, axis=0),
         "p_best": np.bincount(winner, minlength=d.shape[1]) / len(d),
-        "expected_loss": (best - d).mean(axis=0),
+        "expected_loss": _expected_loss(d),
         "lift_vs_first": lift.mean(axis=0), "p_beats_first": (d > d[:, [0]]).mean(axis=0),
     }, index=pd.Index(names, name="variant"))
+
+
+def _expected_loss(draws: np.ndarray) -> np.ndarray:
+    """E[max over variants - each variant], from draws with variants on the last axis and draws on the one before."""
+    return (draws.max(axis=-1, keepdims=True) - draws).mean(axis=-2)
 
 
 def decide(successes, n, prior: tuple[float, float] = (1.0, 1.0), threshold: float = 0.001,
@@ -378,7 +382,7 @@ def bayes_decision_simulation(prior: tuple[float, float], n_variants: int = 2, b
         m[idx] += batch
         d = rng.beta(a0 + s[idx][:, None, :], b0 + (m[idx, None, None] - s[idx][:, None, :]),
                      size=(len(idx), n_draws, n_variants))
-        loss = (d.max(axis=2, keepdims=True) - d).mean(axis=1)
+        loss = _expected_loss(d)
         pick = loss.argmin(axis=1)
         stop = loss[np.arange(len(idx)), pick] < threshold
         chosen[idx[stop]] = pick[stop]

@@ -406,10 +406,10 @@ def segment_popularity_offers(tx: pd.DataFrame, as_of, segments: pd.Series, cust
     line_seg = labels.get_indexer(hist["customer_id"].map(seg))  # -1: a customer without a segment
     orders = pd.DataFrame({"seg": line_seg, "item": _positions(hist["product_id"], items),
                            "order_id": hist["order_id"].to_numpy()}).drop_duplicates()
-    table = np.zeros((len(labels) + 1, len(items)))  # last row: every customer together
+    table = np.zeros((len(labels) + 1, len(items)))
     known = orders[orders["seg"] >= 0]
     np.add.at(table, (known["seg"].to_numpy(), known["item"].to_numpy()), 1.0)
-    np.add.at(table[-1], orders["item"].to_numpy(), 1.0)
+    table[-1] = popularity(hist).reindex(items).fillna(0.0).to_numpy()  # last row: every customer together
     table /= np.maximum(table.max(axis=1, keepdims=True), 1.0)
     rows = labels.get_indexer(customers.map(seg))
     rows = np.where(rows >= 0, rows, len(labels))
