@@ -162,6 +162,12 @@ def test_pymc_posterior_agrees_with_the_conjugate_one():
     assert draws.std().to_numpy() == pytest.approx(sd, rel=0.08)
     exact = ab.prob_b_beats_a(a[0], b[0], a[1], b[1])
     assert abs((draws["B"] > draws["A"]).mean() - exact) < 0.01
+    summary = ab.bayes_summary(draws)
+    mcse = summary.loc["B", "p_beats_first_mcse"]
+    assert 0.002 < mcse < 0.02 and abs(summary.loc["B", "p_beats_first"] - exact) < 4 * mcse
+    iid = ab.bayes_summary(np.random.default_rng(0).beta(a, b, size=(10_000, 2)))  # independent draws
+    p = iid["p_beats_first"].iloc[1]
+    assert iid["p_beats_first_mcse"].iloc[1] == pytest.approx(np.sqrt(p * (1 - p) / 10_000))
     again = ab.pymc_ab(s, n, prior=prior, names=["A", "B"], seed=7)
     pd.testing.assert_frame_equal(draws, again)  # seeded: identical draws
 

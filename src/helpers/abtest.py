@@ -321,8 +321,11 @@ def bayes_summary(draws: np.ndarray | pd.DataFrame, names: Sequence[str] | None 
     """From posterior draws (draws x variants): mean, 94 % interval, P(best), expected loss, lift vs the first.
 
     Expected loss of choosing a variant = E[max over variants - its rate]: what we expect to give up, in rate
-    points, if we pick it and it is not the best.
+    points, if we pick it and it is not the best. ``p_beats_first_mcse`` is the Monte-Carlo standard error of
+    ``p_beats_first``: from the chains (ArviZ, effective sample size) when the draws come from :func:`pymc_ab`,
+    else for independent draws.
     """
+    chains = draws.attrs.get("chains") if isinstance(draws, pd.DataFrame) else None
     if isinstance(draws, pd.DataFrame):
         names = list(draws.columns) if names is None else names
         draws = draws.to_numpy()
@@ -335,7 +338,22 @@ def bayes_summary(draws: np.ndarray | pd.DataFrame, names: Sequence[str] | None 
         "p_best": np.bincount(winner, minlength=d.shape[1]) / len(d),
         "expected_loss": _expected_loss(d),
         "lift_vs_first": lift.mean(axis=0), "p_beats_first": (d > d[:, [0]]).mean(axis=0),
+        "p_beats_first_mcse": _mcse(d > d[:, [0]], chains),
     }, index=pd.Index(names, name="variant"))
+
+
+def _mcse(indicator: np.ndarray, chains: int | None) -> np.ndarray:
+    """Monte-Carlo standard error of the mean of each column (draws x variants) of 0/1 draws."""
+    x = indicator.astype(float)
+    if not chains:
+        p = x.mean(axis=0)
+        return np.sqrt(p * (1 - p) / len(x))
+    import arviz as az
+
+    out = []
+    for col in x.T:
+        out.append(0.0 if col.min() == col.max() else float(np.ravel(az.mcse(col.reshape(chains, -1)))[0]))
+    return np.asarray(out)
 
 
 def _expected_loss(draws: np.ndarray) -> np.ndarray:
@@ -419,8 +437,11 @@ def pymc_ab(successes, n, prior: tuple[float, float] = (1.0, 1.0), names: Sequen
         pm.Binomial("y", n=m.astype(int), p=p, observed=s.astype(int), dims="variant")
         idata = pm.sample(draws=draws, tune=1000, chains=chains, cores=1, random_seed=seed, progressbar=False,
                           compute_convergence_checks=False)
+    # chain by chain, so that attrs["chains"] lets bayes_summary compute Monte-Carlo errors from the chains
     post = idata.posterior["p"].stack(sample=("chain", "draw")).transpose("sample", "variant").to_numpy()
-    return pd.DataFrame(post, columns=pd.Index(names, name="variant"))
+    out = pd.DataFrame(post, columns=pd.Index(names, name="variant"))
+    out.attrs["chains"] = chains
+    return out
 
 
 def pymc_by_group(table: pd.DataFrame, prior_logit_sd: float = 1.5, effect_sd: float = 0.5, draws: int = 1000,
