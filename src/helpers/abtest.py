@@ -173,9 +173,7 @@ def compare_proportions(successes: Sequence[int], n: Sequence[int], names: Seque
     names = [str(x) for x in (names if names is not None else range(len(m)))]
     rate = s / m
     diff = rate[1:] - rate[0]
-    pooled = (s[1:] + s[0]) / (m[1:] + m[0])
-    se0 = np.sqrt(pooled * (1 - pooled) * (1 / m[1:] + 1 / m[0]))
-    z = np.divide(diff, se0, out=np.zeros_like(diff), where=se0 > 0)
+    z = _pooled_z(s[0], m[0], s[1:], m[1:])
     p = 2 * stats.norm.sf(np.abs(z))
     se = np.sqrt(rate[1:] * (1 - rate[1:]) / m[1:] + rate[0] * (1 - rate[0]) / m[0])
     q = stats.norm.ppf(1 - alpha / 2)
@@ -188,6 +186,14 @@ def compare_proportions(successes: Sequence[int], n: Sequence[int], names: Seque
     table = np.c_[s, m - s]
     out.attrs["chi2_p"] = float(stats.chi2_contingency(table, correction=False)[1]) if (table.sum(0) > 0).all() else 1.0
     return out
+
+
+def _pooled_z(s_a, n_a, s_b, n_b) -> np.ndarray:
+    """Two-proportion z statistic of rate b - rate a, with the rates pooled under the null (0 when both are 0/1)."""
+    pooled = (s_a + s_b) / (n_a + n_b)
+    se = np.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b))
+    diff = s_b / n_b - s_a / n_a
+    return np.divide(diff, se, out=np.zeros(np.broadcast(diff, se).shape), where=se > 0)
 
 
 def welch(a: Sequence[float], b: Sequence[float], alpha: float = 0.05) -> dict:
@@ -255,10 +261,7 @@ def peeking_simulation(p: float, n_per_variant: int, looks: int, n_experiments: 
     sa = rng.binomial(step, p, (n_experiments, looks)).cumsum(axis=1)
     sb = rng.binomial(step, p, (n_experiments, looks)).cumsum(axis=1)
     m = step * np.arange(1, looks + 1)
-    pooled = (sa + sb) / (2 * m)
-    se = np.sqrt(pooled * (1 - pooled) * 2 / m)
-    z = np.divide(sb - sa, m * se, out=np.zeros(sa.shape), where=se > 0)
-    significant = 2 * stats.norm.sf(np.abs(z)) < alpha
+    significant = 2 * stats.norm.sf(np.abs(_pooled_z(sa, m, sb, m))) < alpha
     return pd.DataFrame({"recipients per variant": m, "single look": significant.mean(axis=0),
                          "peeking": np.maximum.accumulate(significant, axis=1).mean(axis=0)},
                         index=pd.RangeIndex(1, looks + 1, name="look"))
