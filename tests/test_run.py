@@ -105,3 +105,24 @@ def test_executed_notebook_is_clean(tmp_path, small_world_dir):
     assert '"papermill"' not in text and '"execution"' not in text
     shutil.rmtree(tmp_path)
     assert not Path(tmp_path).exists()
+
+
+def test_clean_notebook_merges_one_print_split_into_two_stream_outputs(tmp_path):
+    """The kernel may flush one print as 'text' + '\\n'; the committed notebook must not depend on that timing."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    def notebook(outputs):
+        nb = new_notebook(cells=[new_code_cell("print('p = 0.313')", outputs=outputs)])
+        path = tmp_path / f"nb{len(outputs)}.ipynb"
+        nbformat.write(nb, path)
+        run.clean_notebook(path)
+        return nbformat.read(path, as_version=4).cells[0].outputs
+
+    split = notebook([new_output("stream", name="stdout", text="p = 0.313"),
+                      new_output("stream", name="stdout", text="\n"),
+                      new_output("stream", name="stderr", text="warning\n")])
+    whole = notebook([new_output("stream", name="stdout", text="p = 0.313\n"),
+                      new_output("stream", name="stderr", text="warning\n")])
+    assert split == whole
+    assert [(o["name"], o["text"]) for o in split] == [("stdout", "p = 0.313\n"), ("stderr", "warning\n")]

@@ -148,10 +148,16 @@ def notebooks(only: Sequence[str] | None = None) -> list[Path]:
 
 
 def clean_notebook(path: Path) -> None:
-    """Strip what differs between runs from an executed notebook: timings and papermill's bookkeeping."""
+    """Strip what differs between runs from an executed notebook: timings and papermill's bookkeeping.
+
+    Consecutive prints to one stream are merged (nbconvert's ``CoalesceStreamsPreprocessor``): the kernel
+    flushes stdout when it pleases, so one ``print`` can arrive as one output or as two, depending on timing.
+    """
     import nbformat
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
     nb = nbformat.read(path, as_version=4)
+    nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
     nb.metadata.pop("papermill", None)
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
