@@ -1,0 +1,506 @@
+"""Campaign KPIs with intervals, target-versus-control uplift, the channel view, and KPI forecasts before launch.
+
+* :func:`wilson` — Wilson score intervals for rates.
+* :func:`campaign_kpis` — one row per campaign (or per channel / segment with ``by``): delivered, open rate,
+  click-through (clicks / sent), click-to-open, conversion rate, control conversion rate, uplift, incremental
+  conversions and revenue, cost per lead, lead-to-close ratio, ROI and ROMI, each rate with a Wilson interval and
+  each ratio with a bootstrap interval.
+* :func:`uplift` — incremental conversion rate of a target group over its control group from counts (Newcombe's
+  interval, score test); :func:`uplift_by_customer` — the same from one row per workflow entry, with an interval
+  that treats the customer (the unit that was randomised) as the cluster.
+* :func:`channel_view` — revenue, cost, ROI and ROMI per channel, with a bootstrap over campaigns.
+* Forecasting: :func:`send_log_features` (recipients' message fatigue and silence, from the send log),
+  :func:`design_matrix`, :func:`forecast_cv` (time-ordered cross-validation of a binomial GLM and an MLP),
+  :func:`noise_floor` and :func:`forecast` (a planned campaign's rates with prediction intervals).
+
+Definitions used throughout (``campaigns`` as in the data card): a *lead* is a recipient who clicked; a
+*conversion* is a recipient with an order within the attribution window, whatever caused it, so the conversion
+rate includes organic orders; the *uplift* is the conversion rate minus the control group's; *incremental*
+conversions and revenue are those above what the control group's rates predict for the recipients sent to;
+*lead-to-close* is incremental conversions per lead; ROI = (revenue - cost) / cost counts every attributed order
+(what a dashboard without a control group shows), ROMI = (incremental revenue - cost) / cost counts only the
+revenue the campaign caused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+__all__ = ["KPIError", "wilson", "campaign_kpis", "uplift", "uplift_by_customer", "channel_view",
+           "send_log_features", "design_matrix", "forecast_cv", "cv_errors", "noise_floor", "forecast", "KPI_COLUMNS"]
+
+COUNTS = ("sent", "opens", "clicks", "conversions", "revenue", "control_size", "control_conversions",
+          "control_revenue", "cost")
+#: the rate KPIs a forecast can target: name -> (numerator column, denominator column)
+KPI_COLUMNS = {"open_rate": ("opens", "sent"), "click_rate": ("clicks", "sent"),
+               "conversion_rate": ("conversions", "sent")}
+
+
+class KPIError(ValueError):
+    """A campaigns table or a group that no KPI can be computed from; the message names the fix."""
+
+
+def _check(campaigns: pd.DataFrame, need: Sequence[str], table: str = "campaigns") -> None:
+    if len(campaigns) == 0:
+        raise KPIError(f"{table}: the table is empty; KPIs need at least one campaign")
+    missing = [c for c in need if c not in campaigns.columns]
+    if missing:
+        raise KPIError(f"{table}: missing column(s) {', '.join(missing)}; the data card (docs/data-card.md) lists "
+                       "what each column holds")
+    ids = campaigns["campaign_id"].astype(str).tolist() if "campaign_id" in campaigns else list(map(str,
+                                                                                                      campaigns.index))
+    for col in need:
+        if col in ("campaign_id", "channel", "target_segment", "date", "subject_variant"):
+            continue
+        v = pd.to_numeric(campaigns[col], errors="coerce")
+        bad = v.isna().to_numpy()
+        if bad.any():
+            which = ", ".join(np.asarray(ids)[bad][:5])
+            fix = ("add each campaign's cost (fixed cost + messages + discounts) to the export"
+                   if col == "cost" else f"fill {col} or drop those campaigns")
+            raise KPIError(f"{table}: column {col} is missing or not a number for campaign(s) {which}; {fix}")
+        if (v < 0).any():
+            which = ", ".join(np.asarray(ids)[(v < 0).to_numpy()][:5])
+            raise KPIError(f"{table}: column {col} is negative for campaign(s) {which}; counts, revenue and "
+                           "cost must be >= 0")
+    if "sent" in need:
+        zero = (campaigns["sent"].to_numpy() == 0)
+        if zero.any():
+            which = ", ".join(np.asarray(ids)[zero][:5])
+            raise KPIError(f"{table}: campaign(s) {which} have sent = 0, so no rate exists; drop them (nothing "
+                           "was delivered) or fix the sent counts")
+    for num, den in (("opens", "sent"), ("clicks", "opens"), ("control_conversions", "control_size")):
+        if num in need and den in need:
+            over = campaigns[num].to_numpy() > campaigns[den].to_numpy()
+            if over.any():
+                which = ", ".join(np.asarray(ids)[over][:5])
+                raise KPIError(f"{table}: {num} > {den} for campaign(s) {which}; {num} counts recipients, so it "
+                               f"cannot exceed {den}")
+
+
+def wilson(successes, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of the rate ``successes / n`` (elementwise).
+
+    >>> low, high = wilson(0, 20)
+    >>> float(low), round(float(high), 3)
+    (0.0, 0.161)
+    """
+    from statsmodels.stats.proportion import proportion_confint
+
+    successes, n = np.asarray(successes, float), np.asarray(n, float)
+    if (n <= 0).any():
+        raise KPIError("wilson: every n must be > 0 (a rate over nobody has no interval)")
+    low, high = proportion_confint(successes, n, alpha=1 - level, method="wilson")
+    return np.asarray(low, float), np.asarray(high, float)
+
+
+def uplift(treated_conversions, treated_n, control_conversions, control_n, level: float = 0.95) -> pd.Series:
+    """Incremental conversion rate of the target group over the control group, with Newcombe's interval.
+
+    The p-value is the two-sided score test of equal rates. Raises :class:`KPIError` when a group is empty.
+
+    >>> u = uplift(120, 1000, 40, 500)
+    >>> round(u["uplift"], 3), round(u["low"], 3), round(u["high"], 3), bool(u["significant"])
+    (0.04, 0.007, 0.07, True)
+    """
+    from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+
+    if control_n <= 0:
+        raise KPIError("uplift: the control group has size 0; without a control group there is no uplift "
+                       "(hold out a random share of the audience, e.g. 10 %)")
+    if treated_n <= 0:
+        raise KPIError("uplift: the target group has size 0; nothing was sent")
+    low, high = confint_proportions_2indep(treated_conversions, treated_n, control_conversions, control_n,
+                                           method="newcomb", compare="diff", alpha=1 - level)
+    test = test_proportions_2indep(treated_conversions, treated_n, control_conversions, control_n,
+                                   method="score", compare="diff")
+    rt, rc = treated_conversions / treated_n, control_conversions / control_n
+    p = float(test.pvalue)
+    return pd.Series(dict(rate_target=rt, rate_control=rc, uplift=rt - rc, low=float(low), high=float(high),
+                          p_value=p, significant=bool(p < 1 - level)))
+
+
+def uplift_by_customer(entries: pd.DataFrame, outcome: str = "converted", group: str = "group",
+                       cluster: str = "customer_id", level: float = 0.95) -> pd.Series:
+    """Difference in mean ``outcome`` between ``group == "target"`` and ``"control"`` entries, clustered.
+
+    Each row is one entry into a workflow; a customer can enter several times and was randomised once, so the
+    variance of each group's mean is the ratio-estimator variance over customers (sum of squared per-customer
+    residuals), which reduces to the usual binomial variance when every customer enters once.
+
+    >>> e = pd.DataFrame({"customer_id": range(8), "group": ["target"] * 4 + ["control"] * 4,
+    ...                   "converted": [1, 1, 0, 1, 0, 1, 0, 0]})
+    >>> round(float(uplift_by_customer(e)["uplift"]), 2)
+    0.5
+    """
+    for col in (outcome, group, cluster):
+        if col not in entries:
+            raise KPIError(f"uplift_by_customer: no column {col!r} in the entries table")
+    out = {}
+    for g in ("target", "control"):
+        d = entries.loc[entries[group] == g, [cluster, outcome]]
+        if len(d) == 0:
+            raise KPIError(f"uplift_by_customer: the {g} group is empty (size 0); a {g} group is needed")
+        per = d.groupby(cluster, sort=False)[outcome].agg(["sum", "size"])
+        y, n = per["sum"].to_numpy(float), per["size"].to_numpy(float)
+        r = y.sum() / n.sum()
+        m = len(per)
+        var = ((y - r * n) ** 2).sum() / n.sum() ** 2 * (m / (m - 1) if m > 1 else np.inf)
+        out[g] = (r, var, len(d), m)
+    diff = out["target"][0] - out["control"][0]
+    se = float(np.sqrt(out["target"][1] + out["control"][1]))
+    z = stats.norm.ppf(0.5 + level / 2)
+    p = float(2 * stats.norm.sf(abs(diff) / se)) if se > 0 else float(diff == 0)
+    return pd.Series(dict(n_target=out["target"][2], n_control=out["control"][2], rate_target=out["target"][0],
+                          rate_control=out["control"][0], uplift=diff, se=se, low=diff - z * se,
+                          high=diff + z * se, p_value=p, significant=bool(p < 1 - level)))
+
+
+def _sums(campaigns: pd.DataFrame, by: str | None) -> pd.DataFrame:
+    if by is None:
+        out = campaigns.set_index("campaign_id")[list(COUNTS)].astype(float)
+        out.insert(0, "campaigns", 1)
+        return out
+    g = campaigns.groupby(by, sort=True, observed=True)
+    out = g[list(COUNTS)].sum().astype(float)
+    out.insert(0, "campaigns", g.size())
+    return out
+
+
+def _derived(s: pd.DataFrame) -> pd.DataFrame:
+    """Point values of the ratio KPIs from summed counts (columns of ``s`` may be 2-D bootstrap arrays)."""
+    ctl_rate = s["control_conversions"] / s["control_size"]
+    ctl_rpr = s["control_revenue"] / s["control_size"]
+    inc_conv = s["conversions"] - ctl_rate * s["sent"]
+    inc_rev = s["revenue"] - ctl_rpr * s["sent"]
+    return pd.DataFrame(dict(incremental_conversions=inc_conv, incremental_revenue=inc_rev,
+                             lead_to_close=inc_conv / s["clicks"].where(s["clicks"] > 0),
+                             roi=(s["revenue"] - s["cost"]) / s["cost"].where(s["cost"] > 0),
+                             romi=(inc_rev - s["cost"]) / s["cost"].where(s["cost"] > 0)))
+
+
+def campaign_kpis(campaigns: pd.DataFrame, by: str | None = None, level: float = 0.95, n_boot: int = 2000,
+                  value_cv: float = 1.0, seed: int = 0) -> pd.DataFrame:
+    """The KPI table: per campaign, or per value of ``by`` (``"channel"``, ``"target_segment"``) summed.
+
+    Rates get Wilson intervals. ROMI and lead-to-close get percentile bootstrap intervals: per campaign a
+    parametric bootstrap (binomial conversions in both groups, revenue per converter with coefficient of variation
+    ``value_cv``, since the table holds sums only); per group a bootstrap over the group's campaigns.
+    Campaigns whose control group is empty get no uplift, ROMI or lead-to-close (NaN, said in ``note``).
+    """
+    _check(campaigns, ["campaign_id", *COUNTS] + ([by] if by else []))
+    s = _sums(campaigns, by)
+    out = pd.DataFrame(index=s.index)
+    out["campaigns"] = s["campaigns"].astype(int)
+    out["delivered"] = s["sent"].astype(int)
+    for name, num, den in (("open_rate", "opens", "sent"), ("ctr", "clicks", "sent"), ("cto", "clicks", "opens"),
+                           ("conversion_rate", "conversions", "sent")):
+        ok = s[den] > 0
+        out[name] = s[num] / s[den].where(ok)
+        lo, hi = wilson(s[num][ok], s[den][ok], level) if ok.any() else (np.array([]), np.array([]))
+        out.loc[ok, f"{name}_low"], out.loc[ok, f"{name}_high"] = lo, hi
+    has_ctl = s["control_size"] > 0
+    out["control_rate"] = s["control_conversions"] / s["control_size"].where(has_ctl)
+    out["uplift"] = out["conversion_rate"] - out["control_rate"]
+    out["revenue"] = s["revenue"]
+    out["cost"] = s["cost"]
+    out["cost_per_lead"] = s["cost"] / s["clicks"].where(s["clicks"] > 0)
+    d = _derived(s)
+    d.loc[~has_ctl, ["incremental_conversions", "incremental_revenue", "lead_to_close", "romi"]] = np.nan
+    for col in d:
+        out[col] = d[col]
+    # bootstrap intervals of the ratios
+    rng = np.random.default_rng(seed)
+    q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
+    lows = {k: np.full(len(s), np.nan) for k in ("romi", "lead_to_close")}
+    highs = {k: np.full(len(s), np.nan) for k in ("romi", "lead_to_close")}
+    if by is None:
+        for i, (_, r) in enumerate(s.iterrows()):
+            if r["control_size"] <= 0:
+                continue
+            b = _parametric_draws(r, n_boot, value_cv, rng)
+            bd = _derived(b)
+            for k in lows:
+                lows[k][i], highs[k][i] = _percentiles(bd[k].to_numpy(float), q)
+    else:
+        for i, (key, grp) in enumerate(campaigns.groupby(by, sort=True, observed=True)):
+            vals = grp[list(COUNTS)].to_numpy(float)
+            idx = rng.integers(0, len(grp), (n_boot, len(grp)))
+            tot = vals[idx].sum(axis=1)
+            bd = _derived(pd.DataFrame(tot, columns=list(COUNTS)))
+            if s.loc[key, "control_size"] <= 0:
+                continue
+            for k in lows:
+                lows[k][i], highs[k][i] = _percentiles(bd[k].to_numpy(float), q)
+    for k in lows:
+        out[f"{k}_low"], out[f"{k}_high"] = lows[k], highs[k]
+    out["note"] = np.where(has_ctl, "", "no control group: uplift, ROMI and lead-to-close unknown")
+    return out
+
+
+def _percentiles(x: np.ndarray, q: list[float]) -> tuple[float, float]:
+    """Percentiles of the finite replicates (a replicate with no lead has no lead-to-close); NaN if none."""
+    x = x[np.isfinite(x)]
+    return (np.nan, np.nan) if len(x) == 0 else tuple(np.percentile(x, q))
+
+
+def _parametric_draws(r: pd.Series, n_boot: int, value_cv: float, rng: np.random.Generator) -> pd.DataFrame:
+    """Bootstrap replicates of one campaign's sums: conversions, and revenue as a gamma sum per converter."""
+    out = {k: np.full(n_boot, r[k]) for k in COUNTS}
+    for conv, n, rev in (("conversions", "sent", "revenue"), ("control_conversions", "control_size",
+                                                               "control_revenue")):
+        # the rate from its Jeffreys posterior, then the count: honest for small counts (1 control conversion)
+        rate = rng.beta(r[conv] + 0.5, r[n] - r[conv] + 0.5, n_boot)
+        k = rng.binomial(int(r[n]), rate).astype(float)
+        mean_value = r[rev] / r[conv] if r[conv] > 0 else 0.0
+        if value_cv > 0 and mean_value > 0:
+            shape = k / value_cv**2  # the sum of k values with this mean and CV is Gamma(k / cv^2, mean * cv^2)
+            value = np.where(k > 0, rng.gamma(np.maximum(shape, 1e-12), mean_value * value_cv**2), 0.0)
+        else:
+            value = k * mean_value
+        out[conv], out[rev] = k, value
+    return pd.DataFrame(out)
+
+
+def channel_view(campaigns: pd.DataFrame, level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Revenue, cost, ROI and ROMI per channel (seed 004's end-to-end view), bootstrap over campaigns."""
+    k = campaign_kpis(campaigns, by="channel", level=level, n_boot=n_boot, seed=seed)
+    return k[["campaigns", "delivered", "conversion_rate", "uplift", "revenue", "incremental_revenue", "cost",
+              "roi", "romi", "romi_low", "romi_high"]]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Forecasting a campaign's KPIs before launch
+# ----------------------------------------------------------------------------------------------------------------
+def send_log_features(events: pd.DataFrame, orders: pd.DataFrame | None = None, tau_days: float = 10.0,
+                      silent_days: float = 90.0) -> pd.DataFrame:
+    """Per campaign, from the send log: the recipients' mean message fatigue and share of silent recipients.
+
+    Fatigue of a recipient at a send is sum(exp(-(t - t_j) / tau_days)) over the messages t_j they received
+    before (any campaign); silent means no site visit or order in the ``silent_days`` before the send. Both
+    are known before a launch for a planned audience. ``events`` needs customer_id, timestamp, event_type and
+    campaign_id; ``orders`` (customer_id, order_date), when given, counts as activity too.
+    """
+    for col in ("customer_id", "timestamp", "event_type", "campaign_id"):
+        if col not in events:
+            raise KPIError(f"events: missing column {col!r}, needed for send-log features")
+    s = events.loc[events["event_type"].isin(["email_sent", "push_sent", "sms_sent"]),
+                   ["customer_id", "timestamp", "campaign_id"]]
+    s = s.sort_values(["customer_id", "timestamp"], kind="stable")
+    t0 = s["timestamp"].min()
+    t = (s["timestamp"] - t0).dt.total_seconds().to_numpy() / 86400.0
+    fatigue = _decayed_count(s["customer_id"].to_numpy(), t, tau_days)
+    act = events.loc[events["event_type"] == "site_visit", ["customer_id", "timestamp"]]
+    if orders is not None:
+        act = pd.concat([act, orders[["customer_id", "order_date"]].rename(columns={"order_date": "timestamp"})])
+    act = act.rename(columns={"timestamp": "last_active"}).sort_values("last_active", kind="stable")
+    s = s.assign(fatigue=fatigue).sort_values("timestamp", kind="stable")
+    m = pd.merge_asof(s, act, left_on="timestamp", right_on="last_active", by="customer_id",
+                      allow_exact_matches=False)
+    gap = (m["timestamp"] - m["last_active"]).dt.total_seconds() / 86400.0
+    m["silent"] = gap.isna() | (gap > silent_days)
+    g = m.groupby(m["campaign_id"].astype(str), sort=True)
+    return pd.DataFrame({"fatigue": g["fatigue"].mean(), "silent_share": g["silent"].mean()})
+
+
+def _decayed_count(cust: np.ndarray, t: np.ndarray, tau: float, span: float = 500.0) -> np.ndarray:
+    """sum over a customer's earlier rows j of exp(-(t - t_j) / tau); rows sorted by customer, then time.
+
+    Vectorised as exp(-(t - base) / tau) * (carry + cumsum(exp((t_j - base) / tau))) within time blocks of
+    ``span * tau``, the per-customer carry rescaled between blocks, so exp() never overflows.
+
+    >>> np.round(_decayed_count(np.array([1, 1, 1, 2]), np.array([0.0, 10.0, 10.0, 5.0]), 10.0), 4).tolist()
+    [0.0, 0.3679, 1.3679, 0.0]
+    """
+    out = np.zeros(len(t))
+    if len(t) == 0:
+        return out
+    codes, uniq = pd.factorize(cust)
+    carry = np.zeros(len(uniq))
+    block = np.floor((t - t.min()) / (span * tau)).astype(np.int64)
+    prev_base = None
+    for b in np.unique(block):
+        m = np.flatnonzero(block == b)
+        base = t.min() + b * span * tau
+        if prev_base is not None:
+            carry *= np.exp(-(base - prev_base) / tau)
+        e = np.exp((t[m] - base) / tau)
+        before = pd.Series(e).groupby(codes[m]).cumsum().to_numpy() - e
+        out[m] = (carry[codes[m]] + before) * np.exp(-(t[m] - base) / tau)
+        carry += np.bincount(codes[m], weights=e, minlength=len(uniq))
+        prev_base = base
+    return out
+
+
+def design_matrix(campaigns: pd.DataFrame, extra: pd.DataFrame | None = None,
+                  segments: Sequence[str] | None = None, subjects: Sequence[str] | None = None,
+                  start: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Features of a campaign known before launch, one row per campaign (index: campaign_id).
+
+    Per target segment: an indicator, the send hour as cos/sin of the day's angle (so a logit model can place
+    each segment's best hour anywhere) and the discount; the subject variant; push vs email; December and
+    August; years since ``start`` (a trend); log audience size; and the columns of ``extra`` (e.g.
+    :func:`send_log_features`) joined on campaign_id. Pass the ``segments`` and ``subjects`` of the history
+    when building the rows of planned campaigns, so that both have the same columns.
+    """
+    _check(campaigns, ["campaign_id", "date", "channel", "target_segment", "send_hour", "subject_variant",
+                       "discount", "sent"])
+    c = campaigns.set_index(campaigns["campaign_id"].astype(str))
+    segments = sorted(c["target_segment"].astype(str).unique()) if segments is None else list(segments)
+    subjects = sorted(c["subject_variant"].astype(str).unique()) if subjects is None else list(subjects)
+    date = pd.to_datetime(c["date"])
+    start = date.min() if start is None else start
+    angle = 2 * np.pi * c["send_hour"].to_numpy(float) / 24.0
+    cols: dict[str, np.ndarray] = {}
+    for seg in segments:
+        m = (c["target_segment"].astype(str) == seg).to_numpy(float)
+        cols[f"segment={seg}"] = m
+        cols[f"hour_cos|{seg}"] = m * np.cos(angle)
+        cols[f"hour_sin|{seg}"] = m * np.sin(angle)
+        cols[f"discount|{seg}"] = m * c["discount"].to_numpy(float)
+    for subj in subjects[1:]:
+        cols[f"subject={subj}"] = (c["subject_variant"].astype(str) == subj).to_numpy(float)
+    cols["push"] = (c["channel"].astype(str) == "push").to_numpy(float)
+    cols["december"] = (date.dt.month == 12).to_numpy(float)
+    cols["august"] = (date.dt.month == 8).to_numpy(float)
+    cols["trend_years"] = ((date - start).dt.days / 365.25).to_numpy(float)
+    cols["log_audience"] = np.log1p(c["sent"].to_numpy(float))
+    X = pd.DataFrame(cols, index=c.index)
+    if extra is not None:
+        missing = X.index.difference(extra.index)
+        if len(missing):
+            raise KPIError(f"design_matrix: no send-log features for campaign(s) {', '.join(missing[:5])}")
+        X = X.join(extra)
+    return X
+
+
+class _BinomialGLM:
+    """L2-regularised logistic regression on (successes, trials) counts: one weighted row per outcome."""
+
+    def __init__(self, C: float = 100.0) -> None:
+        self.C = C
+
+    def fit(self, X: np.ndarray, successes: np.ndarray, trials: np.ndarray) -> _BinomialGLM:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.preprocessing import StandardScaler
+
+        self.scaler_ = StandardScaler().fit(X)
+        Z = self.scaler_.transform(X)
+        y = np.r_[np.ones(len(Z)), np.zeros(len(Z))]
+        w = np.r_[successes, trials - successes].astype(float)
+        # weights count recipients: rescale C so that the penalty weighs against the mean loss per campaign
+        self.model_ = LogisticRegression(C=self.C * len(Z) / w.sum(), max_iter=5000, tol=1e-8)
+        self.model_.fit(np.vstack([Z, Z]), y, sample_weight=w)
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.model_.predict_proba(self.scaler_.transform(X))[:, 1]
+
+
+class _MLP:
+    """scikit-learn MLPRegressor on the observed rates (standardised inputs), trials as sample weights."""
+
+    def __init__(self, seed: int = 0, hidden: tuple[int, ...] = (16,), alpha: float = 1.0) -> None:
+        self.seed, self.hidden, self.alpha = seed, hidden, alpha
+
+    def fit(self, X: np.ndarray, successes: np.ndarray, trials: np.ndarray) -> _MLP:
+        from sklearn.neural_network import MLPRegressor
+        from sklearn.preprocessing import StandardScaler
+
+        self.scaler_ = StandardScaler().fit(X)
+        rate = successes / trials
+        self.mean_, self.sd_ = rate.mean(), rate.std() or 1.0
+        self.model_ = MLPRegressor(hidden_layer_sizes=self.hidden, alpha=self.alpha, solver="lbfgs",
+                                   max_iter=5000, random_state=self.seed)
+        self.model_.fit(self.scaler_.transform(X), (rate - self.mean_) / self.sd_,
+                        sample_weight=trials / trials.mean())
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        p = self.model_.predict(self.scaler_.transform(X)) * self.sd_ + self.mean_
+        return np.clip(p, 0.0, 1.0)
+
+
+MODELS = {"glm": _BinomialGLM, "mlp": _MLP}
+
+
+def forecast_cv(campaigns: pd.DataFrame, X: pd.DataFrame, kpi: str = "open_rate",
+                models: Sequence[str] = ("glm", "mlp"), n_splits: int = 4, test_size: int | None = None,
+                seed: int = 0) -> pd.DataFrame:
+    """Time-ordered cross-validation: train on every campaign before a fold, predict the fold's campaigns.
+
+    Returns one row per (model, held-out campaign): date, fold, observed rate, prediction, trials.
+    """
+    if kpi not in KPI_COLUMNS:
+        raise KPIError(f"forecast_cv: unknown kpi {kpi!r}; choose one of {', '.join(KPI_COLUMNS)}")
+    from sklearn.model_selection import TimeSeriesSplit
+
+    num, den = KPI_COLUMNS[kpi]
+    c = campaigns.assign(campaign_id=campaigns["campaign_id"].astype(str)).sort_values(
+        ["date", "campaign_id"], kind="stable").reset_index(drop=True)
+    _check(c, ["campaign_id", num, den])
+    Xa = X.loc[c["campaign_id"]].to_numpy(float)
+    succ, n = c[num].to_numpy(float), c[den].to_numpy(float)
+    rows = []
+    splits = TimeSeriesSplit(n_splits=n_splits, test_size=test_size)
+    if len(c) < n_splits + 2:
+        raise KPIError(f"forecast_cv: {len(c)} campaigns are too few for {n_splits} time-ordered folds")
+    for fold, (tr, te) in enumerate(splits.split(Xa)):
+        for name in models:
+            if name not in MODELS:
+                raise KPIError(f"forecast_cv: unknown model {name!r}; choose from {', '.join(MODELS)}")
+            m = (MODELS[name](seed=seed) if name == "mlp" else MODELS[name]()).fit(Xa[tr], succ[tr], n[tr])
+            rows.append(pd.DataFrame(dict(model=name, fold=fold, campaign_id=c["campaign_id"].to_numpy()[te],
+                                          date=c["date"].to_numpy()[te], trials=n[te], observed=succ[te] / n[te],
+                                          predicted=m.predict(Xa[te]))))
+    return pd.concat(rows, ignore_index=True)
+
+
+def noise_floor(cv: pd.DataFrame, expected: pd.Series) -> float:
+    """RMSE of the planted expected rates against the observed ones, on the campaigns ``cv`` held out.
+
+    No forecast can beat it on average: it is the binomial noise of the recipients' draws around the rate
+    the planted response model gives them. ``expected`` is indexed by campaign_id.
+    """
+    ids = cv["campaign_id"].drop_duplicates()
+    missing = ids[~ids.isin(expected.index)]
+    if len(missing):
+        raise KPIError(f"noise_floor: no expected rate for campaign(s) {', '.join(missing[:5])}")
+    obs = cv.drop_duplicates("campaign_id").set_index("campaign_id")["observed"]
+    return float(np.sqrt(np.mean((expected.loc[obs.index].to_numpy() - obs.to_numpy()) ** 2)))
+
+
+def cv_errors(cv: pd.DataFrame) -> pd.Series:
+    """RMSE of each model over the held-out campaigns of :func:`forecast_cv`."""
+    return cv.groupby("model", sort=False).apply(
+        lambda d: float(np.sqrt(np.mean((d["predicted"] - d["observed"]) ** 2))), include_groups=False)
+
+
+def forecast(history: pd.DataFrame, X_history: pd.DataFrame, X_planned: pd.DataFrame, planned_sent,
+             kpi: str = "open_rate", model: str = "glm", cv: pd.DataFrame | None = None, level: float = 0.9,
+             seed: int = 0) -> pd.DataFrame:
+    """Predicted rate of planned campaigns with a prediction interval, from a model fitted on all of history.
+
+    The interval adds the binomial noise of ``planned_sent`` recipients to the model's own error, measured as
+    the mean squared held-out error in ``cv`` minus the binomial part of those campaigns (a normal interval).
+    """
+    num, den = KPI_COLUMNS[kpi]
+    h = history.assign(campaign_id=history["campaign_id"].astype(str))
+    Xh = X_history.loc[h["campaign_id"]].to_numpy(float)
+    m = (MODELS[model](seed=seed) if model == "mlp" else MODELS[model]()).fit(
+        Xh, h[num].to_numpy(float), h[den].to_numpy(float))
+    p = m.predict(X_planned.to_numpy(float))
+    model_var = 0.0
+    if cv is not None:
+        d = cv[cv["model"] == model]
+        binom = d["observed"] * (1 - d["observed"]) / d["trials"]
+        model_var = max(float(np.mean((d["predicted"] - d["observed"]) ** 2 - binom)), 0.0)
+    n = np.asarray(planned_sent, float)
+    se = np.sqrt(p * (1 - p) / n + model_var)
+    z = stats.norm.ppf(0.5 + level / 2)
+    return pd.DataFrame(dict(predicted=p, low=np.clip(p - z * se, 0, 1), high=np.clip(p + z * se, 0, 1)),
+                        index=X_planned.index)

@@ -1,0 +1,630 @@
+"""Campaign workflows as data: a trigger event, then waits, conditions and actions (touchpoints), with branches.
+
+A workflow is a dict (or YAML text) that :meth:`Workflow.from_dict` (:meth:`Workflow.from_yaml`) validates: unknown trigger events, step types,
+conditions, channels or offers, dangling links, unreachable steps and cycles are refused with a message that
+names the step. :meth:`Workflow.draw` draws it; :func:`cart_recovery` and :func:`cross_sell` are the two ready
+workflows of lesson 05.
+
+:func:`simulate` replays the world's history through a workflow. Every trigger event (an abandoned cart, an
+order) is an *entry*; customers are split at random into a target group, whose entries walk the workflow, and a
+control group, whose entries get nothing. What customers did anyway is read from the data (orders,
+unsubscribes); what a touchpoint adds is drawn from a :class:`Response` — the world's planted response
+(:meth:`Response.planted`) or, on a team's own data, stated assumptions (:meth:`Response.assumed`). A
+simulation also returns the oracle: the expected uplift of the workflow on exactly these entries, which the
+target-versus-control estimate (:func:`helpers.kpis.uplift_by_customer`) must cover.
+
+Example (a workflow as data)::
+
+    {"name": "abandoned-cart recovery", "trigger": "cart_abandon", "goal_hours": 72,
+     "steps": [{"id": "wait_1h", "type": "wait", "hours": 1, "next": "check_1"},
+               {"id": "check_1", "type": "condition", "if": ["purchased", "unsubscribed"],
+                "yes": "end", "no": "reminder"},
+               {"id": "reminder", "type": "action", "channel": "email", "offer": "reminder", "next": "end"},
+               {"id": "end", "type": "stop"}]}
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .synth import EVENT_TYPES
+
+__all__ = ["WorkflowError", "Workflow", "Response", "Simulation", "cart_recovery", "cross_sell", "simulate", "Simulator",
+           "STEP_TYPES", "CONDITIONS", "CHANNELS", "OFFERS", "TRIGGERS", "MESSAGE_COST"]
+
+TRIGGERS = (*EVENT_TYPES, "purchase")
+STEP_TYPES = ("wait", "condition", "action", "stop")
+CONDITIONS = {
+    "purchased": "the customer ordered since the trigger",
+    "unsubscribed": "the customer unsubscribed from email before now",
+    "email_consent": "the customer consented to email and has not unsubscribed",
+}
+CHANNELS = ("email", "sms", "push")
+OFFERS = {
+    "reminder": "a reminder of the abandoned cart",
+    "discount": "a discount on the cart (field discount, e.g. 0.1)",
+    "nbo": "the customer's next best offer (lesson 03's offers.csv)",
+}
+#: cost per message; email and push are the world's planted costs, SMS is an assumption of the course
+MESSAGE_COST = {"email": 0.004, "push": 0.002, "sms": 0.05}
+
+
+class WorkflowError(ValueError):
+    """A workflow that cannot run; the message names the step and the fix."""
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A validated workflow: ``steps`` maps step id -> step dict; ``start`` is the first step."""
+
+    name: str
+    trigger: str
+    goal_hours: float
+    steps: dict[str, dict[str, Any]]
+    start: str
+    description: str = ""
+    order: tuple[str, ...] = field(default=(), repr=False)
+
+    # ------------------------------------------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, spec: Mapping[str, Any]) -> Workflow:
+        """Validate a workflow given as data; see the module docstring for the layout."""
+        if not isinstance(spec, Mapping):
+            raise WorkflowError("a workflow is a mapping with name, trigger, goal_hours and steps")
+        name = str(spec.get("name", "workflow"))
+        where = f"workflow {name!r}"
+        for key in ("trigger", "steps"):
+            if key not in spec:
+                raise WorkflowError(f"{where}: missing {key!r}")
+        trigger = spec["trigger"]
+        if trigger not in TRIGGERS:
+            raise WorkflowError(f"{where}: unknown trigger event {trigger!r}; the events table has "
+                                f"{', '.join(TRIGGERS)}")
+        goal = float(spec.get("goal_hours", 72))
+        if not goal > 0:
+            raise WorkflowError(f"{where}: goal_hours must be > 0 (conversions are counted in that window)")
+        raw = spec["steps"]
+        if not raw:
+            raise WorkflowError(f"{where}: no steps")
+        steps: dict[str, dict[str, Any]] = {}
+        for i, st in enumerate(raw):
+            sid = st.get("id")
+            if not sid:
+                raise WorkflowError(f"{where}: step {i} has no id")
+            if sid in steps:
+                raise WorkflowError(f"{where}: two steps are called {sid!r}; step ids must be unique")
+            steps[sid] = dict(st)
+        for sid, st in steps.items():
+            _check_step(where, sid, st, steps)
+        start = spec.get("start", raw[0]["id"])
+        if start not in steps:
+            raise WorkflowError(f"{where}: start step {start!r} does not exist")
+        order = _topological(where, start, steps)
+        unreachable = [s for s in steps if s not in order]
+        if unreachable:
+            raise WorkflowError(f"{where}: step(s) {', '.join(unreachable)} cannot be reached from {start!r}; "
+                                "link them or remove them")
+        return cls(name=name, trigger=trigger, goal_hours=goal, steps=steps, start=start,
+                   description=str(spec.get("description", "")), order=tuple(order))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The workflow as data again (``Workflow.from_dict(w.to_dict()) == w``)."""
+        return {"name": self.name, "description": self.description, "trigger": self.trigger,
+                "goal_hours": self.goal_hours, "start": self.start,
+                "steps": [copy.deepcopy(self.steps[s]) for s in self.order]}
+
+    @classmethod
+    def from_yaml(cls, text: str) -> Workflow:
+        """Validate a workflow written in YAML (the same layout as the dict)."""
+        import yaml
+
+        try:
+            spec = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise WorkflowError(f"the workflow is not valid YAML: {error}") from None
+        return cls.from_dict(spec)
+
+    def to_yaml(self) -> str:
+        """The workflow as YAML text (``Workflow.from_yaml(w.to_yaml()) == w``)."""
+        import yaml
+
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    def edges(self) -> list[tuple[str, str, str]]:
+        """(from, to, label) for every link; labels are "yes"/"no" after a condition, "" otherwise."""
+        out = []
+        for sid in self.order:
+            st = self.steps[sid]
+            if st["type"] == "condition":
+                out += [(sid, st["yes"], "yes"), (sid, st["no"], "no")]
+            elif st["type"] != "stop":
+                out.append((sid, st["next"], ""))
+        return out
+
+    def table(self) -> pd.DataFrame:
+        """One row per step in walking order: type, what it does, where it goes."""
+        rows = []
+        for sid in self.order:
+            st = self.steps[sid]
+            rows.append(dict(step=sid, type=st["type"], does=_label(st).replace("\n", " "),
+                             next=st.get("next", "") or (f"yes: {st['yes']}, no: {st['no']}"
+                                                         if st["type"] == "condition" else "")))
+        return pd.DataFrame(rows).set_index("step")
+
+    def draw(self, ax=None):
+        """Draw the workflow top-down: trigger, then steps by depth, branches side by side."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 7))
+        depth = {self.start: 1}
+        for a, b, _ in self.edges():  # edges follow the topological order: longest path depth
+            depth[b] = max(depth.get(b, 0), depth[a] + 1)
+        levels: dict[int, list[str]] = {}
+        for sid in self.order:
+            levels.setdefault(depth[sid], []).append(sid)
+        pos = {"__trigger__": (0.0, 0.0)}
+        for d, ids in levels.items():
+            for j, sid in enumerate(ids):
+                pos[sid] = (j - (len(ids) - 1) / 2, -float(d))
+        colours = {"wait": "#f2f2f2", "condition": "#fff2cc", "action": "#d9ead3", "stop": "#f4cccc"}
+        ax.text(*pos["__trigger__"], f"trigger\n{self.trigger}", ha="center", va="center", fontsize=8,
+                bbox=dict(boxstyle="round,pad=0.4", fc="#cfe2f3", ec="0.3"))
+        for sid in self.order:
+            st = self.steps[sid]
+            ax.text(*pos[sid], _label(st), ha="center", va="center", fontsize=8,
+                    bbox=dict(boxstyle="round,pad=0.4" if st["type"] != "condition" else "sawtooth,pad=0.4",
+                              fc=colours[st["type"]], ec="0.3"))
+        for a, b, lab in [("__trigger__", self.start, ""), *self.edges()]:
+            (x0, y0), (x1, y1) = pos[a], pos[b]
+            ax.annotate("", xy=(x1, y1 + 0.28), xytext=(x0, y0 - 0.28),
+                        arrowprops=dict(arrowstyle="->", color="0.35", shrinkA=0, shrinkB=0))
+            if lab:
+                ax.text((x0 + x1) / 2 + 0.05, (y0 + y1) / 2, lab, fontsize=7, color="0.25")
+        xs = [p[0] for p in pos.values()]
+        ax.set_xlim(min(xs) - 0.8, max(xs) + 0.8)
+        ax.set_ylim(-max(depth.values()) - 0.6, 0.6)
+        ax.set_axis_off()
+        ax.set_title(f"{self.name} (conversions counted for {self.goal_hours:g} h)", fontsize=9)
+        return ax
+
+
+def _label(st: dict[str, Any]) -> str:
+    t = st["type"]
+    if t == "wait":
+        return f"wait {st['hours']:g} h"
+    if t == "condition":
+        cond = st["if"]
+        return "any of:\n" + "\n".join(cond) if isinstance(cond, list) and len(cond) > 1 else (
+            f"{cond[0] if isinstance(cond, list) else cond}?")
+    if t == "action":
+        extra = f" {st['discount']:.0%}" if st["offer"] == "discount" else ""
+        return f"{st['channel']}: {st['offer']}{extra}"
+    return "stop"
+
+
+def _check_step(where: str, sid: str, st: dict[str, Any], steps: dict[str, dict]) -> None:
+    t = st.get("type")
+    here = f"{where}, step {sid!r}"
+    if t not in STEP_TYPES:
+        raise WorkflowError(f"{here}: unknown type {t!r}; a step is one of {', '.join(STEP_TYPES)}")
+    links = {"wait": ("next",), "action": ("next",), "condition": ("yes", "no"), "stop": ()}[t]
+    for key in links:
+        if key not in st:
+            raise WorkflowError(f"{here}: a {t} step needs {key!r}")
+        if st[key] not in steps:
+            raise WorkflowError(f"{here}: {key} -> {st[key]!r}, which is not a step")
+    if t == "wait":
+        h = st.get("hours")
+        if not isinstance(h, (int, float)) or not h > 0:
+            raise WorkflowError(f"{here}: a wait needs hours > 0, got {h!r}")
+    elif t == "condition":
+        cond = st.get("if")
+        conds = cond if isinstance(cond, list) else [cond]
+        unknown = [c for c in conds if c not in CONDITIONS]
+        if not conds or unknown:
+            raise WorkflowError(f"{here}: unknown condition {unknown or cond!r}; known: {', '.join(CONDITIONS)}")
+    elif t == "action":
+        if st.get("channel") not in CHANNELS:
+            raise WorkflowError(f"{here}: unknown channel {st.get('channel')!r}; known: {', '.join(CHANNELS)}")
+        if st.get("offer") not in OFFERS:
+            raise WorkflowError(f"{here}: unknown offer {st.get('offer')!r}; known: {', '.join(OFFERS)}")
+        if st["offer"] == "discount":
+            d = st.get("discount")
+            if not isinstance(d, (int, float)) or not 0 < d < 1:
+                raise WorkflowError(f"{here}: a discount offer needs discount in (0, 1), got {d!r}")
+
+
+def _topological(where: str, start: str, steps: dict[str, dict]) -> list[str]:
+    """Steps reachable from ``start`` in an order where every link points forward; a cycle is an error."""
+    def nxt(sid: str) -> list[str]:
+        st = steps[sid]
+        return [st[k] for k in ("next", "yes", "no") if k in st and st["type"] != "stop"]
+
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    post: list[str] = []
+    stack: list[tuple[str, int]] = [(start, 0)]
+    path: list[str] = []
+    while stack:
+        sid, i = stack.pop()
+        if i == 0:
+            state[sid] = 1
+            path.append(sid)
+        children = nxt(sid)
+        if i < len(children):
+            stack.append((sid, i + 1))
+            c = children[i]
+            if state.get(c) == 1:
+                cyc = path[path.index(c):] + [c]
+                raise WorkflowError(f"{where}: the steps form a cycle {' -> '.join(cyc)}; a workflow must "
+                                    "end (use a wait and a stop instead of looping back)")
+            if c not in state:
+                stack.append((c, 0))
+        else:
+            state[sid] = 2
+            path.pop()
+            post.append(sid)
+    return post[::-1]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The two ready workflows
+# ----------------------------------------------------------------------------------------------------------------
+def cart_recovery(first_wait_hours: float = 1.0, second_wait_hours: float = 24.0, discount: float = 0.10,
+                  channel: str = "email", goal_hours: float = 72.0) -> Workflow:
+    """cart_abandon -> wait 1 h -> reminder -> wait 24 h -> discount; stop on purchase or unsubscribe."""
+    stop_if = ["purchased", "unsubscribed"] if channel == "email" else ["purchased"]
+    return Workflow.from_dict({
+        "name": "abandoned-cart recovery", "trigger": "cart_abandon", "goal_hours": goal_hours,
+        "description": "Remind the customer of the cart, then offer a discount if they still have not bought.",
+        "steps": [
+            {"id": "wait_1", "type": "wait", "hours": first_wait_hours, "next": "check_1"},
+            {"id": "check_1", "type": "condition", "if": stop_if, "yes": "end", "no": "reminder"},
+            {"id": "reminder", "type": "action", "channel": channel, "offer": "reminder", "next": "wait_2"},
+            {"id": "wait_2", "type": "wait", "hours": second_wait_hours, "next": "check_2"},
+            {"id": "check_2", "type": "condition", "if": stop_if, "yes": "end", "no": "discount"},
+            {"id": "discount", "type": "action", "channel": channel, "offer": "discount", "discount": discount,
+             "next": "end"},
+            {"id": "end", "type": "stop"},
+        ]})
+
+
+def cross_sell(wait_hours: float = 72.0, goal_hours: float = 240.0) -> Workflow:
+    """purchase -> wait 3 days -> (bought again? stop) -> email consent? -> email the next best offer."""
+    return Workflow.from_dict({
+        "name": "cross-sell mailing", "trigger": "purchase", "goal_hours": goal_hours,
+        "description": "After an order, wait, then email the customer's next best offer unless they ordered again.",
+        "steps": [
+            {"id": "wait", "type": "wait", "hours": wait_hours, "next": "bought_again"},
+            {"id": "bought_again", "type": "condition", "if": "purchased", "yes": "end", "no": "consent"},
+            {"id": "consent", "type": "condition", "if": "email_consent", "yes": "offer", "no": "end"},
+            {"id": "offer", "type": "action", "channel": "email", "offer": "nbo", "next": "end"},
+            {"id": "end", "type": "stop"},
+        ]})
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Response to touchpoints
+# ----------------------------------------------------------------------------------------------------------------
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+@dataclass
+class Response:
+    """P(a touchpoint makes a customer buy who has not bought yet), per offer.
+
+    ``cart`` holds constant probabilities for the cart offers (reminder, discount); ``nbo`` is a constant or,
+    for the planted world, computed per customer and send time from the planted response model (open x click x
+    order, see truth ``response_model``). ``source`` says where the numbers come from.
+    """
+
+    cart: dict[str, float]
+    nbo: float | None = None
+    source: str = "assumed"
+    _segment: np.ndarray | None = field(default=None, repr=False)
+    _churn_day: np.ndarray | None = field(default=None, repr=False)
+    _index: pd.Index | None = field(default=None, repr=False)
+    _model: dict[str, Any] | None = field(default=None, repr=False)
+
+    @classmethod
+    def assumed(cls, reminder: float = 0.05, discount: float = 0.05, nbo: float = 0.01) -> Response:
+        """Stated assumptions for a team's own data (no planted truth): persuasion probability per offer."""
+        for name, v in (("reminder", reminder), ("discount", discount), ("nbo", nbo)):
+            if not 0 <= v < 1:
+                raise WorkflowError(f"Response.assumed: {name} must be a probability in [0, 1), got {v!r}")
+        return cls(cart={"reminder": reminder, "discount": discount}, nbo=nbo, source="assumed")
+
+    @classmethod
+    def planted(cls, truth) -> Response:
+        """The world's planted response: truth ``cart_recovery`` and ``response_model``.
+
+        The planted cart numbers are extra recovery probabilities over the organic rate: a reminder adds
+        ``reminder`` and a reminder followed by a discount adds ``discount`` in all. As probabilities of
+        persuading a customer who would not have bought: q_reminder = reminder / (1 - organic), and q_discount
+        such that 1 - (1 - q_reminder)(1 - q_discount) = discount / (1 - organic).
+        """
+        cr = truth["cart_recovery"]
+        q_rem = cr["reminder"] / (1 - cr["organic"])
+        q_disc = 1 - (1 - cr["discount"] / (1 - cr["organic"])) / (1 - q_rem)
+        cust = truth.customers
+        churn = pd.to_datetime(cust["churn_date"])
+        churn_day = (churn - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy() / 86400.0
+        churn_day = np.where(np.isnan(churn_day), np.inf, churn_day)
+        segs = truth["segments"]
+        rm = truth["response_model"]
+        model = dict(open_logit=np.array([s["open_logit"] for s in segs]),
+                     click_logit=np.array([s["click_logit"] for s in segs]),
+                     peak_hour=np.array([s["peak_hour"] for s in segs], float),
+                     channel_open=rm["channel_open"], channel_click=rm["channel_click"],
+                     hour_amplitude=rm["hour_amplitude"], conv_logit=rm["conv_logit"])
+        return cls(cart={"reminder": q_rem, "discount": q_disc}, nbo=None, source="planted",
+                   _segment=cust["segment"].to_numpy(), _churn_day=churn_day,
+                   _index=pd.Index(cust["customer_id"]), _model=model)
+
+    def prob(self, offer: str, channel: str, customer_id: np.ndarray, t_days: np.ndarray) -> np.ndarray:
+        """Persuasion probability of each message (``t_days``: days since 1970-01-01)."""
+        if offer in self.cart:
+            return np.full(len(customer_id), self.cart[offer])
+        if offer != "nbo":
+            raise WorkflowError(f"Response: no probability for offer {offer!r}")
+        if self._model is None:
+            return np.full(len(customer_id), float(self.nbo or 0.0))
+        pos = self._index.get_indexer(customer_id)
+        if (pos < 0).any():
+            raise WorkflowError("Response.planted: customers missing from the truth (was the world changed?)")
+        m, s = self._model, self._segment[pos]
+        ch = "push" if channel == "sms" else channel  # SMS is not planted: it answers like a push message
+        hour = (t_days * 24.0) % 24.0
+        month = (np.datetime64("1970-01-01") + (t_days * 86400).astype("int64").astype("timedelta64[s]")
+                 ).astype("datetime64[M]").astype(int) % 12
+        season = np.where(month == 11, 0.2, np.where(month == 7, -0.15, 0.0))
+        p_open = _sigmoid(m["open_logit"][s] + m["channel_open"][ch] + season
+                          + m["hour_amplitude"] * (np.cos(2 * np.pi * (hour - m["peak_hour"][s]) / 24) - 1))
+        p_click = _sigmoid(m["click_logit"][s] + m["channel_click"][ch])
+        alive = t_days < self._churn_day[pos]
+        return np.where(alive, p_open * p_click * _sigmoid(np.full(len(s), m["conv_logit"])), 0.0)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Simulation
+# ----------------------------------------------------------------------------------------------------------------
+@dataclass
+class Simulation:
+    """What :func:`simulate` returns.
+
+    ``entries``: one row per trigger (customer_id, trigger_at, group, converted, purchase_at, revenue,
+    discount_cost, messages, message_cost, persuaded); ``steps``: per step, how many target entries reached
+    it, messages sent and undeliverable (no consent), customers persuaded; ``true_uplift``: the oracle — the
+    expected conversion uplift of the workflow on these entries under ``response`` (what the estimate aims at).
+    """
+
+    workflow: Workflow
+    entries: pd.DataFrame
+    steps: pd.DataFrame
+    true_uplift: float
+    response_source: str
+
+
+_DAY = 86400.0
+
+
+def _days(ts) -> np.ndarray:
+    return pd.to_datetime(ts).to_numpy().astype("datetime64[s]").astype(np.int64) / _DAY
+
+
+def _orders(transactions: pd.DataFrame) -> pd.DataFrame:
+    for col in ("order_id", "customer_id", "order_date", "quantity", "unit_price"):
+        if col not in transactions:
+            raise WorkflowError(f"simulate: transactions has no column {col!r}")
+    value = transactions["quantity"].to_numpy(float) * transactions["unit_price"].to_numpy(float)
+    o = (transactions.assign(value=value).groupby("order_id", sort=False)
+         .agg(customer_id=("customer_id", "first"), order_date=("order_date", "first"), value=("value", "sum")))
+    return o.sort_values(["customer_id", "order_date"], kind="stable").reset_index()
+
+
+def _next_after(key_sorted: np.ndarray, key: np.ndarray) -> np.ndarray:
+    return np.searchsorted(key_sorted, key, side="right")
+
+
+def simulate(workflow: Workflow, events: pd.DataFrame, transactions: pd.DataFrame,
+             customers: pd.DataFrame | None = None, response: Response | None = None, control_share: float = 0.5,
+             seed: int = 0, lag_hours: float = 3.0, since=None) -> Simulation:
+    """Replay the history through ``workflow`` for a random target group, the rest held out as control.
+
+    Entries are the trigger events (``purchase``: each order) whose goal window ends inside the data (and
+    after ``since``). Customers, not entries, are randomised (``control_share`` of them to control). A
+    target entry walks the steps: waits move its clock, conditions read the data at that moment (orders,
+    unsubscribes, consent), actions send a message — if email is allowed — that persuades a customer who has
+    not bought yet with the response's probability; a persuaded customer buys ``Exp(lag_hours)`` later (at
+    the latest at the end of the goal window) for their mean order value, less any discount they were sent.
+    A discount also costs its share of any order after it, persuaded or not.
+    """
+    return Simulator(workflow, events, transactions, customers, response, lag_hours=lag_hours,
+                     since=since).run(seed=seed, control_share=control_share)
+
+
+class Simulator:
+    """:func:`simulate` in two parts: the entries and the oracle once, then :meth:`run` per seed."""
+
+    def __init__(self, workflow: Workflow, events: pd.DataFrame, transactions: pd.DataFrame,
+                 customers: pd.DataFrame | None = None, response: Response | None = None, lag_hours: float = 3.0,
+                 since=None) -> None:
+        if response is None:
+            raise WorkflowError("simulate: pass response=Response.planted(truth) on the course world, or "
+                                "Response.assumed(...) with your own assumptions on your data")
+        self.workflow, self.response, self.lag_hours = workflow, response, lag_hours
+        orders = _orders(transactions)
+        ocust = orders["customer_id"].to_numpy(np.int64)
+        osec = pd.to_datetime(orders["order_date"]).to_numpy().astype("datetime64[s]").astype(np.int64)
+        okey = ocust * (1 << 32) + osec
+        if workflow.trigger == "purchase":
+            trig = pd.DataFrame({"customer_id": ocust, "sec": osec})
+        else:
+            ev = events.loc[events["event_type"] == workflow.trigger, ["customer_id", "timestamp"]]
+            trig = pd.DataFrame({"customer_id": ev["customer_id"].to_numpy(np.int64),
+                                 "sec": pd.to_datetime(ev["timestamp"]).to_numpy().astype("datetime64[s]")
+                                 .astype(np.int64)})
+        end_sec = max(int(osec.max()) if len(osec) else 0,
+                      int(pd.to_datetime(events["timestamp"]).max().value // 10**9) if len(events) else 0)
+        goal_sec = int(round(workflow.goal_hours * 3600))
+        keep = trig["sec"].to_numpy() + goal_sec <= end_sec
+        if since is not None:
+            keep &= trig["sec"].to_numpy() >= pd.Timestamp(since).value // 10**9
+        trig = trig[keep].sort_values(["customer_id", "sec"], kind="stable").reset_index(drop=True)
+        n = len(trig)
+        if n == 0:
+            raise WorkflowError(f"simulate: no {workflow.trigger!r} events with a complete goal window of "
+                                f"{workflow.goal_hours:g} h in the data")
+        cust = trig["customer_id"].to_numpy(np.int64)
+        t0 = trig["sec"].to_numpy(np.int64)
+        # what happened anyway: the first order strictly after the trigger, inside the goal window
+        pos = np.minimum(_next_after(okey, cust * (1 << 32) + t0), len(okey) - 1)
+        has = (_next_after(okey, cust * (1 << 32) + t0) < len(okey)) & (ocust[pos] == cust)
+        nxt_sec = np.where(has, osec[pos], np.iinfo(np.int64).max)
+        organic = nxt_sec <= t0 + goal_sec
+        self.organic = organic
+        self.organic_value = np.where(organic, orders["value"].to_numpy()[pos], 0.0)
+        mean_value = orders.groupby("customer_id")["value"].mean()
+        self.value = mean_value.reindex(cust).fillna(orders["value"].mean()).to_numpy()
+        un = events.loc[events["event_type"] == "unsubscribe", ["customer_id", "timestamp"]]
+        first_unsub = pd.Series(_days(un["timestamp"]), index=un["customer_id"].to_numpy()).groupby(level=0).min()
+        if customers is not None and "email_consent" in customers:
+            consent = (customers.set_index("customer_id")["email_consent"].reindex(cust).fillna(False)
+                       .astype(bool).to_numpy())
+        else:
+            consent = np.ones(n, bool)
+        self.base = dict(t=t0 / _DAY, end=(t0 + goal_sec) / _DAY,
+                         organic_t=np.where(organic, nxt_sec / _DAY, np.inf),
+                         unsub_t=first_unsub.reindex(cust).fillna(np.inf).to_numpy(), consent=consent, cust=cust)
+        self.t0 = t0
+        self.customers_unique, self.customer_code = np.unique(cust, return_inverse=True)
+        # the oracle: expected conversion of every entry if it were treated, minus what happened anyway
+        p_treat, _ = _walk(workflow, self.base, np.arange(n), response, None, lag_hours)
+        self.true_uplift = float(np.mean(p_treat - organic))
+
+    def __len__(self) -> int:
+        return len(self.t0)
+
+    def run(self, seed: int = 0, control_share: float = 0.5) -> Simulation:
+        """One randomised replay: customers split at random, target entries walk the workflow."""
+        if not 0 < control_share < 1:
+            raise WorkflowError(f"simulate: control_share must be in (0, 1), got {control_share!r}; with no "
+                                "control group there is nothing to compare with")
+        base, n = self.base, len(self)
+        rng_assign = np.random.default_rng([seed, 1])
+        rng = np.random.default_rng([seed, 2])
+        control = (rng_assign.random(len(self.customers_unique)) < control_share)[self.customer_code]
+        tgt = np.flatnonzero(~control)
+        res, steps = _walk(self.workflow, base, tgt, self.response, rng, self.lag_hours)
+        purchase_t = base["organic_t"].copy()
+        purchase_t[tgt] = res["purchase_t"]
+        persuaded = np.zeros(n, bool)
+        persuaded[tgt] = res["persuaded"]
+        converted = purchase_t <= base["end"]
+        disc_t, disc = np.full(n, np.inf), np.zeros(n)
+        disc_t[tgt], disc[tgt] = res["discount_t"], res["discount"]
+        gross = np.where(persuaded, self.value, self.organic_value) * converted
+        discount_cost = np.where(converted & (disc_t <= purchase_t), gross * disc, 0.0)
+        messages, message_cost = np.zeros(n, np.int64), np.zeros(n)
+        messages[tgt], message_cost[tgt] = res["messages"], res["message_cost"]
+        purchase_s = np.where(converted, np.round(np.where(converted, purchase_t, 0) * _DAY), 0).astype(np.int64)
+        entries = pd.DataFrame({
+            "customer_id": base["cust"],
+            "trigger_at": self.t0.astype("datetime64[s]"),
+            "group": np.where(control, "control", "target"),
+            "converted": converted,
+            "purchase_at": pd.Series(purchase_s.astype("datetime64[s]")).where(converted),
+            "revenue": np.round(gross - discount_cost, 2),
+            "discount_cost": np.round(discount_cost, 2),
+            "messages": messages,
+            "message_cost": message_cost,
+            "persuaded": persuaded,
+        })
+        return Simulation(workflow=self.workflow, entries=entries, steps=steps, true_uplift=self.true_uplift,
+                          response_source=self.response.source)
+
+    def coverage(self, n_runs: int = 100, level: float = 0.95, control_share: float = 0.5,
+                 seed: int = 0) -> pd.DataFrame:
+        """Repeat :meth:`run` ``n_runs`` times; per run the uplift estimate, its interval, and whether the
+        interval holds the oracle's true uplift (it should, in about ``level`` of the runs)."""
+        from .kpis import uplift_by_customer
+
+        rows = []
+        for r in range(n_runs):
+            u = uplift_by_customer(self.run(seed=seed + r, control_share=control_share).entries, level=level)
+            rows.append(dict(run=r, uplift=u["uplift"], low=u["low"], high=u["high"],
+                             covered=bool(u["low"] <= self.true_uplift <= u["high"])))
+        return pd.DataFrame(rows)
+
+
+def _walk(wf: Workflow, base: dict, idx: np.ndarray, response: Response, rng: np.random.Generator | None,
+          lag_hours: float):
+    """Walk entries ``idx`` through the steps. ``rng=None``: expected conversion probabilities (the oracle)."""
+    m = len(idx)
+    tau = base["t"][idx].copy()
+    end = base["end"][idx]
+    purchase = base["organic_t"][idx].copy()
+    survive = np.ones(m)
+    persuaded = np.zeros(m, bool)
+    disc_t, disc = np.full(m, np.inf), np.zeros(m)
+    messages, cost = np.zeros(m, np.int64), np.zeros(m)
+    at: dict[str, list[np.ndarray]] = {wf.start: [np.arange(m)]}
+    rows = []
+    for sid in wf.order:
+        loc = np.concatenate(at.pop(sid, [np.empty(0, np.int64)]))
+        st = wf.steps[sid]
+        row = dict(step=sid, type=st["type"], does=_label(st).replace("\n", " "), entered=len(loc), sent=0,
+                   undeliverable=0, persuaded=0)
+        if st["type"] == "wait":
+            tau[loc] += st["hours"] / 24.0
+            at.setdefault(st["next"], []).append(loc)
+        elif st["type"] == "condition":
+            conds = st["if"] if isinstance(st["if"], list) else [st["if"]]
+            val = np.zeros(len(loc), bool)
+            for c in conds:
+                if c == "purchased":
+                    val |= purchase[loc] <= tau[loc]
+                elif c == "unsubscribed":
+                    val |= base["unsub_t"][idx[loc]] <= tau[loc]
+                else:  # email_consent
+                    val |= base["consent"][idx[loc]] & (base["unsub_t"][idx[loc]] > tau[loc])
+            at.setdefault(st["yes"], []).append(loc[val])
+            at.setdefault(st["no"], []).append(loc[~val])
+        elif st["type"] == "action":
+            ok = tau[loc] <= end[loc]
+            if st["channel"] == "email":
+                ok &= base["consent"][idx[loc]] & (base["unsub_t"][idx[loc]] > tau[loc])
+            live = loc[ok]
+            row["sent"], row["undeliverable"] = len(live), int((~ok).sum())
+            messages[live] += 1
+            cost[live] += MESSAGE_COST[st["channel"]]
+            q = response.prob(st["offer"], st["channel"], base["cust"][idx[live]], tau[live])
+            if st["offer"] == "discount":
+                first = disc_t[live] == np.inf
+                disc_t[live[first]], disc[live[first]] = tau[live[first]], st["discount"]
+            if rng is None:
+                survive[live] *= 1 - q
+            else:
+                open_ = purchase[live] > tau[live]
+                hit = open_ & (rng.random(len(live)) < q)
+                lag = rng.exponential(lag_hours / 24.0, len(live))
+                t_buy = np.minimum(tau[live] + lag, end[live])
+                win = hit & (t_buy < purchase[live])
+                purchase[live[win]] = t_buy[win]
+                persuaded[live[win]] = True
+                row["persuaded"] = int(win.sum())
+            at.setdefault(st["next"], []).append(loc)
+        rows.append(row)
+    steps = pd.DataFrame(rows).set_index("step")
+    if rng is None:
+        organic = base["organic_t"][idx] <= end
+        return np.where(organic, 1.0, 1.0 - survive), steps
+    return dict(purchase_t=purchase, persuaded=persuaded, discount_t=disc_t, discount=disc, messages=messages,
+                message_cost=cost), steps

@@ -1,0 +1,158 @@
+"""Workflows: validation with clear errors, exact replays on a hand-made history, honest uplift intervals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import kpis
+from helpers import workflows as wf
+
+
+def _flow(**change):
+    spec = wf.cart_recovery().to_dict()
+    spec.update(change)
+    return spec
+
+
+def test_ready_workflows_round_trip_as_dict_and_yaml():
+    for w in (wf.cart_recovery(), wf.cross_sell()):
+        assert wf.Workflow.from_dict(w.to_dict()) == w
+        assert wf.Workflow.from_yaml(w.to_yaml()) == w
+    w = wf.cart_recovery()
+    assert w.order == ("wait_1", "check_1", "reminder", "wait_2", "check_2", "discount", "end")
+    assert ("check_1", "end", "yes") in w.edges() and ("check_1", "reminder", "no") in w.edges()
+    assert list(w.table()["type"]) == ["wait", "condition", "action", "wait", "condition", "action", "stop"]
+
+
+def _steps(*steps):
+    return {"name": "t", "trigger": "cart_abandon", "steps": list(steps)}
+
+
+STOP = {"id": "end", "type": "stop"}
+
+
+@pytest.mark.parametrize("spec, message", [
+    (_steps({"id": "a", "type": "wait", "hours": 1, "next": "b"},
+            {"id": "b", "type": "condition", "if": "purchased", "yes": "end", "no": "a"}, STOP),
+     r"cycle a -> b -> a"),
+    ({**_steps(STOP), "trigger": "cart_abandoned"}, "unknown trigger event 'cart_abandoned'"),
+    (_steps({"id": "a", "type": "sleep", "next": "end"}, STOP), "step 'a': unknown type 'sleep'"),
+    (_steps({"id": "a", "type": "wait", "hours": 1, "next": "nowhere"}, STOP), "next -> 'nowhere', which is not a step"),
+    (_steps({"id": "a", "type": "wait", "hours": 0, "next": "end"}, STOP), "hours > 0"),
+    (_steps({"id": "a", "type": "action", "channel": "email", "offer": "discount", "discount": 1.5, "next": "end"},
+            STOP), r"discount in \(0, 1\)"),
+    (_steps({"id": "a", "type": "action", "channel": "fax", "offer": "reminder", "next": "end"}, STOP),
+     "unknown channel 'fax'"),
+    (_steps({"id": "a", "type": "condition", "if": "is_vip", "yes": "end", "no": "end"}, STOP), "unknown condition"),
+    (_steps(STOP, {"id": "orphan", "type": "wait", "hours": 1, "next": "end"}), "orphan cannot be reached"),
+    (_steps({"id": "end", "type": "wait", "hours": 1, "next": "end"}, STOP), "two steps are called 'end'"),
+    (_steps({"type": "stop"}), "step 0 has no id"),
+    ({"name": "t", "trigger": "cart_abandon", "steps": []}, "no steps"),
+    ({**_steps(STOP), "goal_hours": -1}, "goal_hours must be > 0"),
+])
+def test_invalid_workflows_are_refused_with_the_step_named(spec, message):
+    with pytest.raises(wf.WorkflowError, match=message):
+        wf.Workflow.from_dict(spec)
+
+
+def test_invalid_yaml():
+    with pytest.raises(wf.WorkflowError, match="not valid YAML"):
+        wf.Workflow.from_yaml("name: [unclosed")
+
+
+T = pd.Timestamp("2025-03-03 10:00:00")
+
+
+def _history():
+    """Five abandoned carts at T, each showing one path through the cart-recovery workflow."""
+    h = pd.Timedelta(hours=1)
+    events = pd.DataFrame({
+        "customer_id": [1, 2, 3, 4, 5, 3, 9],
+        "timestamp": [T, T, T, T, T, T + 2 * h, T + 10 * 24 * h],
+        "event_type": ["cart_abandon"] * 5 + ["unsubscribe", "site_visit"],
+        "campaign_id": [None] * 7})
+    transactions = pd.DataFrame({
+        "order_id": [10, 11, 12, 13],
+        "customer_id": [1, 2, 5, 5],
+        "order_date": [T + 0.5 * h, T + 5 * h, T - 30 * 24 * h, T - 60 * 24 * h],
+        "product_id": ["P1", "P1", "P2", "P3"], "quantity": [1, 1, 1, 1], "unit_price": [50.0, 70.0, 100.0, 300.0]})
+    customers = pd.DataFrame({"customer_id": [1, 2, 3, 4, 5, 9], "email_consent": [True, True, True, False, True, True]})
+    return events, transactions, customers
+
+
+def test_replay_follows_each_path_exactly():
+    events, tx, customers = _history()
+    q1, q2 = 0.2, 0.3
+    response = wf.Response.assumed(reminder=q1, discount=q2)
+    sim_ = wf.Simulator(wf.cart_recovery(), events, tx, customers, response)
+    # 1 bought before the first check, 2 after the reminder, 3 unsubscribed before the discount, 4 has no consent,
+    # 5 walks to the end: the oracle is the mean of what each path can add
+    assert sim_.true_uplift == pytest.approx((q1 + 1 - (1 - q1) * (1 - q2)) / 5)
+    zero = wf.Simulator(wf.cart_recovery(), events, tx, customers, wf.Response.assumed(0.0, 0.0))
+    e = zero.run(seed=0, control_share=1e-9).entries.set_index("customer_id")
+    assert (e["group"] == "target").all()
+    assert e["messages"].to_dict() == {1: 0, 2: 1, 3: 1, 4: 0, 5: 2}
+    assert e["converted"].to_dict() == {1: True, 2: True, 3: False, 4: False, 5: False}
+    assert e["revenue"].to_dict() == {1: 50.0, 2: 70.0, 3: 0.0, 4: 0.0, 5: 0.0}
+    steps = zero.run(seed=0, control_share=1e-9).steps
+    assert steps.loc["reminder", ["entered", "sent", "undeliverable"]].tolist() == [4, 3, 1]
+    assert steps.loc["discount", ["entered", "sent", "undeliverable"]].tolist() == [2, 1, 1]
+    assert zero.true_uplift == 0
+
+
+def test_a_persuaded_customer_pays_the_discounted_mean_order_value():
+    events, tx, customers = _history()
+    sure = wf.Response(cart={"reminder": 0.0, "discount": 0.999999999})
+    e = wf.simulate(wf.cart_recovery(discount=0.1), events, tx, customers, sure, control_share=1e-9).entries
+    five = e.set_index("customer_id").loc[5]
+    assert five["persuaded"] and five["converted"]
+    assert five["revenue"] == pytest.approx(0.9 * 200.0) and five["discount_cost"] == pytest.approx(20.0)
+    assert T + pd.Timedelta(hours=26) <= five["purchase_at"] <= T + pd.Timedelta(hours=72)
+
+
+def test_simulation_bad_input():
+    events, tx, customers = _history()
+    with pytest.raises(wf.WorkflowError, match="control_share must be in"):
+        wf.simulate(wf.cart_recovery(), events, tx, customers, wf.Response.assumed(), control_share=0.0)
+    with pytest.raises(wf.WorkflowError, match="pass response="):
+        wf.simulate(wf.cart_recovery(), events, tx, customers)
+    with pytest.raises(wf.WorkflowError, match="no 'guide_download' events"):
+        wf.simulate(wf.Workflow.from_dict({**wf.cart_recovery().to_dict(), "trigger": "guide_download"}),
+                    events, tx, customers, wf.Response.assumed())
+    with pytest.raises(wf.WorkflowError, match="a probability"):
+        wf.Response.assumed(reminder=1.5)
+
+
+def test_planted_cart_response_matches_the_truth(course_world):
+    r = wf.Response.planted(course_world.truth)
+    cr = course_world.truth["cart_recovery"]
+    assert r.cart["reminder"] * (1 - cr["organic"]) == pytest.approx(cr["reminder"])
+    both = 1 - (1 - r.cart["reminder"]) * (1 - r.cart["discount"])
+    assert both * (1 - cr["organic"]) == pytest.approx(cr["discount"])
+
+
+@pytest.mark.parametrize("flow", [wf.cart_recovery(), wf.cross_sell()], ids=["cart", "cross_sell"])
+def test_uplift_interval_covers_the_planted_uplift(course_world, flow):
+    """The issue's target: the 95 % interval holds the planted uplift in >= 90 % of repeated simulations."""
+    w = course_world
+    s = wf.Simulator(flow, w.events, w.transactions, w.customers, wf.Response.planted(w.truth))
+    cov = s.coverage(n_runs=100, level=0.95)
+    assert cov["covered"].mean() >= 0.9
+    # and the estimate is unbiased: the mean over runs is within 3 standard errors of the oracle
+    assert abs(cov["uplift"].mean() - s.true_uplift) < 3 * cov["uplift"].std() / np.sqrt(len(cov))
+    assert s.true_uplift > 0
+
+
+def test_workflow_kpis_from_a_replay(course_world):
+    w = course_world
+    sim_ = wf.simulate(wf.cart_recovery(), w.events, w.transactions, w.customers, wf.Response.planted(w.truth))
+    e = sim_.entries
+    assert e["group"].value_counts(normalize=True)["control"] == pytest.approx(0.5, abs=0.03)
+    assert (e.loc[e["group"] == "control", "messages"] == 0).all()
+    assert not e.loc[e["group"] == "control", "persuaded"].any()
+    u = kpis.uplift_by_customer(e)
+    assert u["significant"] and u["low"] > 0
+    # the organic recovery the world planted shows in the control group (other orders add a little)
+    assert 0.12 <= u["rate_control"] <= 0.14
