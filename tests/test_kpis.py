@@ -196,3 +196,27 @@ def test_forecast_bad_input():
         kpis.design_matrix(c, extra=pd.DataFrame({"fatigue": [0.1]}, index=["C000"]))
     with pytest.raises(kpis.KPIError, match="have sent = 0"):
         kpis.design_matrix(c.assign(sent=0))
+
+
+def test_send_log_features_by_hand():
+    day = pd.Timedelta(days=1)
+    t = pd.Timestamp("2025-01-01")
+    events = pd.DataFrame({
+        "customer_id": [1, 1, 1, 2],
+        "timestamp": [t, t + 10 * day, t + 5 * day, t + 10 * day],
+        "event_type": ["email_sent", "email_sent", "site_visit", "push_sent"],
+        "campaign_id": ["C1", "C2", None, "C2"]})
+    orders = pd.DataFrame({"customer_id": [2], "order_date": [t - 200 * day]})
+    f = kpis.send_log_features(events, orders, tau_days=10.0, silent_days=90.0)
+    assert f.index.tolist() == ["C1", "C2"]
+    # C1: customer 1's first message, no activity before it; C2: customer 1 (one message 10 days before, visit
+    # 5 days before) and customer 2 (first message, last order 210 days before)
+    np.testing.assert_allclose(f["fatigue"], [0.0, np.exp(-1.0) / 2])
+    np.testing.assert_allclose(f["silent_share"], [1.0, 0.5])
+    as_text = kpis.send_log_features(events.assign(customer_id=events["customer_id"].map({1: "a", 2: "b"})),
+                                     orders.assign(customer_id="b"), tau_days=10.0, silent_days=90.0)
+    pd.testing.assert_frame_equal(as_text, f)  # ids that are not small integers take the factorised path
+    sliced = kpis.send_log_features(events, orders, tau_days=10.0, silent_days=90.0, chunk_rows=1)
+    pd.testing.assert_frame_equal(sliced, f)  # one slice of customers at a time gives the same numbers
+    with pytest.raises(kpis.KPIError, match="no email_sent"):
+        kpis.send_log_features(events[events["event_type"] == "site_visit"])

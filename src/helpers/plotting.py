@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-__all__ = ["PALETTE", "use_course_style", "colors", "finish", "heatmap", "silhouette"]
+__all__ = ["PALETTE", "use_course_style", "colors", "finish", "heatmap", "silhouette", "intervals"]
 
 # Okabe-Ito: distinguishable with the common forms of colour blindness.
 PALETTE: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
@@ -102,3 +102,20 @@ def silhouette(ax: plt.Axes, values: np.ndarray, labels: np.ndarray, names: dict
         y += len(v) + max(len(values) // 100, 5)
     ax.axvline(values.mean(), color="black", linestyle="--", linewidth=1)
     ax.set_yticks([])
+
+
+def intervals(ax: plt.Axes, labels: Sequence[str], value, low, high, color: str | None = None,
+              offset: float = 0.0, label: str | None = None) -> None:
+    """Horizontal points with interval bars, one row per label (top to bottom); ``offset`` shifts a second series.
+
+    >>> fig, ax = plt.subplots()
+    >>> intervals(ax, ["a", "b"], [0.1, 0.2], [0.05, 0.15], [0.15, 0.25])
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['a', 'b']
+    >>> plt.close(fig)
+    """
+    y = np.arange(len(labels))[::-1] + offset
+    value, low, high = (np.asarray(v, float) for v in (value, low, high))
+    ax.errorbar(value, y, xerr=[value - low, high - value], fmt="o", color=color or PALETTE[0], capsize=3,
+                label=label)
+    ax.set_yticks(np.arange(len(labels))[::-1], list(labels))

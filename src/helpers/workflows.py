@@ -181,12 +181,24 @@ class Workflow:
             ax.text(*pos[sid], _label(st), ha="center", va="center", fontsize=8,
                     bbox=dict(boxstyle="round,pad=0.4" if st["type"] != "condition" else "sawtooth,pad=0.4",
                               fc=colours[st["type"]], ec="0.3"))
+        level = {sid: depth[sid] for sid in self.order}
+        level["__trigger__"] = 0
+        lane = max(p[0] for p in pos.values()) + 0.75  # edges that skip levels run down a lane on the right
         for a, b, lab in [("__trigger__", self.start, ""), *self.edges()]:
             (x0, y0), (x1, y1) = pos[a], pos[b]
-            ax.annotate("", xy=(x1, y1 + 0.28), xytext=(x0, y0 - 0.28),
-                        arrowprops=dict(arrowstyle="->", color="0.35", shrinkA=0, shrinkB=0))
-            if lab:
-                ax.text((x0 + x1) / 2 + 0.05, (y0 + y1) / 2, lab, fontsize=7, color="0.25")
+            if level[b] - level[a] == 1:
+                ax.annotate("", xy=(x1, y1 + 0.28), xytext=(x0, y0 - 0.28),
+                            arrowprops=dict(arrowstyle="->", color="0.35", shrinkA=0, shrinkB=0))
+                if lab:
+                    ax.text((x0 + x1) / 2 + 0.06, (y0 + y1) / 2, lab, fontsize=7, color="0.25", va="center")
+            else:
+                ax.plot([x0 + 0.5, lane, lane], [y0, y0, y1], color="0.35", lw=1)
+                ax.annotate("", xy=(x1 + 0.3, y1), xytext=(lane, y1),
+                            arrowprops=dict(arrowstyle="->", color="0.35", shrinkA=0, shrinkB=0))
+                if lab:
+                    ax.text(x0 + 0.55, y0 + 0.06, lab, fontsize=7, color="0.25", va="bottom")
+                lane += 0.18
+        pos["__lane__"] = (lane, 0.0)
         xs = [p[0] for p in pos.values()]
         ax.set_xlim(min(xs) - 0.8, max(xs) + 0.8)
         ax.set_ylim(-max(depth.values()) - 0.6, 0.6)
@@ -200,9 +212,8 @@ def _label(st: dict[str, Any]) -> str:
     if t == "wait":
         return f"wait {st['hours']:g} h"
     if t == "condition":
-        cond = st["if"]
-        return "any of:\n" + "\n".join(cond) if isinstance(cond, list) and len(cond) > 1 else (
-            f"{cond[0] if isinstance(cond, list) else cond}?")
+        cond = st["if"] if isinstance(st["if"], list) else [st["if"]]
+        return " or\n".join(cond) + "?"
     if t == "action":
         extra = f" {st['discount']:.0%}" if st["offer"] == "discount" else ""
         return f"{st['channel']}: {st['offer']}{extra}"
