@@ -82,6 +82,21 @@ STEPS: dict[str, tuple[str, str]] = {
             "timed_from = time.perf_counter()\n"
             "_, rules = nbo.mine_rules(tx, min_support=0.05, min_confidence=0.05, min_lift=1.1, by='customer_id', algorithm='pairs')\n"
             "nbo.next_best_offers(tx, rules, tx['order_date'].max() + pd.Timedelta(days=1), fill=nbo.popularity(tx))"),
+    "workflow": ("abandoned-cart workflow replayed for every abandoned cart with a random control group "
+                 "(helpers.workflows.Simulator: entries, organic outcomes and the oracle, then one run); wall time "
+                 "excludes loading",
+                 "from helpers.io import load_world\nfrom helpers import workflows as wf\n"
+                 "w = load_world(world, tables=['customers', 'transactions', 'events'])\n"
+                 "timed_from = time.perf_counter()\n"
+                 "s = wf.Simulator(wf.cart_recovery(), w.events, w.transactions, w.customers, "
+                 "wf.Response.planted(w.truth))\ns.run(seed=0)"),
+    "kpi_forecast": ("send-log features of every send, then time-ordered CV (4 folds) of the GLM and the MLP "
+                     "for open rates (helpers.kpis); wall time excludes loading",
+                     "from helpers.io import load_world\nfrom helpers import kpis\n"
+                     "w = load_world(world, tables=['transactions', 'events', 'campaigns'], truth=False)\n"
+                     "timed_from = time.perf_counter()\n"
+                     "X = kpis.design_matrix(w.campaigns, extra=kpis.send_log_features(w.events, w.transactions))\n"
+                     "kpis.forecast_cv(w.campaigns, X, 'open_rate', n_splits=4, test_size=30)"),
 }
 PEERS = {"rfm_lifetimes": "rfm_summary", "apriori": "fpgrowth"}
 """peer step -> our step: results.md reports how many times faster ours is on the same data."""

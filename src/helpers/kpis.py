@@ -9,9 +9,11 @@
   interval, score test); :func:`uplift_by_customer` — the same from one row per workflow entry, with an interval
   that treats the customer (the unit that was randomised) as the cluster.
 * :func:`channel_view` — revenue, cost, ROI and ROMI per channel, with a bootstrap over campaigns.
+* :func:`workflow_kpis` — the same questions for a workflow replay (:mod:`helpers.workflows`).
 * Forecasting: :func:`send_log_features` (recipients' message fatigue and silence, from the send log),
   :func:`design_matrix`, :func:`forecast_cv` (time-ordered cross-validation of a binomial GLM and an MLP),
-  :func:`noise_floor` and :func:`forecast` (a planned campaign's rates with prediction intervals).
+  :func:`noise_floor`, :func:`forecast` (a planned campaign's rates with prediction intervals) and
+  :func:`what_if` (a past campaign re-planned with other parameters).
 
 Definitions used throughout (``campaigns`` as in the data card): a *lead* is a recipient who clicked; a
 *conversion* is a recipient with an order within the attribution window, whatever caused it, so the conversion
@@ -31,7 +33,8 @@ import pandas as pd
 from scipy import stats
 
 __all__ = ["KPIError", "wilson", "campaign_kpis", "uplift", "uplift_by_customer", "channel_view",
-           "send_log_features", "design_matrix", "forecast_cv", "cv_errors", "noise_floor", "forecast", "KPI_COLUMNS"]
+           "workflow_kpis", "send_log_features", "design_matrix", "forecast_cv", "cv_errors", "noise_floor",
+           "forecast", "what_if", "KPI_COLUMNS"]
 
 COUNTS = ("sent", "opens", "clicks", "conversions", "revenue", "control_size", "control_conversions",
           "control_revenue", "cost")
@@ -277,7 +280,7 @@ def channel_view(campaigns: pd.DataFrame, level: float = 0.95, n_boot: int = 200
 # Forecasting a campaign's KPIs before launch
 # ----------------------------------------------------------------------------------------------------------------
 def send_log_features(events: pd.DataFrame, orders: pd.DataFrame | None = None, tau_days: float = 10.0,
-                      silent_days: float = 90.0) -> pd.DataFrame:
+                      silent_days: float = 90.0, chunk_rows: int = 5_000_000) -> pd.DataFrame:
     """Per campaign, from the send log: the recipients' mean message fatigue and share of silent recipients.
 
     Fatigue of a recipient at a send is sum(exp(-(t - t_j) / tau_days)) over the messages t_j they received
@@ -288,23 +291,82 @@ def send_log_features(events: pd.DataFrame, orders: pd.DataFrame | None = None, 
     for col in ("customer_id", "timestamp", "event_type", "campaign_id"):
         if col not in events:
             raise KPIError(f"events: missing column {col!r}, needed for send-log features")
-    s = events.loc[events["event_type"].isin(["email_sent", "push_sent", "sms_sent"]),
-                   ["customer_id", "timestamp", "campaign_id"]]
-    s = s.sort_values(["customer_id", "timestamp"], kind="stable")
-    t0 = s["timestamp"].min()
-    t = (s["timestamp"] - t0).dt.total_seconds().to_numpy() / 86400.0
-    fatigue = _decayed_count(s["customer_id"].to_numpy(), t, tau_days)
-    act = events.loc[events["event_type"] == "site_visit", ["customer_id", "timestamp"]]
+    # numpy arrays and int64 keys (customer code << 32 | second) rather than frames: a million customers'
+    # send log is tens of millions of rows
+    typ = events["event_type"]
+    is_send = typ.isin(["email_sent", "push_sent", "sms_sent"]).to_numpy()
+    if not is_send.any():
+        raise KPIError("events: no email_sent, push_sent or sms_sent rows, so there is no send log")
+    is_visit = (typ == "site_visit").to_numpy()
+    cust = events["customer_id"].to_numpy()
+    ts = events["timestamp"].to_numpy()
+    s_sec, a_sec = _seconds(ts[is_send]), _seconds(ts[is_visit])
+    del ts
+    a_cust = cust[is_visit]
     if orders is not None:
-        act = pd.concat([act, orders[["customer_id", "order_date"]].rename(columns={"order_date": "timestamp"})])
-    act = act.rename(columns={"timestamp": "last_active"}).sort_values("last_active", kind="stable")
-    s = s.assign(fatigue=fatigue).sort_values("timestamp", kind="stable")
-    m = pd.merge_asof(s, act, left_on="timestamp", right_on="last_active", by="customer_id",
-                      allow_exact_matches=False)
-    gap = (m["timestamp"] - m["last_active"]).dt.total_seconds() / 86400.0
-    m["silent"] = gap.isna() | (gap > silent_days)
-    g = m.groupby(m["campaign_id"].astype(str), sort=True)
-    return pd.DataFrame({"fatigue": g["fatigue"].mean(), "silent_share": g["silent"].mean()})
+        a_cust = np.concatenate([a_cust, orders["customer_id"].to_numpy()])
+        a_sec = np.concatenate([a_sec, _seconds(orders["order_date"])])
+    s_code = cust[is_send]
+    del is_visit
+    small_ints = (np.issubdtype(cust.dtype, np.integer) and len(cust) and cust.min() >= 0
+                  and cust.max() < 2**31 and (not len(a_cust) or a_cust.max() < 2**31))
+    if small_ints:  # ids fit in the key as they are
+        s_code, a_code = s_code.astype(np.int64), a_cust.astype(np.int64)
+    else:
+        codes, _ = pd.factorize(np.concatenate([s_code, a_cust]))
+        s_code, a_code = codes[:len(s_code)].astype(np.int64), codes[len(s_code):].astype(np.int64)
+        del codes
+    del a_cust
+    t0 = min(s_sec.min(), a_sec.min()) if len(a_sec) else s_sec.min()
+    # every quantity is per customer, so customers are processed in slices (by id modulo n_slices) to keep
+    # the sort keys and intermediate arrays of a million customers' send log small
+    fatigue, silent = np.empty(len(s_sec)), np.empty(len(s_sec), bool)
+    n_slices = max(1, int(np.ceil(len(s_sec) / chunk_rows)))
+    for k in range(n_slices):
+        sm = np.flatnonzero(s_code % n_slices == k) if n_slices > 1 else slice(None)
+        am = (a_code % n_slices == k) if n_slices > 1 else slice(None)
+        fatigue[sm], silent[sm] = _send_log_slice(s_code[sm], s_sec[sm] - t0, a_code[am], a_sec[am] - t0,
+                                                  tau_days, silent_days)
+    del a_code, a_sec
+    camp_col = events["campaign_id"]
+    if isinstance(camp_col.dtype, pd.CategoricalDtype):  # the course's loader: codes, no strings per row
+        camp, names = camp_col.cat.codes.to_numpy()[is_send], camp_col.cat.categories.astype(str)
+        if (camp < 0).any():
+            raise KPIError("events: some email_sent/push_sent rows have no campaign_id; fill it from the send log")
+        used = np.unique(camp)
+        camp, names = np.searchsorted(used, camp), names[used]
+        order_names = np.argsort(names)
+        camp, names = np.argsort(order_names)[camp], names[order_names]
+    else:
+        camp, names = pd.factorize(camp_col.to_numpy()[is_send].astype(str), sort=True)
+    n = np.bincount(camp, minlength=len(names))
+    return pd.DataFrame({"fatigue": np.bincount(camp, weights=fatigue, minlength=len(names)) / n,
+                         "silent_share": np.bincount(camp, weights=silent, minlength=len(names)) / n},
+                        index=pd.Index(names, name="campaign_id"))
+
+
+def _send_log_slice(s_code: np.ndarray, s_sec: np.ndarray, a_code: np.ndarray, a_sec: np.ndarray,
+                    tau_days: float, silent_days: float) -> tuple[np.ndarray, np.ndarray]:
+    """Fatigue and silence of sends (customer code, seconds) given the activity (customer code, seconds)."""
+    s_key = (s_code << 32) | s_sec
+    order = np.argsort(s_key, kind="stable")
+    fatigue = np.empty(len(s_key))
+    fatigue[order] = _decayed_count(s_code[order], s_sec[order] / 86400.0, tau_days)
+    del order
+    a_key = (a_code << 32) | a_sec
+    a_key.sort()
+    pos = np.searchsorted(a_key, s_key, side="left") - 1  # the last activity strictly before the send
+    last = a_key[np.maximum(pos, 0)] if len(a_key) else np.zeros(len(s_key), np.int64)
+    valid = (pos >= 0) & ((last >> 32) == s_code)
+    gap_days = (s_sec - (last & 0xFFFFFFFF)) / 86400.0
+    return fatigue, ~valid | (gap_days > silent_days)
+
+
+def _seconds(ts) -> np.ndarray:
+    ts = np.asarray(ts)
+    if not np.issubdtype(ts.dtype, np.datetime64):
+        ts = pd.to_datetime(ts).to_numpy()
+    return ts.astype("datetime64[s]").astype(np.int64)
 
 
 def _decayed_count(cust: np.ndarray, t: np.ndarray, tau: float, span: float = 500.0) -> np.ndarray:
@@ -504,3 +566,81 @@ def forecast(history: pd.DataFrame, X_history: pd.DataFrame, X_planned: pd.DataF
     z = stats.norm.ppf(0.5 + level / 2)
     return pd.DataFrame(dict(predicted=p, low=np.clip(p - z * se, 0, 1), high=np.clip(p + z * se, 0, 1)),
                         index=X_planned.index)
+
+
+def what_if(history: pd.DataFrame, extra: pd.DataFrame | None, campaign_id: str, changes: dict[str, Sequence],
+            kpi: str = "open_rate", model: str = "glm", seed: int = 0) -> pd.DataFrame:
+    """Forecast ``kpi`` of one past campaign re-run with other parameters, every combination of ``changes``.
+
+    The model is fitted on the campaigns before ``campaign_id`` (what was known when it was planned); the
+    campaign's own send-log features are kept. Returns one row per combination, best first, with the
+    campaign as it ran marked ``as_run``.
+
+    ``changes`` maps a column of the campaigns table (send_hour, subject_variant, channel, discount) to the
+    values to try.
+    """
+    import itertools
+
+    c = history.assign(campaign_id=history["campaign_id"].astype(str)).sort_values(["date", "campaign_id"],
+                                                                                   kind="stable")
+    if campaign_id not in set(c["campaign_id"]):
+        raise KPIError(f"what_if: no campaign {campaign_id!r} in the history")
+    row = c.loc[c["campaign_id"] == campaign_id].iloc[0]
+    before = c[c["date"] < row["date"]]
+    if len(before) < 10:
+        raise KPIError(f"what_if: only {len(before)} campaigns before {campaign_id}; a forecast needs at least 10")
+    unknown = [k for k in changes if k not in c.columns]
+    if unknown:
+        raise KPIError(f"what_if: {', '.join(unknown)} is not a campaign parameter")
+    segments = sorted(c["target_segment"].astype(str).unique())
+    subjects = sorted(c["subject_variant"].astype(str).unique())
+    start = pd.to_datetime(c["date"]).min()
+    X_before = design_matrix(before, extra, segments, subjects, start)
+    num, den = KPI_COLUMNS[kpi]
+    m = (MODELS[model](seed=seed) if model == "mlp" else MODELS[model]()).fit(
+        X_before.to_numpy(float), before[num].to_numpy(float), before[den].to_numpy(float))
+    keys = list(changes)
+    combos = list(itertools.product(*[list(changes[k]) for k in keys]))
+    plans = pd.DataFrame([row.to_dict()] * len(combos))
+    for j, k in enumerate(keys):
+        plans[k] = [v[j] for v in combos]
+    plans["campaign_id"] = [f"{campaign_id}#{i}" for i in range(len(plans))]
+    ext = None
+    if extra is not None:
+        ext = pd.DataFrame(np.repeat(extra.loc[[campaign_id]].to_numpy(), len(plans), axis=0),
+                           index=plans["campaign_id"], columns=extra.columns)
+    Xp = design_matrix(plans, ext, segments, subjects, start)
+    out = plans[keys].copy()
+    out[f"predicted_{kpi}"] = m.predict(Xp.to_numpy(float))
+    out["as_run"] = np.all([out[k].to_numpy() == row[k] for k in keys], axis=0)
+    return out.sort_values(f"predicted_{kpi}", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def workflow_kpis(entries: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """Target-versus-control KPIs of a workflow replay (:func:`helpers.workflows.simulate`), per entry.
+
+    Rows: conversion rate and revenue per entry (after discounts) in each group with the uplift and its
+    clustered interval (:func:`uplift_by_customer`); messages, message cost and discounts given per target
+    entry; incremental profit per entry (revenue uplift - message cost); and ROMI = incremental profit /
+    (message cost + discounts given), the return on what the workflow spent.
+    """
+    conv = uplift_by_customer(entries, "converted", level=level)
+    rev = uplift_by_customer(entries, "revenue", level=level)
+    t = entries[entries["group"] == "target"]
+    msg, disc = float(t["message_cost"].mean()), float(t["discount_cost"].mean())
+    profit = rev["uplift"] - msg
+    rows = {
+        "entries (target / control)": (conv["n_target"], conv["n_control"], np.nan, np.nan),
+        "conversion rate": (conv["rate_target"], conv["rate_control"], np.nan, np.nan),
+        "conversion uplift": (conv["uplift"], np.nan, conv["low"], conv["high"]),
+        "revenue per entry": (rev["rate_target"], rev["rate_control"], np.nan, np.nan),
+        "revenue uplift per entry": (rev["uplift"], np.nan, rev["low"], rev["high"]),
+        "messages per target entry": (float(t["messages"].mean()), np.nan, np.nan, np.nan),
+        "message cost per target entry": (msg, np.nan, np.nan, np.nan),
+        "discounts given per target entry": (disc, np.nan, np.nan, np.nan),
+        "incremental profit per entry": (profit, np.nan, rev["low"] - msg, rev["high"] - msg),
+        "ROMI": (profit / (msg + disc) if msg + disc > 0 else np.nan, np.nan,
+                 (rev["low"] - msg) / (msg + disc) if msg + disc > 0 else np.nan,
+                 (rev["high"] - msg) / (msg + disc) if msg + disc > 0 else np.nan),
+    }
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["target", "control", "low", "high"])
