@@ -1,0 +1,238 @@
+"""Keep models right over time: input drift (population stability index), and a safe model registry on disk.
+
+* :func:`psi` — population stability index of one feature between a reference sample and a new one (quantile
+  bins of the reference for numbers, categories for the rest); :func:`psi_table` — per feature and window;
+  :func:`drift_alarm` — the windows where any feature passes a threshold (0.1 "watch", 0.2 "act" by custom).
+* :class:`Registry` — versions of each model in a folder: the model saved with skops (a format that loads
+  without running code, never pickle), and in ``registry.json`` its training window, metrics, feature list,
+  a fingerprint of its training data and the file's checksum. Load by version, promote, roll back. A corrupted
+  or newer-schema registry is refused and never overwritten.
+
+Walk-forward retraining on the world's timeline (issue 8) builds on these and is not here yet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["psi", "psi_table", "drift_alarm", "fingerprint", "Registry", "RegistryError", "DriftError"]
+
+
+class DriftError(ValueError):
+    """A drift check that cannot be computed (empty sample, feature missing); the message names the fix."""
+
+
+def psi(reference, actual, bins: int = 10, eps: float = 1e-4) -> float:
+    """Population stability index: sum over bins of (a - r) * ln(a / r) for the shares r and a per bin.
+
+    Numbers are cut at the reference's quantiles (ties merged, so a feature with few values gets fewer bins);
+    anything else is compared category by category. Shares are floored at ``eps`` so an empty bin does not
+    give an infinite index.
+
+    >>> rng = np.random.default_rng(0)
+    >>> round(psi(rng.normal(size=5000), rng.normal(size=5000)), 3) < 0.01
+    True
+    >>> round(psi(["a"] * 50 + ["b"] * 50, ["a"] * 80 + ["b"] * 20), 3)
+    0.416
+    """
+    r, a = pd.Series(reference), pd.Series(actual)
+    if r.dropna().empty or a.dropna().empty:
+        raise DriftError("psi: the reference or the new sample is empty; a window with no rows has no drift "
+                         "to measure (widen the window)")
+    if pd.api.types.is_numeric_dtype(r) and pd.api.types.is_numeric_dtype(a) and not pd.api.types.is_bool_dtype(r):
+        edges = np.unique(np.quantile(r.dropna().to_numpy(float), np.linspace(0, 1, bins + 1)[1:-1]))
+        rc = np.bincount(np.searchsorted(edges, r.dropna().to_numpy(float), side="right"), minlength=len(edges) + 1)
+        ac = np.bincount(np.searchsorted(edges, a.dropna().to_numpy(float), side="right"), minlength=len(edges) + 1)
+    else:
+        cats = sorted(set(r.dropna().astype(str)) | set(a.dropna().astype(str)))
+        rc = r.dropna().astype(str).value_counts().reindex(cats, fill_value=0).to_numpy()
+        ac = a.dropna().astype(str).value_counts().reindex(cats, fill_value=0).to_numpy()
+    rs = np.maximum(rc / rc.sum(), eps)
+    as_ = np.maximum(ac / ac.sum(), eps)
+    return float(np.sum((as_ - rs) * np.log(as_ / rs)))
+
+
+def psi_table(reference: pd.DataFrame, new: pd.DataFrame, window: str, features: Sequence[str],
+              bins: int = 10) -> pd.DataFrame:
+    """PSI of each feature (rows) in each window of ``new`` (columns, by the ``window`` column) vs ``reference``."""
+    for name, df in (("reference", reference), ("new data", new)):
+        missing = [f for f in features if f not in df]
+        if missing:
+            raise DriftError(f"psi_table: feature(s) {', '.join(missing)} missing in the {name}; the model was "
+                             "trained on them, so the new data must carry them (or retrain without them)")
+    if window not in new:
+        raise DriftError(f"psi_table: no column {window!r} in the new data to cut windows by")
+    out = {w: {f: psi(reference[f], d[f], bins) for f in features} for w, d in new.groupby(window, sort=True)}
+    return pd.DataFrame(out).loc[list(features)]
+
+
+def drift_alarm(table: pd.DataFrame, threshold: float = 0.2) -> pd.Series:
+    """Per window (column of :func:`psi_table`): does any feature's PSI exceed ``threshold``?"""
+    return table.gt(threshold).any(axis=0)
+
+
+def fingerprint(df: pd.DataFrame) -> str:
+    """A short SHA-256 of a table's values, index and column names: the same data gives the same print.
+
+    >>> fingerprint(pd.DataFrame({"x": [1, 2]})) == fingerprint(pd.DataFrame({"x": [1, 2]}))
+    True
+    """
+    h = hashlib.sha256()
+    h.update(json.dumps([str(c) for c in df.columns]).encode())
+    h.update(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The registry
+# ----------------------------------------------------------------------------------------------------------------
+class RegistryError(ValueError):
+    """A registry that cannot be read or written safely; nothing was changed on disk."""
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.sparse.", "builtins.", "collections.")
+
+
+class Registry:
+    """Model versions in a folder: ``registry.json`` plus one skops file per version.
+
+    >>> import tempfile
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> reg = Registry(tempfile.mkdtemp())
+    >>> m = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
+    >>> reg.register("lead", m, window=("2024-01-01", "2024-06-30"), metrics={"auc": 0.75}, features=["x"])
+    1
+    >>> reg.load("lead").predict([[1.0]]).tolist()
+    [1]
+    """
+
+    SCHEMA = 1
+    INDEX = "registry.json"
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.index_path = self.folder / self.INDEX
+        self._index = self._read()
+
+    # -- reading and writing the index ---------------------------------------------------------------------------
+    def _read(self) -> dict[str, Any]:
+        if not self.index_path.exists():
+            if self.folder.exists() and any(p.suffix == ".skops" for p in self.folder.rglob("*.skops")):
+                raise RegistryError(f"{self.folder}: model files but no {self.INDEX}; the registry is damaged. "
+                                    "Restore registry.json from a backup or use a new folder")
+            return {"schema": self.SCHEMA, "models": {}}
+        try:
+            index = json.loads(self.index_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise RegistryError(f"{self.index_path}: not valid JSON ({error}); the registry is corrupted and was "
+                                "left as it is. Restore it from a backup or use a new folder") from None
+        if not isinstance(index, dict) or "schema" not in index or "models" not in index:
+            raise RegistryError(f"{self.index_path}: not a model registry (no schema/models); left as it is")
+        if index["schema"] > self.SCHEMA:
+            raise RegistryError(f"{self.index_path}: schema {index['schema']} is newer than this course's "
+                                f"({self.SCHEMA}); update the course (git pull, make install) rather than "
+                                "overwrite it")
+        return index
+
+    def _write(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.index_path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self._index, indent=2, sort_keys=True))
+        os.replace(tmp, self.index_path)  # atomic: a crash leaves the old index or the new one, never half
+
+    # -- the API ---------------------------------------------------------------------------------------------------
+    def register(self, name: str, model: Any, *, window: tuple[str, str], metrics: Mapping[str, float],
+                 features: Sequence[str], data: pd.DataFrame | None = None, promote: bool = True) -> int:
+        """Save ``model`` as the next version of ``name`` and (by default) make it the current one."""
+        import skops.io as sio
+
+        entry = self._index["models"].setdefault(name, {"current": None, "versions": []})
+        version = len(entry["versions"]) + 1
+        rel = Path(name) / f"v{version:03d}.skops"
+        path = self.folder / rel
+        if path.exists():
+            raise RegistryError(f"{path} exists but the index does not list it; refusing to overwrite it")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sio.dump(model, path)
+        entry["versions"].append({
+            "version": version, "file": rel.as_posix(), "sha256": _sha256(path),
+            "window": [str(window[0]), str(window[1])], "metrics": {k: float(v) for k, v in metrics.items()},
+            "features": list(features), "data_fingerprint": fingerprint(data) if data is not None else None,
+            "type": f"{type(model).__module__}.{type(model).__qualname__}",
+        })
+        if promote:
+            entry["current"] = version
+        self._write()
+        return version
+
+    def _entry(self, name: str) -> dict[str, Any]:
+        if name not in self._index["models"]:
+            known = ", ".join(self._index["models"]) or "none"
+            raise RegistryError(f"no model {name!r} in {self.folder} (registered: {known})")
+        return self._index["models"][name]
+
+    def versions(self, name: str) -> pd.DataFrame:
+        """One row per version: window, metrics, features, fingerprint, and which one is current."""
+        e = self._entry(name)
+        rows = [{"version": v["version"], "from": v["window"][0], "to": v["window"][1], **v["metrics"],
+                 "features": len(v["features"]), "data_fingerprint": v["data_fingerprint"],
+                 "current": v["version"] == e["current"]} for v in e["versions"]]
+        return pd.DataFrame(rows).set_index("version")
+
+    def current(self, name: str) -> int | None:
+        return self._entry(name)["current"]
+
+    def info(self, name: str, version: int | None = None) -> dict[str, Any]:
+        e = self._entry(name)
+        version = e["current"] if version is None else version
+        for v in e["versions"]:
+            if v["version"] == version:
+                return dict(v)
+        raise RegistryError(f"model {name!r} has no version {version} (versions 1 to {len(e['versions'])})")
+
+    def load(self, name: str, version: int | None = None) -> Any:
+        """The model of ``version`` (default: the current one), after checking its file's checksum.
+
+        Only types from scikit-learn, NumPy and Python's builtins are trusted; anything else in the file is
+        refused rather than loaded.
+        """
+        import skops.io as sio
+
+        v = self.info(name, version)
+        path = self.folder / v["file"]
+        if not path.exists():
+            raise RegistryError(f"{path} is missing; the registry lists it as {name!r} version {v['version']}")
+        if _sha256(path) != v["sha256"]:
+            raise RegistryError(f"{path} does not match the checksum recorded when it was registered; the file "
+                                "was changed or damaged. Roll back to another version or retrain")
+        untrusted = sio.get_untrusted_types(file=path)
+        refused = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]
+        if refused:
+            raise RegistryError(f"{path} holds types this course does not trust: {', '.join(refused)}")
+        return sio.load(path, trusted=untrusted)
+
+    def promote(self, name: str, version: int) -> None:
+        """Make ``version`` the current model of ``name``."""
+        self.info(name, version)
+        self._entry(name)["current"] = version
+        self._write()
+
+    def rollback(self, name: str) -> int:
+        """Make the version before the current one current again; returns it."""
+        cur = self.current(name)
+        if cur is None or cur <= 1:
+            raise RegistryError(f"model {name!r}: no earlier version to roll back to (current: {cur})")
+        self.promote(name, cur - 1)
+        return cur - 1

@@ -1,0 +1,117 @@
+"""Retraining building blocks: PSI against the formula, drift alarms, and a registry that refuses to be unsafe."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from helpers import retraining as rt
+
+
+def test_psi_by_hand_and_its_properties():
+    # two bins by the reference's median (0.5): reference shares 0.5 / 0.5, new 0.8 / 0.2
+    ref = np.r_[np.zeros(50), np.ones(50)]
+    new = np.r_[np.zeros(80), np.ones(20)]
+    by_hand = (0.8 - 0.5) * np.log(0.8 / 0.5) + (0.2 - 0.5) * np.log(0.2 / 0.5)
+    assert rt.psi(ref, new) == pytest.approx(by_hand)
+    assert rt.psi(ref, ref) == 0
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=20_000)
+    assert rt.psi(x, rng.normal(size=20_000)) < 0.01  # same distribution
+    assert rt.psi(x, rng.normal(0.5, 1, size=20_000)) > 0.2  # half a standard deviation of shift: "act"
+    assert rt.psi(["a", "b", "b"], ["c"]) > 5  # a category never seen before
+
+
+def test_psi_table_and_alarm():
+    rng = np.random.default_rng(2)
+    ref = pd.DataFrame({"x": rng.normal(size=5000), "c": rng.choice(["u", "v"], 5000)})
+    new = pd.DataFrame({"x": np.r_[rng.normal(size=3000), rng.normal(1, 1, size=3000)],
+                        "c": rng.choice(["u", "v"], 6000), "month": ["2025-06"] * 3000 + ["2025-07"] * 3000})
+    table = rt.psi_table(ref, new, "month", ["x", "c"])
+    assert list(table.columns) == ["2025-06", "2025-07"] and list(table.index) == ["x", "c"]
+    assert rt.drift_alarm(table, 0.2).to_dict() == {"2025-06": False, "2025-07": True}
+
+
+def test_drift_bad_input():
+    ref = pd.DataFrame({"x": [1.0, 2.0]})
+    with pytest.raises(rt.DriftError, match="x missing in the new data"):
+        rt.psi_table(ref, pd.DataFrame({"y": [1.0], "w": [1]}), "w", ["x"])
+    with pytest.raises(rt.DriftError, match="empty"):
+        rt.psi([1.0, 2.0], [])
+
+
+def _model(seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(200, 3))
+    return LogisticRegression().fit(X, (X[:, 0] + rng.normal(size=200)) > 0), X
+
+
+def test_registry_versions_load_and_rollback(tmp_path):
+    reg = rt.Registry(tmp_path / "models")
+    m1, X = _model(0)
+    m2, _ = _model(1)
+    data = pd.DataFrame(X, columns=["a", "b", "c"])
+    assert reg.register("churn", m1, window=("2024-01-01", "2024-12-31"), metrics={"auc": 0.8},
+                        features=["a", "b", "c"], data=data) == 1
+    assert reg.register("churn", m2, window=("2024-02-01", "2025-01-31"), metrics={"auc": 0.82},
+                        features=["a", "b", "c"], data=data.iloc[:100]) == 2
+    assert reg.current("churn") == 2
+    np.testing.assert_array_equal(reg.load("churn").predict_proba(X), m2.predict_proba(X))
+    np.testing.assert_array_equal(reg.load("churn", 1).predict_proba(X), m1.predict_proba(X))
+    assert reg.rollback("churn") == 1
+    assert rt.Registry(tmp_path / "models").current("churn") == 1  # persisted, read back by a new instance
+    v = reg.versions("churn")
+    assert v["current"].tolist() == [True, False] and v["auc"].tolist() == [0.8, 0.82]
+    assert v.loc[1, "data_fingerprint"] == rt.fingerprint(data) != v.loc[2, "data_fingerprint"]
+    with pytest.raises(rt.RegistryError, match="no earlier version"):
+        reg.rollback("churn")
+    with pytest.raises(rt.RegistryError, match="has no version 7"):
+        reg.load("churn", 7)
+    with pytest.raises(rt.RegistryError, match="no model 'lead'"):
+        reg.load("lead")
+
+
+def test_registry_refuses_damage_and_newer_schemas_without_overwriting(tmp_path):
+    folder = tmp_path / "models"
+    reg = rt.Registry(folder)
+    m, _ = _model()
+    reg.register("lead", m, window=("a", "b"), metrics={}, features=["x"])
+    model_file = folder / "lead" / "v001.skops"
+    # a changed model file is caught by its checksum
+    original = model_file.read_bytes()
+    model_file.write_bytes(original[:-10] + b"0123456789")
+    with pytest.raises(rt.RegistryError, match="does not match the checksum"):
+        reg.load("lead")
+    model_file.write_bytes(original)
+    # a corrupted index is refused and left as it is
+    index = folder / "registry.json"
+    index.write_text('{"schema": 1, "models": {')
+    with pytest.raises(rt.RegistryError, match="not valid JSON"):
+        rt.Registry(folder)
+    assert index.read_text() == '{"schema": 1, "models": {'
+    # a registry written by a newer course
+    index.write_text(json.dumps({"schema": 99, "models": {}}))
+    with pytest.raises(rt.RegistryError, match="schema 99 is newer"):
+        rt.Registry(folder)
+    assert json.loads(index.read_text())["schema"] == 99
+    # model files without an index
+    index.unlink()
+    with pytest.raises(rt.RegistryError, match="no registry.json"):
+        rt.Registry(folder)
+
+
+def _double(x):
+    return 2 * x
+
+
+def test_registry_refuses_to_load_code_it_does_not_trust(tmp_path):
+    from sklearn.preprocessing import FunctionTransformer
+
+    reg = rt.Registry(tmp_path)
+    reg.register("odd", FunctionTransformer(func=_double), window=("a", "b"), metrics={}, features=["x"])
+    with pytest.raises(rt.RegistryError, match="types this course does not trust: .*_double"):
+        reg.load("odd")
