@@ -231,12 +231,11 @@ def campaign_kpis(campaigns: pd.DataFrame, by: str | None = None, level: float =
                 lows[k][i], highs[k][i] = _percentiles(bd[k].to_numpy(float), q)
     else:
         for i, (key, grp) in enumerate(campaigns.groupby(by, sort=True, observed=True)):
-            vals = grp[list(COUNTS)].to_numpy(float)
-            idx = rng.integers(0, len(grp), (n_boot, len(grp)))
-            tot = vals[idx].sum(axis=1)
-            bd = _derived(pd.DataFrame(tot, columns=list(COUNTS)))
             if s.loc[key, "control_size"] <= 0:
                 continue
+            vals = grp[list(COUNTS)].to_numpy(float)
+            idx = rng.integers(0, len(grp), (n_boot, len(grp)))
+            bd = _derived(pd.DataFrame(vals[idx].sum(axis=1), columns=list(COUNTS)))
             for k in lows:
                 lows[k][i], highs[k][i] = _percentiles(bd[k].to_numpy(float), q)
     for k in lows:
@@ -490,6 +489,12 @@ class _MLP:
 MODELS = {"glm": _BinomialGLM, "mlp": _MLP}
 
 
+def _make_model(name: str, seed: int):
+    if name not in MODELS:
+        raise KPIError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
+    return MODELS[name](seed=seed) if name == "mlp" else MODELS[name]()
+
+
 def forecast_cv(campaigns: pd.DataFrame, X: pd.DataFrame, kpi: str = "open_rate",
                 models: Sequence[str] = ("glm", "mlp"), n_splits: int = 4, test_size: int | None = None,
                 seed: int = 0) -> pd.DataFrame:
@@ -513,9 +518,7 @@ def forecast_cv(campaigns: pd.DataFrame, X: pd.DataFrame, kpi: str = "open_rate"
         raise KPIError(f"forecast_cv: {len(c)} campaigns are too few for {n_splits} time-ordered folds")
     for fold, (tr, te) in enumerate(splits.split(Xa)):
         for name in models:
-            if name not in MODELS:
-                raise KPIError(f"forecast_cv: unknown model {name!r}; choose from {', '.join(MODELS)}")
-            m = (MODELS[name](seed=seed) if name == "mlp" else MODELS[name]()).fit(Xa[tr], succ[tr], n[tr])
+            m = _make_model(name, seed).fit(Xa[tr], succ[tr], n[tr])
             rows.append(pd.DataFrame(dict(model=name, fold=fold, campaign_id=c["campaign_id"].to_numpy()[te],
                                           date=c["date"].to_numpy()[te], trials=n[te], observed=succ[te] / n[te],
                                           predicted=m.predict(Xa[te]))))
@@ -553,8 +556,7 @@ def forecast(history: pd.DataFrame, X_history: pd.DataFrame, X_planned: pd.DataF
     num, den = KPI_COLUMNS[kpi]
     h = history.assign(campaign_id=history["campaign_id"].astype(str))
     Xh = X_history.loc[h["campaign_id"]].to_numpy(float)
-    m = (MODELS[model](seed=seed) if model == "mlp" else MODELS[model]()).fit(
-        Xh, h[num].to_numpy(float), h[den].to_numpy(float))
+    m = _make_model(model, seed).fit(Xh, h[num].to_numpy(float), h[den].to_numpy(float))
     p = m.predict(X_planned.to_numpy(float))
     model_var = 0.0
     if cv is not None:
@@ -597,8 +599,8 @@ def what_if(history: pd.DataFrame, extra: pd.DataFrame | None, campaign_id: str,
     start = pd.to_datetime(c["date"]).min()
     X_before = design_matrix(before, extra, segments, subjects, start)
     num, den = KPI_COLUMNS[kpi]
-    m = (MODELS[model](seed=seed) if model == "mlp" else MODELS[model]()).fit(
-        X_before.to_numpy(float), before[num].to_numpy(float), before[den].to_numpy(float))
+    m = _make_model(model, seed).fit(X_before.to_numpy(float), before[num].to_numpy(float),
+                                     before[den].to_numpy(float))
     keys = list(changes)
     combos = list(itertools.product(*[list(changes[k]) for k in keys]))
     plans = pd.DataFrame([row.to_dict()] * len(combos))

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .kpis import _seconds
 from .synth import EVENT_TYPES
 
 __all__ = ["WorkflowError", "Workflow", "Response", "Simulation", "cart_recovery", "cross_sell", "simulate", "Simulator",
@@ -427,7 +428,7 @@ _DAY = 86400.0
 
 
 def _days(ts) -> np.ndarray:
-    return pd.to_datetime(ts).to_numpy().astype("datetime64[s]").astype(np.int64) / _DAY
+    return _seconds(ts) / _DAY
 
 
 def _orders(transactions: pd.DataFrame) -> pd.DataFrame:
@@ -473,15 +474,14 @@ class Simulator:
         self.workflow, self.response, self.lag_hours = workflow, response, lag_hours
         orders = _orders(transactions)
         ocust = orders["customer_id"].to_numpy(np.int64)
-        osec = pd.to_datetime(orders["order_date"]).to_numpy().astype("datetime64[s]").astype(np.int64)
+        osec = _seconds(orders["order_date"])
         okey = ocust * (1 << 32) + osec
         if workflow.trigger == "purchase":
             trig = pd.DataFrame({"customer_id": ocust, "sec": osec})
         else:
             ev = events.loc[events["event_type"] == workflow.trigger, ["customer_id", "timestamp"]]
             trig = pd.DataFrame({"customer_id": ev["customer_id"].to_numpy(np.int64),
-                                 "sec": pd.to_datetime(ev["timestamp"]).to_numpy().astype("datetime64[s]")
-                                 .astype(np.int64)})
+                                 "sec": _seconds(ev["timestamp"])})
         end_sec = max(int(osec.max()) if len(osec) else 0,
                       int(pd.to_datetime(events["timestamp"]).max().value // 10**9) if len(events) else 0)
         goal_sec = int(round(workflow.goal_hours * 3600))
@@ -496,8 +496,9 @@ class Simulator:
         cust = trig["customer_id"].to_numpy(np.int64)
         t0 = trig["sec"].to_numpy(np.int64)
         # what happened anyway: the first order strictly after the trigger, inside the goal window
-        pos = np.minimum(_next_after(okey, cust * (1 << 32) + t0), len(okey) - 1)
-        has = (_next_after(okey, cust * (1 << 32) + t0) < len(okey)) & (ocust[pos] == cust)
+        after = _next_after(okey, cust * (1 << 32) + t0)
+        pos = np.minimum(after, len(okey) - 1)
+        has = (after < len(okey)) & (ocust[pos] == cust)
         nxt_sec = np.where(has, osec[pos], np.iinfo(np.int64).max)
         organic = nxt_sec <= t0 + goal_sec
         self.organic = organic
