@@ -115,3 +115,52 @@ def test_registry_refuses_to_load_code_it_does_not_trust(tmp_path):
     reg.register("odd", FunctionTransformer(func=_double), window=("a", "b"), metrics={}, features=["x"])
     with pytest.raises(rt.RegistryError, match="types this course does not trust: .*_double"):
         reg.load("odd")
+
+
+def _drifting(n_per=800, months=18, change=10, seed=3):
+    """Months of leads whose outcome follows x1 before month `change` and x2 (shifted upward) from it on."""
+    rng = np.random.default_rng(seed)
+    month = np.repeat(np.arange(months), n_per)
+    after = month >= change
+    x1, x2 = rng.normal(size=len(month)), rng.normal(size=len(month)) + 0.8 * after
+    eta = np.where(after, 2.0 * (x2 - 0.8), 2.0 * x1) - 1.0
+    y = rng.random(len(month)) < 1 / (1 + np.exp(-eta))
+    return pd.DataFrame({"created": pd.Timestamp("2024-01-01") + pd.to_timedelta(month * 31 + 3, "D"),
+                         "x1": x1, "x2": x2, "converted": y})
+
+
+def test_walk_forward_policies_through_a_known_drift():
+    d = _drifting()
+    change = str(pd.Period(d["created"].iloc[0], "M") + 10)
+    args = dict(features=["x1", "x2"], target="converted", time_col="created", first_test="2024-05",
+                make_model=LogisticRegression)
+    never = rt.walk_forward(d, policy="never", **args).set_index("period")
+    drift = rt.walk_forward(d, policy="drift", window=1, **args).set_index("period")
+    sched = rt.walk_forward(d, policy="scheduled", window=3, **args).set_index("period")
+    before = never.loc[:str(pd.Period(change, "M") - 1), "auc"].mean()
+    # detection fires in the month of the change (lag 0) and not before it
+    fired = drift.index[drift["drift_alarm"]]
+    assert fired[0] == change
+    # within two months of the change the drift policy is back near its pre-drift AUC; never stays degraded
+    two_later = [str(pd.Period(change, "M") + k) for k in (1, 2)]
+    assert drift.loc[two_later[-1], "auc"] >= 0.9 * before
+    assert never.loc[two_later, "auc"].max() < 0.75 * before
+    assert sched.loc[two_later[-1], "auc"] > never.loc[two_later[-1], "auc"]
+    assert drift.loc[change, "psi_feature"] == "x2"
+    assert never["trained_on"].nunique() == 1
+
+
+def test_walk_forward_bad_input():
+    d = _drifting(n_per=50, months=4)
+    args = dict(features=["x1"], target="converted", time_col="created", make_model=LogisticRegression)
+    with pytest.raises(rt.DriftError, match="unknown policy"):
+        rt.walk_forward(d, first_test="2024-02", policy="weekly", **args)
+    with pytest.raises(rt.DriftError, match="x9 missing"):
+        rt.walk_forward(d, first_test="2024-02", **{**args, "features": ["x9"]})
+    with pytest.raises(rt.DriftError, match="period 2024-03 has no positives"):
+        rt.walk_forward(d.assign(converted=d["converted"] & (d["created"].dt.month != 3)), first_test="2024-02",
+                        **args)
+    with pytest.raises(rt.DriftError, match="one class only"):
+        rt.walk_forward(d.assign(converted=d["created"].dt.month != 1), first_test="2024-02", **args)
+    with pytest.raises(rt.DriftError, match="no training rows"):
+        rt.walk_forward(d, first_test="2024-01", **args)

@@ -8,7 +8,9 @@
   a fingerprint of its training data and the file's checksum. Load by version, promote, roll back. A corrupted
   or newer-schema registry is refused and never overwritten.
 
-Walk-forward retraining on the world's timeline (issue 8) builds on these and is not here yet.
+* :func:`walk_forward` — train up to a period, score the next, record AUC, calibration and the share of
+  positives captured in the top decile, then retrain or not by a policy: ``never``, ``scheduled`` (every
+  period) or ``drift`` (when a feature's PSI or an AUC drop passes its threshold).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["psi", "psi_table", "drift_alarm", "fingerprint", "Registry", "RegistryError", "DriftError"]
+__all__ = ["psi", "psi_table", "drift_alarm", "fingerprint", "walk_forward", "POLICIES", "Registry",
+           "RegistryError", "DriftError"]
 
 
 class DriftError(ValueError):
@@ -89,6 +92,81 @@ def fingerprint(df: pd.DataFrame) -> str:
     h.update(json.dumps([str(c) for c in df.columns]).encode())
     h.update(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
     return h.hexdigest()[:16]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Walk-forward evaluation with a retraining policy
+# ----------------------------------------------------------------------------------------------------------------
+POLICIES = ("never", "scheduled", "drift")
+
+
+def _period_scores(y: np.ndarray, p: np.ndarray, label: str) -> dict[str, float]:
+    from sklearn.metrics import roc_auc_score
+
+    pos = int(y.sum())
+    if pos == 0 or pos == len(y):
+        raise DriftError(f"walk_forward: period {label} has {'no' if pos == 0 else 'only'} positives, so its AUC "
+                         "is undefined; use longer periods (freq) or start later")
+    top = p >= np.quantile(p, 0.9)
+    return dict(n=len(y), positives=pos, auc=float(roc_auc_score(y, p)),
+                top_decile_capture=float(y[top].sum() / pos), calibration_gap=float(p.mean() - y.mean()))
+
+
+def walk_forward(data: pd.DataFrame, features: Sequence[str], target: str, time_col: str, first_test,
+                 make_model, policy: str = "never", freq: str = "M", window: int | None = None,
+                 psi_threshold: float = 0.2, auc_drop: float = 0.05, label_delay: int = 0) -> pd.DataFrame:
+    """Score each period from ``first_test`` on with the model of the moment; retrain by ``policy``.
+
+    ``make_model()`` returns an unfitted classifier with ``predict_proba``. Training uses the rows of the
+    periods before (all of them, or the last ``window``), without the last ``label_delay`` periods whose
+    outcomes would not be known yet. After each period the policy decides whether the next period gets a new
+    model: ``scheduled`` always, ``drift`` when any feature's PSI against the training rows exceeds
+    ``psi_threshold`` or the AUC fell more than ``auc_drop`` below the model's first period, ``never`` never.
+
+    Returns one row per period: the scores, the largest PSI and its feature, whether the drift rule fired,
+    and which training periods the model used.
+    """
+    if policy not in POLICIES:
+        raise DriftError(f"walk_forward: unknown policy {policy!r}; choose from {', '.join(POLICIES)}")
+    missing = [c for c in [*features, target, time_col] if c not in data]
+    if missing:
+        raise DriftError(f"walk_forward: column(s) {', '.join(missing)} missing from the data")
+    period = pd.to_datetime(data[time_col]).dt.to_period(freq)
+    first = pd.Period(first_test, freq=freq)
+    periods = sorted(period[period >= first].unique())
+    if not periods:
+        raise DriftError(f"walk_forward: no rows from {first} on")
+    X, y = data[list(features)], data[target].to_numpy().astype(int)
+
+    def train(upto: pd.Period):
+        last = upto - 1 - label_delay
+        rows = (period <= last) & ((period > last - window) if window else True)
+        if not rows.any():
+            raise DriftError(f"walk_forward: no training rows before {upto} (window {window}, label delay "
+                             f"{label_delay})")
+        if len(np.unique(y[rows])) < 2:
+            raise DriftError(f"walk_forward: the training rows before {upto} hold one class only; a model "
+                             "needs positives and negatives (train on more periods)")
+        model = make_model().fit(X[rows], y[rows])
+        return model, rows, f"{period[rows].min()}..{last}"
+
+    model, train_rows, trained_on = train(first)
+    reference_auc = None
+    rows = []
+    for i, per in enumerate(periods):
+        here = (period == per).to_numpy()
+        p = model.predict_proba(X[here])[:, 1]
+        scores = _period_scores(y[here], p, str(per))
+        drift = {f: psi(X.loc[train_rows, f], X.loc[here, f]) for f in features}
+        worst = max(drift, key=drift.get)
+        reference_auc = scores["auc"] if reference_auc is None else reference_auc
+        fired = drift[worst] > psi_threshold or scores["auc"] < reference_auc - auc_drop
+        rows.append(dict(period=str(per), policy=policy, trained_on=trained_on, **scores, psi_max=drift[worst],
+                         psi_feature=worst, drift_alarm=bool(fired)))
+        if i + 1 < len(periods) and (policy == "scheduled" or (policy == "drift" and fired)):
+            model, train_rows, trained_on = train(periods[i + 1])
+            reference_auc = None
+    return pd.DataFrame(rows)
 
 
 # ----------------------------------------------------------------------------------------------------------------
