@@ -52,7 +52,7 @@ def _check(campaigns: pd.DataFrame, need: Sequence[str], table: str = "campaigns
         raise KPIError(f"{table}: the table is empty; KPIs need at least one campaign")
     missing = [c for c in need if c not in campaigns.columns]
     if missing:
-        raise KPIError(f"{table}: missing column(s) {', '.join(missing)}; the data card (docs/data-card.md) lists "
+        raise KPIError(f"{table}: missing column(s) {', '.join(missing)}; the data card (data/README.md) lists "
                        "what each column holds")
     ids = campaigns["campaign_id"].astype(str).tolist() if "campaign_id" in campaigns else list(map(str,
                                                                                                       campaigns.index))
@@ -332,16 +332,13 @@ def send_log_features(events: pd.DataFrame, orders: pd.DataFrame | None = None, 
         camp, names = camp_col.cat.codes.to_numpy()[is_send], camp_col.cat.categories.astype(str)
         if (camp < 0).any():
             raise KPIError("events: some email_sent/push_sent rows have no campaign_id; fill it from the send log")
-        used = np.unique(camp)
-        camp, names = np.searchsorted(used, camp), names[used]
-        order_names = np.argsort(names)
-        camp, names = np.argsort(order_names)[camp], names[order_names]
     else:
-        camp, names = pd.factorize(camp_col.to_numpy()[is_send].astype(str), sort=True)
+        camp, names = pd.factorize(camp_col.to_numpy()[is_send].astype(str))
     n = np.bincount(camp, minlength=len(names))
-    return pd.DataFrame({"fatigue": np.bincount(camp, weights=fatigue, minlength=len(names)) / n,
-                         "silent_share": np.bincount(camp, weights=silent, minlength=len(names)) / n},
-                        index=pd.Index(names, name="campaign_id"))
+    out = pd.DataFrame({"fatigue": np.bincount(camp, weights=fatigue, minlength=len(names)) / np.maximum(n, 1),
+                        "silent_share": np.bincount(camp, weights=silent, minlength=len(names)) / np.maximum(n, 1)},
+                       index=pd.Index(names, name="campaign_id"))
+    return out[n > 0].sort_index()  # campaigns with sends only (a category may have none)
 
 
 def _send_log_slice(s_code: np.ndarray, s_sec: np.ndarray, a_code: np.ndarray, a_sec: np.ndarray,
@@ -631,6 +628,9 @@ def workflow_kpis(entries: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     t = entries[entries["group"] == "target"]
     msg, disc = float(t["message_cost"].mean()), float(t["discount_cost"].mean())
     profit = rev["uplift"] - msg
+
+    def per_spent(x: float) -> float:  # return on what the workflow spent per entry (messages + discounts)
+        return x / (msg + disc) if msg + disc > 0 else np.nan
     rows = {
         "entries (target / control)": (conv["n_target"], conv["n_control"], np.nan, np.nan),
         "conversion rate": (conv["rate_target"], conv["rate_control"], np.nan, np.nan),
@@ -641,8 +641,6 @@ def workflow_kpis(entries: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
         "message cost per target entry": (msg, np.nan, np.nan, np.nan),
         "discounts given per target entry": (disc, np.nan, np.nan, np.nan),
         "incremental profit per entry": (profit, np.nan, rev["low"] - msg, rev["high"] - msg),
-        "ROMI": (profit / (msg + disc) if msg + disc > 0 else np.nan, np.nan,
-                 (rev["low"] - msg) / (msg + disc) if msg + disc > 0 else np.nan,
-                 (rev["high"] - msg) / (msg + disc) if msg + disc > 0 else np.nan),
+        "ROMI": (per_spent(profit), np.nan, per_spent(rev["low"] - msg), per_spent(rev["high"] - msg)),
     }
     return pd.DataFrame.from_dict(rows, orient="index", columns=["target", "control", "low", "high"])

@@ -243,6 +243,12 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def season_logit(when: np.ndarray) -> np.ndarray:
+    """The planted seasonal shift of the open logit at datetime64 times: +0.2 in December, -0.15 in August."""
+    month = np.asarray(when).astype("datetime64[M]").astype(int) % 12
+    return np.where(month == 11, 0.2, np.where(month == 7, -0.15, 0.0))
+
+
 def _choice_rows(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
     """One categorical draw per row of ``probs`` (rows sum to 1)."""
     cum = np.cumsum(probs, axis=1)
@@ -789,9 +795,7 @@ def _respond(seg, lat, who, t_send, hour, channel, subj, disc, fatigue, subj_eff
     after = t_send >= DRIFT_DAY
     subj_before = np.array([SUBJECT_EFFECT_BEFORE[x] for x in SUBJECTS])
     subj_after = np.array([SUBJECT_EFFECT_AFTER[x] for x in SUBJECTS])
-    month = ((START + (t_send * 86400).astype("int64").astype("timedelta64[s]")).astype("datetime64[M]")
-             .astype(int) % 12)
-    season = np.where(month == 11, 0.2, np.where(month == 7, -0.15, 0.0))  # December up, August down
+    season = season_logit(START + (t_send * 86400).astype("int64").astype("timedelta64[s]"))
     alive = t_send < lat["churn_day"][who]
     eta_open = (
         seg["open_logit"][s] + lat["open_offset"][who] + CHANNEL_OPEN[channel]

@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .kpis import _seconds
-from .synth import EVENT_TYPES
+from .kpis import _seconds, uplift_by_customer
+from .synth import CHANNEL_COST, EVENT_TYPES, _sigmoid, season_logit
 
 __all__ = ["WorkflowError", "Workflow", "Response", "Simulation", "cart_recovery", "cross_sell", "simulate", "Simulator",
            "STEP_TYPES", "CONDITIONS", "CHANNELS", "OFFERS", "TRIGGERS", "MESSAGE_COST"]
@@ -53,7 +53,9 @@ OFFERS = {
     "nbo": "the customer's next best offer (lesson 03's offers.csv)",
 }
 #: cost per message; email and push are the world's planted costs, SMS is an assumption of the course
-MESSAGE_COST = {"email": 0.004, "push": 0.002, "sms": 0.05}
+MESSAGE_COST = {**CHANNEL_COST, "sms": 0.05}
+#: the keys of a step that link to other steps, by step type
+_LINKS = {"wait": ("next",), "action": ("next",), "condition": ("yes", "no"), "stop": ()}
 
 
 class WorkflowError(ValueError):
@@ -139,14 +141,8 @@ class Workflow:
 
     def edges(self) -> list[tuple[str, str, str]]:
         """(from, to, label) for every link; labels are "yes"/"no" after a condition, "" otherwise."""
-        out = []
-        for sid in self.order:
-            st = self.steps[sid]
-            if st["type"] == "condition":
-                out += [(sid, st["yes"], "yes"), (sid, st["no"], "no")]
-            elif st["type"] != "stop":
-                out.append((sid, st["next"], ""))
-        return out
+        return [(sid, st[key], "" if key == "next" else key)
+                for sid in self.order for st in [self.steps[sid]] for key in _LINKS[st["type"]]]
 
     def table(self) -> pd.DataFrame:
         """One row per step in walking order: type, what it does, where it goes."""
@@ -164,7 +160,7 @@ class Workflow:
 
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 7))
-        depth = {self.start: 1}
+        depth = {"__trigger__": 0, self.start: 1}
         for a, b, _ in self.edges():  # edges follow the topological order: longest path depth
             depth[b] = max(depth.get(b, 0), depth[a] + 1)
         levels: dict[int, list[str]] = {}
@@ -182,12 +178,10 @@ class Workflow:
             ax.text(*pos[sid], _label(st), ha="center", va="center", fontsize=8,
                     bbox=dict(boxstyle="round,pad=0.4" if st["type"] != "condition" else "sawtooth,pad=0.4",
                               fc=colours[st["type"]], ec="0.3"))
-        level = {sid: depth[sid] for sid in self.order}
-        level["__trigger__"] = 0
         lane = max(p[0] for p in pos.values()) + 0.75  # edges that skip levels run down a lane on the right
         for a, b, lab in [("__trigger__", self.start, ""), *self.edges()]:
             (x0, y0), (x1, y1) = pos[a], pos[b]
-            if level[b] - level[a] == 1:
+            if depth[b] - depth[a] == 1:
                 ax.annotate("", xy=(x1, y1 + 0.28), xytext=(x0, y0 - 0.28),
                             arrowprops=dict(arrowstyle="->", color="0.35", shrinkA=0, shrinkB=0))
                 if lab:
@@ -199,8 +193,7 @@ class Workflow:
                 if lab:
                     ax.text(x0 + 0.55, y0 + 0.06, lab, fontsize=7, color="0.25", va="bottom")
                 lane += 0.18
-        pos["__lane__"] = (lane, 0.0)
-        xs = [p[0] for p in pos.values()]
+        xs = [p[0] for p in pos.values()] + [lane]
         ax.set_xlim(min(xs) - 0.8, max(xs) + 0.8)
         ax.set_ylim(-max(depth.values()) - 0.6, 0.6)
         ax.set_axis_off()
@@ -213,12 +206,16 @@ def _label(st: dict[str, Any]) -> str:
     if t == "wait":
         return f"wait {st['hours']:g} h"
     if t == "condition":
-        cond = st["if"] if isinstance(st["if"], list) else [st["if"]]
-        return " or\n".join(cond) + "?"
+        return " or\n".join(_conditions(st)) + "?"
     if t == "action":
         extra = f" {st['discount']:.0%}" if st["offer"] == "discount" else ""
         return f"{st['channel']}: {st['offer']}{extra}"
     return "stop"
+
+
+def _conditions(st: dict[str, Any]) -> list:
+    """A condition step's ``if`` as a list (a single name or a list meaning "any of")."""
+    return st.get("if") if isinstance(st.get("if"), list) else [st.get("if")]
 
 
 def _check_step(where: str, sid: str, st: dict[str, Any], steps: dict[str, dict]) -> None:
@@ -226,8 +223,7 @@ def _check_step(where: str, sid: str, st: dict[str, Any], steps: dict[str, dict]
     here = f"{where}, step {sid!r}"
     if t not in STEP_TYPES:
         raise WorkflowError(f"{here}: unknown type {t!r}; a step is one of {', '.join(STEP_TYPES)}")
-    links = {"wait": ("next",), "action": ("next",), "condition": ("yes", "no"), "stop": ()}[t]
-    for key in links:
+    for key in _LINKS[t]:
         if key not in st:
             raise WorkflowError(f"{here}: a {t} step needs {key!r}")
         if st[key] not in steps:
@@ -237,11 +233,11 @@ def _check_step(where: str, sid: str, st: dict[str, Any], steps: dict[str, dict]
         if not isinstance(h, (int, float)) or not h > 0:
             raise WorkflowError(f"{here}: a wait needs hours > 0, got {h!r}")
     elif t == "condition":
-        cond = st.get("if")
-        conds = cond if isinstance(cond, list) else [cond]
+        conds = _conditions(st)
         unknown = [c for c in conds if c not in CONDITIONS]
         if not conds or unknown:
-            raise WorkflowError(f"{here}: unknown condition {unknown or cond!r}; known: {', '.join(CONDITIONS)}")
+            raise WorkflowError(f"{here}: unknown condition {unknown or st.get('if')!r}; known: "
+                                f"{', '.join(CONDITIONS)}")
     elif t == "action":
         if st.get("channel") not in CHANNELS:
             raise WorkflowError(f"{here}: unknown channel {st.get('channel')!r}; known: {', '.join(CHANNELS)}")
@@ -256,8 +252,7 @@ def _check_step(where: str, sid: str, st: dict[str, Any], steps: dict[str, dict]
 def _topological(where: str, start: str, steps: dict[str, dict]) -> list[str]:
     """Steps reachable from ``start`` in an order where every link points forward; a cycle is an error."""
     def nxt(sid: str) -> list[str]:
-        st = steps[sid]
-        return [st[k] for k in ("next", "yes", "no") if k in st and st["type"] != "stop"]
+        return [steps[sid][k] for k in _LINKS[steps[sid]["type"]]]
 
     state: dict[str, int] = {}  # 1 = on the current path, 2 = done
     post: list[str] = []
@@ -324,9 +319,6 @@ def cross_sell(wait_hours: float = 72.0, goal_hours: float = 240.0) -> Workflow:
 # ----------------------------------------------------------------------------------------------------------------
 # Response to touchpoints
 # ----------------------------------------------------------------------------------------------------------------
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
-
 
 @dataclass
 class Response:
@@ -394,9 +386,7 @@ class Response:
         m, s = self._model, self._segment[pos]
         ch = "push" if channel == "sms" else channel  # SMS is not planted: it answers like a push message
         hour = (t_days * 24.0) % 24.0
-        month = (np.datetime64("1970-01-01") + (t_days * 86400).astype("int64").astype("timedelta64[s]")
-                 ).astype("datetime64[M]").astype(int) % 12
-        season = np.where(month == 11, 0.2, np.where(month == 7, -0.15, 0.0))
+        season = season_logit(np.datetime64("1970-01-01") + (t_days * 86400).astype("int64").astype("timedelta64[s]"))
         p_open = _sigmoid(m["open_logit"][s] + m["channel_open"][ch] + season
                           + m["hour_amplitude"] * (np.cos(2 * np.pi * (hour - m["peak_hour"][s]) / 24) - 1))
         p_click = _sigmoid(m["click_logit"][s] + m["channel_click"][ch])
@@ -566,8 +556,6 @@ class Simulator:
                  seed: int = 0) -> pd.DataFrame:
         """Repeat :meth:`run` ``n_runs`` times; per run the uplift estimate, its interval, and whether the
         interval holds the oracle's true uplift (it should, in about ``level`` of the runs)."""
-        from .kpis import uplift_by_customer
-
         rows = []
         for r in range(n_runs):
             u = uplift_by_customer(self.run(seed=seed + r, control_share=control_share).entries, level=level)
@@ -589,6 +577,10 @@ def _walk(wf: Workflow, base: dict, idx: np.ndarray, response: Response, rng: np
     messages, cost = np.zeros(m, np.int64), np.zeros(m)
     at: dict[str, list[np.ndarray]] = {wf.start: [np.arange(m)]}
     rows = []
+
+    def email_ok(loc: np.ndarray) -> np.ndarray:  # consented and not unsubscribed at the entry's clock
+        return base["consent"][idx[loc]] & (base["unsub_t"][idx[loc]] > tau[loc])
+
     for sid in wf.order:
         loc = np.concatenate(at.pop(sid, [np.empty(0, np.int64)]))
         st = wf.steps[sid]
@@ -598,21 +590,20 @@ def _walk(wf: Workflow, base: dict, idx: np.ndarray, response: Response, rng: np
             tau[loc] += st["hours"] / 24.0
             at.setdefault(st["next"], []).append(loc)
         elif st["type"] == "condition":
-            conds = st["if"] if isinstance(st["if"], list) else [st["if"]]
             val = np.zeros(len(loc), bool)
-            for c in conds:
+            for c in _conditions(st):
                 if c == "purchased":
                     val |= purchase[loc] <= tau[loc]
                 elif c == "unsubscribed":
                     val |= base["unsub_t"][idx[loc]] <= tau[loc]
                 else:  # email_consent
-                    val |= base["consent"][idx[loc]] & (base["unsub_t"][idx[loc]] > tau[loc])
+                    val |= email_ok(loc)
             at.setdefault(st["yes"], []).append(loc[val])
             at.setdefault(st["no"], []).append(loc[~val])
         elif st["type"] == "action":
             ok = tau[loc] <= end[loc]
             if st["channel"] == "email":
-                ok &= base["consent"][idx[loc]] & (base["unsub_t"][idx[loc]] > tau[loc])
+                ok &= email_ok(loc)
             live = loc[ok]
             row["sent"], row["undeliverable"] = len(live), int((~ok).sum())
             messages[live] += 1
