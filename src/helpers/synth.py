@@ -146,8 +146,11 @@ LEAD_COEF_BEFORE = {
     "social_engagements": 0.0, "days_since_last_activity": -0.05, "unsubscribed": -1.6, "age": 0.0,
     "is_female": 0.0, "income_high": 0.4, "source_referral": 0.0, "region_north": 0.0,
 }
-LEAD_COEF_AFTER = dict(LEAD_COEF_BEFORE, intercept=-2.9, email_clicks=1.3, guide_downloads=0.1,
-                       payment_form_views=0.6, social_engagements=0.5)
+# On the drift date a free trial opens: the buyer's guide and the payment form become steps of every trial
+# sign-up, so they stop marking buyers (trial-seekers who stop there rarely buy), web browsing no longer adds
+# anything, and engagement with the nurture emails and social content carries the intent instead.
+LEAD_COEF_AFTER = dict(LEAD_COEF_BEFORE, intercept=-1.8, site_visits=0.0, product_page_views=0.0, catalog_clicks=0.0,
+                       guide_downloads=-1.0, payment_form_views=-0.9, email_clicks=1.4, social_engagements=1.0)
 
 # Campaign response model (per recipient; see _respond).
 CHANNEL_OPEN = {"email": 0.0, "push": 0.6}
@@ -1299,7 +1302,9 @@ def _truth(seed, n_customers, seg, lat, cust, products, pi, rules, attempts, cam
         "recovery probability of a reminder and of a reminder with discount (for the workflow simulator).",
         dict(organic=CART_RECOVERY_ORGANIC, **CART_REMINDER_UPLIFT))
     put("drift",
-        "What changes on the drift date: lead coefficients (lead_model coef_after), lead mix (more social leads, "
+        "What changes on the drift date: lead coefficients (lead_model coef_after: a free trial makes the buyer's "
+        "guide and the payment form steps of every sign-up, so they stop marking buyers, browsing adds nothing, "
+        "and email clicks and social engagement carry the intent), lead mix (more social leads, "
         "higher intent, more email opens), churn hazard of one segment (churn_model), the urgency subject line "
         "effect (response_model subject_effect_after) and the discount effect (discount_effect_after).",
         dict(date="2025-07-01",
