@@ -149,3 +149,19 @@ def test_course_world_churn_scores(course_world):
     # and the model comes within 0.01 of the best score history allows
     assert auc["oracle"] - auc["model"] < 0.03
     assert auc["history"] - auc["model"] < 0.01
+
+
+def test_churn_panel_stacks_the_frames_of_each_date():
+    w = _world()
+    panel = ch.churn_panel(w, ["2024-06-01", "2024-05-01"], horizon_days=30)
+    assert panel["as_of"].is_monotonic_increasing  # dates sorted
+    for as_of, part in panel.groupby("as_of"):
+        x, y = ch.churn_frame(w, as_of, 30)
+        got = part.set_index("customer_id")
+        pd.testing.assert_frame_equal(got[list(x.columns)], x, check_names=False)
+        assert got["churned"].tolist() == y.tolist()
+    assert panel.groupby("as_of").size().tolist() == [3, 3]  # customers 1, 2, 3 bought before May 1 and June 1
+    with pytest.raises(ValueError, match="no as-of dates"):
+        ch.churn_panel(w, [])
+    with pytest.raises(ValueError, match="runs past the last order"):
+        ch.churn_panel(w, ["2024-06-01", "2024-07-15"], horizon_days=30)

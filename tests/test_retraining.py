@@ -164,3 +164,65 @@ def test_walk_forward_bad_input():
         rt.walk_forward(d.assign(converted=d["created"].dt.month != 1), first_test="2024-02", **args)
     with pytest.raises(rt.DriftError, match="no training rows"):
         rt.walk_forward(d, first_test="2024-01", **args)
+
+
+def test_drift_retrain_learns_from_the_alarm_on_and_waits_for_its_labels(tmp_path):
+    d = _drifting()
+    change = pd.Period(d["created"].iloc[0], "M") + 10
+    args = dict(features=["x1", "x2"], target="converted", time_col="created", first_test="2024-05",
+                make_model=LogisticRegression, policy="drift")
+    reset = rt.walk_forward(d, **args).set_index("period")
+    keep = rt.walk_forward(d, reset_on_drift=False, **args).set_index("period")
+    nxt = str(change + 1)
+    assert reset.loc[nxt, "trained_on"] == f"{change}..{change}"  # only the new world
+    assert keep.loc[nxt, "trained_on"] == f"2024-01..{change}"  # everything so far: the old world outvotes it
+    assert reset.loc[nxt, "auc"] > keep.loc[nxt, "auc"] + 0.1
+    # with the outcomes of a month known one month later, the retrain waits one month for the alarm's labels
+    late = rt.walk_forward(d, label_delay=1, **args).set_index("period")
+    assert late.loc[str(change), "drift_alarm"]
+    assert late.loc[nxt, "version"] == late.loc[str(change), "version"]
+    assert late.loc[str(change + 2), "version"] == late.loc[str(change), "version"] + 1
+    assert late.loc[str(change + 2), "trained_on"] == f"{change}..{change}"
+
+
+def test_walk_forward_registers_every_model_it_trains(tmp_path):
+    d = _drifting(months=14)
+    reg = rt.Registry(tmp_path / "models")
+    out = rt.walk_forward(d, ["x1", "x2"], "converted", "created", "2024-05", LogisticRegression,
+                          policy="drift", registry=reg, name="lead")
+    table = reg.versions("lead")
+    assert table.index.tolist() == sorted(out["version"].unique().tolist())
+    assert table["current"].tolist()[-1] and reg.current("lead") == out["version"].max()
+    first = table.loc[1]
+    assert (first["from"], first["to"]) == ("2024-01-01", "2024-04-30")
+    assert first["train_rows"] == 4 * 800
+    period = pd.to_datetime(d["created"]).dt.to_period("M")
+    rows = (period <= pd.Period("2024-04", "M")).to_numpy()
+    assert first["train_positive_rate"] == pytest.approx(d.loc[rows, "converted"].mean())
+    assert first["data_fingerprint"] == rt.fingerprint(d.loc[rows, ["x1", "x2", "converted"]])
+    # the registered first model is the one that scored the first periods
+    again = reg.load("lead", 1)
+    may = (period == pd.Period("2024-05", "M")).to_numpy()
+    from sklearn.metrics import roc_auc_score
+    assert roc_auc_score(d.loc[may, "converted"], again.predict_proba(d.loc[may, ["x1", "x2"]])[:, 1]) == \
+        pytest.approx(out.set_index("period").loc["2024-05", "auc"])
+
+
+def test_recovery_summarises_each_policy_through_the_change():
+    d = _drifting()
+    change = pd.Period(d["created"].iloc[0], "M") + 10
+    args = dict(features=["x1", "x2"], target="converted", time_col="created", first_test="2024-05",
+                make_model=LogisticRegression)
+    res = pd.concat([rt.walk_forward(d, policy=p, **args) for p in rt.POLICIES], ignore_index=True)
+    rec = rt.recovery(res, str(change), windows=2)
+    assert rec.loc["drift", "detect_lag"] == 0 and rec.loc["drift", "false_alarms"] == 0
+    by = res.assign(per=res["period"]).set_index(["policy", "per"])["auc"]
+    before = [p for p in res["period"].unique() if pd.Period(p, "M") < change]
+    after = [str(change + 1), str(change + 2)]
+    for policy in rt.POLICIES:
+        assert rec.loc[policy, "auc_before"] == pytest.approx(by[policy].loc[before].mean())
+        assert rec.loc[policy, "ratio"] == pytest.approx(by[policy].loc[after].mean() / by[policy].loc[before].mean(),
+                                                        abs=1e-6)
+    assert rec.loc["drift", "ratio"] >= 0.9 > rec.loc["never", "ratio"]
+    with pytest.raises(rt.DriftError, match="no drift alarm"):
+        rt.recovery(res.assign(drift_alarm=False), str(change))

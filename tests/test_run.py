@@ -126,3 +126,16 @@ def test_clean_notebook_merges_one_print_split_into_two_stream_outputs(tmp_path)
                       new_output("stream", name="stderr", text="warning\n")])
     assert split == whole
     assert [(o["name"], o["text"]) for o in split] == [("stdout", "p = 0.313\n"), ("stderr", "warning\n")]
+
+
+def test_fresh_dir_empties_only_a_folder_inside_the_run(tmp_path):
+    run.start("99_x", tmp_path / "run")
+    d = run.fresh_dir("models")
+    (d / "v001.skops").write_text("old")
+    outside = tmp_path / "keep.txt"
+    outside.write_text("keep")
+    assert run.fresh_dir("models") == d and list(d.iterdir()) == []
+    for bad in ["../", "..", "a/b", "", "/tmp"]:
+        with pytest.raises(ValueError, match="plain folder name"):
+            run.fresh_dir(bad)
+    assert outside.read_text() == "keep"

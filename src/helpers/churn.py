@@ -3,6 +3,7 @@
 * :func:`churn_frame` builds, as of a date, one row per customer who has bought before: behaviour and RFM
   features from the history before the date (:func:`helpers.segmentation.customer_features`) and the outcome
   "no order in the next ``horizon_days``" from the history after it.
+* :func:`churn_panel` stacks such frames at several dates, for a model that is retrained as time goes by.
 * :class:`NeighbourChurn` is the seed's similarity approach: a customer's score is the share of churners among
   its k most similar customers (standardised features).
 * :func:`oracle_no_purchase` is the planted probability of the same outcome, from the world's truth: it knows
@@ -23,7 +24,7 @@ from sklearn.preprocessing import StandardScaler
 
 from . import segmentation
 
-__all__ = ["churn_frame", "churn_model", "feature_importance", "NeighbourChurn", "oracle_from_history",
+__all__ = ["churn_frame", "churn_panel", "churn_model", "feature_importance", "NeighbourChurn", "oracle_from_history",
            "oracle_no_purchase"]
 
 MONTH_DAYS = 30.4375
@@ -60,6 +61,24 @@ def churn_frame(world, as_of: pd.Timestamp | str, horizon_days: int = 90) -> tup
     during = tx.loc[(tx["order_date"] >= as_of) & (tx["order_date"] < horizon_end), "customer_id"].unique()
     y = pd.Series(~feats.index.isin(during), index=feats.index, name="churned").astype(int)
     return feats, y
+
+
+def churn_panel(world, as_of_dates, horizon_days: int = 90) -> pd.DataFrame:
+    """:func:`churn_frame` at each date of ``as_of_dates``, stacked: one row per customer and date.
+
+    Columns: ``customer_id``, ``as_of``, the features and ``churned``. A customer appears at every date at
+    which they had bought before; each row's outcome is only known ``horizon_days`` after its ``as_of``, so a
+    model that scores one date may learn only from dates at least a horizon earlier.
+    """
+    dates = sorted(pd.Timestamp(d) for d in as_of_dates)
+    if not dates:
+        raise ValueError("churn_panel: no as-of dates given")
+    parts = []
+    for as_of in dates:
+        x, y = churn_frame(world, as_of, horizon_days)
+        parts.append(x.assign(churned=y).rename_axis("customer_id").reset_index().assign(as_of=as_of))
+    out = pd.concat(parts, ignore_index=True)
+    return out[["customer_id", "as_of", *[c for c in out.columns if c not in ("customer_id", "as_of")]]]
 
 
 class NeighbourChurn(ClassifierMixin, BaseEstimator):

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["psi", "psi_table", "drift_alarm", "fingerprint", "walk_forward", "POLICIES", "Registry",
+__all__ = ["psi", "psi_table", "drift_alarm", "fingerprint", "walk_forward", "recovery", "POLICIES", "Registry",
            "RegistryError", "DriftError"]
 
 
@@ -114,17 +114,25 @@ def _period_scores(y: np.ndarray, p: np.ndarray, label: str) -> dict[str, float]
 
 def walk_forward(data: pd.DataFrame, features: Sequence[str], target: str, time_col: str, first_test,
                  make_model, policy: str = "never", freq: str = "M", window: int | None = None,
-                 psi_threshold: float = 0.2, auc_drop: float = 0.05, label_delay: int = 0) -> pd.DataFrame:
+                 reset_on_drift: bool = True, psi_threshold: float = 0.2, auc_drop: float = 0.1,
+                 label_delay: int = 0, registry: Registry | None = None, name: str = "model") -> pd.DataFrame:
     """Score each period from ``first_test`` on with the model of the moment; retrain by ``policy``.
 
     ``make_model()`` returns an unfitted classifier with ``predict_proba``. Training uses the rows of the
     periods before (all of them, or the last ``window``), without the last ``label_delay`` periods whose
     outcomes would not be known yet. After each period the policy decides whether the next period gets a new
     model: ``scheduled`` always, ``drift`` when any feature's PSI against the training rows exceeds
-    ``psi_threshold`` or the AUC fell more than ``auc_drop`` below the model's first period, ``never`` never.
+    ``psi_threshold`` or the AUC fell more than ``auc_drop`` below the model's mean AUC over the periods it
+    scored before, ``never`` never.
+    With ``reset_on_drift`` a retrain after an alarm learns only from the alarm's period on: the rows before
+    it describe the world that changed. If their labels are not known yet (``label_delay``), the current model
+    stays until they are.
+
+    With a ``registry``, every model trained is registered as a version of ``name`` with its training window,
+    rows and positive rate, features and data fingerprint.
 
     Returns one row per period: the scores, the largest PSI and its feature, whether the drift rule fired,
-    and which training periods the model used.
+    which training periods the model used and its version (1 = the first model of the run).
     """
     if policy not in POLICIES:
         raise DriftError(f"walk_forward: unknown policy {policy!r}; choose from {', '.join(POLICIES)}")
@@ -138,9 +146,13 @@ def walk_forward(data: pd.DataFrame, features: Sequence[str], target: str, time_
         raise DriftError(f"walk_forward: no rows from {first} on")
     X, y = data[list(features)], data[target].to_numpy().astype(int)
 
-    def train(upto: pd.Period):
+    def rows_for(upto: pd.Period, since: pd.Period | None) -> pd.Series:
         last = upto - 1 - label_delay
         rows = (period <= last) & ((period > last - window) if window else True)
+        return rows & (period >= since) if since is not None else rows
+
+    def train(upto: pd.Period, since: pd.Period | None):
+        rows = rows_for(upto, since)
         if not rows.any():
             raise DriftError(f"walk_forward: no training rows before {upto} (window {window}, label delay "
                              f"{label_delay})")
@@ -148,10 +160,16 @@ def walk_forward(data: pd.DataFrame, features: Sequence[str], target: str, time_
             raise DriftError(f"walk_forward: the training rows before {upto} hold one class only; a model "
                              "needs positives and negatives (train on more periods)")
         model = make_model().fit(X[rows], y[rows])
-        return model, rows, f"{period[rows].min()}..{last}"
+        span = (period[rows].min(), period[rows].max())
+        if registry is not None:
+            registry.register(name, model, window=(span[0].start_time.date(), span[1].end_time.date()),
+                              metrics={"train_rows": int(rows.sum()), "train_positive_rate": float(y[rows].mean())},
+                              features=features, data=data.loc[rows, [*features, target]])
+        return model, rows, f"{span[0]}..{span[1]}"
 
-    model, train_rows, trained_on = train(first)
-    reference_auc = None
+    model, train_rows, trained_on = train(first, None)
+    version, since, pending = 1, None, False
+    model_aucs: list[float] = []  # the AUCs of the current model so far: its reference
     rows = []
     for i, per in enumerate(periods):
         here = (period == per).to_numpy()
@@ -159,14 +177,50 @@ def walk_forward(data: pd.DataFrame, features: Sequence[str], target: str, time_
         scores = _period_scores(y[here], p, str(per))
         drift = {f: psi(X.loc[train_rows, f], X.loc[here, f]) for f in features}
         worst = max(drift, key=drift.get)
-        reference_auc = scores["auc"] if reference_auc is None else reference_auc
-        fired = drift[worst] > psi_threshold or scores["auc"] < reference_auc - auc_drop
-        rows.append(dict(period=str(per), policy=policy, trained_on=trained_on, **scores, psi_max=drift[worst],
-                         psi_feature=worst, drift_alarm=bool(fired)))
-        if i + 1 < len(periods) and (policy == "scheduled" or (policy == "drift" and fired)):
-            model, train_rows, trained_on = train(periods[i + 1])
-            reference_auc = None
+        fired = drift[worst] > psi_threshold or bool(model_aucs and scores["auc"] < np.mean(model_aucs) - auc_drop)
+        model_aucs.append(scores["auc"])
+        rows.append(dict(period=str(per), policy=policy, version=version, trained_on=trained_on, **scores,
+                         psi_max=drift[worst], psi_feature=worst, drift_alarm=bool(fired)))
+        if policy == "drift" and fired and not pending:
+            since, pending = (per if reset_on_drift else None), True
+        if i + 1 < len(periods) and (policy == "scheduled" or pending):
+            if policy == "drift" and not rows_for(periods[i + 1], since).any():
+                continue  # the alarm's labels are not in yet: keep the current model until they are
+            model, train_rows, trained_on = train(periods[i + 1], since)
+            version, pending, model_aucs = version + 1, False, []
     return pd.DataFrame(rows)
+
+
+def recovery(results: pd.DataFrame, change, windows: int = 2, freq: str = "M") -> pd.DataFrame:
+    """How each policy in ``results`` (rows of :func:`walk_forward`, stacked) came through a change.
+
+    The detection lag is counted in periods from ``change`` to the first drift alarm of the ``drift`` policy
+    (of any policy if there is none). The pre-change AUC is each policy's mean over the periods before
+    ``change``; the recovered AUC its mean over the ``windows`` periods after the detection, and the ratio of
+    the two is the share of the old AUC the policy got back.
+
+    >>> r = pd.DataFrame({"period": ["2025-05", "2025-06", "2025-07", "2025-08"], "policy": "drift",
+    ...                   "auc": [0.8, 0.8, 0.6, 0.76], "drift_alarm": [False, False, True, False]})
+    >>> rec = recovery(r, "2025-07", windows=1)
+    >>> int(rec.loc["drift", "detect_lag"]), float(rec.loc["drift", "ratio"])
+    (0, 0.95)
+    """
+    change = pd.Period(change, freq=freq)
+    per = results["period"].map(lambda v: pd.Period(v, freq=freq))
+    detector = results["policy"] == "drift" if (results["policy"] == "drift").any() else results["policy"].notna()
+    alarms = per[detector & results["drift_alarm"].astype(bool) & (per >= change)]
+    if alarms.empty:
+        raise DriftError(f"recovery: no drift alarm on or after {change}; lower the threshold or check the data")
+    detected = alarms.min()
+    after = [detected + k for k in range(1, windows + 1)]
+    out = {}
+    for policy, r in results.groupby("policy", sort=False):
+        p = per[r.index]
+        pre, post = r.loc[p < change, "auc"], r.loc[p.isin(after), "auc"]
+        out[policy] = dict(detect_lag=int((detected - change).n),
+                           false_alarms=int(r.loc[p < change, "drift_alarm"].sum()), auc_before=pre.mean(),
+                           auc_recovered=post.mean(), windows_seen=len(post), ratio=round(post.mean() / pre.mean(), 6))
+    return pd.DataFrame.from_dict(out, orient="index")
 
 
 # ----------------------------------------------------------------------------------------------------------------

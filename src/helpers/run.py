@@ -125,6 +125,26 @@ def save_table(df: pd.DataFrame, filename: str) -> Path:
     return p
 
 
+def fresh_dir(name: str) -> Path:
+    """An empty folder ``name`` inside the run folder (what an earlier run left there is removed first).
+
+    For results that a re-run must rebuild from nothing, such as lesson 06's model registry replayed over the
+    history. Only a plain name is accepted, so nothing outside the run folder can be removed.
+
+    >>> import tempfile
+    >>> _ = start("99_example", tempfile.mkdtemp())
+    >>> d = fresh_dir("models"); (d / "old.txt").write_text("x") and sorted(fresh_dir("models").iterdir())
+    []
+    """
+    if not name or Path(name).name != name or name in (".", ".."):
+        raise ValueError(f"fresh_dir takes a plain folder name, not {name!r}")
+    p = context().path(name)
+    if p.exists():
+        shutil.rmtree(p)
+    p.mkdir()
+    return p
+
+
 def read_table(filename: str) -> pd.DataFrame | None:
     """A result file an earlier lesson saved in this run (e.g. lesson 01's ``segments.csv``); None if absent."""
     p = context().run_dir / filename
