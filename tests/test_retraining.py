@@ -226,3 +226,23 @@ def test_recovery_summarises_each_policy_through_the_change():
     assert rec.loc["drift", "ratio"] >= 0.9 > rec.loc["never", "ratio"]
     with pytest.raises(rt.DriftError, match="no drift alarm"):
         rt.recovery(res.assign(drift_alarm=False), str(change))
+
+
+def test_course_world_drift_is_detected_and_only_the_drift_policy_recovers(course_world):
+    """Issue 8's targets through the planted change of 2025-07-01, on lesson 06's lead model."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from helpers import scoring as sc
+
+    leads = course_world.leads.set_index("lead_id")
+    x = sc.lead_features(leads)
+    data = x.assign(converted=leads["converted"].astype(int), created=leads["created_date"])
+    args = dict(features=list(x.columns), target="converted", time_col="created", first_test="2024-07",
+                make_model=lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)))
+    res = pd.concat([rt.walk_forward(data, policy=p, **args) for p in rt.POLICIES], ignore_index=True)
+    change = course_world.truth["drift"]["date"]
+    rec = rt.recovery(res, change, windows=2)
+    assert rec.loc["drift", "detect_lag"] <= 1 and rec.loc["drift", "false_alarms"] == 0
+    assert rec.loc["drift", "ratio"] >= 0.9
+    assert rec.loc["never", "ratio"] < 0.9 and rec.loc["scheduled", "ratio"] < 0.9
