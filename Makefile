@@ -49,9 +49,12 @@ endif
 lint: $(STAMP) ## Ruff over the package, tests, tools and notebooks
 	$(BIN)/ruff check src tests tools benchmarks notebooks
 
-test: $(STAMP) data lint ## Run every test: the package, then nbval re-deriving every committed notebook output
+test: $(STAMP) data lint browser ## Run every test: the package, then nbval re-deriving every committed notebook output
 	$(BIN)/python -m pytest tests src/helpers notebooks --doctest-modules --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600
+
+browser: ## Install headless Chromium and ChromeDriver for the course-site test (Debian/Ubuntu, when allowed)
+	bash tools/ensure_chromium.sh
 
 bench: $(STAMP) data ## Benchmarks at scale (SIZES="10000 100000 1000000"); results in benchmarks/results/
 	$(BIN)/python benchmarks/run.py $(if $(SIZES),--sizes $(SIZES))
@@ -73,4 +76,4 @@ clean: ## Remove generated data, runs and caches (keeps .venv)
 distclean: clean ## Also remove .venv
 	rm -rf $(VENV)
 
-.PHONY: help install data course lint test bench html jupyter lock clean distclean
+.PHONY: help install data course lint test browser bench html jupyter lock clean distclean

@@ -15,22 +15,22 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 NB = ROOT / "notebooks"
 
-# (file stem, title, seed step, methods, you will be able to)
+# (file stem, title, seed step, methods, you will be able to, time to run on 2 cores as measured by `make course`)
 LESSONS = [
     ("00_the_world", "The world and its truth", "—", "the synthetic retailer, its tables and planted truth",
-     "load and validate a world, read the data card, check data against truth"),
+     "load and validate a world, read the data card, check data against truth", "10 s"),
     ("01_segmentation", "Segmentation and personas", "1", "PCA, k-means, two-step clustering, personas",
-     "find customer groups without choosing fields by hand and turn them into personas"),
+     "find customer groups without choosing fields by hand and turn them into personas", "35 s"),
     ("02_scoring", "Lead, RFM and churn scores", "2", "rule engine, logistic regression with backward "
-     "selection, RFM, churn models", "score leads and customers and compare the scores with an oracle"),
+     "selection, RFM, churn models", "score leads and customers and compare the scores with an oracle", "35 s"),
     ("03_nbo", "Next best offer", "2", "Apriori, FP-growth, streaming rules, suppression",
-     "propose explainable offers per customer and evaluate them on held-out purchases"),
+     "propose explainable offers per customer and evaluate them on held-out purchases", "1 min"),
     ("04_abtest", "A/B tests and send time", "3", "frequentist and Bayesian (PyMC) tests, Thompson sampling",
-     "judge experiments and tune send times adaptively"),
+     "judge experiments and tune send times adaptively", "35 s"),
     ("05_kpis", "Campaign workflows and KPIs", "4-5", "workflows, control groups, uplift, KPI forecasting",
-     "run workflows against a control group and forecast a campaign's KPIs"),
+     "run workflows against a control group and forecast a campaign's KPIs", "35 s"),
     ("06_retraining", "Retraining", "6", "drift detection, scheduled retraining, model registry",
-     "keep models right over time and measure it through a known drift"),
+     "keep models right over time and measure it through a known drift", "40 s"),
 ]
 
 NAV_TAG = "navigation"
@@ -64,11 +64,11 @@ def add_navigation() -> None:
 
 
 def syllabus_table() -> str:
-    rows = ["| # | Lesson | Seed step | Methods | You will be able to |", "|---|---|---|---|---|"]
-    for stem, title, step, methods, able in LESSONS:
+    rows = ["| # | Lesson | Seed step | Methods | You will be able to | Time to run |", "|---|---|---|---|---|---|"]
+    for stem, title, step, methods, able, minutes in LESSONS:
         num = stem[:2]
         link = f"[{title}](notebooks/{stem}.ipynb)" if (NB / f"{stem}.ipynb").exists() else f"{title} *(coming)*"
-        rows.append(f"| {num} | {link} | {step} | {methods} | {able} |")
+        rows.append(f"| {num} | {link} | {step} | {methods} | {able} | {minutes} |")
     return "\n".join(rows)
 
 

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The course-site test (tests/test_site.py) opens the rendered lessons in headless Chromium through ChromeDriver.
+# On Debian/Ubuntu we install both from the system packages (chromium, chromium-driver) when we are allowed to;
+# no browser is ever downloaded by a test tool. Elsewhere, install Chromium and a matching ChromeDriver yourself
+# and point CHROMIUM and CHROMEDRIVER at them; without them the browser test is skipped (and fails under CI=true).
+set -euo pipefail
+have() { command -v "${CHROMIUM:-chromium}" >/dev/null 2>&1 && command -v "${CHROMEDRIVER:-chromedriver}" >/dev/null 2>&1; }
+if have; then
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO="none"; fi
+fi
+if command -v apt-get >/dev/null 2>&1 && [ "$SUDO" != none ]; then
+  echo "Installing Chromium for the course-site test (apt-get install chromium chromium-driver) ..."
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+  exit 0
+fi
+cat >&2 <<'MSG'
+warning: Chromium and ChromeDriver are not installed, and this script cannot install them here.
+  Debian/Ubuntu: sudo apt-get install chromium chromium-driver
+  elsewhere: install Chromium and the matching ChromeDriver, then set CHROMIUM and CHROMEDRIVER to their paths.
+The browser test of the course site is skipped until then (under CI=true it fails).
+MSG
