@@ -66,6 +66,37 @@ STEPS: dict[str, tuple[str, str]] = {
                       "timed_to = time.perf_counter()\n"
                       "ours = rfm.lifetimes_summary(tx)\ntheirs.index = theirs.index.astype(ours.index.dtype)\n"
                       "pd.testing.assert_frame_equal(ours, theirs[ours.columns], check_names=False, rtol=1e-9)"),
+    "rules": ("rule-engine lead scores (helpers.scoring.rule_scores) of every lead at its decision date "
+              "(creation + 30 days), with the inactivity penalty; wall time excludes loading",
+              "import pandas as pd\nfrom helpers.io import load_world\nfrom helpers import scoring as sc\n"
+              "w = load_world(world, tables=['leads', 'lead_events'], truth=False)\n"
+              "leads = w.leads.set_index('lead_id')\n"
+              "timed_from = time.perf_counter()\n"
+              "sc.rule_scores(w.lead_events, leads['created_date'] + pd.Timedelta(days=30), ids=leads.index, "
+              "active_since=leads['created_date'])"),
+    "rules_naive": ("peer: the same scores by a plain Python loop over events and then leads (what a first "
+                    "version usually is); the run then checks that helpers.scoring.rule_scores gives identical "
+                    "scores",
+                    "import pandas as pd\nfrom helpers.io import load_world\nfrom helpers import scoring as sc\n"
+                    "w = load_world(world, tables=['leads', 'lead_events'], truth=False)\n"
+                    "leads = w.leads.set_index('lead_id')\nev = w.lead_events\n"
+                    "timed_from = time.perf_counter()\n"
+                    "pts, inact = sc.DEFAULT_RULES['points'], sc.DEFAULT_RULES['inactivity']\n"
+                    "decision = {i: d + pd.Timedelta(days=30) for i, d in leads['created_date'].items()}\n"
+                    "points, last = {}, {}\n"
+                    "for lead, ts, kind in zip(ev['lead_id'], ev['timestamp'], ev['event_type'].astype(str)):\n"
+                    "    if ts < decision[lead]:\n"
+                    "        points[lead] = points.get(lead, 0) + pts.get(kind, 0)\n"
+                    "        if lead not in last or ts > last[lead]:\n"
+                    "            last[lead] = ts\n"
+                    "naive = {}\n"
+                    "for lead, created in leads['created_date'].items():\n"
+                    "    days = (decision[lead] - last.get(lead, created)).days\n"
+                    "    naive[lead] = points.get(lead, 0) + (days // inact['after_days']) * inact['points']\n"
+                    "timed_to = time.perf_counter()\n"
+                    "ours = sc.rule_scores(ev, leads['created_date'] + pd.Timedelta(days=30), ids=leads.index, "
+                    "active_since=leads['created_date'])['score']\n"
+                    "assert ours.to_dict() == {k: float(v) for k, v in naive.items()}"),
     "fpgrowth": ("frequent itemsets and rules of every order (helpers.nbo.mine_rules, mlxtend fpgrowth, min "
                  "support 0.5 %, pairs); wall time excludes loading",
                  "from helpers.io import load_world\nfrom helpers import nbo\n"
@@ -98,7 +129,7 @@ STEPS: dict[str, tuple[str, str]] = {
                      "X = kpis.design_matrix(w.campaigns, extra=kpis.send_log_features(w.events, w.transactions))\n"
                      "kpis.forecast_cv(w.campaigns, X, 'open_rate', n_splits=4, test_size=30)"),
 }
-PEERS = {"rfm_lifetimes": "rfm_summary", "apriori": "fpgrowth"}
+PEERS = {"rfm_lifetimes": "rfm_summary", "apriori": "fpgrowth", "rules_naive": "rules"}
 """peer step -> our step: results.md reports how many times faster ours is on the same data."""
 
 

@@ -202,3 +202,14 @@ def test_bayesian_decisions_are_right_at_their_stated_loss():
     assert len(decided) > 0.8 * len(sim)
     assert decided["correct"].mean() >= 0.95
     assert decided["regret"].mean() < 0.001  # the realised loss is within the stated threshold
+
+
+def test_pick_experiment_prefers_the_named_test_and_otherwise_says_which_it_reads():
+    experiments = pd.DataFrame({"campaign_id": ["E1", "E2", "E3"], "variants": ["A|B", "A|B|C", "A|B"]})
+    sends = pd.DataFrame({"campaign_id": ["E1"] * 3 + ["E2"] * 9 + ["E3"] * 5})
+    assert ab.pick_experiment(experiments, sends, "E1") == ("E1", "as asked")
+    chosen, why = ab.pick_experiment(experiments, sends, "X012")
+    assert chosen == "E3" and "X012 is not in this data" in why  # E2 is bigger but has three variants
+    assert ab.pick_experiment(experiments, sends, "X014", n_variants=None, exclude=["E3"])[0] == "E2"
+    with pytest.raises(ValueError, match="experiments.csv: no experiment 'X012'"):
+        ab.pick_experiment(experiments, sends, "X012", n_variants=4)

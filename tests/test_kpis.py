@@ -192,6 +192,10 @@ def test_forecast_bad_input():
         kpis.forecast_cv(c, X, "roas")
     with pytest.raises(kpis.KPIError, match="too few"):
         kpis.forecast_cv(c.iloc[:4], X, "open_rate")
+    # folds of 30 do not fit 20 campaigns: they shrink to 4 (= 20 // 5), the last 16 campaigns held out in turn
+    small = kpis.forecast_cv(c, X, "open_rate", models=("glm",), n_splits=4, test_size=30)
+    assert small.groupby("fold").size().tolist() == [4, 4, 4, 4]
+    assert set(small["campaign_id"]) == set(c.sort_values(["date", "campaign_id"])["campaign_id"].astype(str).iloc[4:])
     with pytest.raises(kpis.KPIError, match="no send-log features for campaign"):
         kpis.design_matrix(c, extra=pd.DataFrame({"fatigue": [0.1]}, index=["C000"]))
     with pytest.raises(kpis.KPIError, match="have sent = 0"):

@@ -246,3 +246,40 @@ def test_course_world_drift_is_detected_and_only_the_drift_policy_recovers(cours
     assert rec.loc["drift", "detect_lag"] <= 1 and rec.loc["drift", "false_alarms"] == 0
     assert rec.loc["drift", "ratio"] >= 0.9
     assert rec.loc["never", "ratio"] < 0.9 and rec.loc["scheduled", "ratio"] < 0.9
+
+
+def test_psi_chance_is_the_noise_floor_of_unchanged_samples():
+    rng = np.random.default_rng(11)
+    for n, m in [(400, 70), (3000, 500)]:
+        draws = [rt.psi(rng.normal(size=n), rng.normal(size=m)) for _ in range(400)]
+        # about 1 % of unchanged samples pass the 99 % floor; far more pass the customary 0.2 when samples are small
+        assert np.mean(np.array(draws) > rt.psi_chance(n, m)) < 0.04
+        assert np.mean(draws) == pytest.approx(rt.psi_chance(n, m, level=0.5) * 9 / 8.34, rel=0.25)
+    small = [rt.psi(rng.normal(size=400), rng.normal(size=70)) for _ in range(400)]
+    assert np.mean(np.array(small) > 0.2) > 0.1
+    with pytest.raises(rt.DriftError, match="need rows"):
+        rt.psi_chance(0, 10)
+
+
+def test_walk_forward_on_small_months_raises_the_psi_limit_to_chance():
+    d = _drifting(n_per=70, months=12, change=99, seed=0)  # no change at all
+    args = dict(features=["x1", "x2"], target="converted", time_col="created", first_test="2024-07",
+                make_model=LogisticRegression, policy="drift")
+    naive = rt.walk_forward(d, chance_level=None, **args)
+    floor = rt.walk_forward(d, **args)
+    assert (floor["psi_limit"] > 0.2).all() and (naive["psi_limit"] == 0.2).all()
+    assert naive["drift_alarm"].sum() >= 3  # sampling noise, and then noise against a one-month model
+    assert floor["drift_alarm"].sum() <= 1
+
+
+def test_auc_se_matches_the_spread_of_simulated_aucs():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(5)
+    n_pos, n_neg, shift = 30, 90, 1.05  # true AUC = Phi(shift / sqrt 2) = 0.77
+    aucs = [roc_auc_score(np.r_[np.ones(n_pos), np.zeros(n_neg)],
+                          np.r_[rng.normal(shift, 1, n_pos), rng.normal(0, 1, n_neg)]) for _ in range(2000)]
+    # within 20 %, on the safe side: Hanley and McNeil's formula is a little wide for normal scores
+    assert np.std(aucs) * 0.95 < rt.auc_se(np.mean(aucs), n_pos, n_neg) < np.std(aucs) * 1.2
+    with pytest.raises(rt.DriftError, match="positives and negatives"):
+        rt.auc_se(0.7, 0, 10)

@@ -139,3 +139,24 @@ def test_fresh_dir_empties_only_a_folder_inside_the_run(tmp_path):
         with pytest.raises(ValueError, match="plain folder name"):
             run.fresh_dir(bad)
     assert outside.read_text() == "keep"
+
+
+def test_the_whole_course_runs_on_a_differently_shaped_crm_export(tmp_path):
+    """Issue 9: another team's export (3 segments, other SKUs, categories, regions and ids, 2022-2024, an extra
+    column, no truth file) runs through every lesson with the one parameter data_dir, and is only read."""
+    import hashlib
+
+    from crm_export import make_crm_export
+
+    data = make_crm_export(tmp_path / "crm")
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(data.iterdir())}
+    metrics = run.run_course(data, tmp_path / "out", progress=False)
+    assert list(metrics) == [p.stem for p in run.notebooks()]  # every lesson ran and recorded its figures
+    assert metrics["00_the_world"]["has_truth"] is False and metrics["00_the_world"]["rows_products"] == 30
+    assert metrics["01_segmentation"]["k_auto"] == 3  # the export's three segments, found without being told
+    assert not any(k.endswith(("_true", "_oracle")) for m in metrics.values() for k in m)  # truth checks skipped
+    lesson04 = (tmp_path / "out" / "04_abtest.ipynb").read_text()
+    assert "X012 is not in this data" in lesson04  # says which experiment it read instead
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(data.iterdir())} == before
+    for name in ["segments.csv", "lead_scores.csv", "offers.csv", "walk_forward.csv"]:
+        assert (tmp_path / "out" / name).exists(), name

@@ -108,6 +108,11 @@ def test_trigger_and_odds_ratios_recover_a_planted_effect():
     assert (feature, threshold) == ("pages", 3.0)
     adj = sc.adjusted_odds_ratio(pd.DataFrame({"flag": (pages >= 3).astype(float), "other": other}), y, "flag")
     assert adj["low"] < 2.0 < adj["high"] and adj["high"] / adj["low"] < 1.5
+    # a constant column (a region a team's data does not have) is left out, not a singular matrix
+    x = pd.DataFrame({"flag": (pages >= 3).astype(float), "other": other, "region_north": 0.0})
+    assert sc.adjusted_odds_ratio(x, y, "flag") == pytest.approx(adj)
+    with pytest.raises(ValueError, match="'region_north' takes a single value"):
+        sc.adjusted_odds_ratio(x, y, "region_north")
 
 
 def test_odds_ratio_by_hand():

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import integrate, stats
 
-__all__ = ["assign", "srm_test", "check_srm", "SampleRatioMismatch", "counts", "revenue_per_recipient",
+__all__ = ["assign", "srm_test", "check_srm", "SampleRatioMismatch", "pick_experiment", "counts", "revenue_per_recipient",
            "compare_proportions", "welch",
            "bootstrap_diff", "sample_size", "power", "peeking_simulation", "beta_prior_from_rates", "posterior",
            "prob_b_beats_a", "bayes_summary", "decide", "bayes_decision_simulation", "pymc_ab", "pymc_by_group"]
@@ -100,6 +100,29 @@ def check_srm(sizes: Sequence[int] | pd.Series, shares: Sequence[float] | None =
 # ----------------------------------------------------------------------------------------------------------------
 # Counts
 # ----------------------------------------------------------------------------------------------------------------
+def pick_experiment(experiments: pd.DataFrame, sends: pd.DataFrame, preferred: str,
+                    n_variants: int | None = 2, exclude: Sequence[str] = ()) -> tuple[str, str]:
+    """The experiment a lesson reads: ``preferred`` when the data has it, else the one with the most recipients
+    (among those with ``n_variants`` variants, and not in ``exclude``). Returns its id and why it was chosen.
+
+    A lesson written for the course world's tests (e.g. ``X012``) then still runs on a team's experiments,
+    and says which one it read instead.
+    """
+    ids = experiments["campaign_id"].astype(str)
+    if preferred in set(ids):
+        return preferred, "as asked"
+    nv = experiments["variants"].astype(str).str.count(r"\|") + 1
+    ok = ~ids.isin(list(exclude)) & ((nv == n_variants) if n_variants else True)
+    size = sends["campaign_id"].astype(str).value_counts()
+    candidates = size.reindex(ids[ok]).dropna()
+    if candidates.empty:
+        raise ValueError(f"experiments.csv: no experiment {preferred!r} and none with {n_variants} variants to read "
+                         "instead; set the lesson's experiment parameter to one of "
+                         f"{', '.join(ids.head(10))}")
+    chosen = candidates.sort_values(ascending=False, kind="stable").index[0]
+    return chosen, f"{preferred} is not in this data; the {n_variants}-variant test with most recipients instead"
+
+
 def counts(sends: pd.DataFrame, metric: str, variant: str = "variant", by: str | None = None) -> pd.DataFrame:
     """Sends and successes per variant (and per ``by`` group) from one row per recipient with a 0/1 ``metric``.
 

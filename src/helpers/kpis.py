@@ -497,6 +497,9 @@ def forecast_cv(campaigns: pd.DataFrame, X: pd.DataFrame, kpi: str = "open_rate"
                 seed: int = 0) -> pd.DataFrame:
     """Time-ordered cross-validation: train on every campaign before a fold, predict the fold's campaigns.
 
+    A ``test_size`` too large for the history (fewer than ``n_splits`` + 1 folds of it) shrinks to what the
+    history holds, so that a team with fewer campaigns gets smaller folds rather than an error.
+
     Returns one row per (model, held-out campaign): date, fold, observed rate, prediction, trials.
     """
     if kpi not in KPI_COLUMNS:
@@ -510,9 +513,11 @@ def forecast_cv(campaigns: pd.DataFrame, X: pd.DataFrame, kpi: str = "open_rate"
     Xa = X.loc[c["campaign_id"]].to_numpy(float)
     succ, n = c[num].to_numpy(float), c[den].to_numpy(float)
     rows = []
-    splits = TimeSeriesSplit(n_splits=n_splits, test_size=test_size)
     if len(c) < n_splits + 2:
         raise KPIError(f"forecast_cv: {len(c)} campaigns are too few for {n_splits} time-ordered folds")
+    if test_size is not None:
+        test_size = min(test_size, len(c) // (n_splits + 1))
+    splits = TimeSeriesSplit(n_splits=n_splits, test_size=test_size)
     for fold, (tr, te) in enumerate(splits.split(Xa)):
         for name in models:
             m = _make_model(name, seed).fit(Xa[tr], succ[tr], n[tr])

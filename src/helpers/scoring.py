@@ -240,8 +240,14 @@ def odds_ratio(flag, y, level: float = 0.95) -> dict:
 def adjusted_odds_ratio(x: pd.DataFrame, y, column: str, level: float = 0.95) -> dict:
     """Odds ratio of ``column`` holding the other columns of ``x`` fixed: an unpenalised logistic regression.
 
-    The interval comes from the inverse Fisher information (the usual Wald interval).
+    The interval comes from the inverse Fisher information (the usual Wald interval). Columns that are constant
+    in ``x`` (a region a team's data does not have, say) carry no information and are left out of the fit.
     """
+    constant = [c for c in x.columns if x[c].nunique(dropna=False) <= 1]
+    if column in constant:
+        raise ValueError(f"adjusted_odds_ratio: {column!r} takes a single value in these rows, so it has no odds "
+                         "ratio; choose another threshold or feature")
+    x = x.drop(columns=constant)
     xa = np.column_stack([np.ones(len(x)), x.to_numpy(float)])
     fit = LogisticRegression(C=np.inf, max_iter=5000, fit_intercept=False).fit(xa, np.asarray(y).astype(int))
     beta = fit.coef_[0]

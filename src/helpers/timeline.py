@@ -1,0 +1,83 @@
+"""Dates the lessons derive from the data, so that a team's tables with another date range run unchanged.
+
+A lesson's date parameter may be ``"auto"``: the date then comes from the data by the rule documented here, and
+on the course world the rule gives the date the lesson was written with.
+
+* :func:`last_as_of` — the latest first-of-month from which a ``horizon_days`` outcome is fully observed;
+* :func:`as_of_dates` — first-of-quarter dates from one quarter after the data starts up to :func:`last_as_of`;
+* :func:`first_month` — the month after the first ``train_months`` months: where a walk-forward starts scoring;
+* :func:`resolve` — a parameter's value, or the derived date when it is ``"auto"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+__all__ = ["last_as_of", "as_of_dates", "first_month", "resolve"]
+
+
+def _dates(dates) -> pd.Series:
+    d = pd.to_datetime(pd.Series(dates)).dropna()
+    if d.empty:
+        raise ValueError("no dates to derive a date from (the table is empty)")
+    return d
+
+
+def last_as_of(dates, horizon_days: int) -> pd.Timestamp:
+    """The latest first day of a month ``t`` with ``t + horizon_days`` at most one day after the last date.
+
+    >>> last_as_of(pd.to_datetime(["2024-01-05", "2025-12-31"]), 90)
+    Timestamp('2025-10-01 00:00:00')
+    >>> last_as_of(pd.to_datetime(["2024-01-05", "2025-12-28"]), 90)
+    Timestamp('2025-09-01 00:00:00')
+    """
+    d = _dates(dates)
+    limit = d.max().normalize() + pd.Timedelta(days=1) - pd.Timedelta(days=horizon_days)
+    out = limit.to_period("M").to_timestamp()
+    if out <= d.min():
+        raise ValueError(f"the data span {d.min().date()} to {d.max().date()}: too short for a {horizon_days}-day "
+                         "horizon after a first month of history")
+    return out
+
+
+def as_of_dates(dates, horizon_days: int) -> list[pd.Timestamp]:
+    """First days of quarters, from the first quarter start after three months of data up to :func:`last_as_of`.
+
+    >>> [str(t.date()) for t in as_of_dates(pd.to_datetime(["2024-01-01", "2025-12-31"]), 90)]
+    ['2024-04-01', '2024-07-01', '2024-10-01', '2025-01-01', '2025-04-01', '2025-07-01', '2025-10-01']
+    """
+    d = _dates(dates)
+    begin = d.min().normalize() + pd.DateOffset(months=3)
+    start = begin.to_period("Q").start_time
+    if start < begin:
+        start = (start.to_period("Q") + 1).start_time
+    out = list(pd.date_range(start, last_as_of(d, horizon_days), freq="QS"))
+    if len(out) < 2:
+        raise ValueError(f"the data span {d.min().date()} to {d.max().date()}: fewer than two quarters with a "
+                         f"{horizon_days}-day outcome; the churn walk-forward needs at least two")
+    return out
+
+
+def first_month(dates, train_months: int = 6) -> str:
+    """The month after the first ``train_months`` months of the data, as 'YYYY-MM'.
+
+    >>> first_month(pd.to_datetime(["2024-01-01", "2025-09-30"]))
+    '2024-07'
+    """
+    d = _dates(dates)
+    first = d.min().to_period("M") + train_months
+    if first > d.max().to_period("M"):
+        raise ValueError(f"the data span {d.min().date()} to {d.max().date()}: nothing left to score after "
+                         f"{train_months} months of training")
+    return str(first)
+
+
+def resolve(value, derive: Callable[[], object]):
+    """``derive()`` when ``value`` is ``"auto"``, else ``value`` unchanged.
+
+    >>> resolve("2025-10-01", lambda: "never called"), resolve("auto", lambda: "derived")
+    ('2025-10-01', 'derived')
+    """
+    return derive() if isinstance(value, str) and value == "auto" else value
