@@ -54,11 +54,10 @@ def offline(page: str) -> str:
     return page.replace("</head>", f"{FAVICON}\n</head>", 1)
 
 
-def _plain_page(title: str, body: str) -> str:
+def _plain_page(title: str, body: str, contents_link: bool = True) -> str:
+    back = '<p><a href="index.html">Contents</a></p>\n' if contents_link else ""
     return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f"{FAVICON}<style>{CSS}</style></head><body>\n"
-            '<p><a href="index.html">Contents</a></p>\n'
-            f"{body}</body></html>\n")
+            f"{FAVICON}<style>{CSS}</style></head><body>\n{back}{body}</body></html>\n")
 
 
 def build(out: Path) -> list[Path]:
@@ -89,10 +88,7 @@ def build(out: Path) -> list[Path]:
     render = mistune.create_markdown(plugins=["table"])
     card.write_text(_plain_page("Data card", render(site_links((ROOT / "data" / "README.md").read_text()))))
     index = out / "index.html"
-    index.write_text(f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Machine learning for marketing automation</title>
-{FAVICON}<style>{CSS}</style>
-</head><body><h1>Machine learning for marketing automation</h1>
+    index.write_text(_plain_page("Machine learning for marketing automation", f"""<h1>Machine learning for marketing automation</h1>
 <p>An open course in executed notebooks over one synthetic retailer with a planted truth
 (<a href="data_card.html">the data card</a> documents its tables and truth).</p>
 <p>Each lesson opens with what you will be able to do, tells the method with short calls into the tested
@@ -102,8 +98,8 @@ solutions. Run them yourself with <code>make course</code>; open them with <code
 <th>Time to run</th></tr></thead>
 <tbody>
 {rows}
-</tbody></table></body></html>
-""")
+</tbody></table>
+""", contents_link=False))
     return [index, card, *pages]
 
 

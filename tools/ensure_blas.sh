@@ -10,15 +10,12 @@ esac
 if ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so '; then
   exit 0
 fi
-SUDO=""
-if [ "$(id -u)" != 0 ]; then
-  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO="none"; fi
-fi
-if command -v apt-get >/dev/null 2>&1 && [ "$SUDO" != none ]; then
-  echo "Installing OpenBLAS for PyTensor (apt-get install libopenblas-dev) ..."
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libopenblas-dev >/dev/null
+status=0
+bash "$(dirname "$0")/apt_install.sh" libopenblas-dev || status=$?
+if [ "$status" = 0 ]; then
   exit 0
+elif [ "$status" != 3 ]; then
+  exit "$status"
 fi
 cat >&2 <<'MSG'
 warning: no OpenBLAS library found, and this script cannot install one here.

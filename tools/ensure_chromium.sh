@@ -8,15 +8,12 @@ have() { command -v "${CHROMIUM:-chromium}" >/dev/null 2>&1 && command -v "${CHR
 if have; then
   exit 0
 fi
-SUDO=""
-if [ "$(id -u)" != 0 ]; then
-  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO="none"; fi
-fi
-if command -v apt-get >/dev/null 2>&1 && [ "$SUDO" != none ]; then
-  echo "Installing Chromium for the course-site test (apt-get install chromium chromium-driver) ..."
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+status=0
+bash "$(dirname "$0")/apt_install.sh" chromium chromium-driver || status=$?
+if [ "$status" = 0 ]; then
   exit 0
+elif [ "$status" != 3 ]; then
+  exit "$status"
 fi
 cat >&2 <<'MSG'
 warning: Chromium and ChromeDriver are not installed, and this script cannot install them here.

@@ -10,7 +10,8 @@
 
 * :func:`walk_forward` — train up to a period, score the next, record AUC, calibration and the share of
   positives captured in the top decile, then retrain or not by a policy: ``never``, ``scheduled`` (every
-  period) or ``drift`` (when a feature's PSI or an AUC drop passes its threshold).
+  period) or ``drift`` (when a feature's PSI or an AUC drop passes its threshold, and what chance alone gives:
+  :func:`psi_chance`, :func:`auc_se`); :func:`recovery` — how each policy came through a known change.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["psi", "psi_chance", "auc_se", "psi_table", "drift_alarm", "fingerprint", "walk_forward", "recovery", "POLICIES", "Registry",
-           "RegistryError", "DriftError"]
+__all__ = ["psi", "psi_chance", "auc_se", "psi_table", "drift_alarm", "fingerprint", "walk_forward", "recovery",
+           "POLICIES", "Registry", "RegistryError", "DriftError"]
 
 
 class DriftError(ValueError):
