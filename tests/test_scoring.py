@@ -37,6 +37,18 @@ def test_rule_scores_per_lead_cutoff_and_leads_without_events():
     assert sc.rule_scores(_events(), "2025-03-01", rules=mine)["score"].to_dict() == {"a": 3.0, "b": 0.0}
 
 
+
+def test_rule_scores_same_with_categorical_columns_and_refuse_repeated_ids():
+    ev = _events()
+    cat = ev.assign(lead_id=ev["lead_id"].astype("category"), event_type=ev["event_type"].astype("category"))
+    ids = ["c", "b", "a"]  # order of the output, one id without events, categories not in that order
+    since = pd.Series(pd.to_datetime(["2025-01-01"] * 3), index=["a", "b", "c"])
+    pd.testing.assert_frame_equal(sc.rule_scores(cat, "2025-03-01", ids=ids, active_since=since),
+                                  sc.rule_scores(ev, "2025-03-01", ids=ids, active_since=since))
+    with pytest.raises(ValueError, match="1 repeated id"):
+        sc.rule_scores(ev, "2025-03-01", ids=["a", "b", "a"])
+
+
 def test_bad_rules_are_refused():
     with pytest.raises(ValueError, match="must map event types to points"):
         sc.rule_scores(_events(), "2025-03-01", rules={"points": {}})

@@ -66,6 +66,16 @@ def _check_rules(rules: Mapping) -> None:
             raise ValueError("rules['inactivity'] must be {'after_days': <positive days>, 'points': <number>}")
 
 
+def _positions(ids: pd.Index, values: pd.Series) -> np.ndarray:
+    """Position of each value in the unique index ``ids`` (-1 when absent); categorical values go through their
+    categories, so a long column of repeated text ids is matched once per distinct id."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        where = np.append(ids.get_indexer(values.cat.categories), -1)  # code -1 (missing) -> -1
+        return where[codes]
+    return ids.get_indexer(values)
+
+
 def rule_scores(events: pd.DataFrame, as_of, rules: Mapping = DEFAULT_RULES, id_col: str = "lead_id",
                 ids: Sequence | None = None, active_since=None) -> pd.DataFrame:
     """Points per lead from its events up to ``as_of``, with a penalty per full period of inactivity.
@@ -105,13 +115,27 @@ def rule_scores(events: pd.DataFrame, as_of, rules: Mapping = DEFAULT_RULES, id_
     if len(events) and cutoff.max() <= events["timestamp"].min():
         raise ValueError(f"as_of ({cutoff.max()}) is not after the first event ({events['timestamp'].min()}): "
                          "nothing can be scored; choose a later as_of")
-    ev = events[events[id_col].isin(ids)]
-    keep = ev["timestamp"].to_numpy() < cutoff.reindex(ev[id_col].to_numpy()).to_numpy()
-    ev = ev[keep]
-    pts = ev["event_type"].astype(str).map(rules["points"]).fillna(0.0).to_numpy(float)
-    key = ev[id_col].to_numpy()
-    points = pd.Series(pts).groupby(key).sum().reindex(ids, fill_value=0.0)
-    last = pd.Series(ev["timestamp"].to_numpy()).groupby(key).max().reindex(ids)
+    if not ids.is_unique:
+        raise ValueError(f"ids holds {int(ids.duplicated().sum())} repeated id(s), e.g. "
+                         f"{ids[ids.duplicated()][:3].tolist()}; score each lead once")
+    # everything below is array arithmetic on each event's position among `ids` (-1: not scored)
+    pos = _positions(ids, events[id_col])
+    ts = events["timestamp"].to_numpy().astype("datetime64[ns]")
+    cut = cutoff.to_numpy().astype("datetime64[ns]")
+    keep = pos >= 0
+    keep[keep] = ts[keep] < cut[pos[keep]]
+    at, ts = pos[keep], ts[keep]
+    kinds = events["event_type"]
+    if isinstance(kinds.dtype, pd.CategoricalDtype):
+        table = np.array([float(rules["points"].get(str(c), 0.0)) for c in kinds.cat.categories] + [0.0])
+        pts = table[kinds.cat.codes.to_numpy()[keep]]  # code -1 (missing) takes the trailing 0
+    else:
+        pts = kinds[keep].astype(str).map(rules["points"]).fillna(0.0).to_numpy(float)
+    points = pd.Series(np.bincount(at, weights=pts, minlength=len(ids)), index=ids)
+    newest = np.full(len(ids), np.iinfo(np.int64).min)
+    np.maximum.at(newest, at, ts.view("int64"))
+    last = pd.Series(np.where(newest == np.iinfo(np.int64).min, np.datetime64("NaT", "ns"),
+                              newest.view("datetime64[ns]")), index=ids)
     if active_since is not None:
         last = last.fillna(pd.Series(active_since).reindex(ids))
     inactive = (cutoff - last).dt.days
