@@ -89,6 +89,18 @@ def test_bad_transactions_are_refused_with_the_fix():
         rfm.rfm_table(_tx(), "2025-04-01", bins=1)
 
 
+@pytest.mark.parametrize("column", ["quantity", "unit_price"])
+def test_a_missing_amount_is_refused_not_summed_as_nan(column):
+    tx = _tx().astype({column: float})
+    tx.loc[1, column] = np.nan
+    before = tx.copy()
+    for fn in (rfm.rfm_table, rfm.lifetimes_summary):
+        with pytest.raises(ValueError, match=r"1 line\(s\) with quantity x unit_price <= 0 or missing \(rows \[1\]\)"
+                                             r".*fill or drop missing amounts"):
+            fn(tx, as_of="2025-04-01")
+    pd.testing.assert_frame_equal(tx, before)  # the caller's frame is untouched
+
+
 def test_lifetimes_summary_by_hand():
     s = rfm.lifetimes_summary(_tx(), as_of="2025-04-01")
     # customer 1: purchase days Jan 1 (20) and Mar 1 (40): one repeat, recency 59 days, T = Mar 31 - Jan 1 = 89

@@ -47,24 +47,29 @@ Extend it by passing your own list to :func:`name_segments`.
 """
 
 
-def check_transactions(tx: pd.DataFrame, as_of: pd.Timestamp, name: str = "transactions") -> None:
-    """Refuse what would make RFM silently wrong: missing columns, non-positive amounts, an as-of before the data."""
+def check_transactions(tx: pd.DataFrame, as_of: pd.Timestamp, name: str = "transactions") -> np.ndarray:
+    """Refuse what would make RFM silently wrong: missing columns, non-positive amounts, an as-of before the data.
+
+    Returns each line's value (quantity x unit price), which the check computes anyway."""
     need = ["customer_id", "order_id", "order_date", "quantity", "unit_price"]
     missing = [c for c in need if c not in tx.columns]
     if missing:
         raise ValueError(f"{name}: missing column(s) {missing}; RFM needs {need}")
     if tx.empty:
         raise ValueError(f"{name} is empty: RFM needs at least one order")
-    value = tx["quantity"] * tx["unit_price"]
-    bad = value <= 0
+    value = tx["quantity"].to_numpy(float, copy=True)
+    value *= tx["unit_price"].to_numpy(float)
+    bad = ~(value > 0)  # NaN too
     if bad.any():
         rows = tx.index[bad][:3].tolist()
-        raise ValueError(f"{name}: {int(bad.sum())} line(s) with quantity x unit_price <= 0 (rows {rows}). Fix: "
-                         "RFM counts purchases; drop returns, refunds and free items first")
+        raise ValueError(f"{name}: {int(bad.sum())} line(s) with quantity x unit_price <= 0 or missing (rows {rows}). "
+                         "Fix: RFM counts purchases; drop returns, refunds and free items, and fill or drop "
+                         "missing amounts first")
     first = tx["order_date"].min()
     if as_of <= first:
         raise ValueError(f"{name}: as_of {as_of.date()} is not after the first order ({first.date()}); "
                          "choose a later as_of")
+    return value
 
 
 def rfm_table(tx: pd.DataFrame, as_of: pd.Timestamp | str | None = None, bins: int = 5,
@@ -169,11 +174,12 @@ def _history(tx: pd.DataFrame, as_of):
     """Checked order lines before ``as_of`` (default: the day after the last order), each line's customer
     position among the sorted customer ids, and each line's value."""
     as_of = pd.Timestamp(as_of) if as_of is not None else tx["order_date"].max().normalize() + pd.Timedelta(days=1)
-    check_transactions(tx, as_of)
+    value = check_transactions(tx, as_of)
     if tx["order_date"].max() >= as_of:
-        tx = tx[tx["order_date"] < as_of]
+        before = (tx["order_date"] < as_of).to_numpy()
+        tx, value = tx[before], value[before]
     ids, pos = _customer_positions(tx)
-    return as_of, tx, ids, pos, tx["quantity"].to_numpy(float) * tx["unit_price"].to_numpy(float)
+    return as_of, tx, ids, pos, value
 
 
 def _customer_positions(tx: pd.DataFrame) -> tuple[pd.Index, np.ndarray]:
@@ -183,9 +189,10 @@ def _customer_positions(tx: pd.DataFrame) -> tuple[pd.Index, np.ndarray]:
         lo, hi = int(raw.min()), int(raw.max())
         if hi - lo < 4 * len(raw) + 1024:  # dense integer ids (the usual CRM case): a lookup table, no hashing
             present = np.zeros(hi - lo + 1, bool)
-            present[raw - lo] = True
+            pos = np.subtract(raw, lo, dtype=np.int64)
+            present[pos] = True
             rank = np.cumsum(present) - 1
-            return pd.Index(np.flatnonzero(present) + lo, name="customer_id"), rank[raw - lo]
+            return pd.Index(np.flatnonzero(present) + lo, name="customer_id"), rank.take(pos, out=pos)
     codes, uniques = pd.factorize(raw, sort=True)
     return pd.Index(uniques, name="customer_id"), codes
 
@@ -202,19 +209,27 @@ def lifetimes_summary(tx: pd.DataFrame, as_of: pd.Timestamp | str | None = None)
     day = tx["order_date"].to_numpy().astype("datetime64[D]").view(np.int64)
     d0 = int(day.min())
     span = int(day.max()) - d0 + 1
-    # purchase days as (customer, day) keys, hashed rather than sorted: sums per day, then per customer
-    key_codes, keys = pd.factorize(pos.astype(np.int64) * span + (day - d0))
-    day_value = np.bincount(key_codes, weights=value, minlength=len(keys))
-    cust, kday = keys // span, keys % span + d0
     n_cust = len(ids)
-    n_days = np.bincount(cust, minlength=n_cust)
-    total = np.bincount(cust, weights=day_value, minlength=n_cust)
-    first_day = np.full(n_cust, np.iinfo(np.int64).max)
-    np.minimum.at(first_day, cust, kday)
-    last_day = np.full(n_cust, np.iinfo(np.int64).min)
-    np.maximum.at(last_day, cust, kday)
-    on_first = kday == first_day[cust]
-    first_value = np.bincount(cust[on_first], weights=day_value[on_first], minlength=n_cust)
+    # Purchase days as sorted (customer, day) keys. A plain sort of integers (SIMD, no hashing) beats a hash
+    # table ~10x on 26 M lines; 32-bit keys, when they fit, halve the memory traffic.
+    key_type = np.uint32 if n_cust * span < 2**32 else np.int64
+    day -= d0
+    day = day.astype(key_type)  # day offset since the first purchase day
+    keys = pos.astype(key_type)
+    keys *= key_type(span)
+    keys += day
+    keys.sort()
+    new_key = np.empty(len(keys), bool)
+    new_key[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=new_key[1:])
+    cust, kday = np.divmod(keys[new_key], key_type(span))
+    n_days = np.bincount(cust, minlength=n_cust)  # every customer has at least one purchase day
+    last_of = np.cumsum(n_days) - 1
+    first_day, last_day = kday[last_of - n_days + 1], kday[last_of]
+    total = np.bincount(pos, weights=value, minlength=n_cust)
+    on_first = day == first_day.take(pos)
+    first_value = np.bincount(pos[on_first], weights=value[on_first], minlength=n_cust)
+    first_day, last_day = first_day.astype(np.int64) + d0, last_day.astype(np.int64) + d0
     index = ids
     end = (as_of.normalize() - pd.Timedelta(days=1)).to_datetime64().astype("datetime64[D]").view(np.int64)
     out = pd.DataFrame({
