@@ -104,9 +104,11 @@ def _features_and_last_action(world, as_of, shrink: float, undefined: str) -> tu
     as_of = pd.Timestamp(as_of) if as_of is not None else (max(last_seen).normalize() + pd.Timedelta(days=1))
     if tx["order_date"].max() >= as_of:  # filter only when needed: a copy of a big table is costly
         tx = tx[tx["order_date"] < as_of]
-    if ev is not None and ev["timestamp"].max() >= as_of:
-        ev = ev[ev["timestamp"] < as_of]
-    first_day = min([tx["order_date"].min()] + ([ev["timestamp"].min()] if ev is not None else []))
+    # events are not copied: at a million customers they are 10^8 rows (GBs); _event_stats skips the later
+    # ones chunk by chunk
+    ev_until = as_of if ev is not None and ev["timestamp"].max() >= as_of else None
+    ev_first = [ev["timestamp"].min()] if ev is not None and ev["timestamp"].min() < as_of else []
+    first_day = min([tx["order_date"].min()] + ev_first)
     start = cust["signup_date"].clip(lower=first_day.normalize())
     tenure_days = (as_of - start).dt.days.clip(lower=1)
     tenure_months = tenure_days / 30.4375
@@ -121,7 +123,7 @@ def _features_and_last_action(world, as_of, shrink: float, undefined: str) -> tu
 
     last_active = last_order
     if ev is not None:
-        counts, types, last_own = _event_stats(ev, cust.index)
+        counts, types, last_own = _event_stats(ev, cust.index, until=ev_until)
         last_active = pd.concat([last_order, last_own], axis=1).max(axis=1)
     # rates are per month of the customer's *active* life (first day to last action, plus one month), so that a
     # customer who left a year ago is not mistaken for a slow one: how long ago they left is recency's job
@@ -195,11 +197,13 @@ def _as_times(last: np.ndarray, index: pd.Index) -> pd.Series:
     return pd.Series(last.view("datetime64[ns]"), index=index).where(last != _NONE)
 
 
-def _event_stats(ev: pd.DataFrame, index: pd.Index, chunk: int = 8_000_000):
-    """Counts per customer and event type, and each customer's last own action, in chunks of rows.
+def _event_stats(ev: pd.DataFrame, index: pd.Index, chunk: int = 8_000_000, until: pd.Timestamp | None = None):
+    """Counts per customer and event type, and each customer's last own action, in chunks of rows; only the
+    events before ``until`` when given.
 
     Event tables reach 10^8 rows at a million customers: working through them a chunk at a time keeps the
-    temporaries (positions, codes, timestamps) at a few hundred MB instead of several GB.
+    temporaries (positions, codes, timestamps) at a few hundred MB instead of several GB, and filtering by date
+    chunk by chunk avoids a copy of the table.
     """
     etype = ev["event_type"]
     if not isinstance(etype.dtype, pd.CategoricalDtype):
@@ -212,12 +216,16 @@ def _event_stats(ev: pd.DataFrame, index: pd.Index, chunk: int = 8_000_000):
     n, m = len(index), len(types)
     counts = np.zeros(n * m, dtype=np.int64)
     last = np.full(n, _NONE)
+    limit = None if until is None else np.datetime64(pd.Timestamp(until).as_unit("ns").asm8)
     for start in range(0, len(ev), chunk):
-        pos = _positions(index, ids[start:start + chunk], "events")
-        codes = codes_all[start:start + chunk]
+        ids_c, codes, stamps_c = ids[start:start + chunk], codes_all[start:start + chunk], stamps[start:start + chunk]
+        if limit is not None:
+            keep = stamps_c < limit
+            ids_c, codes, stamps_c = ids_c[keep], codes[keep], stamps_c[keep]
+        pos = _positions(index, ids_c, "events")
         counts += np.bincount(pos * m + codes, minlength=n * m)
         own = np.isin(codes, own_codes)
-        np.maximum.at(last, pos[own], stamps[start:start + chunk][own].astype("datetime64[ns]").view(np.int64))
+        np.maximum.at(last, pos[own], stamps_c[own].astype("datetime64[ns]").view(np.int64))
     return counts.reshape(n, m), types, _as_times(last, index)
 
 
