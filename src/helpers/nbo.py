@@ -2,7 +2,8 @@
 
 * :func:`basket_matrix` turns order lines into a sparse 0/1 matrix (orders or customers x products or categories).
 * :func:`mine_rules` finds frequent itemsets with mlxtend's ``apriori`` or ``fpgrowth`` and turns them into rules
-  with support, confidence, lift, leverage and conviction, in a table a marketer can read.
+  with support, confidence, lift, leverage and conviction, in a table a marketer can read;
+  :func:`rules_from_itemsets` does the second half for itemsets found elsewhere (e.g. Spark, :mod:`helpers.spark`).
 * :class:`StreamingRules` is the idea of CARMA in the form that matters for campaigns: rules that are updated as
   each new batch of orders arrives, without re-reading the history. It keeps exact counts of items and pairs
   (a sparse matrix product per batch), so after any number of batches its rules equal the batch result.
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-__all__ = ["basket_matrix", "mine_rules", "StreamingRules", "next_best_offers", "price_levels", "popularity",
+__all__ = ["basket_matrix", "mine_rules", "rules_from_itemsets", "StreamingRules", "next_best_offers", "price_levels", "popularity",
            "popularity_offers", "segment_popularity_offers", "planted_offers", "hit_rate", "precision_at_k"]
 
 
@@ -66,7 +67,7 @@ def mine_rules(tx: pd.DataFrame, min_support: float = 0.01, min_confidence: floa
     Returns ``(itemsets, rules)``. ``rules`` has one row per rule with ``antecedent`` and ``consequent`` as text
     (items joined by " + "), ``support, confidence, lift, leverage, conviction``, sorted by lift.
     """
-    from mlxtend.frequent_patterns import apriori, association_rules, fpgrowth
+    from mlxtend.frequent_patterns import apriori, fpgrowth
 
     if algorithm not in ("fpgrowth", "apriori", "pairs"):
         raise ValueError(f"algorithm must be 'fpgrowth', 'apriori' or 'pairs', got {algorithm!r}")
@@ -85,6 +86,15 @@ def mine_rules(tx: pd.DataFrame, min_support: float = 0.01, min_confidence: floa
         frame = pd.DataFrame.sparse.from_spmatrix(m, columns=[str(c) for c in items])
         miner = fpgrowth if algorithm == "fpgrowth" else apriori
         itemsets = miner(frame, min_support=min_support, use_colnames=True, max_len=max_len)
+    return rules_from_itemsets(itemsets, m.shape[0], min_confidence, min_lift)
+
+
+def rules_from_itemsets(itemsets: pd.DataFrame, n_baskets: int, min_confidence: float = 0.1,
+                        min_lift: float = 1.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`mine_rules`' tables from frequent itemsets found by any miner (mlxtend here, Spark's FP-growth in
+    :mod:`helpers.spark`): ``itemsets`` has ``support`` and ``itemsets`` (frozensets of item names)."""
+    from mlxtend.frequent_patterns import association_rules
+
     itemsets = itemsets.assign(items=itemsets["itemsets"].map(lambda s: " + ".join(sorted(s))),
                                size=itemsets["itemsets"].map(len))
     itemsets = itemsets.sort_values(["size", "support", "items"], ascending=[True, False, True], ignore_index=True)
@@ -92,7 +102,7 @@ def mine_rules(tx: pd.DataFrame, min_support: float = 0.01, min_confidence: floa
                                   "conviction"])
     if (itemsets["size"] > 1).sum() == 0:
         return itemsets[["items", "size", "support"]], empty
-    rules = association_rules(itemsets[["support", "itemsets"]], num_itemsets=m.shape[0], metric="confidence",
+    rules = association_rules(itemsets[["support", "itemsets"]], num_itemsets=n_baskets, metric="confidence",
                               min_threshold=min_confidence)
     rules = rules[rules["lift"] >= min_lift]
     out = pd.DataFrame({
