@@ -49,12 +49,20 @@ endif
 lint: $(STAMP) ## Ruff over the package, tests, tools and notebooks
 	$(BIN)/ruff check src tests tools benchmarks notebooks
 
-test: $(STAMP) data lint browser ## Run every test: the package, then nbval re-deriving every committed notebook output
+test: $(STAMP) data lint browser spark ## Run every test: the package, then nbval re-deriving every committed notebook output
 	$(BIN)/python -m pytest tests src/helpers notebooks --doctest-modules --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600
 
 browser: ## Install headless Chromium and ChromeDriver for the course-site test (Debian/Ubuntu, when allowed)
 	bash tools/ensure_chromium.sh
+
+SPARK_STAMP := $(VENV)/.spark-installed
+$(SPARK_STAMP): $(STAMP) requirements-spark.lock tools/ensure_java.sh
+	bash tools/ensure_java.sh
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-spark.lock
+	touch $@
+
+spark: $(SPARK_STAMP) ## Install pyspark and Java 17 for the scale-out steps and their tests (docs/scale-out.md)
 
 bench: $(STAMP) data ## Benchmarks at scale (SIZES="10000 100000 1000000"); results in benchmarks/results/
 	$(BIN)/python benchmarks/run.py $(if $(SIZES),--sizes $(SIZES))
@@ -67,8 +75,10 @@ html: $(STAMP) ## Render the committed notebooks as a static site in site/
 jupyter: $(STAMP) data ## Open JupyterLab on the notebooks with the course kernel
 	$(BIN)/jupyter lab notebooks
 
-lock: ## Recompile requirements.lock from requirements.in (needs the package index)
+lock: ## Recompile requirements.lock and requirements-spark.lock from their .in files (needs the package index)
 	$(BIN)/uv pip compile requirements.in --universal --python-version 3.11 --no-header -o requirements.lock
+	$(BIN)/uv pip compile requirements-spark.in -c requirements.lock --universal --python-version 3.11 --no-header \
+	  -o requirements-spark.lock
 
 clean: ## Remove generated data, runs and caches (keeps .venv)
 	rm -rf runs site .cache data/.generated $(WORLD)
@@ -76,4 +86,4 @@ clean: ## Remove generated data, runs and caches (keeps .venv)
 distclean: clean ## Also remove .venv
 	rm -rf $(VENV)
 
-.PHONY: help install data course lint test browser bench html jupyter lock clean distclean
+.PHONY: help install data course lint test browser spark bench html jupyter lock clean distclean

@@ -1,4 +1,4 @@
-"""The pins are exact, in one place, and environment.yml / requirements.lock agree with them."""
+"""The pins are exact, in one place, and environment.yml, requirements.lock and requirements-spark.lock agree."""
 
 from __future__ import annotations
 
@@ -50,3 +50,13 @@ def test_lock_agrees_with_direct_pins():
 @pytest.mark.parametrize("name", sorted(_direct()))
 def test_installed_versions_are_the_pinned_ones(name):
     assert version(name) == _direct()[name]
+
+
+def test_spark_lock_pins_pyspark_and_agrees_with_the_course_lock():
+    spark_in = _pins(ROOT / "requirements-spark.in")
+    spark_lock = _pins(ROOT / "requirements-spark.lock")
+    assert "pyspark" in spark_in and spark_lock["pyspark"] == spark_in["pyspark"]
+    course = _pins(ROOT / "requirements.lock")
+    clashes = {n: (v, course[n]) for n, v in spark_lock.items() if n in course and course[n] != v}
+    assert not clashes, f"requirements-spark.lock and requirements.lock pin different versions: {clashes}"
+    assert set(spark_lock) - set(course) == {"pyspark", "py4j"}, "the Spark lock should add pyspark and py4j only"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install Debian/Ubuntu packages when this machine allows it (root, or sudo without a password).
 # Exit 0 when installed, 3 when not allowed here (no apt-get, or neither root nor passwordless sudo); the caller
-# then prints its own advice. Used by ensure_blas.sh and ensure_chromium.sh.
+# then prints its own advice. Used by ensure_blas.sh, ensure_chromium.sh and ensure_java.sh.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then
