@@ -428,6 +428,15 @@ def _orders(transactions: pd.DataFrame) -> pd.DataFrame:
     value = transactions["quantity"].to_numpy(float) * transactions["unit_price"].to_numpy(float)
     o = (transactions.assign(value=value).groupby("order_id", sort=False)
          .agg(customer_id=("customer_id", "first"), order_date=("order_date", "first"), value=("value", "sum")))
+    # by customer, then date, ties in order of appearance: one stable argsort of a 64-bit (customer, second) key
+    # when the ids and whole-second dates fit it (pandas' two-key sort factorizes both keys: 3x slower at 10 M)
+    cust = o["customer_id"].to_numpy()
+    ns = pd.to_datetime(o["order_date"]).to_numpy().astype("datetime64[ns]").view(np.int64)
+    sec, frac = np.divmod(ns, 10**9)
+    if (len(o) and np.issubdtype(cust.dtype, np.integer) and 0 <= cust.min() and cust.max() < 2**31
+            and 0 <= sec.min() and sec.max() < 2**32 and not frac.any()):
+        order = np.argsort((cust.astype(np.int64) << 32) | sec, kind="stable")
+        return o.take(order).reset_index()
     return o.sort_values(["customer_id", "order_date"], kind="stable").reset_index()
 
 
@@ -472,8 +481,10 @@ class Simulator:
             ev = events.loc[events["event_type"] == workflow.trigger, ["customer_id", "timestamp"]]
             trig = pd.DataFrame({"customer_id": ev["customer_id"].to_numpy(np.int64),
                                  "sec": _seconds(ev["timestamp"])})
+        ts = events["timestamp"]
+        last_event = ts.max() if pd.api.types.is_datetime64_any_dtype(ts) else pd.to_datetime(ts).max()
         end_sec = max(int(osec.max()) if len(osec) else 0,
-                      int(pd.to_datetime(events["timestamp"]).max().value // 10**9) if len(events) else 0)
+                      int(pd.Timestamp(last_event).value // 10**9) if len(events) else 0)
         goal_sec = int(round(workflow.goal_hours * 3600))
         keep = trig["sec"].to_numpy() + goal_sec <= end_sec
         if since is not None:
