@@ -78,7 +78,7 @@ def run(orders: list[int], products: list[int], at_orders: int, min_support: flo
                     code = MINE.format(orders=o, min_support=min_support, algorithm=algorithm)
                     row = {"sweep": sweep, "algorithm": algorithm, "orders": o, "products": p}
                     try:
-                        wall, peak, values = _measure_values(code, o, world, round(memory_limit_gib * 1024))
+                        wall, peak, values, _ = _measure_values(code, o, world, round(memory_limit_gib * 1024))
                     except BenchmarkFailed as e:
                         if not e.out_of_memory:
                             raise

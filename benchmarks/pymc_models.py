@@ -47,7 +47,7 @@ def run(out: Path, draws: int | None = None, world: Path = ROOT / "data") -> lis
     rows = []
     for name, (_, code) in MODELS.items():
         for attempt in ("first run (may compile)", "second run (cached)"):
-            wall, peak = _measure(code.format(draws=draws or DRAWS[name]), 0, world)
+            wall, peak, _ = _measure(code.format(draws=draws or DRAWS[name]), 0, world)
             rows.append({"model": name, "run": attempt, "wall_s": round(wall, 2), "peak_mib": round(peak)})
             print(f"{name:14s} {attempt:24s} {wall:7.2f} s {peak:7.0f} MiB", flush=True)
     out.mkdir(parents=True, exist_ok=True)
