@@ -143,19 +143,22 @@ def score(values: pd.Series, bins: int) -> pd.Series:
     return pd.Series((1 + np.floor(bins * below / n)).astype(int), index=values.index)
 
 
+def _rule_level(v: object, bins: int) -> int:
+    """A score level of :data:`SEGMENT_RULES` as a number: ``"top"`` is ``bins``, ``"bottom"`` 1, ``"top-k"``
+    ``bins - k``, a number itself."""
+    if v == "top":
+        return bins
+    if v == "bottom":
+        return 1
+    if isinstance(v, str) and v.startswith("top-"):
+        return bins - int(v[4:])
+    return int(v)
+
+
 def name_segments(scores: pd.DataFrame, bins: int,
                   rules: Sequence[tuple[str, Sequence[tuple[str, str, object]]]] = SEGMENT_RULES) -> pd.Series:
     """Name each row by the first rule of ``rules`` its R, F and M scores satisfy ("other" if none)."""
     ops = {"==": np.equal, ">=": np.greater_equal, "<=": np.less_equal, ">": np.greater, "<": np.less}
-
-    def level(v: object) -> int:
-        if v == "top":
-            return bins
-        if v == "bottom":
-            return 1
-        if isinstance(v, str) and v.startswith("top-"):
-            return bins - int(v[4:])
-        return int(v)
 
     names = np.full(len(scores), "other", dtype=object)
     free = np.ones(len(scores), bool)
@@ -164,7 +167,7 @@ def name_segments(scores: pd.DataFrame, bins: int,
         for col, op, v in conds:
             if op not in ops:
                 raise ValueError(f"rule {name!r}: unknown operator {op!r}; use one of {sorted(ops)}")
-            hit &= ops[op](scores[col].to_numpy(), level(v))
+            hit &= ops[op](scores[col].to_numpy(), _rule_level(v, bins))
         names[hit] = name
         free &= ~hit
     return pd.Series(names, index=scores.index, name="segment")

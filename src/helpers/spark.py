@@ -23,12 +23,13 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from helpers.rfm import SEGMENT_RULES
+from helpers.rfm import SEGMENT_RULES, _rule_level
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
 
 __all__ = ["session", "read_transactions", "check_transactions", "rfm_table", "lifetimes_summary", "mine_rules"]
+
 
 def session(app: str = "ml-marketing", master: str = "local[2]", memory: str = "2g") -> SparkSession:
     """A Spark session in local mode (``master``), with UTC timestamps, no web UI and quiet logs."""
@@ -130,15 +131,6 @@ def _segment(bins: int, rules=SEGMENT_RULES):
     """The ``segment`` column of :func:`helpers.rfm.name_segments`, as one Spark ``CASE WHEN``."""
     from pyspark.sql import functions as F
 
-    def level(v: object) -> int:
-        if v == "top":
-            return bins
-        if v == "bottom":
-            return 1
-        if isinstance(v, str) and v.startswith("top-"):
-            return bins - int(v[4:])
-        return int(v)
-
     ops = {"==": lambda c, v: c == v, ">=": lambda c, v: c >= v, "<=": lambda c, v: c <= v,
            ">": lambda c, v: c > v, "<": lambda c, v: c < v}
     out = None
@@ -147,7 +139,7 @@ def _segment(bins: int, rules=SEGMENT_RULES):
         for col, op, v in conds:
             if op not in ops:
                 raise ValueError(f"rule {name!r}: unknown operator {op!r}; use one of {sorted(ops)}")
-            cond = cond & ops[op](F.col(col), level(v))
+            cond = cond & ops[op](F.col(col), _rule_level(v, bins))
         out = F.when(cond, name) if out is None else out.when(cond, name)
     return out.otherwise("other")
 
