@@ -49,9 +49,13 @@ endif
 lint: $(STAMP) ## Ruff over the package, tests, tools and notebooks
 	$(BIN)/ruff check src tests tools benchmarks notebooks
 
-test: $(STAMP) data lint browser spark ## Run every test: the package, then nbval re-deriving every committed notebook output
+test: $(STAMP) data lint browser spark ## Run every test; re-derive every committed output as is and in a second numeric configuration
 	$(BIN)/python -m pytest tests src/helpers notebooks --doctest-modules --nbval --nbval-current-env \
-	  --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600 --rederive-alternate
+
+PYTHONS ?= python3.11 python3.12 python3.13
+test-pythons: ## Re-derive the course with each Python of PYTHONS (own .venv-3.X each); every one must match
+	bash tools/test_pythons.sh $(PYTHONS)
 
 browser: ## Install headless Chromium and ChromeDriver for the course-site test (Debian/Ubuntu, when allowed)
 	bash tools/ensure_chromium.sh
@@ -83,7 +87,7 @@ lock: ## Recompile requirements.lock and requirements-spark.lock from their .in 
 clean: ## Remove generated data, runs and caches (keeps .venv)
 	rm -rf runs site .cache data/.generated $(WORLD)
 
-distclean: clean ## Also remove .venv
-	rm -rf $(VENV)
+distclean: clean ## Also remove .venv (and the .venv-3.X of make test-pythons)
+	rm -rf $(VENV) .venv-3.*
 
-.PHONY: help install data course lint test browser spark bench html jupyter lock clean distclean
+.PHONY: help install data course lint test test-pythons browser spark bench html jupyter lock clean distclean

@@ -183,7 +183,7 @@ STEPS: dict[str, tuple[str, str]] = {
                  "timed_from = time.perf_counter()\n"
                  "s = wf.Simulator(wf.cart_recovery(), w.events, w.transactions, w.customers, "
                  "wf.Response.planted(w.truth))\ns.run(seed=0)"),
-    "kpi_forecast": ("send-log features of every send, then time-ordered CV (4 folds) of the GLM and the MLP "
+    "kpi_forecast": ("send-log features of every send, then time-ordered CV (4 folds) of the GLM and kernel ridge "
                      "for open rates (helpers.kpis); wall time excludes loading",
                      "from helpers.io import load_world\nfrom helpers import kpis\n"
                      "w = load_world(world, tables=['transactions', 'events', 'campaigns'], truth=False)\n"

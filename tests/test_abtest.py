@@ -189,6 +189,54 @@ def test_hierarchical_model_finds_a_winner_that_differs_by_group():
         ab.pymc_by_group(pd.DataFrame(rows).drop(columns="group"))
 
 
+def test_exact_summary_against_closed_forms_and_independent_draws():
+    a, b = np.array([148.0, 163.0, 184.0]), np.array([1326.0, 1397.0, 1299.0])
+    exact = ab.exact_summary(a, b, names=["A", "B", "C"])
+    assert exact["p_best"].sum() == pytest.approx(1.0, abs=1e-8)
+    assert exact["mean"].tolist() == pytest.approx((a / (a + b)).tolist())
+    assert exact.loc["C", "p_beats_first"] == pytest.approx(ab.prob_b_beats_a(a[0], b[0], a[2], b[2]))
+    two = ab.exact_summary(a[:2], b[:2])
+    assert two["p_best"].iloc[1] == pytest.approx(two["p_beats_first"].iloc[1], abs=1e-8)  # two variants: the same
+    # E[1/p] of a Beta(a, b) is (a + b - 1) / (a - 1): the lift of B over A in closed form
+    assert two["lift_vs_first"].iloc[1] == pytest.approx(a[1] / (a[1] + b[1]) * (a[0] + b[0] - 1) / (a[0] - 1) - 1)
+    draws = pd.DataFrame(np.random.default_rng(3).beta(a, b, size=(100_000, 3)), columns=["A", "B", "C"])
+    gap = ab.mc_check(ab.bayes_summary(draws), exact, ab.mc_errors(draws))
+    assert list(gap.columns) == list(exact.columns) and (gap.to_numpy() < 4).all()
+    # the check can fail: a wrong "exact" answer (B's mean off by 0.002) lies many errors away
+    wrong = exact.assign(mean=exact["mean"] + [0.0, 0.002, 0.0])
+    assert ab.mc_check(ab.bayes_summary(draws), wrong, ab.mc_errors(draws)).loc["B", "mean"] > 10
+    with pytest.raises(ValueError, match="positive Beta"):
+        ab.exact_summary([1.0, 0.0], [1.0, 1.0])
+
+
+def _by_group_counts(seed=8, n=800):
+    rng = np.random.default_rng(seed)
+    base = {"north": -1.0, "south": -1.5, "east": -0.8, "west": -2.5}
+    effect = {"north": 0.3, "south": -0.3, "east": 0.3, "west": 0.0}
+    return pd.DataFrame([{"group": g, "variant": v, "n": n, "successes": int(rng.binomial(n, 1 / (1 + np.exp(-(base[g] + e)))))}
+                         for g in base for v, e in (("A", 0.0), ("B", effect[g]))])
+
+
+def test_hierarchical_posterior_by_integration_agrees_with_pymc_within_its_monte_carlo_error():
+    table = _by_group_counts()
+    exact = ab.by_group_exact(table)
+    assert list(exact.columns) == ["lift", "hdi_3%", "hdi_97%", "p_beats_control"]
+    assert (exact["hdi_3%"] < exact["lift"]).all() and (exact["lift"] < exact["hdi_97%"]).all()
+    finer = ab.by_group_exact(table, points=145)  # the grid is fine enough: a finer one changes nothing printed
+    assert (exact - finer).abs().to_numpy().max() < 3e-4
+    assert abs(exact.attrs["sigma_mean"] - finer.attrs["sigma_mean"]) < 1e-4
+    for seed in (1, 2):  # two independent runs of NUTS, as on two computers
+        sampled = ab.pymc_by_group(table, seed=seed)
+        assert (ab.mc_check(sampled, exact).to_numpy() < ab.MC_TOLERANCE).all()
+        sigma_gap = abs(sampled.attrs["sigma_mean"] - exact.attrs["sigma_mean"]) / sampled.attrs["sigma_mean_mcse"]
+        assert sigma_gap < ab.MC_TOLERANCE
+    # a weaker prior on the spread between groups (sigma_sd) is a different model: the check sees it
+    other = ab.by_group_exact(table, sigma_sd=0.03)
+    assert (ab.mc_check(sampled, other).to_numpy() > ab.MC_TOLERANCE).any()
+    with pytest.raises(ValueError, match="two variants"):
+        ab.by_group_exact(pd.concat([table, table.assign(variant="C")]))
+
+
 def test_decision_rule_waits_then_decides():
     assert ab.decide([10, 12], [100, 100], threshold=0.001)["winner"] is None  # too little data
     d = ab.decide([1000, 1300], [10000, 10000], threshold=0.001)

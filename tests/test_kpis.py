@@ -174,10 +174,13 @@ def _planted_campaigns(n=400, seed=5):
 def test_glm_forecast_reaches_the_noise_floor_when_the_model_is_right():
     c, p = _planted_campaigns()
     X = kpis.design_matrix(c)
-    cv = kpis.forecast_cv(c, X, "open_rate", models=("glm", "mlp"), n_splits=4, test_size=50)
+    cv = kpis.forecast_cv(c, X, "open_rate", models=("glm", "kernel"), n_splits=4, test_size=50)
     err, floor = kpis.cv_errors(cv), kpis.noise_floor(cv, p)
     assert err["glm"] / floor < 1.15  # 1.06: what is left is the estimation error of ~25 coefficients
-    assert err["mlp"] / floor < 2  # the network learns the shape too, but needs more campaigns than the GLM
+    # kernel ridge learns the shape too (2.1x the floor), but needs more campaigns than the GLM; it is far better
+    # than the overall open rate, which ignores the campaigns' parameters
+    naive = np.sqrt(np.mean((cv["observed"] - c["opens"].sum() / c["sent"].sum()) ** 2))
+    assert err["kernel"] / floor < 2.5 and err["kernel"] < 0.25 * naive
     plan = c.iloc[-60:]
     f = kpis.forecast(c.iloc[:-60], X.iloc[:-60], X.iloc[-60:], plan["sent"], "open_rate", cv=cv, level=0.9)
     obs = plan["opens"] / plan["sent"]

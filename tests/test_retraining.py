@@ -26,6 +26,20 @@ def test_psi_by_hand_and_its_properties():
     assert rt.psi(["a", "b", "b"], ["c"]) > 5  # a category never seen before
 
 
+def test_fingerprint_is_the_same_for_last_bit_differences_and_differs_for_real_ones():
+    counts = np.arange(100_001, dtype=float)
+    features = pd.DataFrame({"log_visits": np.log1p(counts), "rate": counts / 100_001, "n": np.arange(100_001)})
+    # another CPU's log1p differs in the last bit on about 1 % of these integers: move every value by one ulp
+    other_cpu = features.assign(log_visits=np.nextafter(features["log_visits"], np.inf),
+                                rate=np.nextafter(features["rate"], -np.inf))
+    assert rt.fingerprint(other_cpu) == rt.fingerprint(features)
+    changed = features.copy()
+    changed.loc[500, "log_visits"] *= 1 + 1e-5  # a change a person could see at six digits
+    assert rt.fingerprint(changed) != rt.fingerprint(features)
+    assert rt.fingerprint(features.rename(columns={"n": "m"})) != rt.fingerprint(features)
+    assert rt.fingerprint(features.iloc[::-1]) != rt.fingerprint(features)  # row order (and index) count
+
+
 def test_psi_table_and_alarm():
     rng = np.random.default_rng(2)
     ref = pd.DataFrame({"x": rng.normal(size=5000), "c": rng.choice(["u", "v"], 5000)})

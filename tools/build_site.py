@@ -94,7 +94,7 @@ def build(out: Path) -> list[Path]:
 <p>Each lesson opens with what you will be able to do, tells the method with short calls into the tested
 <code>helpers</code> package, checks its result against the planted truth and ends with exercises and worked
 solutions. Run them yourself with <code>make course</code>; open them with <code>make jupyter</code>.</p>
-<table><thead><tr><th>#</th><th>Lesson</th><th>Seed step</th><th>Methods</th><th>You will be able to</th>
+<table><thead><tr><th>#</th><th>Lesson</th><th>Step of the method</th><th>Methods</th><th>You will be able to</th>
 <th>Time to run</th></tr></thead>
 <tbody>
 {rows}

@@ -15,7 +15,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 NB = ROOT / "notebooks"
 
-# (file stem, title, seed step, methods, you will be able to, time to run on 2 cores as measured by `make course`)
+# (file stem, title, step of the method, methods, you will be able to, time to run on 2 cores as measured by `make course`)
 LESSONS = [
     ("00_the_world", "The world and its truth", "—", "the synthetic retailer, its tables and planted truth",
      "load and validate a world, read the data card, check data against truth", "10 s"),
@@ -64,7 +64,7 @@ def add_navigation() -> None:
 
 
 def syllabus_table() -> str:
-    rows = ["| # | Lesson | Seed step | Methods | You will be able to | Time to run |", "|---|---|---|---|---|---|"]
+    rows = ["| # | Lesson | Step of the method | Methods | You will be able to | Time to run |", "|---|---|---|---|---|---|"]
     for stem, title, step, methods, able, minutes in LESSONS:
         num = stem[:2]
         link = f"[{title}](notebooks/{stem}.ipynb)" if (NB / f"{stem}.ipynb").exists() else f"{title} *(coming)*"

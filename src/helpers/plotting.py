@@ -5,14 +5,19 @@ Each figure carries one message: give it a title that states it, label both axes
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-__all__ = ["PALETTE", "use_course_style", "colors", "finish", "heatmap", "silhouette", "intervals"]
+__all__ = ["PALETTE", "MONTE_CARLO", "use_course_style", "colors", "finish", "heatmap", "silhouette", "intervals",
+           "monte_carlo", "figure_summary"]
 
 # Okabe-Ito: distinguishable with the common forms of colour blindness.
 PALETTE: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
@@ -35,6 +40,27 @@ def use_course_style() -> None:
             "svg.hashsalt": "ml-marketing",  # deterministic ids if figures are saved as SVG
         }
     )
+    _show_summaries_as_text()
+
+
+def _show_summaries_as_text() -> None:
+    """In a notebook, a figure's text form (``text/plain``, beside its PNG) becomes :func:`figure_summary`.
+
+    nbval and the course's reproduction test compare that text, so a figure is checked by what it shows rather
+    than by the bytes of its PNG.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with Jupyter
+        return
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "display_formatter"):
+        return
+    # load pyplot's backend first: the inline backend, when it loads, clears every figure formatter
+    plt.get_backend()
+    getattr(plt, "_get_backend_mod", lambda: None)()
+    shell.display_formatter.formatters["text/plain"].for_type(
+        mpl.figure.Figure, lambda fig, printer, cycle: printer.text(figure_summary(fig)))
 
 
 def colors(n: int) -> list[str]:
@@ -119,3 +145,92 @@ def intervals(ax: plt.Axes, labels: Sequence[str], value, low, high, color: str 
     ax.errorbar(value, y, xerr=[value - low, high - value], fmt="o", color=color or PALETTE[0], capsize=3,
                 label=label)
     ax.set_yticks(np.arange(len(labels))[::-1], list(labels))
+
+
+MONTE_CARLO = "monte-carlo"
+_PIXEL_QUANTUM = 0.1  # marks are compared to a tenth of a pixel
+# Layouts put many marks on round pixel positions (222.75 ...): the rounding grid is shifted by an odd amount so
+# that its boundaries fall where no layout puts a mark, and a last-bit difference cannot cross one
+_PIXEL_OFFSET = 0.0137
+
+
+def monte_carlo(ax: plt.Axes) -> None:
+    """Mark an axis whose marks are Monte-Carlo draws (e.g. a histogram of PyMC's posterior draws).
+
+    Such marks differ from one machine to another as any two runs of a chaotic sampler do, so
+    :func:`figure_summary` keeps the axis' title, labels and legend and the number of its marks, not where they
+    fall; the lesson checks the draws against an exact answer instead.
+    """
+    ax.set_gid(MONTE_CARLO)
+
+
+def _rounded(points) -> list:
+    a = np.asarray(np.ma.filled(np.ma.asarray(points, dtype=float), np.nan), dtype=float)
+    a = np.round((a + _PIXEL_OFFSET) / _PIXEL_QUANTUM)
+    return np.where(np.isfinite(a), a, 0).astype(np.int64).ravel().tolist()
+
+
+def _marks(artist) -> list:
+    """Where an artist draws, in display pixels (rounded), with what it writes and its colours."""
+    if isinstance(artist, mpl.lines.Line2D):
+        return ["line", _rounded(artist.get_transform().transform(artist.get_xydata()))]
+    if isinstance(artist, mpl.patches.Patch):
+        return ["patch", _rounded(artist.get_transform().transform(artist.get_path().vertices))]
+    if isinstance(artist, mpl.collections.Collection):
+        paths = [_rounded(artist.get_transform().transform(p.vertices)) for p in artist.get_paths()]
+        offsets = _rounded(artist.get_offset_transform().transform(artist.get_offsets()))
+        faces = np.round(np.asarray(artist.get_facecolors(), float) * 255).astype(int).ravel().tolist()
+        return ["collection", paths, offsets, faces]
+    if isinstance(artist, mpl.image.AxesImage):
+        rgba = artist.to_rgba(artist.get_array(), bytes=True)
+        return ["image", hashlib.sha256(np.ascontiguousarray(rgba).tobytes()).hexdigest(), _rounded(artist.get_extent())]
+    if isinstance(artist, mpl.text.Text):
+        return ["text", artist.get_text(), _rounded(artist.get_transform().transform(artist.get_position()))]
+    return [type(artist).__name__]
+
+
+def figure_summary(fig: mpl.figure.Figure) -> str:
+    """A figure's text form: its size, titles, and a digest of everything it draws, as a person would see it.
+
+    The digest covers every axis' title, labels, tick labels, legend and texts, and the position of every mark
+    (lines, bars, points, filled areas, images) in display pixels, rounded to a tenth of a pixel. Two figures
+    with the same summary look the same; a last-bit difference in the numbers behind a figure (another CPU's
+    vector units, another BLAS kernel) does not change it, while a mark that moves by a visible amount does. On
+    an axis marked with :func:`monte_carlo`, only the texts and the number of marks count.
+
+    >>> fig, ax = plt.subplots(); _ = ax.plot([0, 1], [0, 1]); finish(ax, "Up", "x", "y")
+    >>> a = figure_summary(fig); _ = ax.lines[0].set_ydata([0, 1 + 1e-12]); a == figure_summary(fig)
+    True
+    >>> _ = ax.lines[0].set_ydata([0, 0.9]); a == figure_summary(fig)
+    False
+    >>> "1 axes: Up; marks" in a
+    True
+    >>> plt.close(fig)
+    """
+    fig.canvas.draw()  # the final layout and tick labels
+    digest = hashlib.sha256()
+    titles, hashed = [], []
+    for ax in fig.axes:
+        title = ax.get_title() or ax.get_title("left")
+        if title:
+            titles.append(title)
+        legend = ax.get_legend()
+        texts = [ax.get_title("left"), ax.get_title(), ax.get_title("right"), ax.get_xlabel(), ax.get_ylabel(),
+                 [t.get_text() for t in legend.get_texts()] if legend is not None else []]
+        artists = [*ax.lines, *ax.patches, *ax.collections, *ax.images, *ax.texts]
+        if ax.get_gid() == MONTE_CARLO:
+            texts.append([MONTE_CARLO, len(artists)])
+        else:
+            texts.append([t.get_text() for t in (*ax.get_xticklabels(), *ax.get_yticklabels())])
+            texts.append([_marks(a) for a in artists])
+        hashed.append(texts)
+    hashed.append([_marks(t) for t in fig.texts])
+    for part in hashed:
+        digest.update(json.dumps(part).encode())
+    w, h = (int(round(v)) for v in fig.get_size_inches() * fig.dpi)
+    dump = os.environ.get("MLM_FIGURE_DUMP")  # a folder: what each summary hashed, to find why two differ
+    if dump:
+        Path(dump).mkdir(parents=True, exist_ok=True)
+        (Path(dump) / f"{digest.hexdigest()[:12]}.json").write_text(json.dumps(hashed, indent=0))
+    return (f"<Figure {w}x{h} px, {len(fig.axes)} axes: {' | '.join(titles) or 'untitled'}; "
+            f"marks {digest.hexdigest()[:12]}>")

@@ -168,7 +168,8 @@ def notebooks(only: Sequence[str] | None = None) -> list[Path]:
 
 
 def clean_notebook(path: Path) -> None:
-    """Strip what differs between runs from an executed notebook: timings and papermill's bookkeeping.
+    """Strip what differs between runs from an executed notebook: timings, papermill's bookkeeping and the
+    interpreter's version.
 
     Consecutive prints to one stream are merged (nbconvert's ``CoalesceStreamsPreprocessor``): the kernel
     flushes stdout when it pleases, so one ``print`` can arrive as one output or as two, depending on timing.
@@ -179,6 +180,10 @@ def clean_notebook(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
     nb.metadata.pop("papermill", None)
+    # the interpreter's version (3.11.7, 3.12.1, ...) is the machine's, not the lesson's: committed notebooks
+    # carry the language's name only, so that a run on another Python leaves them unchanged
+    if "language_info" in nb.metadata:
+        nb.metadata["language_info"].pop("version", None)
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
@@ -186,6 +191,20 @@ def clean_notebook(path: Path) -> None:
             cell.metadata.pop("tags")
     nbformat.validate(nb)
     nbformat.write(nb, path)
+
+
+def _refresh(fresh: Path, committed: Path) -> None:
+    """Write a fresh run of a notebook over the committed one, keeping each figure that is the same by the
+    course's rule (:mod:`helpers.reproduce`): a run on another computer then changes no committed file."""
+    import nbformat
+
+    from . import reproduce
+
+    nb = nbformat.read(fresh, as_version=4)
+    if committed.exists():
+        reproduce.keep_committed_figures(nb, nbformat.read(committed, as_version=4))
+    nbformat.write(nb, fresh)
+    shutil.copyfile(fresh, committed)
 
 
 def _kernel_name() -> str:
@@ -247,7 +266,7 @@ def run_course(data_dir: str | Path | None = None, out: str | Path | None = None
                 raise NotebookFailure(nb.stem, None, f"{type(e).__name__}: {e}") from None
             clean_notebook(target)
             if refresh:
-                shutil.copyfile(target, nb)
+                _refresh(target, nb)
     finally:
         if old_env is None:
             os.environ.pop(RUN_DIR_ENV, None)
