@@ -80,9 +80,11 @@ def pytest_collection_modifyitems(session, config, items):
 
 
 def pytest_terminal_summary(terminalreporter):
-    if "log" in _ALTERNATE and _ALTERNATE["log"].exists():
+    text = _ALTERNATE.get("text") or (_ALTERNATE["log"].read_text() if "log" in _ALTERNATE and
+                                      _ALTERNATE["log"].exists() else "")
+    if text:
         terminalreporter.write_sep("-", "numeric configurations compared (helpers.reproduce)")
-        for line in _ALTERNATE["log"].read_text().splitlines():
+        for line in text.splitlines():
             if line.startswith(("native:", "alternate:")):
                 terminalreporter.write_line(line)
 
@@ -92,6 +94,10 @@ def pytest_sessionfinish(session, exitstatus):
     if proc is not None and proc.poll() is None:  # the session ended early: do not leave it running
         proc.kill()
         proc.wait()
+    if proc is not None and _ALTERNATE["log"].exists():
+        _ALTERNATE["text"] = _ALTERNATE["log"].read_text()  # for the terminal summary, which comes after
+    if proc is not None and proc.returncode == 0:  # kept for reading when it failed
+        shutil.rmtree(_ALTERNATE["folder"], ignore_errors=True)
 
 
 @pytest.fixture()

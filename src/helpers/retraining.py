@@ -128,10 +128,12 @@ def fingerprint(df: pd.DataFrame, digits: int = 6) -> str:
     True
     >>> fingerprint(pd.DataFrame({"x": [0.3]})) == fingerprint(pd.DataFrame({"x": [0.31]}))
     False
+    >>> fingerprint(pd.DataFrame({"x": [float("nan")]})) == fingerprint(pd.DataFrame({"x": [0.0]}))
+    False
     """
     floats = df.select_dtypes("floating").columns
     if len(floats):  # |x| below 1e-12 is written as 0 (and -0 as 0): a last-bit difference of a value that is 0
-        df = df.assign(**{c: df[c].where(df[c].abs() >= 1e-12, 0.0) + 0.0 for c in floats})
+        df = df.assign(**{c: df[c].mask(df[c].abs() < 1e-12, 0.0) + 0.0 for c in floats})
     text = df.to_csv(index=True, lineterminator="\n", float_format=f"%.{int(digits)}g")
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
