@@ -141,3 +141,21 @@ def test_alternate_configuration_rederives_the_course(alternate_run):
     assert proc.returncode == 0, f"in the alternate configuration the course does not re-derive:\n{text}"
     assert "every committed notebook re-derived" in text and "nbval over the committed notebooks" in text
 
+
+
+def test_no_lesson_output_reads_the_clock():
+    """The date enters only helpers.io's refusal of future dates; no helper or notebook reads the clock else."""
+    import re
+
+    clock = re.compile(r"date\.today\(|datetime\.now\(|datetime\.utcnow\(|Timestamp\.now\(|Timestamp\(['\"]today|"
+                       r"time\.time\(|perf_counter\(|time\.localtime\(")
+    found = []
+    for p in sorted((paths.ROOT / "src" / "helpers").glob("*.py")):
+        for i, line in enumerate(p.read_text().splitlines(), 1):
+            if clock.search(line) and not (p.name == "io.py" and "limit = pd.Timestamp(today or" in line):
+                found.append(f"{p.name}:{i}: {line.strip()}")
+    for p in sorted(paths.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")):
+        for c in json.loads(p.read_text())["cells"]:
+            if c["cell_type"] == "code" and clock.search("".join(c["source"])):
+                found.append(f"{p.name}: {''.join(c['source'])[:80]}")
+    assert not found, "outputs must not depend on the date or the time:\n" + "\n".join(found)

@@ -7,8 +7,30 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 status=0
 summary=()
-for py in "$@"; do
+
+# The interpreter named, if it runs; else, where pyenv has that version installed but not selected (its shim
+# then refuses to run), that version's own interpreter.
+resolve() {
+  local py="$1" exe want v root
   exe="$(command -v "$py" 2>/dev/null)"
+  if [ -n "$exe" ] && "$exe" -c 'import sys' >/dev/null 2>&1; then
+    echo "$exe"
+    return 0
+  fi
+  if command -v pyenv >/dev/null 2>&1; then
+    want="${py#python}"
+    root="$(pyenv root)"
+    v="$(pyenv versions --bare 2>/dev/null | grep -E "^${want//./\\.}(\.|$)" | sort -V | tail -n 1)"
+    if [ -n "$v" ] && [ -x "$root/versions/$v/bin/python$want" ]; then
+      echo "$root/versions/$v/bin/python$want"
+      return 0
+    fi
+  fi
+  return 1
+}
+
+for py in "$@"; do
+  exe="$(resolve "$py")"
   if [ -z "$exe" ]; then
     summary+=("$py: not found (install it, or name another with PYTHONS=...)")
     status=1
