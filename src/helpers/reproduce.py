@@ -234,8 +234,9 @@ def configurations(scratch: Path | None = None) -> dict[str, dict[str, str]]:
     dispatch, enabled = _numpy_targets()
     alt: dict[str, str] = {}
     simd = _disable_simd(dispatch, enabled)
-    if simd:
-        alt["NPY_DISABLE_CPU_FEATURES"] = simd
+    if simd:  # added to what this machine's environment already switches off, never instead of it
+        already = os.environ.get("NPY_DISABLE_CPU_FEATURES", "").replace(",", " ").split()
+        alt["NPY_DISABLE_CPU_FEATURES"] = " ".join([*already, *(t for t in simd.split() if t not in already)])
     kernel = _other_kernel(_blas_kernel())
     if kernel:
         alt["OPENBLAS_CORETYPE"] = kernel
