@@ -4,7 +4,7 @@
   features from the history before the date (:func:`helpers.segmentation.customer_features`) and the outcome
   "no order in the next ``horizon_days``" from the history after it.
 * :func:`churn_panel` stacks such frames at several dates, for a model that is retrained as time goes by.
-* :class:`NeighbourChurn` is the seed's similarity approach: a customer's score is the share of churners among
+* :class:`NeighbourChurn` is the method's similarity approach: a customer's score is the share of churners among
   its k most similar customers (standardised features).
 * :func:`oracle_no_purchase` is the planted probability of the same outcome, from the world's truth: it knows
   who has already left.

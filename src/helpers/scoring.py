@@ -29,7 +29,7 @@ DEFAULT_RULES: dict = {
                "payment_form_view": 30, "unsubscribe": -30},
     "inactivity": {"after_days": 30, "points": -10},
 }
-"""The seed's point table: +1 website visit, +5 email click, +10 catalog click, +20 buyer's-guide download,
+"""The method's point table: +1 website visit, +5 email click, +10 catalog click, +20 buyer's-guide download,
 +30 payment-form view, -30 newsletter unsubscribe, and -10 for every full month (30 days) without activity.
 Event types not listed score 0."""
 
