@@ -576,6 +576,18 @@ def pymc_ab(successes, n, prior: tuple[float, float] = (1.0, 1.0), names: Sequen
     return out
 
 
+def _groups_and_variants(table: pd.DataFrame) -> tuple[list, list]:
+    """A by-group table's groups and variants in order of appearance, after checking its columns and counts."""
+    need = {"group", "variant", "n", "successes"}
+    if not need <= set(table.columns):
+        raise ValueError(f"table needs columns {sorted(need)}; it has {list(table.columns)}")
+    _check_counts(table["successes"], table["n"], min_variants=2)
+    groups, variants = list(pd.unique(table["group"])), list(pd.unique(table["variant"]))
+    if len(variants) < 2:
+        raise ValueError(f"an A/B test needs at least two variants, got {variants}")
+    return groups, variants
+
+
 def pymc_by_group(table: pd.DataFrame, prior_logit_sd: float = 1.5, effect_sd: float = 0.5, draws: int = 1000,
                   chains: int = 2, seed: int = 0, centered: bool = True) -> pd.DataFrame:
     """Hierarchical A/B model: variants' effects that may differ by group (segment, region, gender).
@@ -596,14 +608,7 @@ def pymc_by_group(table: pd.DataFrame, prior_logit_sd: float = 1.5, effect_sd: f
     import pymc as pm
 
     _quiet_pymc()
-    need = {"group", "variant", "n", "successes"}
-    if not need <= set(table.columns):
-        raise ValueError(f"table needs columns {sorted(need)}; it has {list(table.columns)}")
-    _check_counts(table["successes"], table["n"], min_variants=2)
-    groups = list(pd.unique(table["group"]))
-    variants = list(pd.unique(table["variant"]))
-    if len(variants) < 2:
-        raise ValueError(f"an A/B test needs at least two variants, got {variants}")
+    groups, variants = _groups_and_variants(table)
     gi = pd.Index(groups).get_indexer(table["group"])
     vi = pd.Index(variants).get_indexer(table["variant"])
     rate = (table["successes"].sum() + 0.5) / (table["n"].sum() + 1.0)
@@ -656,11 +661,7 @@ def by_group_exact(table: pd.DataFrame, prior_logit_sd: float = 1.5, effect_sd: 
     computer to its last printed digit, and PyMC's draws must agree with it within their Monte-Carlo error
     (:func:`mc_check`). Grid error is below 1e-4 in every figure on groups of a few hundred recipients or more.
     """
-    need = {"group", "variant", "n", "successes"}
-    if not need <= set(table.columns):
-        raise ValueError(f"table needs columns {sorted(need)}; it has {list(table.columns)}")
-    _check_counts(table["successes"], table["n"], min_variants=2)
-    groups, variants = list(pd.unique(table["group"])), list(pd.unique(table["variant"]))
+    groups, variants = _groups_and_variants(table)
     if len(variants) != 2:
         raise ValueError(f"by_group_exact integrates two variants (a control and one challenger), got {variants}; "
                          "use pymc_by_group for more")

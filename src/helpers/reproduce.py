@@ -280,10 +280,9 @@ def rederive(changes: Mapping[str, str], out: Path) -> list[str]:
     if done.returncode != 0:
         tail = "\n".join((done.stderr or done.stdout).splitlines()[-15:])
         return [f"the course did not run in this configuration (exit {done.returncode}):\n{tail}"]
-    found = []
-    for nb in sorted(paths.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")):
-        found += [f"{nb.name} {d}" for d in differences(out / nb.name, nb)]
-    return found
+    from .run import notebooks
+
+    return [f"{nb.name} {d}" for nb in notebooks() for d in differences(out / nb.name, nb)]
 
 
 def nbval(changes: Mapping[str, str], run_dir: Path) -> tuple[int, str]:
