@@ -14,7 +14,7 @@ import pytest
 from helpers.io import SCHEMAS, SchemaError, describe_schema, load_table, load_world
 from helpers.synth import TABLES
 
-TODAY = dt.date(2026, 6, 1)  # fixed "today" so that the future-date rule is deterministic
+TODAY = dt.date(2026, 7, 1)  # fixed "today" (after the leads export of 2026-06-30): the future-date rule is deterministic
 
 
 def _digest(d: Path) -> dict[str, str]:
@@ -168,7 +168,7 @@ def test_negative_price(world_copy):
 
 def test_future_date(world_copy):
     line = _edit(world_copy / "transactions.csv", 5, "order_date", "2099-01-01 10:00:00")
-    _expect(world_copy, "transactions.csv", "order_date", "in the future", "2026-06-01", lines=[line],
+    _expect(world_copy, "transactions.csv", "order_date", "in the future", "2026-07-01", lines=[line],
             tables=["transactions"])
 
 

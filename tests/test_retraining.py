@@ -199,6 +199,73 @@ def test_drift_retrain_learns_from_the_alarm_on_and_waits_for_its_labels(tmp_pat
     assert late.loc[str(change + 2), "trained_on"] == f"{change}..{change}"
 
 
+class _Recording:
+    """A logistic regression that records, in a shared log, the rows and labels of every fit."""
+
+    def __init__(self, log):
+        self.log = log
+
+    def fit(self, X, y):
+        self.log.append((tuple(X.index), tuple(np.asarray(y).tolist())))
+        self.model_ = LogisticRegression().fit(X, y)
+        return self
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X)
+
+
+@pytest.mark.parametrize("delay", [dict(label_time="known"), dict(label_delay=1)], ids=["label_time", "label_delay"])
+@pytest.mark.parametrize("policy", rt.POLICIES)
+def test_no_model_or_alarm_uses_a_label_before_it_is_known(policy, delay):
+    """Scramble every label not yet known at the start of period c: nothing decided by then may change."""
+    d = _drifting(n_per=300, months=16, change=8)
+    d["known"] = d["created"] + pd.Timedelta(days=40)  # a month's labels are all in one period after it ends
+    d.index = [f"r{i}" for i in range(len(d))]
+    period = d["created"].dt.to_period("M")
+    known = rt.labels_known(d, "created", **delay)
+    for c in [pd.Period("2024-07", "M"), pd.Period("2024-10", "M"), pd.Period("2025-01", "M")]:
+        unknown = (period.map(known) > c).to_numpy()
+        rng = np.random.default_rng(0)
+        poisoned = d.assign(converted=np.where(unknown, rng.random(len(d)) < 0.5, d["converted"]))
+        logs, outs = [], []
+        for frame in (d, poisoned):
+            log: list = []
+            outs.append(rt.walk_forward(frame, ["x1", "x2"], "converted", "created", "2024-05",
+                                        lambda log=log: _Recording(log), policy=policy, **delay).set_index("period"))
+            logs.append(log)
+        clean, dirty = outs
+        upto = [p for p in clean.index if pd.Period(p, "M") <= c]
+        before = [p for p in upto if pd.Period(p, "M") < c]
+        # the models that scored the periods up to c, and what they learned from, are the same
+        assert clean.loc[upto, ["version", "trained_on"]].equals(dirty.loc[upto, ["version", "trained_on"]])
+        fits = clean.loc[upto, "version"].max()
+        assert logs[0][:fits] == logs[1][:fits]
+        # every alarm the policy heard before c is the same (the AUC alarm waits for its labels)
+        assert clean.loc[before, "alarm_raised"].equals(dirty.loc[before, "alarm_raised"])
+    # each fit learned only from periods whose labels were known at the start of the period it scored
+    log: list = []
+    out = rt.walk_forward(d, ["x1", "x2"], "converted", "created", "2024-05", lambda: _Recording(log),
+                          policy=policy, **delay)
+    starts = out.drop_duplicates("version")["period"].map(lambda p: pd.Period(p, "M")).tolist()
+    for (index, _), start in zip(log, starts, strict=True):
+        assert (period.loc[list(index)].map(known) <= start).all()
+
+
+def test_labels_known_and_its_errors():
+    d = pd.DataFrame({"created": pd.to_datetime(["2025-01-05", "2025-01-31", "2025-02-10"])})
+    # a lead created on 31 January with a 90-day window is decided on 1 May: its month is known from May on
+    k = rt.labels_known(d.assign(known=d["created"] + pd.Timedelta(days=90)), "created", "known")
+    assert [str(v) for v in k] == ["2025-05", "2025-06"] and rt.label_delay_periods(k) == 3
+    assert rt.label_delay_periods(rt.labels_known(d, "created", label_delay=2)) == 2
+    with pytest.raises(rt.DriftError, match="known before the row exists"):
+        rt.labels_known(d.assign(known=d["created"] - pd.Timedelta(days=1)), "created", "known")
+    with pytest.raises(rt.DriftError, match="without the time"):
+        rt.labels_known(d.assign(known=pd.NaT), "created", "known")
+    with pytest.raises(rt.DriftError, match="not both"):
+        rt.walk_forward(d.assign(known=d["created"], x=1.0, y=1), ["x"], "y", "created", "2025-02", LogisticRegression,
+                        label_time="known", label_delay=1)
+
+
 def test_walk_forward_registers_every_model_it_trains(tmp_path):
     d = _drifting(months=14)
     reg = rt.Registry(tmp_path / "models")
@@ -243,21 +310,28 @@ def test_recovery_summarises_each_policy_through_the_change():
 
 
 def test_course_world_drift_is_detected_and_only_the_drift_policy_recovers(course_world):
-    """Issue 8's targets through the planted change of 2025-07-01, on lesson 06's lead model."""
+    """Issue 8's targets through the planted change of 2025-07-01, on lesson 06's lead model, with every label
+    used only once it is known (90 days after a lead's creation: three months after its month ends)."""
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     from helpers import scoring as sc
+    from helpers import timeline as tl
 
     leads = course_world.leads.set_index("lead_id")
     x = sc.lead_features(leads)
-    data = x.assign(converted=leads["converted"].astype(int), created=leads["created_date"])
+    days = tl.outcome_window_days(leads["created_date"], leads["converted_date"])
+    data = x.assign(converted=leads["converted"].astype(int), created=leads["created_date"],
+                    known=leads["created_date"] + pd.Timedelta(days=days))
     args = dict(features=list(x.columns), target="converted", time_col="created", first_test="2024-07",
-                make_model=lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)))
+                label_time="known", make_model=lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)))
     res = pd.concat([rt.walk_forward(data, policy=p, **args) for p in rt.POLICIES], ignore_index=True)
     change = course_world.truth["drift"]["date"]
     rec = rt.recovery(res, change, windows=2)
     assert rec.loc["drift", "detect_lag"] <= 1 and rec.loc["drift", "false_alarms"] == 0
+    assert (rec["label_delay"] == 3).all()
+    drift = res[res["policy"] == "drift"].set_index("period")
+    assert drift.loc["2025-10", "version"] == 1 and drift.loc["2025-11", "trained_on"] == "2025-07..2025-07"
     assert rec.loc["drift", "ratio"] >= 0.9
     assert rec.loc["never", "ratio"] < 0.9 and rec.loc["scheduled", "ratio"] < 0.9
 

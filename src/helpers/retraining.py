@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["psi", "psi_chance", "auc_se", "psi_table", "drift_alarm", "fingerprint", "walk_forward", "recovery",
+__all__ = ["psi", "psi_chance", "auc_se", "psi_table", "drift_alarm", "fingerprint", "labels_known",
+           "label_delay_periods", "walk_forward", "recovery",
            "POLICIES", "Registry", "RegistryError", "DriftError"]
 
 
@@ -156,37 +157,96 @@ def _period_scores(y: np.ndarray, p: np.ndarray, label: str) -> dict[str, float]
                 top_decile_capture=float(y[top].sum() / pos), calibration_gap=float(p.mean() - y.mean()))
 
 
+def labels_known(data: pd.DataFrame, time_col: str, label_time: str | None = None, label_delay: int = 0,
+                 freq: str = "M") -> pd.Series:
+    """Per period of ``time_col``: the first period at whose start every label of the period is known.
+
+    A model trained at the start of period t may learn only from the periods whose value here is at most t,
+    and an alarm on a period's AUC can be raised only then. With ``label_time`` (the column holding when each
+    row's outcome becomes known, e.g. a lead's creation date plus its conversion window) the periods are read
+    from the data; without it every period's labels are known ``label_delay`` periods after the period ends.
+
+    >>> d = pd.DataFrame({"created": pd.to_datetime(["2025-01-05", "2025-01-31", "2025-02-10"])})
+    >>> d["known"] = d["created"] + pd.Timedelta(days=90)
+    >>> {str(p): str(k) for p, k in labels_known(d, "created", "known").items()}
+    {'2025-01': '2025-05', '2025-02': '2025-06'}
+    >>> {str(p): str(k) for p, k in labels_known(d, "created", label_delay=0).items()}
+    {'2025-01': '2025-02', '2025-02': '2025-03'}
+    """
+    period = pd.to_datetime(data[time_col]).dt.to_period(freq)
+    if label_time is None:
+        if label_delay < 0:
+            raise DriftError(f"label_delay must be 0 or more periods, got {label_delay}")
+        return pd.Series({p: p + 1 + int(label_delay) for p in sorted(period.unique())}, name="labels_known")
+    if label_time not in data:
+        raise DriftError(f"no column {label_time!r} saying when each row's label is known")
+    known_at = pd.to_datetime(data[label_time])
+    if known_at.isna().any():
+        raise DriftError(f"{label_time}: {int(known_at.isna().sum())} rows without the time their label is known")
+    early = (known_at < pd.to_datetime(data[time_col])).to_numpy()
+    if early.any():
+        raise DriftError(f"{label_time}: {int(early.sum())} rows whose label is known before the row exists; a label "
+                         f"comes after the {time_col} it describes")
+    last = known_at.groupby(period).max()
+    # known at the start of period q when the last label came at or before q's first instant
+    out = {p: (t.to_period(freq) if t == t.to_period(freq).start_time else t.to_period(freq) + 1)
+           for p, t in last.items()}
+    return pd.Series(out, name="labels_known").sort_index()
+
+
+def label_delay_periods(known: pd.Series) -> int:
+    """The largest number of whole periods between a period's end and the start when its labels are all known.
+
+    >>> label_delay_periods(pd.Series({pd.Period("2025-01", "M"): pd.Period("2025-05", "M")}))
+    3
+    """
+    return int(max((k - p).n - 1 for p, k in known.items()))
+
+
 def walk_forward(data: pd.DataFrame, features: Sequence[str], target: str, time_col: str, first_test,
                  make_model, policy: str = "never", freq: str = "M", window: int | None = None,
                  reset_on_drift: bool = True, psi_threshold: float = 0.2, chance_level: float | None = 0.99,
-                 auc_drop: float = 0.1, label_delay: int = 0, registry: Registry | None = None,
-                 name: str = "model") -> pd.DataFrame:
+                 auc_drop: float = 0.1, label_delay: int = 0, label_time: str | None = None,
+                 registry: Registry | None = None, name: str = "model") -> pd.DataFrame:
     """Score each period from ``first_test`` on with the model of the moment; retrain by ``policy``.
 
-    ``make_model()`` returns an unfitted classifier with ``predict_proba``. Training uses the rows of the
-    periods before (all of them, or the last ``window``), without the last ``label_delay`` periods whose
-    outcomes would not be known yet. After each period the policy decides whether the next period gets a new
-    model: ``scheduled`` always, ``drift`` when any feature's PSI against the training rows exceeds
-    ``psi_threshold`` or the AUC fell more than ``auc_drop`` below the model's mean AUC over the periods it
-    scored before, ``never`` never. With a ``chance_level`` both limits rise to what sampling noise alone reaches
-    at that level when a period is small (:func:`psi_chance`; the AUC's standard error :func:`auc_se` times the
-    normal quantile); None keeps them fixed.
-    With ``reset_on_drift`` a retrain after an alarm learns only from the alarm's period on: the rows before
-    it describe the world that changed. If their labels are not known yet (``label_delay``), the current model
-    stays until they are.
+    ``make_model()`` returns an unfitted classifier with ``predict_proba``. Every decision uses only what is
+    known when it is taken. The model that scores period t is trained at t's start, on the periods whose labels
+    are all known by then (:func:`labels_known`: from the ``label_time`` column when given, else ``label_delay``
+    periods after a period ends; all of them, or the last ``window`` of them). At the end of each period the
+    policy may hear an alarm and decide whether the next period gets a new model: ``scheduled`` always
+    retrains, ``never`` never, ``drift`` when an alarm was raised:
+
+    * the **PSI alarm** of period t is raised at t's end: a feature's PSI against the training rows exceeds
+      ``psi_threshold`` (the period's features are taken as known when its rows are; features gathered over a
+      window after that delay the alarm accordingly);
+    * the **AUC alarm** of period t is raised when t's labels are known, if the model that scored t is still in
+      use: t's AUC fell more than ``auc_drop`` below that model's mean AUC over the earlier periods it scored.
+
+    With a ``chance_level`` both limits rise to what sampling noise alone reaches at that level when a period is
+    small (:func:`psi_chance`; the AUC's standard error :func:`auc_se` times the normal quantile); None keeps them
+    fixed. With ``reset_on_drift`` a retrain after an alarm learns only from the alarmed period on: the rows
+    before it describe the world that changed. The retrain waits until that period's labels are known.
 
     With a ``registry``, every model trained is registered as a version of ``name`` with its training window,
     rows and positive rate, features and data fingerprint.
 
-    Returns one row per period: the scores, the largest PSI and its feature, whether the drift rule fired,
-    which training periods the model used and its version (1 = the first model of the run).
+    Returns one row per period: the scores (the AUC is computed with labels known only later: it is a report,
+    and it feeds the policy only from ``labels_known`` on), the largest PSI and its feature, ``psi_alarm``,
+    ``auc_alarm`` and ``drift_alarm`` (either, on this period's data), ``alarm_raised`` (an alarm the policy heard
+    at this period's end), which training periods the model used, ``labels_known`` and the model's version
+    (1 = the first model of the run).
     """
     if policy not in POLICIES:
         raise DriftError(f"walk_forward: unknown policy {policy!r}; choose from {', '.join(POLICIES)}")
-    missing = [c for c in [*features, target, time_col] if c not in data]
+    if label_time is not None and label_delay:
+        raise DriftError("walk_forward: give label_time (when each label is known) or label_delay, not both")
+    missing = [c for c in [*features, target, time_col, *([label_time] if label_time else [])] if c not in data]
     if missing:
         raise DriftError(f"walk_forward: column(s) {', '.join(missing)} missing from the data")
     period = pd.to_datetime(data[time_col]).dt.to_period(freq)
+    known = labels_known(data, time_col, label_time, label_delay, freq)
+    known_of_row = period.map(known)
     first = pd.Period(first_test, freq=freq)
     periods = sorted(period[period >= first].unique())
     if not periods:
@@ -194,15 +254,16 @@ def walk_forward(data: pd.DataFrame, features: Sequence[str], target: str, time_
     X, y = data[list(features)], data[target].to_numpy().astype(int)
 
     def rows_for(upto: pd.Period, since: pd.Period | None) -> pd.Series:
-        last = upto - 1 - label_delay
-        rows = (period <= last) & ((period > last - window) if window else True)
+        rows = known_of_row <= upto
+        if window and rows.any():
+            rows &= period > period[rows].max() - window
         return rows & (period >= since) if since is not None else rows
 
     def train(upto: pd.Period, since: pd.Period | None):
         rows = rows_for(upto, since)
         if not rows.any():
-            raise DriftError(f"walk_forward: no training rows before {upto} (window {window}, label delay "
-                             f"{label_delay})")
+            raise DriftError(f"walk_forward: no training rows whose labels are known by {upto} (window {window}, "
+                             f"labels known {label_delay_periods(known)} period(s) after a period ends)")
         if len(np.unique(y[rows])) < 2:
             raise DriftError(f"walk_forward: the training rows before {upto} hold one class only; a model "
                              "needs positives and negatives (train on more periods)")
@@ -216,8 +277,7 @@ def walk_forward(data: pd.DataFrame, features: Sequence[str], target: str, time_
 
     model, train_rows, trained_on = train(first, None)
     version, since, pending = 1, None, False
-    model_aucs: list[float] = []  # the AUCs of the current model so far: its reference
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i, per in enumerate(periods):
         here = (period == per).to_numpy()
         p = model.predict_proba(X[here])[:, 1]
@@ -228,31 +288,46 @@ def walk_forward(data: pd.DataFrame, features: Sequence[str], target: str, time_
             psi_threshold, psi_chance(int(train_rows.sum()), int(here.sum()), level=chance_level))
         drop = auc_drop if chance_level is None else max(auc_drop, stats.norm.ppf(chance_level) * auc_se(
             scores["auc"], scores["positives"], scores["n"] - scores["positives"]))
-        fired = drift[worst] > limit or bool(model_aucs and scores["auc"] < np.mean(model_aucs) - drop)
-        model_aucs.append(scores["auc"])
         rows.append(dict(period=str(per), policy=policy, version=version, trained_on=trained_on, **scores,
                          psi_max=drift[worst], psi_feature=worst, psi_limit=limit, auc_drop_limit=drop,
-                         drift_alarm=bool(fired)))
-        if policy == "drift" and fired and not pending:
-            since, pending = (per if reset_on_drift else None), True
+                         psi_alarm=bool(drift[worst] > limit), auc_alarm=False, drift_alarm=bool(drift[worst] > limit),
+                         alarm_raised=False, labels_known=str(known[per])))
+        # the end of this period: what is known now is the PSI of this period and the AUC of every period whose
+        # labels are all in by the next period's start
+        now = per + 1
+        alarmed = [per] if rows[-1]["psi_alarm"] else []
+        for j, r in enumerate(rows):
+            if known[periods[j]] != now or r["version"] != version:
+                continue  # not known yet, heard before, or scored by a model no longer in use
+            earlier = [q["auc"] for q in rows[:j] if q["version"] == version and known[pd.Period(q["period"], freq)] <= now]
+            if earlier and r["auc"] < np.mean(earlier) - r["auc_drop_limit"]:
+                r["auc_alarm"] = r["drift_alarm"] = True
+                alarmed.append(periods[j])
+        rows[-1]["alarm_raised"] = bool(alarmed)
+        if policy == "drift" and alarmed and not pending:
+            since, pending = (min(alarmed) if reset_on_drift else None), True
         if i + 1 < len(periods) and (policy == "scheduled" or pending):
             if policy == "drift" and not rows_for(periods[i + 1], since).any():
-                continue  # the alarm's labels are not in yet: keep the current model until they are
+                continue  # the alarmed period's labels are not in yet: keep the current model until they are
             model, train_rows, trained_on = train(periods[i + 1], since)
-            version, pending, model_aucs = version + 1, False, []
+            version, pending = version + 1, False
     return pd.DataFrame(rows)
 
 
 def recovery(results: pd.DataFrame, change, windows: int = 2, freq: str = "M") -> pd.DataFrame:
     """How each policy in ``results`` (rows of :func:`walk_forward`, stacked) came through a change.
 
-    The detection lag is counted in periods from ``change`` to the first drift alarm of the ``drift`` policy
-    (of any policy if there is none). The pre-change AUC is each policy's mean over the periods before
-    ``change``; the recovered AUC its mean over the ``windows`` periods after the detection, and the ratio of
-    the two is the share of the old AUC the policy got back.
+    The detection lag is counted in periods from ``change`` to the first period on or after it whose data raised
+    an alarm of the ``drift`` policy (of any policy if there is none); ``raised_lag`` to the end of the period
+    when that alarm was heard. A model can learn the new world only once the alarmed period's labels are known
+    (its ``labels_known``): the recovered AUC is each policy's mean over the ``windows`` periods from then on,
+    the pre-change AUC its mean over the periods before ``change``, and the ratio of the two is the share of
+    the old AUC the policy got back. An AUC of 0.5 is chance, so ``lift_kept`` = (recovered − 0.5) / (before −
+    0.5) says more plainly what is left of the model's skill: a ratio of 0.8 at an AUC of 0.77 keeps 43 %.
 
     >>> r = pd.DataFrame({"period": ["2025-05", "2025-06", "2025-07", "2025-08"], "policy": "drift",
-    ...                   "auc": [0.8, 0.8, 0.6, 0.76], "drift_alarm": [False, False, True, False]})
+    ...                   "auc": [0.8, 0.8, 0.6, 0.76], "drift_alarm": [False, False, True, False],
+    ...                   "labels_known": ["2025-06", "2025-07", "2025-08", "2025-09"]})
     >>> rec = recovery(r, "2025-07", windows=1)
     >>> int(rec.loc["drift", "detect_lag"]), float(rec.loc["drift", "ratio"])
     (0, 0.95)
@@ -264,14 +339,19 @@ def recovery(results: pd.DataFrame, change, windows: int = 2, freq: str = "M") -
     if alarms.empty:
         raise DriftError(f"recovery: no drift alarm on or after {change}; lower the threshold or check the data")
     detected = alarms.min()
-    after = [detected + k for k in range(1, windows + 1)]
+    row = results[detector & (per == detected)].iloc[0]
+    learn_from = pd.Period(row["labels_known"], freq=freq) if "labels_known" in results else detected + 1
+    raised = per[detector & results.get("alarm_raised", results["drift_alarm"]).astype(bool) & (per >= detected)]
+    after = [learn_from + k for k in range(windows)]
     out = {}
     for policy, r in results.groupby("policy", sort=False):
         p = per[r.index]
         pre, post = r.loc[p < change, "auc"], r.loc[p.isin(after), "auc"]
-        out[policy] = dict(detect_lag=int((detected - change).n),
+        out[policy] = dict(detect_lag=int((detected - change).n), raised_lag=int((raised.min() - change).n),
+                           label_delay=int((learn_from - detected).n) - 1,
                            false_alarms=int(r.loc[p < change, "drift_alarm"].sum()), auc_before=pre.mean(),
-                           auc_recovered=post.mean(), windows_seen=len(post), ratio=round(post.mean() / pre.mean(), 6))
+                           auc_recovered=post.mean(), windows_seen=len(post), ratio=round(post.mean() / pre.mean(), 6),
+                           lift_kept=round((post.mean() - 0.5) / (pre.mean() - 0.5), 6))
     return pd.DataFrame.from_dict(out, orient="index")
 
 

@@ -60,6 +60,12 @@ START_EPOCH_S = int((START - np.datetime64("1970-01-01T00:00:00", "s")).astype(n
 DAYS = float((END - START) / np.timedelta64(1, "D"))
 DRIFT_DAY = float((DRIFT - START) / np.timedelta64(1, "D"))
 MONTH = 30.4375  # days
+LEADS_END = np.datetime64("2026-04-01T00:00:00", "s")  # exclusive: leads are created until 2026-03-31
+"""Leads keep coming after the customers' tables end, so that a lead model's recovery after the drift can be
+measured although a lead's outcome is known only 90 days after it was created (the leads are a CRM export taken
+on 2026-06-30, when the last lead's conversion window has closed)."""
+LEAD_DAYS = float((LEADS_END - START) / np.timedelta64(1, "D"))
+LEAD_WINDOW_DAYS = 90  # a lead's outcome: converted within 30 + 60 days of its creation, known when those end
 
 TABLES = (
     "customers",
@@ -326,7 +332,8 @@ def generate_world(
     n_campaigns : int
         Number of past campaigns in the ``campaigns`` table (>= 1).
     n_leads : int, optional
-        Number of leads; defaults to ``n_customers // 2``.
+        Number of leads, created from 2024-01-01 to 2026-03-31; defaults to ``16 * n_customers // 25``
+        (about 470 a month for the course world).
 
     Returns
     -------
@@ -350,7 +357,7 @@ def generate_world(
         raise ValueError(f"n_products ({n_products}) must be at least 2 * n_rules + {len(CATEGORIES)}")
     if n_campaigns < 1:
         raise ValueError("n_campaigns must be at least 1")
-    n_leads = n_customers // 2 if n_leads is None else n_leads
+    n_leads = 16 * n_customers // 25 if n_leads is None else n_leads
     if n_leads < 100:
         raise ValueError(f"n_leads must be at least 100, got {n_leads}")
 
@@ -1056,7 +1063,7 @@ def _assemble_events(keys: list[np.ndarray], packer: _Packer, ids: list[str], ch
 
 def _leads(rng: np.random.Generator, rng_e: np.random.Generator, n: int):
     """Prospects: a 30-day activity window from creation, then conversion from the planted logistic model."""
-    created = np.floor(rng.random(n) * (DAYS - 92))
+    created = np.floor(rng.random(n) * LEAD_DAYS)
     after = created >= DRIFT_DAY
     # input drift: after the drift date more leads come from social and intent runs higher
     src_p = np.where(after[:, None], _norm([0.2, 0.2, 0.35, 0.1, 0.1, 0.05]), _norm([0.3, 0.25, 0.15, 0.12, 0.1, 0.08]))
@@ -1128,7 +1135,7 @@ def _leads(rng: np.random.Generator, rng_e: np.random.Generator, n: int):
         eta[m] = e[m]
     p = _sigmoid(eta)
     converted = rng.random(n) < p
-    conv_day = created + 30.0 + np.floor(rng.random(n) * 60)
+    conv_day = created + 30.0 + np.floor(rng.random(n) * (LEAD_WINDOW_DAYS - 30))
     lead_id = np.array([f"L{i + 1:06d}" for i in range(n)], dtype=object)
     leads = pd.DataFrame(
         {
@@ -1207,8 +1214,10 @@ def _truth(seed, n_customers, seg, lat, cust, products, pi, rules, attempts, cam
     put("schema_version", "Version of this file's layout.", 1)
     put("seed", "Seed the whole world was generated from.", int(seed))
     put("n_customers", "Number of customers in customers.csv.", int(n_customers))
-    put("timeline", "First day, last day (inclusive) and drift date of the world.",
-        {"start": "2024-01-01", "end": "2025-12-31", "drift_date": "2025-07-01"})
+    put("timeline", "First day, last day (inclusive) and drift date of the world; the last day a lead is created "
+        "and the days after its creation when its outcome is known (its conversion window closes).",
+        {"start": "2024-01-01", "end": "2025-12-31", "drift_date": "2025-07-01", "leads_end": "2026-03-31",
+         "lead_outcome_days": LEAD_WINDOW_DAYS})
     put("n_segments", "Number of planted latent segments.", k)
     put("segments",
         "Per segment: name, share of customers, the behaviour feature that defines it and its direction, and the "

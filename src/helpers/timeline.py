@@ -6,6 +6,7 @@ on the course world the rule gives the date the lesson was written with.
 * :func:`last_as_of` — the latest first-of-month from which a ``horizon_days`` outcome is fully observed;
 * :func:`as_of_dates` — first-of-quarter dates from one quarter after the data starts up to :func:`last_as_of`;
 * :func:`first_month` — the month after the first ``train_months`` months: where a walk-forward starts scoring;
+* :func:`outcome_window_days` — how many days after its start an outcome is known: the longest wait seen;
 * :func:`resolve` — a parameter's value, or the derived date when it is ``"auto"``.
 """
 
@@ -13,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["last_as_of", "as_of_dates", "first_month", "resolve"]
+__all__ = ["last_as_of", "as_of_dates", "first_month", "outcome_window_days", "resolve"]
 
 
 def _dates(dates) -> pd.Series:
@@ -72,6 +74,28 @@ def first_month(dates, train_months: int = 6) -> str:
         raise ValueError(f"the data span {d.min().date()} to {d.max().date()}: nothing left to score after "
                          f"{train_months} months of training")
     return str(first)
+
+
+def outcome_window_days(start, outcome) -> int:
+    """Days after ``start`` at which a row's outcome is known: one more than the longest wait to an ``outcome``.
+
+    A lead that has not converted is a negative only once its conversion window has closed; the window is read
+    from the data as the longest time any lead took to convert (rows without an outcome date are ignored). On the
+    course world that is 89 days, so a lead's outcome is known 90 days after its creation. A team that knows its
+    window (the sales cycle) should pass it instead: the longest wait in a short history may be too short.
+
+    >>> outcome_window_days(pd.to_datetime(["2025-01-01", "2025-01-10"]), pd.to_datetime(["2025-03-01", None]))
+    60
+    """
+    s, o = pd.to_datetime(pd.Series(start)), pd.to_datetime(pd.Series(outcome))
+    wait = (o.to_numpy() - s.to_numpy()) / pd.Timedelta(days=1)
+    wait = wait[~np.isnan(wait)]
+    if wait.size == 0:
+        raise ValueError("no row has an outcome date, so the outcome window cannot be read from the data; give it "
+                         "in days (e.g. the length of the sales cycle)")
+    if (wait < 0).any():
+        raise ValueError(f"{int((wait < 0).sum())} outcome dates come before their start date")
+    return int(np.floor(wait.max())) + 1
 
 
 def resolve(value, derive: Callable[[], object]):
