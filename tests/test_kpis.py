@@ -76,7 +76,7 @@ def _campaigns():
     return pd.DataFrame({
         "campaign_id": ["C1", "C2", "C3"], "channel": ["email", "email", "push"],
         "sent": [1000, 2000, 500], "opens": [200, 300, 150], "clicks": [50, 60, 20],
-        "conversions": [40, 50, 15], "revenue": [4000.0, 5000.0, 1500.0], "control_size": [100, 200, 50],
+        "conversions": [40, 50, 15], "lead_conversions": [12, 20, 5], "revenue": [4000.0, 5000.0, 1500.0], "control_size": [100, 200, 50],
         "control_conversions": [2, 3, 1], "control_revenue": [200.0, 300.0, 100.0], "cost": [300.0, 400.0, 260.0]})
 
 
@@ -88,11 +88,12 @@ def test_campaign_kpis_by_hand():
     assert r["uplift"] == pytest.approx(0.04 - 0.02)
     assert r["incremental_conversions"] == pytest.approx(40 - 0.02 * 1000)
     assert r["incremental_revenue"] == pytest.approx(4000 - 2.0 * 1000)
-    assert r["lead_to_close"] == pytest.approx(20 / 50)
+    assert r["lead_to_close"] == pytest.approx(12 / 50)  # closes among leads: a rate in [0, 1]
+    assert r["incremental_per_1000"] == pytest.approx((40 - 0.02 * 1000) / 1000 * 1000)
     assert r["roi"] == pytest.approx((4000 - 300) / 300)
     assert r["romi"] == pytest.approx((2000 - 300) / 300)
     assert r["cost_per_lead"] == pytest.approx(6.0)
-    for name in ("open_rate", "ctr", "cto", "conversion_rate", "romi", "lead_to_close"):
+    for name in ("open_rate", "ctr", "cto", "conversion_rate", "romi", "lead_to_close", "incremental_per_1000"):
         assert (k[f"{name}_low"] <= k[name]).all() and (k[name] <= k[f"{name}_high"]).all(), name
     by = kpis.campaign_kpis(c, by="channel", n_boot=200)
     assert by.loc["email", "delivered"] == 3000 and by.loc["email", "campaigns"] == 2
@@ -100,6 +101,34 @@ def test_campaign_kpis_by_hand():
     ch = kpis.channel_view(c, n_boot=200)
     assert ch["revenue"].sum() == pytest.approx(c["revenue"].sum())
     assert ch["cost"].sum() == pytest.approx(c["cost"].sum())
+
+
+def test_romi_of_a_hand_computed_discounted_campaign_counts_the_discount_once():
+    """1,000 sent with a 20 % discount: 50 buyers pay 80 each net (list price 100), the holdout of 1,000 has 30 buyers
+    paying 100 in full. Revenue is net of the discount, so the discount is already paid; cost is 250 + 1,000 x 0.004."""
+    c = pd.DataFrame({"campaign_id": ["D1"], "channel": ["email"], "discount": [0.2], "sent": [1000], "opens": [300],
+                      "clicks": [60], "conversions": [50], "lead_conversions": [30], "revenue": [50 * 80.0],
+                      "control_size": [1000], "control_conversions": [30], "control_revenue": [30 * 100.0],
+                      "cost": [250 + 1000 * 0.004]})
+    r = kpis.campaign_kpis(c, n_boot=100).loc["D1"]
+    incremental = 50 * 80.0 - 30 * 100.0  # 1,000: what the campaign brought in, after its discount
+    assert r["incremental_revenue"] == pytest.approx(incremental)
+    assert r["romi"] == pytest.approx((incremental - 254) / 254)
+    assert r["roi"] == pytest.approx((4000 - 254) / 254)
+    assert r["lead_to_close"] == pytest.approx(0.5) and r["incremental_per_1000"] == pytest.approx(20.0)
+
+
+def test_the_world_charges_a_campaign_what_it_paid_out_and_not_its_discounts_again(course_world):
+    """Revenue is net of discounts (unit price = list x (1 - d)): a cost that adds d / (1 - d) x revenue counts the
+    discount twice, on full-price orders too. The world's cost is the fixed cost plus each message."""
+    c = course_world.campaigns
+    rm = course_world.truth["response_model"]
+    expected = rm["fixed_cost_per_campaign"] + c["sent"] * c["channel"].astype(str).map(rm["channel_cost_per_send"])
+    assert np.allclose(c["cost"], expected.round(2), atol=0.006)
+    assert (c["lead_conversions"] <= c[["clicks", "conversions"]].min(axis=1)).all()
+    k = kpis.campaign_kpis(c, n_boot=50)
+    assert k["lead_to_close"].dropna().between(0, 1).all()
+    assert k["lead_to_close"].isna().sum() == (c["clicks"] == 0).sum()  # no lead, no lead-to-close
 
 
 def test_campaign_kpis_bootstrap_covers_the_true_romi():

@@ -3,8 +3,8 @@
 * :func:`wilson` — Wilson score intervals for rates.
 * :func:`campaign_kpis` — one row per campaign (or per channel / segment with ``by``): delivered, open rate,
   click-through (clicks / sent), click-to-open, conversion rate, control conversion rate, uplift, incremental
-  conversions and revenue, cost per lead, lead-to-close ratio, ROI and ROMI, each rate with a Wilson interval and
-  each ratio with a bootstrap interval.
+  conversions (in all, and per 1,000 sent) and revenue, cost per lead, lead-to-close rate, ROI and ROMI, each
+  rate with a Wilson interval and each ratio with a bootstrap interval.
 * :func:`uplift` — incremental conversion rate of a target group over its control group from counts (Newcombe's
   interval, score test); :func:`uplift_by_customer` — the same from one row per workflow entry, with an interval
   that treats the customer (the unit that was randomised) as the cluster.
@@ -19,9 +19,13 @@ Definitions used throughout (``campaigns`` as in the data card): a *lead* is a r
 *conversion* is a recipient with an order within the attribution window, whatever caused it, so the conversion
 rate includes organic orders; the *uplift* is the conversion rate minus the control group's; *incremental*
 conversions and revenue are those above what the control group's rates predict for the recipients sent to;
-*lead-to-close* is incremental conversions per lead; ROI = (revenue - cost) / cost counts every attributed order
-(what a dashboard without a control group shows), ROMI = (incremental revenue - cost) / cost counts only the
-revenue the campaign caused.
+*lead-to-close* is the share of leads who converted (``lead_conversions / clicks``, a rate in [0, 1], when the
+export has ``lead_conversions``); ROI = (revenue - cost) / cost is the *attributed* return, counting every order
+of a recipient in the window (what a dashboard without a control group shows); ROMI = (incremental revenue -
+cost) / cost is the *incremental* return, counting only the revenue the campaign caused. Revenue is net of
+discounts, so a discount is counted once, in the revenue it lowered; ``cost`` holds what the campaign paid out
+(fixed cost and messages), never the discounts again. :func:`workflow_kpis` counts a workflow's discounts the
+same way, once.
 """
 
 from __future__ import annotations
@@ -63,7 +67,8 @@ def _check(campaigns: pd.DataFrame, need: Sequence[str], table: str = "campaigns
         bad = v.isna().to_numpy()
         if bad.any():
             which = ", ".join(np.asarray(ids)[bad][:5])
-            fix = ("add each campaign's cost (fixed cost + messages + discounts) to the export"
+            fix = ("add each campaign's cost (fixed cost + messages; not its discounts when revenue is net of "
+                   "them) to the export"
                    if col == "cost" else f"fill {col} or drop those campaigns")
             raise KPIError(f"{table}: column {col} is missing or not a number for campaign(s) {which}; {fix}")
         if (v < 0).any():
@@ -164,12 +169,13 @@ def uplift_by_customer(entries: pd.DataFrame, outcome: str = "converted", group:
 
 
 def _sums(campaigns: pd.DataFrame, by: str | None) -> pd.DataFrame:
+    cols = [*COUNTS, *(["lead_conversions"] if "lead_conversions" in campaigns else [])]
     if by is None:
-        out = campaigns.set_index("campaign_id")[list(COUNTS)].astype(float)
+        out = campaigns.set_index("campaign_id")[cols].astype(float)
         out.insert(0, "campaigns", 1)
         return out
     g = campaigns.groupby(by, sort=True, observed=True)
-    out = g[list(COUNTS)].sum().astype(float)
+    out = g[cols].sum().astype(float)
     out.insert(0, "campaigns", g.size())
     return out
 
@@ -181,7 +187,7 @@ def _derived(s: pd.DataFrame) -> pd.DataFrame:
     inc_conv = s["conversions"] - ctl_rate * s["sent"]
     inc_rev = s["revenue"] - ctl_rpr * s["sent"]
     return pd.DataFrame(dict(incremental_conversions=inc_conv, incremental_revenue=inc_rev,
-                             lead_to_close=inc_conv / s["clicks"].where(s["clicks"] > 0),
+                             incremental_per_1000=inc_conv / s["sent"].where(s["sent"] > 0) * 1000,
                              roi=(s["revenue"] - s["cost"]) / s["cost"].where(s["cost"] > 0),
                              romi=(inc_rev - s["cost"]) / s["cost"].where(s["cost"] > 0)))
 
@@ -190,10 +196,19 @@ def campaign_kpis(campaigns: pd.DataFrame, by: str | None = None, level: float =
                   value_cv: float = 1.0, seed: int = 0) -> pd.DataFrame:
     """The KPI table: per campaign, or per value of ``by`` (``"channel"``, ``"target_segment"``) summed.
 
-    Rates get Wilson intervals. ROMI and lead-to-close get percentile bootstrap intervals: per campaign a
+    Rates (lead-to-close among them) get Wilson intervals. ROMI and incremental conversions per 1,000 sent get
+    percentile bootstrap intervals: per campaign a
     parametric bootstrap (binomial conversions in both groups, revenue per converter with coefficient of variation
     ``value_cv``, since the table holds sums only); per group a bootstrap over the group's campaigns.
-    Campaigns whose control group is empty get no uplift, ROMI or lead-to-close (NaN, said in ``note``).
+    Campaigns whose control group is empty get no uplift or ROMI (NaN, said in ``note``); without a
+    ``lead_conversions`` column there is no lead-to-close.
+
+    >>> c = pd.DataFrame({"campaign_id": ["C1"], "sent": [1000], "opens": [300], "clicks": [50], "conversions": [60],
+    ...                   "lead_conversions": [20], "revenue": [3000.0], "control_size": [1000],
+    ...                   "control_conversions": [40], "control_revenue": [2000.0], "cost": [500.0]})
+    >>> k = campaign_kpis(c, n_boot=10).loc["C1"]
+    >>> float(k["lead_to_close"]), float(k["incremental_per_1000"]), float(k["romi"])
+    (0.4, 20.0, 1.0)
     """
     _check(campaigns, ["campaign_id", *COUNTS] + ([by] if by else []))
     s = _sums(campaigns, by)
@@ -213,14 +228,19 @@ def campaign_kpis(campaigns: pd.DataFrame, by: str | None = None, level: float =
     out["cost"] = s["cost"]
     out["cost_per_lead"] = s["cost"] / s["clicks"].where(s["clicks"] > 0)
     d = _derived(s)
-    d.loc[~has_ctl, ["incremental_conversions", "incremental_revenue", "lead_to_close", "romi"]] = np.nan
+    if "lead_conversions" in campaigns:
+        ok = s["clicks"] > 0
+        out["lead_to_close"] = s["lead_conversions"] / s["clicks"].where(ok)
+        lo, hi = wilson(s["lead_conversions"][ok], s["clicks"][ok], level) if ok.any() else ([], [])
+        out.loc[ok, "lead_to_close_low"], out.loc[ok, "lead_to_close_high"] = lo, hi
+    d.loc[~has_ctl, ["incremental_conversions", "incremental_revenue", "incremental_per_1000", "romi"]] = np.nan
     for col in d:
         out[col] = d[col]
     # bootstrap intervals of the ratios
     rng = np.random.default_rng(seed)
     q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
-    lows = {k: np.full(len(s), np.nan) for k in ("romi", "lead_to_close")}
-    highs = {k: np.full(len(s), np.nan) for k in ("romi", "lead_to_close")}
+    lows = {k: np.full(len(s), np.nan) for k in ("romi", "incremental_per_1000")}
+    highs = {k: np.full(len(s), np.nan) for k in ("romi", "incremental_per_1000")}
     if by is None:
         for i, (_, r) in enumerate(s.iterrows()):
             if r["control_size"] <= 0:
@@ -240,12 +260,12 @@ def campaign_kpis(campaigns: pd.DataFrame, by: str | None = None, level: float =
                 lows[k][i], highs[k][i] = _percentiles(bd[k].to_numpy(float), q)
     for k in lows:
         out[f"{k}_low"], out[f"{k}_high"] = lows[k], highs[k]
-    out["note"] = np.where(has_ctl, "", "no control group: uplift, ROMI and lead-to-close unknown")
+    out["note"] = np.where(has_ctl, "", "no control group: uplift and ROMI unknown")
     return out
 
 
 def _percentiles(x: np.ndarray, q: list[float]) -> tuple[float, float]:
-    """Percentiles of the finite replicates (a replicate with no lead has no lead-to-close); NaN if none."""
+    """Percentiles of the finite replicates; NaN if none."""
     x = x[np.isfinite(x)]
     return (np.nan, np.nan) if len(x) == 0 else tuple(np.percentile(x, q))
 

@@ -162,6 +162,7 @@ LEAD_COEF_AFTER = dict(LEAD_COEF_BEFORE, intercept=-1.8, site_visits=0.0, produc
 CHANNEL_OPEN = {"email": 0.0, "push": 0.6}
 CHANNEL_CLICK = {"email": 0.0, "push": -0.5}
 CHANNEL_COST = {"email": 0.004, "push": 0.002}  # per message sent
+FIXED_CAMPAIGN_COST = 250.0  # per campaign, on top of the cost per message
 SUBJECT_EFFECT_BEFORE = {"plain": 0.0, "personalised": 0.25, "urgency": 0.15, "question": 0.05}
 SUBJECT_EFFECT_AFTER = {"plain": 0.0, "personalised": 0.25, "urgency": -0.20, "question": 0.05}
 HOUR_AMPLITUDE = 1.1  # logit drop of the open probability 12 hours away from a segment's peak hour is 2x this
@@ -922,8 +923,8 @@ def _campaign_tables(camp: dict, orders: dict, tx: pd.DataFrame, seg: dict, pack
     opened, clicked, unsub = (flag & F_OPEN) > 0, (flag & F_CLICK) > 0, (flag & F_UNSUB) > 0
     sent_m = ~control
     conv_any = np.zeros(len(code), bool)
-    agg = {k_: np.zeros(n_codes) for k_ in ("sent", "opens", "clicks", "conversions", "revenue", "control_size",
-                                            "control_conversions", "control_revenue")}
+    agg = {k_: np.zeros(n_codes) for k_ in ("sent", "opens", "clicks", "conversions", "lead_conversions", "revenue",
+                                            "control_size", "control_conversions", "control_revenue")}
     for lo in range(0, len(code), chunk):
         sl = slice(lo, lo + chunk)
         k0 = who[sl].astype(np.float64) * 1e4 + t_send[sl]
@@ -935,14 +936,15 @@ def _campaign_tables(camp: dict, orders: dict, tx: pd.DataFrame, seg: dict, pack
         c_, snt, ctl = code[sl], sent_m[sl], control[sl]
         for name, mask, weights in (("sent", snt, None), ("opens", snt & opened[sl], None),
                                     ("clicks", snt & clicked[sl], None), ("conversions", snt & conv, None),
-                                    ("revenue", snt, rev), ("control_size", ctl, None),
+                                    ("lead_conversions", snt & clicked[sl] & conv, None), ("revenue", snt, rev),
+                                    ("control_size", ctl, None),
                                     ("control_conversions", ctl & conv, None), ("control_revenue", ctl, rev)):
             agg[name] += np.bincount(c_[mask], weights=None if weights is None else weights[mask],
                                      minlength=n_codes)
     del key_o, cumval
     ct = pd.DataFrame(camp["camp_truth"]).set_index("campaign_id").loc[ids[:n_c]]
     names = np.asarray(seg["names"] + ["all"])
-    ints = ("sent", "opens", "clicks", "conversions", "control_size", "control_conversions")
+    ints = ("sent", "opens", "clicks", "conversions", "lead_conversions", "control_size", "control_conversions")
     a = {k_: (v_[:n_c].astype(np.int64) if k_ in ints else np.round(v_[:n_c], 2)) for k_, v_ in agg.items()}
     campaigns = pd.DataFrame(
         {
@@ -954,14 +956,15 @@ def _campaign_tables(camp: dict, orders: dict, tx: pd.DataFrame, seg: dict, pack
             "subject_variant": ct["subject"].to_numpy(),
             "discount": ct["discount"].to_numpy(),
             "audience_size": a["sent"] + a["control_size"],
-            **{k_: a[k_] for k_ in ("sent", "opens", "clicks", "conversions", "revenue", "control_size",
-                                   "control_conversions", "control_revenue")},
+            **{k_: a[k_] for k_ in ("sent", "opens", "clicks", "conversions", "lead_conversions", "revenue",
+                                   "control_size", "control_conversions", "control_revenue")},
         }
     )
+    # the cost is what the campaign paid out: a fixed cost and each message. Its discounts are not in it: the
+    # discounted orders' revenue is already net of them (unit price = list price x (1 - discount)), so adding
+    # them here would count them twice, and on every recipient's order, full-price ones included
     channel_cost = campaigns["channel"].map(CHANNEL_COST).to_numpy()
-    disc = campaigns["discount"].to_numpy()
-    discount_cost = disc / np.maximum(1 - disc, 1e-9) * campaigns["revenue"].to_numpy()
-    campaigns["cost"] = np.round(250.0 + campaigns["sent"].to_numpy() * channel_cost + discount_cost, 2)
+    campaigns["cost"] = np.round(FIXED_CAMPAIGN_COST + campaigns["sent"].to_numpy() * channel_cost, 2)
 
     xt = camp["x_truth"]
     experiments = pd.DataFrame(
@@ -1284,7 +1287,7 @@ def _truth(seed, n_customers, seg, lat, cust, products, pi, rules, attempts, cam
         "discount_effect * discount_sensitivity[segment] * discount; 0 if churned. Unsubscribe (email): "
         "sigmoid(-6.5 + 0.35 * fatigue). Conversions are customers with an order within attribution_days.",
         dict(channel_open=CHANNEL_OPEN, channel_click=CHANNEL_CLICK, channel_cost_per_send=CHANNEL_COST,
-             fixed_cost_per_campaign=250.0, hour_amplitude=HOUR_AMPLITUDE, fatigue_gamma=FATIGUE_GAMMA,
+             fixed_cost_per_campaign=FIXED_CAMPAIGN_COST, hour_amplitude=HOUR_AMPLITUDE, fatigue_gamma=FATIGUE_GAMMA,
              fatigue_tau_days=FATIGUE_TAU, conv_logit=CONV_LOGIT, subject_effect_before=SUBJECT_EFFECT_BEFORE,
              subject_effect_after=SUBJECT_EFFECT_AFTER, discount_effect_before=DISCOUNT_EFFECT_BEFORE,
              discount_effect_after=DISCOUNT_EFFECT_AFTER, attribution_days=ATTRIBUTION_DAYS,
