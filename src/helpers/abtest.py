@@ -8,8 +8,10 @@
   a running test and stopping at the first significant result inflates false positives.
 * Bayesian: a Beta prior fitted to past campaigns (:func:`beta_prior_from_rates`), conjugate posteriors
   (:func:`posterior`), P(B > A) exactly (:func:`prob_b_beats_a`), P(best) and expected loss from draws
-  (:func:`bayes_summary`), a stopping rule (:func:`decide`) and its check by simulation
-  (:func:`bayes_decision_simulation`). The same models in PyMC: :func:`pymc_ab` and, with rates that differ by
+  (:func:`bayes_summary`) and a stopping rule by expected loss (:func:`decide`). Whether one variant beats
+  another is a question about the *lift*: :func:`past_lifts` and :class:`LiftPrior` turn past experiments into
+  a prior on it, :func:`lift_expected_loss` is the rule under that prior, and
+  :func:`bayes_decision_simulation` checks its promise on an answer key drawn from the same priors. The same models in PyMC: :func:`pymc_ab` and, with rates that differ by
   group (segment, region, gender), :func:`pymc_by_group`.
 
 Counts arrive as arrays (one entry per variant, the control first); :func:`counts` builds them from a table of
@@ -23,12 +25,13 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import integrate, stats
+from scipy import integrate, special, stats
 
 __all__ = ["assign", "srm_test", "check_srm", "SampleRatioMismatch", "pick_experiment", "counts", "revenue_per_recipient",
            "compare_proportions", "welch",
            "bootstrap_diff", "sample_size", "power", "peeking_simulation", "beta_prior_from_rates", "posterior",
-           "prob_b_beats_a", "bayes_summary", "exact_summary", "mc_errors", "mc_check", "MC_TOLERANCE", "decide", "bayes_decision_simulation", "pymc_ab", "pymc_by_group",
+           "prob_b_beats_a", "bayes_summary", "exact_summary", "mc_errors", "mc_check", "MC_TOLERANCE", "decide", "LiftPrior", "past_lifts", "lift_expected_loss",
+           "bayes_decision_simulation", "pymc_ab", "pymc_by_group",
            "by_group_exact"]
 
 
@@ -508,40 +511,143 @@ def decide(successes, n, prior: tuple[float, float] = (1.0, 1.0), threshold: flo
     return {"winner": i if loss < threshold else None, "expected_loss": loss, "p_best": float(s["p_best"].iloc[i])}
 
 
-def bayes_decision_simulation(prior: tuple[float, float], n_variants: int = 2, batch: int = 500,
-                              max_batches: int = 40, threshold: float = 0.001, n_experiments: int = 1000,
-                              n_draws: int = 4000, seed: int = 0) -> pd.DataFrame:
-    """Repeated experiments whose true rates are drawn from ``prior``: how often is the decision right?
+# ----------------------------------------------------------------------------------------------------------------
+# A prior on the lift, from past experiments, and the expected-loss rule under it
+# ----------------------------------------------------------------------------------------------------------------
+class LiftPrior:
+    """What past experiments say about how far two variants' rates differ, on the log-odds scale.
 
-    Each experiment adds ``batch`` recipients per variant at a time and stops as soon as :func:`decide`'s rule
-    fires (or after ``max_batches``). Returns one row per experiment: ``decided, correct`` (the chosen variant has
-    the highest true rate), ``recipients`` per variant at the stop, ``regret`` (best true rate minus the chosen).
+    Each past comparison of a variant with its experiment's first variant gives a log-odds lift and its standard
+    error. The true lifts are taken as normal around 0 (which variant is called "A" is arbitrary) with a spread
+    ``tau`` that differs from experiment to experiment only by chance; ``tau``'s posterior given the past lifts
+    (a half-normal hyper-prior of scale ``hyper_scale``, on a grid) makes the prior of a new test's lift a
+    mixture of normals. ``sd`` is its standard deviation: the typical size of a lift.
+
+    Attributes: ``lifts`` (the table of past lifts), ``tau`` (the grid) and ``weights`` (its posterior).
     """
+
+    def __init__(self, lifts: pd.DataFrame, hyper_scale: float = 0.5, grid: int = 400, max_tau: float = 2.0):
+        if len(lifts) == 0:
+            raise ValueError("a lift prior needs at least one past comparison of two variants")
+        self.lifts = lifts.reset_index(drop=True)
+        self.hyper_scale = float(hyper_scale)
+        self.tau = np.linspace(max_tau / grid, max_tau, grid)
+        lift, se = self.lifts["lift"].to_numpy(float), self.lifts["se"].to_numpy(float)
+        ll = stats.norm.logpdf(lift[None, :], 0.0, np.sqrt(se[None, :] ** 2 + self.tau[:, None] ** 2)).sum(axis=1)
+        lp = ll + stats.halfnorm.logpdf(self.tau, scale=self.hyper_scale)
+        w = np.exp(lp - lp.max())
+        self.weights = w / w.sum()
+
+    @property
+    def sd(self) -> float:
+        """Standard deviation of a new test's true log-odds lift under the prior."""
+        return float(np.sqrt((self.weights * self.tau**2).sum()))
+
+    def sample(self, size: int, rng: np.random.Generator) -> np.ndarray:
+        """True log-odds lifts of ``size`` new tests: a spread from its posterior, then a lift."""
+        return rng.normal(0.0, rng.choice(self.tau, size=size, p=self.weights))
+
+    def logpdf(self, d: np.ndarray) -> np.ndarray:
+        comp = stats.norm.logpdf(np.asarray(d)[..., None], 0.0, self.tau) + np.log(np.maximum(self.weights, 1e-300))
+        return special.logsumexp(comp, axis=-1)
+
+
+def past_lifts(experiments: pd.DataFrame, sends: pd.DataFrame, metric: str, before,
+               kinds: Sequence[str] | None = None) -> pd.DataFrame:
+    """Log-odds lift of each variant over its experiment's first variant, for experiments dated before ``before``.
+
+    ``metric`` is a 0/1 column of ``sends`` (``opened``, ``clicked``); ``kinds`` restricts the experiments (by
+    default every kind but ``send_time``, whose variants are hours, not messages). Counts get half a pseudo-count
+    so that a variant without a success has a finite lift. Only experiments sent *before* the one a prior is for
+    may inform it: later ones were not known when it was read.
+    """
+    when = pd.to_datetime(experiments["date"])
+    keep = when < pd.Timestamp(before)
+    keep &= experiments["kind"].isin(kinds) if kinds is not None else experiments["kind"] != "send_time"
+    rows = []
+    for _, e in experiments[keep].iterrows():
+        s = sends[sends["campaign_id"] == e["campaign_id"]]
+        if s.empty:
+            continue
+        g = s.groupby(s["variant"].astype(str))[metric].agg(["sum", "count"]).astype(float)
+        order = [v for v in str(e["variants"]).split("|") if v in g.index] if "variants" in e else list(g.index)
+        g = g.loc[order]
+        k, m = g["sum"].to_numpy() + 0.5, g["count"].to_numpy() + 1.0
+        logit = np.log(k / (m - k))
+        var = 1 / k + 1 / (m - k)
+        for j in range(1, len(g)):
+            rows.append(dict(campaign_id=e["campaign_id"], date=when[_].date(), kind=e["kind"], variant=g.index[j],
+                             lift=float(logit[j] - logit[0]), se=float(np.sqrt(var[j] + var[0]))))
+    return pd.DataFrame(rows, columns=["campaign_id", "date", "kind", "variant", "lift", "se"])
+
+
+def lift_expected_loss(successes_a, n_a, successes_b, n_b, level: tuple[float, float], lift: LiftPrior,
+                       mu_points: int = 41, lift_points: int = 121) -> np.ndarray:
+    """Expected loss (in rate points) of choosing A and of choosing B, for one test or many (arrays).
+
+    The model: A's rate has the Beta ``level`` prior, B's log-odds are A's plus a lift with the prior ``lift``;
+    the posterior is integrated on a grid around the data (A's log-odds ± 6 standard errors; the lift ± 6
+    posterior standard deviations), which is exact to well under the rule's thresholds. Returns shape (tests, 2).
+    """
+    sa, na, sb, nb = (np.atleast_1d(np.asarray(x, float))[:, None, None] for x in (successes_a, n_a, successes_b, n_b))
+    mu_hat = np.log((sa + 0.5) / (na - sa + 0.5))
+    se_mu = np.sqrt(1 / (sa + 0.5) + 1 / (na - sa + 0.5))
+    d_hat = np.log((sb + 0.5) / (nb - sb + 0.5)) - mu_hat
+    se_d = np.sqrt(se_mu**2 + 1 / (sb + 0.5) + 1 / (nb - sb + 0.5))
+    post_var = 1 / (1 / se_d**2 + 1 / max(lift.sd, 1e-6) ** 2)
+    mu = mu_hat + se_mu * np.linspace(-6, 6, mu_points)[None, :, None]
+    d = d_hat * post_var / se_d**2 + 6 * np.sqrt(post_var) * np.linspace(-1, 1, lift_points)[None, None, :]
+    a, b = level
+    lw = (a * special.log_expit(mu) + b * special.log_expit(-mu) + lift.logpdf(d)
+          + sa * special.log_expit(mu) + (na - sa) * special.log_expit(-mu)
+          + sb * special.log_expit(mu + d) + (nb - sb) * special.log_expit(-(mu + d)))
+    w = np.exp(lw - lw.max(axis=(1, 2), keepdims=True))
+    w /= w.sum(axis=(1, 2), keepdims=True)
+    diff = special.expit(mu + d) - special.expit(mu)
+    return np.stack([(w * np.maximum(diff, 0)).sum(axis=(1, 2)), (w * np.maximum(-diff, 0)).sum(axis=(1, 2))], axis=1)
+
+
+def bayes_decision_simulation(level: tuple[float, float], lift: LiftPrior, batch: int = 500, max_batches: int = 40,
+                              threshold: float = 0.001, n_experiments: int = 1000, aa: bool = False,
+                              seed: int = 0) -> pd.DataFrame:
+    """The answer key of the expected-loss rule: repeated A/B tests drawn from the priors the rule uses.
+
+    Each simulated test draws A's true rate from ``level`` and B's log-odds lift from ``lift`` (``aa=True``: no
+    lift, an A/A test), adds ``batch`` recipients per variant at a time and stops as soon as the least expected
+    loss (:func:`lift_expected_loss`) falls below ``threshold``, or after ``max_batches``. The rule's promise is
+    that the loss it accepts is, on average over such tests, at most the threshold: compare ``realised_loss`` (best
+    true rate minus the chosen one's) with ``stated_loss`` (the expected loss at the stop). Returns one row per
+    test: ``decided``, ``chosen``, ``better`` (the chosen rate is the higher one), ``recipients`` per variant at the
+    stop, ``true_lift`` (B's log-odds over A's), ``stated_loss`` and ``realised_loss``.
+    """
+    if threshold <= 0 or batch < 1 or max_batches < 1 or n_experiments < 1:
+        raise ValueError("threshold, batch, max_batches and n_experiments must be positive")
     rng = np.random.default_rng(seed)
-    a0, b0 = prior
-    true = rng.beta(a0, b0, size=(n_experiments, n_variants))
-    s = np.zeros((n_experiments, n_variants))
+    base = rng.beta(level[0], level[1], n_experiments)
+    delta = np.zeros(n_experiments) if aa else lift.sample(n_experiments, rng)
+    true = np.stack([base, base if aa else special.expit(special.logit(base) + delta)], axis=1)
+    s = np.zeros((n_experiments, 2))
     m = np.zeros(n_experiments)
     open_ = np.ones(n_experiments, bool)
     chosen = np.full(n_experiments, -1)
+    stated = np.full(n_experiments, np.nan)
     for _ in range(max_batches):
         idx = np.flatnonzero(open_)
         if not len(idx):
             break
         s[idx] += rng.binomial(batch, true[idx])
         m[idx] += batch
-        d = rng.beta(a0 + s[idx][:, None, :], b0 + (m[idx, None, None] - s[idx][:, None, :]),
-                     size=(len(idx), n_draws, n_variants))
-        loss = _expected_loss(d)
+        loss = lift_expected_loss(s[idx, 0], m[idx], s[idx, 1], m[idx], level, lift)
         pick = loss.argmin(axis=1)
-        stop = loss[np.arange(len(idx)), pick] < threshold
-        chosen[idx[stop]] = pick[stop]
+        least = loss[np.arange(len(idx)), pick]
+        stop = least < threshold
+        chosen[idx[stop]], stated[idx[stop]] = pick[stop], least[stop]
         open_[idx[stop]] = False
     decided = chosen >= 0
-    best = true.argmax(axis=1)
     got = true[np.arange(n_experiments), np.where(decided, chosen, 0)]
-    return pd.DataFrame({"decided": decided, "correct": decided & (chosen == best), "recipients": m,
-                         "regret": np.where(decided, true.max(axis=1) - got, np.nan)})
+    realised = np.where(decided, true.max(axis=1) - got, np.nan)
+    return pd.DataFrame({"decided": decided, "chosen": chosen, "better": decided & (realised == 0),
+                         "recipients": m, "true_lift": delta, "stated_loss": stated, "realised_loss": realised})
 
 
 # ----------------------------------------------------------------------------------------------------------------
