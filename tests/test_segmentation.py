@@ -101,6 +101,15 @@ def test_two_step_finds_the_number_of_groups_and_the_groups(k):
     for cluster, group in match.items():
         assert np.abs(found[cluster] - centres[group]).max() < 0.15
     assert ts.variances_.shape == (k, 3) and ts.weights_.sum() == pytest.approx(1.0)
+    # how k was chosen: the BIC rule bounds the search, the largest merge-distance ratio below it picks k
+    how = ts.k_diagnostics()
+    assert how["chosen"].sum() == 1 and how.index[how["chosen"]][0] == k
+    bound = how.index[how["bic_rule"]][0]
+    assert bound >= k and how.loc[bound, "change_ratio"] < 0.04 <= how.loc[:bound - 1, "change_ratio"].min()
+    ratios = how.loc[2:bound, "distance_ratio"]
+    assert ratios[k] * 1.15 >= ratios.max()  # the largest, or the larger of two within 15 % of each other
+    bic = ts.bic_.to_numpy()
+    assert how["bic_change"].iloc[:-1].to_numpy() == pytest.approx(bic[:-1] - bic[1:])
 
 
 def test_two_step_predict_and_predict_proba_agree_with_fit():

@@ -24,6 +24,7 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import Birch, KMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score, silhouette_score
+from sklearn.utils.validation import check_is_fitted
 
 __all__ = [
     "CRM_COLUMNS",
@@ -616,6 +617,32 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
             return self.predict_proba(X).argmax(axis=1)
         z, obs, codes = self._prepare(X, fitting=False)
         return self._lab_of_sub[_nearest(self._space(z, codes), self.birch_.subcluster_centers_)]
+
+    def k_diagnostics(self) -> pd.DataFrame:
+        """How the number of clusters was chosen: SPSS's two rules, per number of clusters J.
+
+        ``bic`` and ``bic_change`` (BIC(J) − BIC(J+1)); ``change_ratio``, that change over the first one (the
+        first J below 0.04 bounds the search, ``bic_rule``); ``distance_ratio``, the distance of the merge that
+        would leave J − 1 clusters over the one that left J (a large ratio: the next merge would join groups
+        that are far apart); ``chosen`` marks the J the two rules give (the largest distance ratio up to the
+        bound, or the larger of the two best when they are within 15 % of each other).
+        """
+        check_is_fitted(self, "bic_")
+        bic = self.bic_.to_numpy()
+        d_bic = np.r_[bic[:-1] - bic[1:], np.nan]
+        ratio = d_bic / d_bic[0] if len(d_bic) > 1 and d_bic[0] > 0 else np.full(len(bic), np.nan)
+        d = self.merge_distances_[::-1]
+        dist_ratio = np.full(len(bic), np.nan)
+        for j in range(2, min(len(bic), len(d)) + 1):
+            if d[j - 1] > 0:
+                dist_ratio[j - 1] = d[j - 2] / d[j - 1]
+        below = np.flatnonzero(ratio < 0.04)
+        bound = int(below[0]) + 1 if len(below) else len(bic)
+        out = pd.DataFrame({"bic": bic, "bic_change": d_bic, "change_ratio": ratio, "distance_ratio": dist_ratio},
+                           index=self.bic_.index)
+        out["bic_rule"] = out.index == bound
+        out["chosen"] = out.index == self._auto_k()
+        return out
 
     def _auto_k(self) -> int:
         """SPSS's rule: first J where the BIC change ratio falls below 0.04, then refined by the distance ratio."""
