@@ -383,6 +383,21 @@ def test_walk_forward_alarm_keeps_its_rate_across_many_features():
     assert out["psi_alarm"].mean() <= 0.06  # 34 months: at most 2 alarms where 0.3 would be expected
 
 
+def test_first_shift_finds_the_change_from_the_data_alone(course_world):
+    """Lesson 02 takes 'the leads before the world changed' from the data, not from truth.json."""
+    d = _drifting(change=10)
+    assert rt.first_shift(d, ["x1", "x2"], "created") == pd.Timestamp("2024-11-01")
+    assert rt.first_shift(_drifting(change=99), ["x1", "x2"], "created") is None  # nothing changed
+    from helpers import scoring as sc
+
+    leads = course_world.leads.set_index("lead_id")
+    x = sc.lead_features(leads)
+    assert rt.first_shift(x.assign(created=leads["created_date"]), list(x.columns), "created") == \
+        pd.Timestamp(course_world.truth["drift"]["date"]) == sc.first_lead_shift(course_world.leads)
+    with pytest.raises(rt.DriftError, match="not more than the 6 of reference"):
+        rt.first_shift(_drifting(months=5), ["x1"], "created")
+
+
 def test_walk_forward_on_small_months_raises_the_psi_limit_to_chance():
     d = _drifting(n_per=70, months=12, change=99, seed=0)  # no change at all
     args = dict(features=["x1", "x2"], target="converted", time_col="created", first_test="2024-07",

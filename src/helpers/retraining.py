@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["psi", "psi_bins", "psi_chance", "auc_se", "psi_table", "drift_alarm", "fingerprint", "labels_known",
+__all__ = ["psi", "psi_bins", "psi_chance", "first_shift", "auc_se", "psi_table", "drift_alarm", "fingerprint", "labels_known",
            "label_delay_periods", "walk_forward", "recovery",
            "POLICIES", "Registry", "RegistryError", "DriftError"]
 
@@ -114,6 +114,30 @@ def psi_chance(n_reference: int, n_new: int, bins: int = 10, level: float = 0.99
     if n_reference < 1 or n_new < 1:
         raise DriftError("psi_chance: both samples need rows")
     return float(stats.chi2.ppf(level, max(bins, 2) - 1) * (1.0 / n_reference + 1.0 / n_new))
+
+
+def first_shift(data: pd.DataFrame, features: Sequence[str], time_col: str, reference_periods: int = 6,
+                freq: str = "M", threshold: float = 0.2, level: float = 0.99) -> pd.Timestamp | None:
+    """The start of the first period whose inputs moved beyond chance against the first ``reference_periods``.
+
+    The PSI alarm of :func:`walk_forward` without a model: a period fires when a feature's PSI exceeds both
+    ``threshold`` and what chance reaches (:func:`psi_chance` with its bins, at a level corrected for the number
+    of features). None when no period fires. A lesson can take "the data before the world changed" from here
+    instead of from a truth file that a team does not have.
+    """
+    period = pd.to_datetime(data[time_col]).dt.to_period(freq)
+    periods = sorted(period.unique())
+    if len(periods) <= reference_periods:
+        raise DriftError(f"first_shift: {len(periods)} periods, not more than the {reference_periods} of reference")
+    ref = data[(period < periods[reference_periods]).to_numpy()]
+    feature_level = 1 - (1 - level) / len(features)
+    for per in periods[reference_periods:]:
+        new = data[(period == per).to_numpy()]
+        for f in features:
+            limit = max(threshold, psi_chance(len(ref), len(new), bins=psi_bins(ref[f], new[f]), level=feature_level))
+            if psi(ref[f], new[f]) > limit:
+                return per.start_time
+    return None
 
 
 def auc_se(auc: float, n_pos: int, n_neg: int) -> float:
