@@ -85,10 +85,23 @@ def psi(reference, actual, bins: int = 10, min_expected: float = 5.0) -> float:
     >>> round(psi(["a"] * 50 + ["b"] * 50, ["a"] * 80 + ["b"] * 20), 3)
     0.406
     """
-    rc, ac = _psi_counts(reference, actual, bins, min_expected)
+    return _psi_of_counts(*_psi_counts(reference, actual, bins, min_expected))
+
+
+def _psi_of_counts(rc: np.ndarray, ac: np.ndarray) -> float:
     rs = (rc + 0.5) / (rc.sum() + 0.5 * len(rc))
     as_ = (ac + 0.5) / (ac.sum() + 0.5 * len(ac))
     return float(np.sum((as_ - rs) * np.log(as_ / rs)))
+
+
+def _psi_and_limit(reference, actual, threshold: float, level: float | None) -> tuple[float, float]:
+    """PSI of one feature and its alarm limit: ``threshold``, raised to what chance reaches at ``level`` for
+    samples of these sizes (rows, as given) with the bins the index compared."""
+    rc, ac = _psi_counts(reference, actual)
+    value = _psi_of_counts(rc, ac)
+    if level is None:
+        return value, threshold
+    return value, max(threshold, psi_chance(len(reference), len(actual), bins=len(rc), level=level))
 
 
 def psi_bins(reference, actual, bins: int = 10, min_expected: float = 5.0) -> int:
@@ -134,8 +147,8 @@ def first_shift(data: pd.DataFrame, features: Sequence[str], time_col: str, refe
     for per in periods[reference_periods:]:
         new = data[(period == per).to_numpy()]
         for f in features:
-            limit = max(threshold, psi_chance(len(ref), len(new), bins=psi_bins(ref[f], new[f]), level=feature_level))
-            if psi(ref[f], new[f]) > limit:
+            value, limit = _psi_and_limit(ref[f], new[f], threshold, feature_level)
+            if value > limit:
                 return per.start_time
     return None
 
@@ -344,10 +357,9 @@ def walk_forward(data: pd.DataFrame, features: Sequence[str], target: str, time_
         here = (period == per).to_numpy()
         p = model.predict_proba(X[here])[:, 1]
         scores = _period_scores(y[here], p, str(per))
-        drift = {f: psi(X.loc[train_rows, f], X.loc[here, f]) for f in features}
-        limits = {f: psi_threshold if chance_level is None else max(psi_threshold, psi_chance(
-            int(train_rows.sum()), int(here.sum()), bins=psi_bins(X.loc[train_rows, f], X.loc[here, f]),
-            level=feature_level)) for f in features}
+        tested = {f: _psi_and_limit(X.loc[train_rows, f], X.loc[here, f], psi_threshold, feature_level)
+                  for f in features}
+        drift, limits = {f: v for f, (v, _) in tested.items()}, {f: lim for f, (_, lim) in tested.items()}
         worst = max(drift, key=lambda f: drift[f] - limits[f])  # the feature furthest above (or nearest) its limit
         limit = limits[worst]
         drop = auc_drop if chance_level is None else max(auc_drop, stats.norm.ppf(chance_level) * auc_se(

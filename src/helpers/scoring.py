@@ -266,23 +266,29 @@ def odds_ratio(flag, y, level: float = 0.95) -> dict:
             "high": float(np.exp(log_or + z * se))}
 
 
-def adjusted_odds_ratio(x: pd.DataFrame, y, column: str, level: float = 0.95) -> dict:
-    """Odds ratio of ``column`` holding the other columns of ``x`` fixed: an unpenalised logistic regression.
-
-    The interval comes from the inverse Fisher information (the usual Wald interval). Columns that are constant
-    in ``x`` (a region a team's data does not have, say) carry no information and are left out of the fit.
-    """
+def _logit_fit(x: pd.DataFrame, y, column: str, caller: str):
+    """The unpenalised logistic fit behind the adjusted effects: design (with intercept), coefficients, their
+    covariance (inverse Fisher information) and the position of ``column``. Constant columns are left out."""
     constant = [c for c in x.columns if x[c].nunique(dropna=False) <= 1]
     if column in constant:
-        raise ValueError(f"adjusted_odds_ratio: {column!r} takes a single value in these rows, so it has no odds "
-                         "ratio; choose another threshold or feature")
+        raise ValueError(f"{caller}: {column!r} takes a single value in these rows, so it has no effect to "
+                         "measure; choose another threshold or feature")
     x = x.drop(columns=constant)
     xa = np.column_stack([np.ones(len(x)), x.to_numpy(float)])
     fit = LogisticRegression(C=np.inf, max_iter=5000, fit_intercept=False).fit(xa, np.asarray(y).astype(int))
     beta = fit.coef_[0]
     p = 1 / (1 + np.exp(-xa @ beta))
     cov = np.linalg.inv(xa.T @ (xa * (p * (1 - p))[:, None]))
-    j = 1 + list(x.columns).index(column)
+    return xa, beta, cov, 1 + list(x.columns).index(column)
+
+
+def adjusted_odds_ratio(x: pd.DataFrame, y, column: str, level: float = 0.95) -> dict:
+    """Odds ratio of ``column`` holding the other columns of ``x`` fixed: an unpenalised logistic regression.
+
+    The interval comes from the inverse Fisher information (the usual Wald interval). Columns that are constant
+    in ``x`` (a region a team's data does not have, say) carry no information and are left out of the fit.
+    """
+    xa, beta, cov, j = _logit_fit(x, y, column, "adjusted_odds_ratio")
     se = np.sqrt(cov[j, j])
     z = stats.norm.ppf(0.5 + level / 2)
     return {"odds_ratio": float(np.exp(beta[j])), "low": float(np.exp(beta[j] - z * se)),
@@ -322,17 +328,7 @@ def adjusted_risk(x: pd.DataFrame, y, column: str, level: float = 0.95) -> dict:
     the flag on and off for every lead and averaging the predictions (standardisation, or g-computation) turns
     its one odds ratio into the risk ratio and risk difference over these leads, with delta-method intervals.
     """
-    constant = [c for c in x.columns if x[c].nunique(dropna=False) <= 1]
-    if column in constant:
-        raise ValueError(f"adjusted_risk: {column!r} takes a single value in these rows, so it has no effect to "
-                         "measure; choose another threshold or feature")
-    x = x.drop(columns=constant)
-    xa = np.column_stack([np.ones(len(x)), x.to_numpy(float)])
-    fit = LogisticRegression(C=np.inf, max_iter=5000, fit_intercept=False).fit(xa, np.asarray(y).astype(int))
-    beta = fit.coef_[0]
-    p = 1 / (1 + np.exp(-xa @ beta))
-    cov = np.linalg.inv(xa.T @ (xa * (p * (1 - p))[:, None]))
-    j = 1 + list(x.columns).index(column)
+    xa, beta, cov, j = _logit_fit(x, y, column, "adjusted_risk")
     on, off = xa.copy(), xa.copy()
     on[:, j], off[:, j] = 1.0, 0.0
     p1, p0 = 1 / (1 + np.exp(-on @ beta)), 1 / (1 + np.exp(-off @ beta))
