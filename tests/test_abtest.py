@@ -220,8 +220,8 @@ def _by_group_counts(seed=8, n=800):
 def test_hierarchical_posterior_by_integration_agrees_with_pymc_within_its_monte_carlo_error():
     table = _by_group_counts()
     exact = ab.by_group_exact(table)
-    assert list(exact.columns) == ["lift", "hdi_3%", "hdi_97%", "p_beats_control"]
-    assert (exact["hdi_3%"] < exact["lift"]).all() and (exact["lift"] < exact["hdi_97%"]).all()
+    assert list(exact.columns) == ["lift", "eti_3%", "eti_97%", "p_beats_control"]
+    assert (exact["eti_3%"] < exact["lift"]).all() and (exact["lift"] < exact["eti_97%"]).all()
     finer = ab.by_group_exact(table, points=145)  # the grid is fine enough: a finer one changes nothing printed
     assert (exact - finer).abs().to_numpy().max() < 3e-4
     assert abs(exact.attrs["sigma_mean"] - finer.attrs["sigma_mean"]) < 1e-4

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.io import SCHEMAS, SchemaError, describe_schema, load_table, load_world
+from helpers.io import SCHEMAS, SchemaError, available_tables, describe_schema, load_table, load_world
 from helpers.synth import TABLES
 
 TODAY = dt.date(2026, 7, 1)  # fixed "today" (after the leads export of 2026-06-30): the future-date rule is deterministic
@@ -249,3 +249,11 @@ def test_bad_value_deep_in_a_large_file_is_still_named(world_copy):
     line = _edit(path, n_rows - 1, "quantity", "two")
     _expect(world_copy, "transactions.csv", "quantity", "not whole numbers", "'two'", lines=[line],
             tables=["transactions"])
+
+
+def test_available_tables_lists_the_optional_files_present(world_copy):
+    assert available_tables(world_copy, ["events", "leads"]) == ["events", "leads"]
+    (world_copy / SCHEMAS["events"].file).unlink()
+    assert available_tables(world_copy, ["events", "leads"]) == ["leads"]
+    with pytest.raises(KeyError, match="unknown table"):
+        available_tables(world_copy, ["event"])

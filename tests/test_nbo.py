@@ -194,3 +194,41 @@ def test_course_world_rules_and_offers(course_world):
     # the planted baskets are driven by segment tastes: the true segment's favourites are as good as the oracle,
     # and better than rules from the customer's own history (lesson 03 says so)
     assert abs(hits["segment"] - hits["oracle"]) < 0.02 and hits["segment"] > hits["nbo"]
+
+
+def test_buy_again_by_hand():
+    tx = _tx()
+    pop = pd.Series({"a": 3.0, "b": 3.0, "c": 2.0, "d": 1.0})
+    offers = nbo.buy_again_offers(tx, "2025-04-01", ["x", "y", "z"], k=3, suppress_days=0, fill=pop)
+    # x: a in 3 orders, b in 2, c in 1; y: b (Jan 15) and c (Mar 20) once each, c the more recent; z: no history
+    assert offers.loc[offers["customer_id"] == "x", "product_id"].tolist() == ["a", "b", "c"]
+    y = offers[offers["customer_id"] == "y"]
+    assert y["product_id"].tolist() == ["c", "b", "a"] and y["rule"].tolist() == ["bought before", "bought before", "popular"]
+    z = offers[offers["customer_id"] == "z"]
+    assert z["product_id"].tolist() == ["a", "b", "c"] and set(z["rule"]) == {"popular"}
+    # suppression applies as for every other method: x bought a and c on Mar 1, within 45 days of Apr 1
+    x45 = nbo.buy_again_offers(tx, "2025-04-01", ["x"], k=3, suppress_days=45)
+    assert x45["product_id"].tolist() == ["b"]
+
+
+def test_rules_rank_by_confidence_lift_or_added_value():
+    # a => c: confidence 0.6, lift 1.2 (P(c) = 0.5, added value 0.1); a => d: confidence 0.3, lift 3 (P(d) = 0.1,
+    # added value 0.2)
+    rules = pd.DataFrame({"antecedent": ["a", "a"], "consequent": ["c", "d"], "confidence": [0.6, 0.3],
+                          "lift": [1.2, 3.0]})
+    tx = _tx()[lambda d: d["customer_id"] == "y"].assign(product_id="a")
+    first = {by: nbo.next_best_offers(tx, rules, "2025-04-01", k=1, suppress_days=0, rank_by=by)["product_id"].iloc[0]
+             for by in ("confidence", "lift", "added_value")}
+    assert first == {"confidence": "c", "lift": "d", "added_value": "d"}
+    scores = nbo.next_best_offers(tx, rules, "2025-04-01", k=2, suppress_days=0, rank_by="added_value")
+    assert scores["score"].tolist() == pytest.approx([0.2, 0.1])
+    with pytest.raises(ValueError, match="rank_by must be"):
+        nbo.next_best_offers(tx, rules, "2025-04-01", rank_by="support")
+
+
+def test_hits_per_buyer_is_the_hit_rate_per_buyer():
+    offers = pd.DataFrame({"customer_id": [1, 1, 2, 3], "rank": [1, 2, 1, 1], "product_id": ["a", "b", "c", "d"]})
+    future = pd.DataFrame({"customer_id": [1, 2, 4, 4], "product_id": ["b", "a", "a", "b"]})
+    h = nbo.hits_per_buyer(offers, future, k=2)
+    assert h.to_dict() == {1: 1, 2: 0, 4: 0}  # buyers only; 3 bought nothing
+    assert h.mean() == pytest.approx(nbo.hit_rate(offers, future, k=2))

@@ -216,3 +216,68 @@ def test_course_world_selection_and_auc(course_world, lead_study):
     auc_rules = roc_auc_score(y.loc[test], rules["score"])
     assert auc_oracle - auc_model < 0.01
     assert auc_rules < auc_model
+
+
+def _selection_data(n: int = 3000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = pd.DataFrame(rng.normal(size=(n, 6)), columns=["strong", "medium", "weak", "noise1", "noise2", "noise3"])
+    x["flag"] = (rng.random(n) < 0.2).astype(float)
+    eta = -1.0 + 1.2 * x["strong"] + 0.6 * x["medium"] + 0.08 * x["weak"] + 0.8 * x["flag"]
+    return x, (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(int).to_numpy()
+
+
+def test_logit_loglik_equals_statsmodels():
+    import statsmodels.api as sm
+
+    x, y = _selection_data()
+    xa = np.column_stack([np.ones(len(x)), x.to_numpy(float)])
+    fit = sm.GLM(y, xa, family=sm.families.Binomial()).fit()
+    ll, beta = sc._logit_loglik(xa, y.astype(float))
+    assert ll == pytest.approx(fit.llf, abs=1e-8)
+    np.testing.assert_allclose(beta, fit.params, atol=1e-6)
+    # a warm start lands on the same maximum
+    ll2, beta2 = sc._logit_loglik(xa, y.astype(float), start=fit.params + 0.3)
+    assert ll2 == pytest.approx(fit.llf, abs=1e-8)
+
+
+def test_backward_aic_follows_the_aic_path_computed_independently():
+    import statsmodels.api as sm
+
+    x, y = _selection_data()
+
+    def aic(cols):
+        return sm.GLM(y, sm.add_constant(x[cols].to_numpy(float), has_constant="add"),
+                      family=sm.families.Binomial()).fit().aic
+
+    keep = list(x.columns)  # the same greedy elimination, by statsmodels' own AIC
+    while keep:
+        scores = {c: aic([k for k in keep if k != c]) if len(keep) > 1 else np.inf for c in keep}
+        drop = min(scores, key=scores.get)
+        if scores[drop] >= aic(keep):
+            break
+        keep.remove(drop)
+    assert sc.backward_aic(x, y) == keep
+    assert {"strong", "medium", "flag"} <= set(keep)
+    with pytest.raises(ValueError, match="one class only"):
+        sc.backward_aic(x, np.zeros(len(x)))
+
+
+def test_selection_frequency_separates_stable_from_coin_flip_predictors():
+    noise = []
+    for seed in range(4):  # one sample's chance choices carry into its resamples: judge noise over samples
+        x, y = _selection_data(seed=seed)
+        f = sc.selection_frequency(x, y, n_boot=40, random_state=1)
+        assert (f.loc[["strong", "medium", "flag"], "share"] == 1.0).all()
+        noise += f.loc[["noise1", "noise2", "noise3"], "share"].tolist()
+    assert np.mean(noise) < 0.4  # AIC keeps a pure-noise predictor about 16 % of the time
+    x["constant"] = 1.0
+    f = sc.selection_frequency(x, y, n_boot=40, random_state=1)
+    assert f.loc["constant", "share"] == 0.0
+    assert f.loc["strong", "on_all_rows"] and not f.loc["constant", "on_all_rows"]
+    assert ((f["low"] <= f["share"]) & (f["share"] <= f["high"])).all() and (f["resamples"] == 40).all()
+    # a resample is a resample: the same random_state gives the same table, another one another table
+    pd.testing.assert_frame_equal(f, sc.selection_frequency(x, y, n_boot=40, random_state=1))
+    with pytest.raises(ValueError, match="n_boot must be at least 1"):
+        sc.selection_frequency(x, y, n_boot=0)
+    with pytest.raises(ValueError, match="one outcome per row"):
+        sc.selection_frequency(x, y[:-1])

@@ -262,6 +262,52 @@ def test_mixed_inputs_errors_name_the_fix(small_world):
     assert not set(sg.LEFT_OUT) & set(x.columns) and x["share_home"].isna().any()
 
 
+
+def _as_known_on(world, as_of, rng=None) -> World:
+    """The world as a team saw it on ``as_of``: later sign-ups, orders and events gone (or, with ``rng``,
+    replaced by scrambled ones that keep the tables' shapes)."""
+    as_of = pd.Timestamp(as_of)
+    tx, ev, cust = world.transactions, world.events, world.customers
+    if rng is None:
+        return World({**world.tables, "customers": cust[cust["signup_date"] < as_of],
+                      "transactions": tx[tx["order_date"] < as_of], "events": ev[ev["timestamp"] < as_of]})
+    later_tx = tx["order_date"] >= as_of
+    tx = tx.copy()
+    tx.loc[later_tx, "customer_id"] = rng.permutation(tx.loc[later_tx, "customer_id"].to_numpy())
+    tx.loc[later_tx, "quantity"] = rng.integers(1, 9, int(later_tx.sum()))
+    later_ev = ev["timestamp"] >= as_of
+    ev = ev.copy()
+    ev.loc[later_ev, "event_type"] = rng.permutation(ev.loc[later_ev, "event_type"].to_numpy())
+    cust = cust.copy()
+    late = cust["signup_date"] >= as_of
+    cust.loc[late, "age"] = rng.integers(18, 90, int(late.sum()))
+    return World({**world.tables, "customers": cust, "transactions": tx, "events": ev})
+
+
+def test_personas_as_of_see_nothing_after_the_decision_date(small_world):
+    as_of = "2025-01-01"
+    seg, model = sg.personas(small_world, as_of=as_of, k=4, random_state=0)
+    cust = small_world.customers
+    assert seg.index.equals(pd.Index(cust.loc[cust["signup_date"] < as_of, "customer_id"]))
+    assert seg["persona"].notna().all() and seg["cluster"].nunique() == model.n_clusters_ == 4
+    # the same personas whether the later history is gone or scrambled: nothing after as_of enters
+    for variant in (_as_known_on(small_world, as_of), _as_known_on(small_world, as_of, np.random.default_rng(5))):
+        again, _ = sg.personas(variant, as_of=as_of, k=4, random_state=0)
+        pd.testing.assert_frame_equal(again, seg)
+    # the test has teeth: personas built on the whole history (lesson 01's) do see the later history
+    whole, _ = sg.personas(small_world, k=4, random_state=0)
+    scrambled, _ = sg.personas(_as_known_on(small_world, as_of, np.random.default_rng(5)), k=4, random_state=0)
+    assert adjusted_rand_score(whole["cluster"].loc[seg.index], scrambled["cluster"].loc[seg.index]) < 0.99
+
+
+def test_personas_refuse_what_cannot_be_known(small_world):
+    with pytest.raises(ValueError, match="no customer had signed up before 1990-01-01"):
+        sg.personas(small_world, as_of="1990-01-01")
+    no_signup = World({**small_world.tables, "customers": small_world.customers.drop(columns=["signup_date"])})
+    with pytest.raises(ValueError, match="needs the customers table's signup_date"):
+        sg.personas(no_signup, as_of="2025-01-01")
+
+
 # ---- against the planted truth (issue 3's targets)
 
 def _segments(world) -> np.ndarray:

@@ -28,7 +28,8 @@ import pandas as pd
 from .paths import resolve_data_dir
 from .synth import TABLES, Truth, World
 
-__all__ = ["Column", "TableSchema", "SCHEMAS", "SchemaError", "load_table", "load_world", "describe_schema"]
+__all__ = ["Column", "TableSchema", "SCHEMAS", "SchemaError", "load_table", "load_world", "available_tables",
+           "describe_schema"]
 
 KINDS = ("id", "int", "float", "str", "date", "datetime", "bool")
 
@@ -552,6 +553,20 @@ def _parents(names: Iterable[str]) -> list[str]:
                         need.add(t)
                         changed = True
     return [t for t in TABLES if t in need]
+
+
+def available_tables(data_dir: str | Path | None, tables: Iterable[str]) -> list[str]:
+    """The tables among ``tables`` whose files exist in ``data_dir``: a lesson's optional inputs.
+
+    A lesson loads ``required + io.available_tables(data_dir, optional)`` and says what it does without the
+    others. An unknown table name is an error, not an absent file.
+    """
+    d = resolve_data_dir(data_dir)
+    names = list(tables)
+    unknown = [t for t in names if t not in SCHEMAS]
+    if unknown:
+        raise KeyError(f"unknown table(s) {unknown}; the course knows {', '.join(SCHEMAS)}")
+    return [t for t in names if (d / SCHEMAS[t].file).is_file()]
 
 
 def load_world(data_dir: str | Path | None = None, tables: Iterable[str] | None = None, *,

@@ -10,9 +10,13 @@
 * :func:`next_best_offers` ranks, for every customer at once, the products that rules from their history point
   to, never offers what they bought within a suppression window (nor, optionally, what lies outside the
   customer's price band), and says which rule justifies each offer.
-* Baselines: :func:`popularity_offers` (the most bought products) and :func:`segment_popularity_offers` (the most
-  bought products of the customer's segment, e.g. lesson 01's personas); the oracle :func:`planted_offers`.
-* :func:`hit_rate` and :func:`precision_at_k` score offers against what customers bought next.
+* Baselines: :func:`popularity_offers` (the most bought products), :func:`buy_again_offers` (the customer's own
+  most bought products) and :func:`segment_popularity_offers` (the most bought products of the customer's
+  segment, e.g. personas built as of the offer date); the reference :func:`planted_offers`, which knows the
+  planted segment tastes.
+* :func:`hit_rate`, :func:`precision_at_k` and :func:`hits_per_buyer` score offers against what customers bought
+  next. They measure how well offers *predict* purchases made without any offer; what an offer is worth is the
+  purchases it *causes*, which only a test with a control group measures (uplift, lessons 04 and 05).
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ import pandas as pd
 from scipy import sparse
 
 __all__ = ["basket_matrix", "mine_rules", "rules_from_itemsets", "StreamingRules", "next_best_offers", "price_levels", "popularity",
-           "popularity_offers", "segment_popularity_offers", "planted_offers", "hit_rate", "precision_at_k"]
+           "popularity_offers", "buy_again_offers", "segment_popularity_offers", "planted_offers", "hit_rate",
+           "precision_at_k", "hits_per_buyer"]
 
 
 def basket_matrix(tx: pd.DataFrame, by: str = "order_id", item: str = "product_id",
@@ -202,11 +207,14 @@ class StreamingRules:
 def next_best_offers(tx: pd.DataFrame, rules: pd.DataFrame, as_of, k: int = 3, suppress_days: int = 90,
                      customers: Sequence | None = None, fill: pd.Series | None = None,
                      price_band: tuple[float, float] | None = None, products: pd.DataFrame | None = None,
-                     chunk: int = 200_000) -> pd.DataFrame:
+                     chunk: int = 200_000, rank_by: str = "confidence") -> pd.DataFrame:
     """Top-``k`` offers per customer from single-item rules whose antecedent the customer has bought.
 
-    A product scores the highest confidence among the rules that point to it from the customer's history
-    (before ``as_of``); products bought within ``suppress_days`` before ``as_of`` are never offered. When rules
+    A product scores the highest ``rank_by`` among the rules that point to it from the customer's history (before
+    ``as_of``): ``"confidence"`` P(B | A), ``"lift"`` P(B | A) / P(B), or ``"added_value"`` P(B | A) - P(B).
+    Confidence favours products that are popular anyway (a rule into a product half the customers buy has
+    confidence near 0.5 whatever its antecedent); lift and added value measure how much the antecedent raises the
+    chance over that base rate, as a ratio (which favours rare products) or in points. Products bought within ``suppress_days`` before ``as_of`` are never offered. When rules
     give fewer than ``k`` offers, ``fill`` (a popularity score per product, e.g.
     :func:`popularity`) completes the list. Each offer names its justification.
 
@@ -217,6 +225,8 @@ def next_best_offers(tx: pd.DataFrame, rules: pd.DataFrame, as_of, k: int = 3, s
 
     Returns a DataFrame ``customer_id, rank, product_id, score, rule``.
     """
+    if rank_by not in ("confidence", "lift", "added_value"):
+        raise ValueError(f"rank_by must be 'confidence', 'lift' or 'added_value', got {rank_by!r}")
     as_of = pd.Timestamp(as_of)
     single = rules[~rules["antecedent"].str.contains(r" \+ ") & ~rules["consequent"].str.contains(r" \+ ")]
     hist = tx[tx["order_date"] < as_of]
@@ -231,6 +241,10 @@ def next_best_offers(tx: pd.DataFrame, rules: pd.DataFrame, as_of, k: int = 3, s
     a_idx = items.get_indexer(single["antecedent"])
     b_idx = items.get_indexer(single["consequent"])
     conf = single["confidence"].to_numpy(float)
+    if rank_by == "lift":
+        conf = single["lift"].to_numpy(float)
+    elif rank_by == "added_value":  # P(B | A) - P(B), with P(B) = confidence / lift
+        conf = conf - conf / single["lift"].to_numpy(float)
     text = (single["antecedent"] + " => " + single["consequent"] + " (confidence "
             + single["confidence"].map("{:.2f}".format) + ", lift " + single["lift"].map("{:.1f}".format) + ")")
     text = np.append(text.to_numpy(dtype=object), "popular")  # index -1 (no rule) reads "popular"
@@ -394,6 +408,43 @@ def popularity_offers(tx: pd.DataFrame, as_of, customers: Sequence, k: int = 3, 
     return next_best_offers(tx, no_rules, as_of, k=k, suppress_days=suppress_days, customers=customers, fill=pop)
 
 
+def buy_again_offers(tx: pd.DataFrame, as_of, customers: Sequence, k: int = 3, suppress_days: int = 90,
+                     fill: pd.Series | None = None, chunk: int = 200_000) -> pd.DataFrame:
+    """The buy-again baseline: the products the customer ordered most often before ``as_of``, most orders first.
+
+    Ties go to the product ordered most recently. Products bought within ``suppress_days`` are not offered (0 for
+    a plain buy-again list); ``fill`` (e.g. :func:`popularity`) completes lists that the history leaves short, as
+    in :func:`next_best_offers`. It needs no model at all, which is what makes it a fair floor for one.
+    """
+    as_of = pd.Timestamp(as_of)
+    hist = tx[tx["order_date"] < as_of]
+    customers = pd.Index(customers, name="customer_id")
+    items = pd.Index(sorted(set(pd.Index(pd.unique(hist["product_id"])).astype(str))
+                            | (set(fill.index.astype(str)) if fill is not None else set())))
+    pos_c, pos_i = customers.get_indexer(hist["customer_id"]), _positions(hist["product_id"], items)
+    ok = (pos_c >= 0) & (pos_i >= 0)
+    lines = pd.DataFrame({"c": pos_c[ok], "i": pos_i[ok], "order_id": hist["order_id"].to_numpy()[ok],
+                          "day": (as_of - hist["order_date"][ok]).dt.days.to_numpy()})
+    per = lines.drop_duplicates(["c", "i", "order_id"]).groupby(["c", "i"], sort=False).agg(
+        orders=("order_id", "size"), days=("day", "min"))
+    c, i = per.index.get_level_values("c").to_numpy(), per.index.get_level_values("i").to_numpy()
+    # orders first; among equal counts the most recent purchase (fewer days ago) ranks higher
+    value = per["orders"].to_numpy(float) + 1.0 / (2.0 + per["days"].to_numpy(float))
+    own = sparse.csr_matrix((value, (c, i)), shape=(len(customers), len(items)))
+    base = np.zeros(len(items))
+    if fill is not None:
+        f = fill.reindex(items.astype(str)).fillna(0.0).to_numpy(float)
+        base = 1e-6 * f / max(f.max(), 1e-300)
+    blocked = _blocked(hist, customers, items, as_of, suppress_days, None, None)
+
+    def scores(start: int, stop: int):
+        o = own[start:stop].toarray()
+        score = np.where(o > 0, o, base[None, :])
+        return score, np.where(o > 0, 0, 1)
+
+    return _top_k(scores, customers, items, blocked, k, np.array(["bought before", "popular"], dtype=object), chunk)
+
+
 def segment_popularity_offers(tx: pd.DataFrame, as_of, segments: pd.Series, customers: Sequence | None = None,
                               k: int = 3, suppress_days: int = 90, chunk: int = 200_000) -> pd.DataFrame:
     """The segment baseline: the ``k`` most bought products among the customer's own segment, with suppression.
@@ -440,6 +491,17 @@ def _hits(offers: pd.DataFrame, future: pd.DataFrame, k: int) -> tuple[pd.Series
     top = offers.loc[offers["rank"] <= k, ["customer_id", "product_id"]].astype({"product_id": str})
     hits = top.merge(bought, on=["customer_id", "product_id"]).groupby("customer_id").size()
     return hits, bought["customer_id"].nunique()
+
+
+def hits_per_buyer(offers: pd.DataFrame, future: pd.DataFrame, k: int) -> pd.Series:
+    """1 for each future buyer who bought one of their top-``k`` offers, else 0; indexed by ``customer_id``.
+
+    Its mean is :func:`hit_rate`. Two methods scored on the same buyers give paired values, which
+    :func:`helpers.compare.paired_difference` turns into an interval for "A beats B".
+    """
+    hits, _ = _hits(offers, future, k)
+    buyers = pd.Index(np.sort(pd.unique(future["customer_id"])), name="customer_id")
+    return pd.Series(buyers.isin(hits.index).astype(int), index=buyers, name=f"hit@{k}")
 
 
 def hit_rate(offers: pd.DataFrame, future: pd.DataFrame, k: int) -> float:

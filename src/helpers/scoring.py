@@ -4,7 +4,9 @@
   of inactivity; the points are data (:data:`DEFAULT_RULES`), so a marketer edits a dict, not code.
 * :func:`lead_features` turns a leads table into model inputs from a spec (:data:`LEAD_FEATURES`);
   :func:`backward_select` fits a logistic regression with backward stepwise selection (mlxtend's
-  ``SequentialFeatureSelector``, cross-validated), so that predictors and weights are learned.
+  ``SequentialFeatureSelector``, cross-validated), so that predictors and weights are learned;
+  :func:`selection_frequency` says how often each predictor survives a backward elimination on bootstrap
+  resamples (bootstrap inclusion frequencies), i.e. how much of the selection is noise.
 * :func:`decile_table` and :func:`calibration_table` compare any scores; :func:`learn_trigger` finds a
   threshold rule (a depth-1 tree) and :func:`odds_ratio` / :func:`adjusted_odds_ratio` state its effect.
 """
@@ -24,7 +26,7 @@ from sklearn.tree import DecisionTreeClassifier
 __all__ = ["DEFAULT_RULES", "LEAD_FEATURES", "rule_scores", "lead_features", "feature_sources", "backward_select", "decile_table",
            "calibration_table", "learn_trigger", "odds_ratio", "adjusted_odds_ratio",
            "risk_ratio", "adjusted_risk", "planted_risk",
-           "one_se_size", "first_lead_shift"]
+           "one_se_size", "selection_frequency", "backward_aic", "first_lead_shift"]
 
 DEFAULT_RULES: dict = {
     "points": {"site_visit": 1, "email_click": 5, "catalog_click": 10, "guide_download": 20,
@@ -371,6 +373,105 @@ def one_se_size(path: pd.DataFrame) -> int:
     best = path["cv_score"].idxmax()
     ok = path.index[path["cv_score"] >= path.loc[best, "cv_score"] - path.loc[best, "cv_se"]]
     return int(min(ok))
+
+
+def _logit_loglik(xa: np.ndarray, y: np.ndarray, start: np.ndarray | None = None,
+                  max_iter: int = 50) -> tuple[float, np.ndarray]:
+    """Maximum log-likelihood of an unpenalised logistic regression (design ``xa`` with its intercept column) by
+    Newton's method, started at ``start``; returns ``(loglik, coefficients)``.
+
+    statsmodels' ``GLM(..., Binomial()).fit()`` gives the same maximum (tests check it to 1e-8) but costs about
+    five times as long per fit, and :func:`selection_frequency` makes thousands of fits. A step that does not
+    raise the likelihood is halved, so separation or a near-singular design ends at the best point reached.
+    """
+    beta = np.zeros(xa.shape[1]) if start is None else start.astype(float).copy()
+
+    def loglik(b):
+        eta = xa @ b
+        return float(np.sum(y * eta - np.logaddexp(0.0, eta)))
+
+    ll = loglik(beta)
+    for _ in range(max_iter):
+        p = 1.0 / (1.0 + np.exp(-(xa @ beta)))
+        hess = xa.T @ (xa * (p * (1.0 - p))[:, None])
+        step = np.linalg.lstsq(hess, xa.T @ (y - p), rcond=None)[0]
+        for _halving in range(30):
+            new = loglik(beta + step)
+            if new >= ll - 1e-12:
+                break
+            step = step / 2
+        else:
+            break
+        beta, gain, ll = beta + step, new - ll, new
+        if gain < 1e-10 and np.max(np.abs(step)) < 1e-8:
+            break
+    return ll, beta
+
+
+def backward_aic(x: pd.DataFrame, y) -> list[str]:
+    """Backward elimination by AIC: from every column, remove the one whose removal lowers the AIC most (an
+    unpenalised logistic fit), until no removal lowers it. Returns the kept columns, in ``x``'s order.
+
+    In large samples the AIC and the cross-validated log-loss rank models alike (Stone 1977), so this is the
+    criterion of :func:`backward_select` without the folds, which is what a bootstrap resample needs: its
+    repeated rows would sit in training and validation folds at once. Constant columns are never kept.
+    """
+    y = np.asarray(y).astype(float)
+    if len(np.unique(y)) < 2:
+        raise ValueError("the outcome has one class only: selection needs converted and non-converted leads")
+    values = x.to_numpy(float)
+    keep = [j for j in range(values.shape[1]) if np.ptp(values[:, j]) > 0]
+    xa = np.column_stack([np.ones(len(values)), values])
+    ll, beta = _logit_loglik(xa[:, [0] + [j + 1 for j in keep]], y)
+    aic = -2 * ll + 2 * (len(keep) + 1)
+    while keep:
+        best = None
+        for pos in range(len(keep)):
+            rest = keep[:pos] + keep[pos + 1:]
+            start = np.delete(beta, pos + 1)  # warm start: the current fit without that column
+            ll_j, beta_j = _logit_loglik(xa[:, [0] + [i + 1 for i in rest]], y, start)
+            aic_j = -2 * ll_j + 2 * (len(rest) + 1)
+            if best is None or aic_j < best[0] - 1e-9:
+                best = (aic_j, pos, beta_j)
+        if best[0] >= aic - 1e-9:
+            break
+        aic, pos, beta = best
+        keep.pop(pos)
+    return [x.columns[j] for j in sorted(keep)]
+
+
+def selection_frequency(x: pd.DataFrame, y, n_boot: int = 50, random_state: int = 0,
+                        level: float = 0.95) -> pd.DataFrame:
+    """Bootstrap inclusion frequencies: how often each predictor survives :func:`backward_aic` on resamples.
+
+    Each of ``n_boot`` resamples draws the rows with replacement and repeats the whole backward elimination; a
+    predictor kept in nearly every resample is a stable choice, one kept in half of them is a coin flip that a
+    single selection happened to call (Sauerbrei and Schumacher 1992; Heinze, Wallisch and Dunkler 2018).
+
+    Returns a DataFrame indexed by the columns of ``x``: ``on_all_rows`` (kept by :func:`backward_aic` on the
+    rows as given), ``share`` (of resamples that kept it), ``low`` and ``high`` (a Wilson interval for that share
+    at ``level``: the Monte-Carlo error of ``n_boot`` resamples) and ``resamples``.
+    """
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be at least 1, got {n_boot!r}")
+    y = np.asarray(y).astype(int)
+    if len(y) != len(x):
+        raise ValueError(f"x has {len(x)} rows and y {len(y)}: give one outcome per row")
+    kept_all = set(backward_aic(x, y))
+    rng = np.random.default_rng(random_state)
+    counts = pd.Series(0, index=x.columns)
+    for _ in range(n_boot):
+        rows = rng.integers(0, len(x), len(x))
+        if len(np.unique(y[rows])) < 2:
+            continue
+        counts[backward_aic(x.iloc[rows], y[rows])] += 1
+    z = stats.norm.ppf(0.5 + level / 2)
+    share = counts / n_boot
+    centre = (share + z * z / (2 * n_boot)) / (1 + z * z / n_boot)
+    half = z * np.sqrt(share * (1 - share) / n_boot + z * z / (4 * n_boot * n_boot)) / (1 + z * z / n_boot)
+    return pd.DataFrame({"on_all_rows": [c in kept_all for c in x.columns], "share": share,
+                         "low": (centre - half).clip(lower=0.0), "high": (centre + half).clip(upper=1.0),
+                         "resamples": n_boot}, index=x.columns)
 
 
 def first_lead_shift(leads: pd.DataFrame) -> pd.Timestamp | None:

@@ -41,6 +41,7 @@ __all__ = [
     "match_clusters",
     "profile_clusters",
     "propose_labels",
+    "personas",
 ]
 
 CUSTOMER_ACTIONS = ("site_visit", "product_page_view", "catalog_click", "guide_download", "cart_add",
@@ -812,3 +813,51 @@ def propose_labels(top_features: pd.DataFrame) -> dict[int, str]:
                 words.append(hi if direction == "high" else lo)
         out[int(c)] = ", ".join(words[:2])
     return out
+
+
+def personas(world, as_of: pd.Timestamp | str | None = None, k: int | str = "auto",
+             categorical: Sequence[str] = CRM_COLUMNS, left_out: Sequence[str] = LEFT_OUT, random_state: int = 0,
+             top: int = 3) -> tuple[pd.DataFrame, TwoStepClustering]:
+    """Personas as a team could have built them on ``as_of``: lesson 01's two-step clustering in one call.
+
+    Only what was known before ``as_of`` enters: the customers who had signed up by then, and their orders and
+    events before it (:func:`mixed_inputs` with ``as_of``). A lesson that uses personas on a decision date builds
+    them as of that date; personas built on the whole history have seen the outcomes the lesson measures.
+    Customers without any history yet (cold start) still get a persona, from their CRM columns and age alone.
+
+    Parameters
+    ----------
+    world : World
+        As for :func:`customer_features`; the customers table needs ``signup_date`` and the ``categorical``
+        columns.
+    as_of : date, optional
+        The decision date; default: the day after the last order or event (the whole history).
+    k : int or "auto"
+        Number of personas, or "auto" for two-step's own choice (:meth:`TwoStepClustering.k_diagnostics`).
+    categorical, left_out, random_state
+        As for :func:`mixed_inputs` and :class:`TwoStepClustering`.
+    top : int
+        Distinctive features per cluster from which :func:`propose_labels` names it.
+
+    Returns
+    -------
+    ``(segments, model)``: a DataFrame indexed by ``customer_id`` with ``cluster`` and ``persona`` (one row per
+    customer known on ``as_of``) and the fitted :class:`TwoStepClustering`.
+    """
+    cust = world.customers
+    if as_of is not None:
+        as_of = pd.Timestamp(as_of)
+        if "signup_date" not in cust.columns:
+            raise ValueError("personas(as_of=...) needs the customers table's signup_date column, to know who was a "
+                             f"customer on {as_of.date()}; it has {list(cust.columns)}")
+        cust = cust[cust["signup_date"] < as_of]
+        if not len(cust):
+            raise ValueError(f"no customer had signed up before {as_of.date()}: choose a later as_of")
+    known = type(world)(tables={**world.tables, "customers": cust}, truth=world.truth, source=world.source)
+    inputs = mixed_inputs(known, left_out=left_out, categorical=categorical, as_of=as_of)
+    model = TwoStepClustering(n_clusters=k, categorical=categorical, random_state=random_state).fit(inputs)
+    _, top_features = profile_clusters(customer_features(known, as_of=as_of), model.labels_, top=top)
+    names = propose_labels(top_features)
+    segments = pd.DataFrame({"cluster": model.labels_}, index=inputs.index)
+    segments["persona"] = segments["cluster"].map(names)
+    return segments, model

@@ -1,0 +1,58 @@
+"""compare: paired differences agree with the normal theory, cover the truth, and refuse unpaired input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import compare
+
+
+def test_paired_interval_matches_the_normal_theory_and_is_narrower_than_unpaired():
+    rng = np.random.default_rng(3)
+    n = 4000
+    easy = rng.random(n) < 0.5  # a buyer easy for one method is easy for the other: the results correlate
+    a = pd.Series((easy | (rng.random(n) < 0.10)).astype(int))
+    b = pd.Series((easy & (rng.random(n) < 0.95)).astype(int))
+    r = compare.paired_difference(a, b)
+    d = (a - b).to_numpy(float)
+    se = d.std(ddof=1) / np.sqrt(n)
+    assert r["difference"] == pytest.approx(d.mean())
+    assert r["low"] == pytest.approx(d.mean() - 1.96 * se, abs=0.25 * se)
+    assert r["high"] == pytest.approx(d.mean() + 1.96 * se, abs=0.25 * se)
+    unpaired_se = np.sqrt(a.var() / n + b.var() / n)
+    assert (r["high"] - r["low"]) < 0.6 * 2 * 1.96 * unpaired_se
+
+
+def test_paired_interval_covers_the_true_difference():
+    rng = np.random.default_rng(11)
+    covered = 0
+    for _ in range(200):
+        u = rng.random(300)
+        a = pd.Series((u < 0.55).astype(int))  # true difference: P(u < 0.55) - P(u < 0.5) = 0.05
+        b = pd.Series((u < 0.50).astype(int))
+        r = compare.paired_difference(a, b, n_resamples=999, random_state=int(rng.integers(1 << 30)))
+        covered += r["low"] <= 0.05 <= r["high"]
+    assert 0.90 <= covered / 200 <= 0.99
+
+
+def test_paired_difference_refuses_unpaired_or_incomplete_input():
+    a = pd.Series([1, 0, 1], index=[1, 2, 3])
+    with pytest.raises(ValueError, match=r"1 unit\(s\) only in a, 0 only in b"):
+        compare.paired_difference(a, pd.Series([1, 0], index=[1, 2]))
+    with pytest.raises(ValueError, match="repeated unit ids"):
+        compare.paired_difference(pd.Series([1, 0], index=[1, 1]), pd.Series([1, 0], index=[1, 2]))
+    with pytest.raises(ValueError, match="missing value"):
+        compare.paired_difference(pd.Series([1, np.nan]), pd.Series([1, 0]))
+    with pytest.raises(ValueError, match="level"):
+        compare.paired_difference(a, a, level=95)
+    same = compare.paired_difference(a, a)
+    assert (same["difference"], same["low"], same["high"]) == (0.0, 0.0, 0.0)
+
+
+def test_difference_table_names_each_pair():
+    v = {"A": pd.Series([1, 1, 0, 1] * 25), "B": pd.Series([1, 0, 0, 1] * 25), "C": pd.Series([0, 0, 0, 1] * 25)}
+    t = compare.difference_table(v, [("A", "B"), ("B", "C")])
+    assert t.loc[("A", "B"), "A - B"] == pytest.approx(0.25) and t.loc[("B", "C"), "A - B"] == pytest.approx(0.25)
+    assert (t["low"] <= t["A - B"]).all() and (t["A - B"] <= t["high"]).all() and (t["units"] == 100).all()
