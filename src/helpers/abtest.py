@@ -713,8 +713,8 @@ def pymc_by_group(table: pd.DataFrame, prior_logit_sd: float = 1.5, effect_sd: f
     group (groups differ in their level), ``effect`` is the variant's average effect, and
     ``sigma`` (half-normal) is how much the effect varies between groups: small groups borrow strength from the
     others instead of crowning a winner on noise. Returns, per group and challenger, the posterior mean lift in
-    rate points, its 94 % equal-tailed interval and P(challenger beats the control in that group), each with its Monte-Carlo
-    standard error (``<figure>_mcse``, from the chains), and ``attrs["sigma_mean"]`` with its error. With two
+    rate points, its 94 % equal-tailed interval and P(challenger beats the control in that group), each with its
+    Monte-Carlo standard error (``<figure>_mcse``, from the chains), and ``attrs["sigma_mean"]`` with its error. With two
     variants, :func:`by_group_exact` computes the same figures without sampling; :func:`mc_check` compares them.
     """
     import pymc as pm

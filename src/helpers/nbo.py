@@ -214,7 +214,8 @@ def next_best_offers(tx: pd.DataFrame, rules: pd.DataFrame, as_of, k: int = 3, s
     ``as_of``): ``"confidence"`` P(B | A), ``"lift"`` P(B | A) / P(B), or ``"added_value"`` P(B | A) - P(B).
     Confidence favours products that are popular anyway (a rule into a product half the customers buy has
     confidence near 0.5 whatever its antecedent); lift and added value measure how much the antecedent raises the
-    chance over that base rate, as a ratio (which favours rare products) or in points. Products bought within ``suppress_days`` before ``as_of`` are never offered. When rules
+    chance over that base rate, as a ratio (which favours rare products) or in points. Products bought within
+    ``suppress_days`` before ``as_of`` are never offered. When rules
     give fewer than ``k`` offers, ``fill`` (a popularity score per product, e.g.
     :func:`popularity`) completes the list. Each offer names its justification.
 
@@ -248,10 +249,7 @@ def next_best_offers(tx: pd.DataFrame, rules: pd.DataFrame, as_of, k: int = 3, s
     text = (single["antecedent"] + " => " + single["consequent"] + " (confidence "
             + single["confidence"].map("{:.2f}".format) + ", lift " + single["lift"].map("{:.1f}".format) + ")")
     text = np.append(text.to_numpy(dtype=object), "popular")  # index -1 (no rule) reads "popular"
-    base = np.zeros(len(items))
-    if fill is not None:
-        f = fill.reindex(items.astype(str)).fillna(0.0).to_numpy(float)
-        base = 1e-6 * f / max(f.max(), 1e-300)  # below any rule: only orders what rules leave open
+    base = _fill_scores(fill, items)
     by_consequent = [(b, np.flatnonzero(b_idx == b)) for b in np.unique(b_idx)]
 
     def scores(start: int, stop: int):
@@ -328,6 +326,15 @@ def _bought(lines: pd.DataFrame, customers: pd.Index, items: pd.Index, since=Non
     pos_c, pos_i = customers.get_indexer(lines["customer_id"]), _positions(lines["product_id"], items)
     ok = (pos_c >= 0) & (pos_i >= 0)
     return sparse.csr_matrix((np.ones(ok.sum(), bool), (pos_c[ok], pos_i[ok])), shape=(len(customers), len(items)))
+
+
+def _fill_scores(fill: pd.Series | None, items: pd.Index) -> np.ndarray:
+    """Scores of ``fill`` (a popularity per product) scaled below any rule's or history's score (at most 1e-6), so
+    that they only order the slots the method itself leaves open; zeros without ``fill``."""
+    if fill is None:
+        return np.zeros(len(items))
+    f = fill.reindex(items.astype(str)).fillna(0.0).to_numpy(float)
+    return 1e-6 * f / max(f.max(), 1e-300)
 
 
 def _positions(values: pd.Series, items: pd.Index) -> np.ndarray:
@@ -431,10 +438,7 @@ def buy_again_offers(tx: pd.DataFrame, as_of, customers: Sequence, k: int = 3, s
     # orders first; among equal counts the most recent purchase (fewer days ago) ranks higher
     value = per["orders"].to_numpy(float) + 1.0 / (2.0 + per["days"].to_numpy(float))
     own = sparse.csr_matrix((value, (c, i)), shape=(len(customers), len(items)))
-    base = np.zeros(len(items))
-    if fill is not None:
-        f = fill.reindex(items.astype(str)).fillna(0.0).to_numpy(float)
-        base = 1e-6 * f / max(f.max(), 1e-300)
+    base = _fill_scores(fill, items)
     blocked = _blocked(hist, customers, items, as_of, suppress_days, None, None)
 
     def scores(start: int, stop: int):

@@ -23,6 +23,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
+from .kpis import wilson
+
 __all__ = ["DEFAULT_RULES", "LEAD_FEATURES", "rule_scores", "lead_features", "feature_sources", "backward_select", "decile_table",
            "calibration_table", "learn_trigger", "odds_ratio", "adjusted_odds_ratio",
            "risk_ratio", "adjusted_risk", "planted_risk",
@@ -465,12 +467,11 @@ def selection_frequency(x: pd.DataFrame, y, n_boot: int = 50, random_state: int 
         if len(np.unique(y[rows])) < 2:
             continue
         counts[backward_aic(x.iloc[rows], y[rows])] += 1
-    z = stats.norm.ppf(0.5 + level / 2)
     share = counts / n_boot
-    centre = (share + z * z / (2 * n_boot)) / (1 + z * z / n_boot)
-    half = z * np.sqrt(share * (1 - share) / n_boot + z * z / (4 * n_boot * n_boot)) / (1 + z * z / n_boot)
+    low, high = wilson(counts.to_numpy(), np.full(len(counts), n_boot), level)
+    # the bounds hold the share itself: rounding must not put a share of 0 or 1 outside its own interval
     return pd.DataFrame({"on_all_rows": [c in kept_all for c in x.columns], "share": share,
-                         "low": (centre - half).clip(lower=0.0), "high": (centre + half).clip(upper=1.0),
+                         "low": np.minimum(low, share), "high": np.maximum(high, share),
                          "resamples": n_boot}, index=x.columns)
 
 
