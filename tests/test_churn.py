@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import train_test_split
 
 from helpers import churn as ch
 from helpers.synth import Truth, World
@@ -135,20 +134,71 @@ def test_oracle_from_history_needs_truth():
 
 
 def test_course_world_churn_scores(course_world):
+    # out of time, as the lesson scores: learn from the frame one horizon earlier, whose outcomes end on as_of
+    lx, ly = ch.churn_frame(course_world, "2025-07-03", 90)
     x, y = ch.churn_frame(course_world, "2025-10-01", 90)
-    train, test = train_test_split(x.index, test_size=0.3, random_state=42, stratify=y)
-    model = ch.churn_model(42).fit(x.loc[train], y.loc[train])
-    knn = ch.NeighbourChurn(50).fit(x.loc[train], y.loc[train])
-    oracle = ch.oracle_no_purchase(course_world.truth, test, "2025-10-01", 90)
-    seen = ch.oracle_from_history(course_world, test, "2025-10-01", 90)
-    auc = {name: roc_auc_score(y.loc[test], p) for name, p in [
-        ("model", model.predict_proba(x.loc[test])[:, 1]), ("knn", knn.predict_proba(x.loc[test])[:, 1]),
-        ("oracle", oracle), ("history", seen)]}
-    assert auc["oracle"] > auc["history"] > auc["model"] > auc["knn"] > 0.85
-    # issue 4 asks for 0.02 to the full oracle; 0.016 of it is the hidden "has left" state (oracle - history),
-    # and the model comes within 0.01 of the best score history allows
+    model = ch.churn_model(42).fit(lx, ly)
+    knn = ch.NeighbourChurn(50).fit(lx, ly)
+    scores = pd.DataFrame({"model": model.predict_proba(x)[:, 1], "knn": knn.predict_proba(x)[:, 1],
+                           "recency": x["recency_days"].astype(float),
+                           "bgnbd": ch.bgnbd_no_purchase(course_world, x.index, "2025-10-01", 90),
+                           "oracle": ch.oracle_no_purchase(course_world.truth, x.index, "2025-10-01", 90),
+                           "history": ch.oracle_from_history(course_world, x.index, "2025-10-01", 90)}, index=x.index)
+    table = ch.auc_by_population(y, scores, x["recency_days"])
+    auc, recent = table["all"], table["last order <= 180 d"]
+    assert auc["oracle"] > auc["history"] > auc["model"] > auc["knn"] > auc["bgnbd"] > auc["recency"] > 0.8
     assert auc["oracle"] - auc["model"] < 0.03
     assert auc["history"] - auc["model"] < 0.01
+    # long-gone customers are easy: every score loses AUC among recent buyers, and the model keeps its lead
+    assert (recent[["model", "bgnbd", "recency"]] < auc[["model", "bgnbd", "recency"]] - 0.04).all()
+    assert recent["model"] - recent["bgnbd"] > 0.02
+    assert table.loc["customers", "all"] == len(y) > table.loc["customers", "last order <= 180 d"]
+
+
+def test_learning_frame_uses_no_order_after_the_scoring_date(course_world):
+    # the frame a model learns from on 2025-10-01 must not change when everything from that day on changes
+    lx, ly = ch.churn_frame(course_world, "2025-07-03", 90)
+    tx = course_world.transactions
+    later = tx["order_date"] >= pd.Timestamp("2025-10-01")
+    moved = tx.copy()
+    moved.loc[later, "customer_id"] = moved.loc[later, "customer_id"].sample(frac=1, random_state=0).to_numpy()
+    moved = moved[~later | (np.arange(len(tx)) % 2 == 0)]
+    w = World({**course_world.tables, "transactions": moved.reset_index(drop=True)}, truth=course_world.truth)
+    lx2, ly2 = ch.churn_frame(w, "2025-07-03", 90)
+    pd.testing.assert_frame_equal(lx, lx2)
+    pd.testing.assert_series_equal(ly, ly2)
+
+
+def test_bgnbd_no_purchase_is_calibrated_on_the_course_world(course_world):
+    x, y = ch.churn_frame(course_world, "2025-10-01", 90)
+    p = ch.bgnbd_no_purchase(course_world, x.index, "2025-10-01", 90)
+    assert p.between(0, 1).all() and abs(p.mean() - y.mean()) < 0.06
+    with pytest.raises(ValueError, match="no order before"):
+        ch.bgnbd_no_purchase(course_world, [x.index[0], -1], "2025-10-01", 90)
+
+
+def test_auc_by_population_by_hand():
+    y = pd.Series([1, 0, 1, 0, 1, 0])
+    scores = pd.DataFrame({"s": [0.9, 0.8, 0.7, 0.1, 0.6, 0.5]})
+    rec = pd.Series([400, 10, 20, 30, 40, 500])
+    t = ch.auc_by_population(y, scores, rec, within_days=(None, 100))
+    # all: positives 0.9, 0.7, 0.6 vs negatives 0.8, 0.1, 0.5: 7 of 9 pairs; recent (rows 1-4): 0.7, 0.6 vs 0.8, 0.1
+    assert t.loc["s", "all"] == pytest.approx(7 / 9) and t.loc["s", "last order <= 100 d"] == pytest.approx(2 / 4)
+    assert t.loc["customers", "last order <= 100 d"] == 4 and t.loc["churn rate", "all"] == 0.5
+    with pytest.raises(ValueError, match="one class"):
+        ch.auc_by_population(y, scores, rec, within_days=(15,))
+    with pytest.raises(ValueError, match="share one index"):
+        ch.auc_by_population(y, scores.iloc[:5], rec)
+
+
+def test_customer_value_by_hand():
+    tx = pd.DataFrame({"customer_id": [1, 1, 2, 3], "quantity": [1, 2, 1, 1], "unit_price": [10.0, 5.0, 40.0, 99.0],
+                       "order_date": pd.to_datetime(["2025-06-01", "2025-09-01", "2024-01-01", "2025-10-01"])})
+    v = ch.customer_value(tx, [1, 2, 3, 4], "2025-10-01", horizon_days=90, lookback_days=360)
+    # 1: 20 in the year, a quarter of it; 2: bought too long ago; 3: on the day itself (not before); 4: never
+    assert v.to_dict() == {1: 5.0, 2: 0.0, 3: 0.0, 4: 0.0}
+    with pytest.raises(ValueError, match="positive"):
+        ch.customer_value(tx, [1], "2025-10-01", lookback_days=0)
 
 
 def test_churn_panel_stacks_the_frames_of_each_date():

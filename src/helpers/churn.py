@@ -8,10 +8,13 @@
   its k most similar customers (standardised features).
 * :func:`oracle_no_purchase` is the planted probability of the same outcome, from the world's truth: it knows
   who has already left.
-* :func:`oracle_from_history` is the best score that history can give: the planted rates and hazard, but only
-  the time since the customer's last visit or order, as any model sees it. The distance between the two oracles
-  is what no model of observed behaviour can recover; the distance between a model and this one is what better
-  modelling could still win.
+* :func:`oracle_from_history` is a reference, not a ceiling: the planted rates and hazard, but of the history
+  only the time since the customer's last visit or order. It ignores email and push activity, which a model
+  sees, so a model can beat it (among customers silent for a long time it does).
+* :func:`bgnbd_no_purchase` is the classic baseline from purchases alone: BG/NBD (:class:`helpers.clv.BetaGeo`)
+  fitted on the summary as of the date, without any label.
+* :func:`auc_by_population` reports an AUC for everyone and for the customers who bought recently: long-gone
+  customers are easy to call churned and inflate the AUC of every score.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from sklearn.preprocessing import StandardScaler
 from . import segmentation
 
 __all__ = ["churn_frame", "churn_panel", "churn_model", "feature_importance", "NeighbourChurn", "oracle_from_history",
-           "oracle_no_purchase"]
+           "oracle_no_purchase", "bgnbd_no_purchase", "auc_by_population", "customer_value"]
 
 MONTH_DAYS = 30.4375
 
@@ -131,7 +134,7 @@ def oracle_no_purchase(truth, customer_ids, as_of: pd.Timestamp | str, horizon_d
 
 
 def oracle_from_history(world, customer_ids, as_of: pd.Timestamp | str, horizon_days: int = 90) -> pd.Series:
-    """Planted P(no order in the horizon) for an oracle that sees only what a model sees: the silence.
+    """Planted P(no order in the horizon) from the planted rates and one fact of the history: the silence.
 
     It knows each customer's planted hazard ``h``, order rate ``lambda`` and web-session rate ``w`` (per month),
     but not whether the customer has left: only the time ``d`` since the last site visit or order before
@@ -198,3 +201,67 @@ def feature_importance(model, x: pd.DataFrame, y, random_state: int = 0, n_repea
     r = permutation_importance(model, x, np.asarray(y), scoring="roc_auc", n_repeats=n_repeats,
                                random_state=random_state)
     return pd.Series(r.importances_mean, index=x.columns, name="auc_drop").sort_values(ascending=False)
+
+
+def bgnbd_no_purchase(world, customer_ids, as_of: pd.Timestamp | str, horizon_days: int = 90) -> pd.Series:
+    """BG/NBD's P(no order in [as_of, as_of + horizon)) per customer, fitted on the orders before ``as_of``.
+
+    The model is fitted on :func:`helpers.rfm.lifetimes_summary` of every customer who bought before ``as_of``
+    (days; it uses no label, so it may be fitted on the customers it scores) and scored for ``customer_ids``.
+    """
+    from . import clv, rfm
+
+    as_of = pd.Timestamp(as_of)
+    summary = rfm.lifetimes_summary(world.transactions, as_of=as_of)
+    ids = pd.Index(customer_ids)
+    missing = ids.difference(summary.index)
+    if len(missing):
+        raise ValueError(f"bgnbd_no_purchase: {len(missing)} customers have no order before {as_of.date()} "
+                         f"(first: {list(missing[:5])}); BG/NBD scores past buyers only")
+    model = clv.BetaGeo().fit(summary)
+    # the summary's observation ends the day before as_of, so the horizon starts on that day's end
+    return model.p_no_purchase(summary.loc[ids], float(horizon_days)).rename("bgnbd")
+
+
+def auc_by_population(y: pd.Series, scores: pd.DataFrame, recency_days: pd.Series,
+                      within_days=(None, 365, 180)) -> pd.DataFrame:
+    """ROC AUC of each score for all customers and for those whose last order is at most ``d`` days old.
+
+    One column per population (``"all"``, ``"last order <= 365 d"``, ...), one row per score, and a last row
+    ``customers`` with the population's size and ``churn rate`` with its share of churners.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    y = pd.Series(y)
+    if not y.index.equals(scores.index) or not y.index.equals(recency_days.index):
+        raise ValueError("auc_by_population: y, scores and recency_days must share one index")
+    out = {}
+    for d in within_days:
+        keep = np.ones(len(y), bool) if d is None else (recency_days <= d).to_numpy()
+        name = "all" if d is None else f"last order <= {d} d"
+        if y[keep].nunique() < 2:
+            raise ValueError(f"auc_by_population: the population {name!r} has one class only")
+        col = {k: roc_auc_score(y[keep], s[keep]) for k, s in scores.items()}
+        col["customers"] = int(keep.sum())
+        col["churn rate"] = float(y[keep].mean())
+        out[name] = col
+    return pd.DataFrame(out)
+
+
+
+def customer_value(transactions: pd.DataFrame, customer_ids, as_of: pd.Timestamp | str, horizon_days: int = 90,
+                   lookback_days: int = 365) -> pd.Series:
+    """Each customer's spend over the ``lookback_days`` before ``as_of``, scaled to ``horizon_days``.
+
+    What keeping the customer for one more horizon is worth at the pace they were buying, known on ``as_of``:
+    the value in a retention decision. A customer who has not bought for ``lookback_days`` is worth 0, so no
+    offer to them can pay. Spend is ``quantity x unit_price`` (net of discounts).
+    """
+    as_of = pd.Timestamp(as_of)
+    if lookback_days <= 0 or horizon_days <= 0:
+        raise ValueError(f"customer_value: lookback_days and horizon_days must be positive, got "
+                         f"{lookback_days} and {horizon_days}")
+    tx = transactions
+    recent = tx[(tx["order_date"] >= as_of - pd.Timedelta(days=lookback_days)) & (tx["order_date"] < as_of)]
+    spend = (recent["quantity"] * recent["unit_price"]).groupby(recent["customer_id"]).sum()
+    return (spend.reindex(pd.Index(customer_ids), fill_value=0.0) * horizon_days / lookback_days).rename("value")

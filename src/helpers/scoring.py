@@ -9,6 +9,8 @@
   resamples (bootstrap inclusion frequencies), i.e. how much of the selection is noise.
 * :func:`decile_table` and :func:`calibration_table` compare any scores; :func:`learn_trigger` finds a
   threshold rule (a depth-1 tree) and :func:`odds_ratio` / :func:`adjusted_odds_ratio` state its effect.
+* :func:`out_of_time_split` learns from rows whose labels are known before the test period starts;
+  :func:`profit_curve` turns a score into a decision: whom to act on, given what acting costs and earns.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from .kpis import wilson
 __all__ = ["DEFAULT_RULES", "LEAD_FEATURES", "rule_scores", "lead_features", "feature_sources", "backward_select", "decile_table",
            "calibration_table", "learn_trigger", "odds_ratio", "adjusted_odds_ratio",
            "risk_ratio", "adjusted_risk", "planted_risk",
-           "one_se_size", "selection_frequency", "backward_aic", "first_lead_shift"]
+           "one_se_size", "selection_frequency", "backward_aic", "first_lead_shift", "out_of_time_split",
+           "profit_curve", "best_cutoff", "realised_profit", "decision_table", "lead_outcome_days"]
 
 DEFAULT_RULES: dict = {
     "points": {"site_visit": 1, "email_click": 5, "catalog_click": 10, "guide_download": 20,
@@ -487,3 +490,122 @@ def first_lead_shift(leads: pd.DataFrame) -> pd.Timestamp | None:
     t = leads.set_index("lead_id") if "lead_id" in leads.columns else leads
     x = lead_features(t)
     return first_shift(x.assign(created=t["created_date"]), list(x.columns), "created")
+
+
+def lead_outcome_days(leads: pd.DataFrame) -> int:
+    """Days after creation by which every lead's outcome is known, read from ``converted_date``.
+
+    :func:`helpers.timeline.outcome_window_days` on the leads table; a clear error when the table has no
+    ``converted_date`` (then the lessons take ``lead_outcome_days``, the sales cycle in days, as a parameter).
+    """
+    if "converted_date" not in leads.columns:
+        raise ValueError("leads.csv has no converted_date column, so the day a lead's outcome becomes known cannot "
+                         "be read from the data; set the parameter lead_outcome_days to your sales cycle in days")
+    from .timeline import outcome_window_days
+
+    return outcome_window_days(leads["created_date"], leads["converted_date"])
+
+
+def out_of_time_split(dates: pd.Series, test_share: float = 0.3, label_days: int = 0) -> tuple[pd.Index, pd.Index]:
+    """Split rows by time as a score is used: learn from the past, score what comes after.
+
+    The test rows are the latest ``test_share`` of ``dates`` (from the first date at or after that quantile);
+    the training rows are those whose label is known by then, i.e. dated at least ``label_days`` before the
+    first test date (a lead's outcome is known once its conversion window has closed,
+    :func:`helpers.timeline.outcome_window_days`). Rows in between are in neither: on the day the score goes
+    live their outcome is not known yet. Returns (train index, test index).
+
+    >>> d = pd.Series(pd.date_range("2025-01-01", periods=10, freq="10D"))
+    >>> [list(i) for i in out_of_time_split(d, 0.3, label_days=25)]
+    [[0, 1, 2, 3, 4], [7, 8, 9]]
+    """
+    if not 0 < test_share < 1:
+        raise ValueError(f"test_share must be between 0 and 1, got {test_share}")
+    if label_days < 0:
+        raise ValueError(f"label_days must be 0 or more, got {label_days}")
+    dates = pd.to_datetime(pd.Series(dates))
+    if dates.isna().any():
+        raise ValueError(f"{int(dates.isna().sum())} dates are missing: every row needs the date it was scored on")
+    cut = dates.sort_values(kind="stable").iloc[int(np.floor(len(dates) * (1 - test_share)))]
+    test = dates.index[dates >= cut]
+    train = dates.index[dates < cut - pd.Timedelta(days=label_days)]
+    if len(train) == 0 or len(test) == 0:
+        raise ValueError(f"out-of-time split: {len(train)} rows to learn from and {len(test)} to test on; the "
+                         f"history ({dates.min().date()} to {dates.max().date()}) is too short for a label delay of "
+                         f"{label_days} days and a test share of {test_share}")
+    return train, test
+
+
+def profit_curve(y, score, benefit, cost) -> pd.DataFrame:
+    """Profit of acting on the ``n`` best-scored rows, for every ``n``: sum of ``benefit`` over the positives
+    reached minus ``cost`` per row acted on.
+
+    ``benefit`` (what acting on a positive earns, e.g. a deal's margin, or save rate x a kept customer's value)
+    and ``cost`` (per row acted on) are scalars or per-row arrays. Rows are taken by descending score, ties
+    by position. Returns one row per ``n`` = 0 .. len(y): ``share`` acted on, ``threshold`` (the lowest score
+    acted on), ``profit``.
+
+    >>> profit_curve([1, 0, 1], [0.9, 0.8, 0.1], benefit=10, cost=3)["profit"].tolist()
+    [0.0, 7.0, 4.0, 11.0]
+    """
+    y, s = np.asarray(y, float), np.asarray(score, float)
+    if len(y) != len(s) or len(y) == 0:
+        raise ValueError(f"profit_curve needs as many outcomes as scores, at least one; got {len(y)} and {len(s)}")
+    if np.isnan(s).any():
+        raise ValueError(f"{int(np.isnan(s).sum())} scores are missing")
+    benefit = np.broadcast_to(np.asarray(benefit, float), y.shape)
+    cost = np.broadcast_to(np.asarray(cost, float), y.shape)
+    order = np.argsort(-s, kind="stable")
+    gain = np.cumsum(y[order] * benefit[order] - cost[order])
+    return pd.DataFrame({"share": np.arange(len(y) + 1) / len(y),
+                         "threshold": np.r_[np.inf, s[order]],
+                         "profit": np.r_[0.0, gain]})
+
+
+def best_cutoff(y, score, benefit, cost) -> float:
+    """The score at and above which acting earned the most on ``(y, score)``: how to set a cut-off for a score
+    that is not a probability, on past rows whose outcome is known (never on the rows it is then used for).
+
+    >>> best_cutoff([1, 0, 1, 0], [0.9, 0.8, 0.7, 0.1], benefit=10, cost=3)
+    0.7
+    """
+    curve = profit_curve(y, score, benefit, cost)
+    best = curve.iloc[int(np.argmax(curve["profit"].to_numpy()))]
+    return float(best["threshold"])
+
+
+def realised_profit(y, acted, benefit, cost) -> float:
+    """What acting on the rows where ``acted`` is true earned: ``benefit`` per positive reached, ``cost`` per row.
+
+    >>> realised_profit([1, 0, 1], [True, True, False], benefit=10, cost=3)
+    4.0
+    """
+    y, acted = np.asarray(y, float), np.asarray(acted, bool)
+    if len(y) != len(acted):
+        raise ValueError(f"realised_profit: {len(y)} outcomes but {len(acted)} decisions")
+    benefit = np.broadcast_to(np.asarray(benefit, float), y.shape)
+    cost = np.broadcast_to(np.asarray(cost, float), y.shape)
+    return float(np.sum((y * benefit - cost)[acted]))
+
+
+def decision_table(y, scores: pd.DataFrame, acted: Mapping[str, object], benefit, cost) -> pd.DataFrame:
+    """Each decision rule of ``acted`` (name -> which rows to act on), judged on the outcomes ``y``.
+
+    Columns: ``share acted on``, ``profit`` (:func:`realised_profit`), and, for a name that is also a column of
+    ``scores``, the ``best share in hindsight`` and its ``profit at best share`` on that score's
+    :func:`profit_curve`: what a perfectly placed cut-off on the same score would have earned, a bound that no
+    cut-off set in advance reaches.
+    """
+    y = np.asarray(y, float)
+    rows = {}
+    for name, mask in acted.items():
+        mask = np.asarray(mask, bool)
+        row = {"share acted on": float(mask.mean()), "profit": realised_profit(y, mask, benefit, cost)}
+        if name in scores:
+            curve = profit_curve(y, scores[name], benefit, cost)
+            best = int(np.argmax(curve["profit"].to_numpy()))
+            row.update({"best share in hindsight": float(curve["share"].iloc[best]),
+                        "profit at best share": float(curve["profit"].iloc[best])})
+        rows[name] = row
+    return pd.DataFrame(rows).T.reindex(columns=["share acted on", "profit", "best share in hindsight",
+                                                 "profit at best share"])

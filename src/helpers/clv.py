@@ -1,0 +1,155 @@
+"""Buy-till-you-die models on the lifetimes-style summary: BG/NBD (Fader, Hardie and Lee 2005).
+
+Each customer, while still active, buys at a rate ``lambda`` (Gamma(r, alpha) across customers) and after each
+purchase leaves for good with probability ``p`` (Beta(a, b) across customers). The model sees only three numbers
+per customer, in the definitions of :func:`helpers.rfm.lifetimes_summary`: ``frequency`` (repeat purchase
+periods), ``recency`` (time from the first to the last purchase) and ``T`` (time from the first purchase to the
+end of the observation), all in one unit of time (days in the course).
+
+:class:`BetaGeo` fits the four parameters by maximum likelihood and gives, per customer,
+
+* :meth:`BetaGeo.p_alive`: P(still active at the end of the observation | history);
+* :meth:`BetaGeo.expected_purchases`: expected purchases in the next ``t`` (FHL 2005, equation 10);
+* :meth:`BetaGeo.p_no_purchase`: P(no purchase at all in the next ``t``), the churn outcome of
+  :func:`helpers.churn.churn_frame`: ``1 - P(alive) (1 - ((alpha + T) / (alpha + T + t)) ** (r + x))``, since an
+  active customer with posterior rate Gamma(r + x, alpha + T) makes no purchase in ``t`` with that probability.
+
+The likelihood and the conditional expectations are those of the ``lifetimes`` package (archived), against which
+the tests check them; the fit reproduces the published CDNOW parameters.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = ["BetaGeo", "check_summary"]
+
+SUMMARY_COLUMNS = ("frequency", "recency", "T")
+
+
+def check_summary(summary: pd.DataFrame, name: str = "summary") -> pd.DataFrame:
+    """Validate a lifetimes-style summary; return its three columns as floats. Raises with the rows at fault."""
+    if not isinstance(summary, pd.DataFrame):
+        raise TypeError(f"{name} must be a DataFrame with columns {', '.join(SUMMARY_COLUMNS)}; "
+                        f"got {type(summary).__name__}")
+    missing = [c for c in SUMMARY_COLUMNS if c not in summary]
+    if missing:
+        raise ValueError(f"{name} lacks column(s) {', '.join(missing)}; build it with "
+                         "helpers.rfm.lifetimes_summary(transactions, as_of)")
+    if summary.empty:
+        raise ValueError(f"{name} is empty: no customer to fit or score")
+    s = summary[list(SUMMARY_COLUMNS)]
+    for c in SUMMARY_COLUMNS:
+        if not pd.api.types.is_numeric_dtype(s[c]):
+            raise TypeError(f"{name} column {c!r} must be numeric; got {s[c].dtype}")
+    s = s.astype(float)
+
+    def fail(mask, what, fix):
+        rows = list(s.index[mask][:5])
+        raise ValueError(f"{name}: {int(mask.sum())} row(s) {what} (first: {rows}); {fix}")
+
+    bad = s.isna().any(axis=1).to_numpy()
+    if bad.any():
+        fail(bad, "have a missing frequency, recency or T", "drop or fill them before fitting")
+    f, rec, big_t = (s[c].to_numpy() for c in SUMMARY_COLUMNS)
+    if (bad := (f < 0) | (rec < 0) | (big_t < 0)).any():
+        fail(bad, "have a negative frequency, recency or T", "times count forward from each first purchase")
+    if (bad := f != np.round(f)).any():
+        fail(bad, "have a fractional frequency", "frequency counts repeat purchase periods")
+    if (bad := rec > big_t).any():
+        fail(bad, "have recency > T (a last purchase after the end of the observation)",
+             "observation_period_end must be on or after every purchase")
+    if (bad := (f == 0) & (rec != 0)).any():
+        fail(bad, "have frequency 0 but recency > 0", "recency is 0 for customers without a repeat purchase")
+    if (bad := (f > 0) & (rec == 0)).any():
+        fail(bad, "have repeat purchases but recency 0", "recency runs from the first to the last purchase")
+    return s
+
+
+def _loglik(log_params: np.ndarray, x: np.ndarray, tx: np.ndarray, big_t: np.ndarray, w: np.ndarray) -> float:
+    r, alpha, a, b = np.exp(log_params)
+    rx = r + x
+    base = (special.gammaln(rx) - special.gammaln(r) + r * np.log(alpha)
+            + special.betaln(a, b + x) - special.betaln(a, b))
+    alive = -rx * np.log(alpha + big_t)
+    with np.errstate(divide="ignore"):
+        left = np.where(x > 0, np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - rx * np.log(alpha + tx), -np.inf)
+    return float(np.sum(w * (base + np.logaddexp(alive, left))))
+
+
+class BetaGeo(BaseEstimator):
+    """BG/NBD fitted by maximum likelihood on :func:`helpers.rfm.lifetimes_summary` (see the module's docstring).
+
+    Identical ``(frequency, recency, T)`` rows are fitted once with a weight, so the fit costs the number of
+    distinct histories, not of customers. ``params_`` holds ``r, alpha, a, b`` (``alpha`` in the summary's unit
+    of time); ``log_likelihood_`` the maximised log-likelihood.
+    """
+
+    def __init__(self, tol: float = 1e-10, max_iter: int = 2000) -> None:
+        self.tol = tol
+        self.max_iter = max_iter
+
+    def fit(self, summary: pd.DataFrame, y=None) -> BetaGeo:
+        s = check_summary(summary)
+        if not (s["frequency"] > 0).any():
+            raise ValueError("summary: no customer has a repeat purchase, so the dropout process cannot be "
+                             "fitted; observe a longer history")
+        rows, weight = np.unique(s.to_numpy(), axis=0, return_counts=True)
+        scale = float(np.median(rows[:, 2])) or 1.0  # fit in units of the median T: a well-conditioned problem
+        x, tx, big_t = rows[:, 0], rows[:, 1] / scale, rows[:, 2] / scale
+        w = weight.astype(float)
+        start = np.log([1.0, 1.0, 1.0, 1.0])
+        res = optimize.minimize(lambda p: -_loglik(p, x, tx, big_t, w) / w.sum(), start, method="L-BFGS-B",
+                                bounds=[(-12, 12)] * 4,
+                                options={"ftol": self.tol, "gtol": 1e-9, "maxiter": self.max_iter})
+        if not res.success:
+            raise RuntimeError(f"BG/NBD fit did not converge: {res.message}; check the summary's units "
+                               "(one unit of time for recency and T) or observe a longer history")
+        r, alpha, a, b = np.exp(res.x)
+        self.params_ = pd.Series({"r": r, "alpha": alpha * scale, "a": a, "b": b}, name="BG/NBD")
+        # in the summary's unit of time: rescaling the times multiplies each purchase's density by 1 / scale
+        self.log_likelihood_ = -res.fun * w.sum() - float(np.sum(w * x)) * np.log(scale)
+        self.n_customers_ = len(s)
+        return self
+
+    def _terms(self, summary: pd.DataFrame):
+        check_is_fitted(self, "params_")
+        s = check_summary(summary)
+        r, alpha, a, b = self.params_[["r", "alpha", "a", "b"]].to_numpy()
+        x, tx, big_t = (s[c].to_numpy() for c in SUMMARY_COLUMNS)
+        # odds of "left after the last purchase" against "still active": a / (b + x - 1) ((alpha+T)/(alpha+t_x))^(r+x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_odds = np.where(x > 0, np.log(a) - np.log(np.maximum(b + x - 1, 1e-300))
+                                + (r + x) * (np.log(alpha + big_t) - np.log(alpha + tx)), -np.inf)
+        return s.index, r, alpha, a, b, x, big_t, log_odds
+
+    @staticmethod
+    def _check_t(t: float) -> float:
+        if not np.isscalar(t) or not np.isfinite(t) or t <= 0:
+            raise ValueError(f"horizon t must be a positive number of the summary's time unit; got {t!r}")
+        return float(t)
+
+    def p_alive(self, summary: pd.DataFrame) -> pd.Series:
+        """P(the customer is still active at the end of the observation | frequency, recency, T)."""
+        index, *_, log_odds = self._terms(summary)
+        return pd.Series(special.expit(-log_odds), index=index, name="p_alive")
+
+    def expected_purchases(self, summary: pd.DataFrame, t: float) -> pd.Series:
+        """Expected number of purchase periods in the next ``t`` (FHL 2005, equation 10)."""
+        t = self._check_t(t)
+        index, r, alpha, a, b, x, big_t, log_odds = self._terms(summary)
+        z = t / (alpha + big_t + t)
+        head = (a + b + x - 1) / (a - 1)
+        tail = 1 - ((alpha + big_t) / (alpha + big_t + t)) ** (r + x) * special.hyp2f1(r + x, b + x, a + b + x - 1, z)
+        return pd.Series(head * tail * special.expit(-log_odds), index=index, name="expected_purchases")
+
+    def p_no_purchase(self, summary: pd.DataFrame, t: float) -> pd.Series:
+        """P(no purchase at all in the next ``t``): the customer has left, or stays active and does not buy."""
+        t = self._check_t(t)
+        index, r, alpha, a, b, x, big_t, log_odds = self._terms(summary)
+        quiet = ((alpha + big_t) / (alpha + big_t + t)) ** (r + x)
+        return pd.Series(1 - special.expit(-log_odds) * (1 - quiet), index=index, name="p_no_purchase")
