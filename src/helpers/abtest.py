@@ -29,10 +29,10 @@ from scipy import integrate, special, stats
 
 __all__ = ["assign", "srm_test", "check_srm", "SampleRatioMismatch", "pick_experiment", "counts", "revenue_per_recipient",
            "compare_proportions", "welch",
-           "bootstrap_diff", "sample_size", "power", "peeking_simulation", "beta_prior_from_rates", "posterior",
+           "bootstrap_diff", "sample_size", "power", "minimum_detectable_lift", "sequential_bounds", "peeking_simulation", "beta_prior_from_rates", "posterior",
            "prob_b_beats_a", "bayes_summary", "exact_summary", "mc_errors", "mc_check", "MC_TOLERANCE", "decide", "LiftPrior", "past_lifts", "lift_expected_loss",
            "bayes_decision_simulation", "pymc_ab", "pymc_by_group",
-           "by_group_exact"]
+           "divergence_note", "by_group_exact"]
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -273,22 +273,104 @@ def power(p_base: float, p_alt: float, n_per_variant: int, alpha: float = 0.05) 
     return float(NormalIndPower().power(effect_size=h, nobs1=n_per_variant, alpha=alpha, ratio=1.0))
 
 
+def minimum_detectable_lift(p_base: float, n_per_variant: int, alpha: float = 0.05, power: float = 0.8) -> float:
+    """The smallest relative lift of ``p_base`` that a two-sided z-test with ``n_per_variant`` recipients per
+    variant detects with probability ``power``: the figure to fix *before* a test (or to state for a test that
+    was too small), instead of the "observed power", which only restates the p-value.
+
+    The inverse of :func:`sample_size` (on Cohen's arcsine scale ``h``).
+
+    >>> round(minimum_detectable_lift(0.20, 6508), 3)  # sample_size(0.20, 0.10) is 6508
+    0.1
+    """
+    from statsmodels.stats.power import NormalIndPower
+
+    if not 0 < p_base < 1 or n_per_variant < 2:
+        raise ValueError(f"need 0 < p_base < 1 and at least 2 recipients per variant; got {p_base}, {n_per_variant}")
+    h = NormalIndPower().solve_power(nobs1=n_per_variant, alpha=alpha, power=power, ratio=1.0)
+    angle = np.arcsin(np.sqrt(p_base)) + h / 2
+    if angle >= np.pi / 2:
+        return float("inf")  # not even a rate of 100 % would be detected reliably
+    return float(np.sin(angle) ** 2 / p_base - 1)
+
+
+def sequential_bounds(looks: int, alpha: float = 0.05, kind: str = "obrien-fleming", points: int = 201) -> np.ndarray:
+    """Two-sided critical |z| at each of ``looks`` equally spaced looks, so that "stop at the first look whose
+    |z| crosses its bound" keeps the false-positive rate at ``alpha`` (a group-sequential design).
+
+    ``kind="obrien-fleming"`` asks for a very large z early and close to 1.96 at the end (``c / sqrt(k / K)``);
+    ``kind="pocock"`` for the same z at every look. The constant is found by bisection on the exact crossing
+    probability, computed by recursive numerical integration of the z-statistic's path (Armitage, McPherson and
+    Rowe 1969; Jennison and Turnbull 2000, ch. 19), so it needs no simulation. Reproduces Jennison and Turnbull's
+    tables 2.1 and 2.3 (e.g. 5 looks at 5 %: Pocock 2.413, O'Brien-Fleming 2.040 at the last look).
+
+    >>> sequential_bounds(5, kind="obrien-fleming").round(3).tolist()
+    [4.562, 3.226, 2.634, 2.281, 2.04]
+    """
+    if kind not in ("obrien-fleming", "pocock"):
+        raise ValueError(f"kind must be 'obrien-fleming' or 'pocock', got {kind!r}")
+    if int(looks) != looks or looks < 1:
+        raise ValueError(f"looks must be a whole number >= 1, got {looks!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must lie between 0 and 1, got {alpha!r}")
+    t = np.arange(1, looks + 1) / looks  # information fractions
+
+    def shape(c: float) -> np.ndarray:
+        return c / np.sqrt(t) if kind == "obrien-fleming" else np.full(looks, c)
+
+    from scipy.optimize import brentq
+
+    if looks == 1:
+        return shape(stats.norm.isf(alpha / 2))
+    c = brentq(lambda c: _crossing_probability(shape(c), t, points) - alpha, stats.norm.isf(alpha / 2), 10.0,
+               xtol=1e-9)
+    return shape(round(c, 6))  # six decimals: beyond what any test needs, and the same on every machine
+
+
+def _crossing_probability(z_bounds: np.ndarray, t: np.ndarray, points: int) -> float:
+    """P(|Z_k| >= z_bounds[k] at some look k) for a z-statistic with no effect, observed at fractions ``t``.
+
+    On the score scale S_k = Z_k sqrt(t_k), a Brownian motion, the density of S on the continuation region is
+    carried from look to look with Simpson's rule over a grid of ``points`` (odd) on that region.
+    """
+    b = z_bounds * np.sqrt(t)
+    dt = np.diff(np.r_[0.0, t])
+    crossed = 2 * stats.norm.sf(b[0] / np.sqrt(dt[0]))
+    grid = np.linspace(-b[0], b[0], points)
+    density = stats.norm.pdf(grid, scale=np.sqrt(dt[0]))
+    for k in range(1, len(t)):
+        w = np.ones(points)
+        w[1:-1:2], w[2:-1:2] = 4.0, 2.0
+        w *= (grid[1] - grid[0]) / 3  # Simpson weights on the previous grid
+        sd = np.sqrt(dt[k])
+        crossed += float(np.sum(w * density * (stats.norm.sf((b[k] - grid) / sd) + stats.norm.cdf((-b[k] - grid) / sd))))
+        new = np.linspace(-b[k], b[k], points)
+        density = (stats.norm.pdf((new[:, None] - grid[None, :]) / sd) / sd) @ (w * density)
+        grid = new
+    return float(crossed)
+
+
 def peeking_simulation(p: float, n_per_variant: int, looks: int, n_experiments: int = 2000, alpha: float = 0.05,
-                       seed: int = 0) -> pd.DataFrame:
+                       seed: int = 0, bounds: Sequence[float] | None = None) -> pd.DataFrame:
     """A/A tests (both variants at rate ``p``) read ``looks`` times as data arrive, and once at the end.
 
     Returns, per look, the share of experiments that a "stop at the first significant look" analyst has
     already declared significant (``peeking``), next to the share significant at that look alone
-    (``single look``): the latter stays near ``alpha``, the former climbs with every look.
+    (``single look``): the latter stays near ``alpha``, the former climbs with every look. With ``bounds``
+    (a critical |z| per look, e.g. :func:`sequential_bounds`) a look is significant when |z| reaches its bound
+    instead of the fixed ``alpha``: the same simulation then checks that a sequential design keeps its promise.
     """
     rng = np.random.default_rng(seed)
     step = n_per_variant // looks
     if step < 1:
         raise ValueError("n_per_variant must be at least the number of looks")
+    if bounds is not None and np.shape(bounds) != (looks,):
+        raise ValueError(f"bounds needs one critical value per look ({looks}), got {np.size(bounds)}")
     sa = rng.binomial(step, p, (n_experiments, looks)).cumsum(axis=1)
     sb = rng.binomial(step, p, (n_experiments, looks)).cumsum(axis=1)
     m = step * np.arange(1, looks + 1)
-    significant = 2 * stats.norm.sf(np.abs(_pooled_z(sa, m, sb, m))) < alpha
+    z = _pooled_z(sa, m, sb, m)
+    significant = 2 * stats.norm.sf(np.abs(z)) < alpha if bounds is None else np.abs(z) >= np.asarray(bounds, float)
     return pd.DataFrame({"recipients per variant": m, "single look": significant.mean(axis=0),
                          "peeking": np.maximum.accumulate(significant, axis=1).mean(axis=0)},
                         index=pd.RangeIndex(1, looks + 1, name="look"))
@@ -708,8 +790,9 @@ def pymc_by_group(table: pd.DataFrame, prior_logit_sd: float = 1.5, effect_sd: f
 
     with ``e[g, control] = 0`` and ``z ~ N(0, 1)``: the non-centred form, which NUTS samples without divergences
     here. ``centered=True`` draws ``e ~ N(effect, sigma)`` directly; its funnel between ``sigma`` and ``e`` gives
-    divergent transitions on the course world's test (5 in 2,000 draws), a sign that part of the posterior is
-    not explored. ``attrs["divergences"]`` counts them; trust the draws only when it is 0. ``level`` is free per
+    divergent transitions on the course world's test (a few in 2,000 draws; how many depends on the last bits
+    of the machine's arithmetic), a sign that part of the posterior is not explored. ``attrs["divergences"]``
+    counts them; trust the draws only when it is 0 (:func:`divergence_note` says so in words). ``level`` is free per
     group (groups differ in their level), ``effect`` is the variant's average effect, and
     ``sigma`` (half-normal) is how much the effect varies between groups: small groups borrow strength from the
     others instead of crowning a winner on noise. Returns, per group and challenger, the posterior mean lift in
@@ -759,6 +842,22 @@ def pymc_by_group(table: pd.DataFrame, prior_logit_sd: float = 1.5, effect_sd: f
     out.attrs["sigma_mean_mcse"] = float(_mcse(sigma_draws[:, None], chains)[0])
     out.attrs["divergences"] = int(idata.sample_stats["diverging"].sum())
     return out
+
+
+def divergence_note(draws: pd.DataFrame) -> str:
+    """Whether a NUTS run of :func:`pymc_by_group` had divergent transitions, in words a lesson can print.
+
+    The count itself follows each chain's exact path, which last-bit differences between CPUs change (3 on one
+    machine, 5 on another for the same seed), so a lesson reports only what a reader acts on: none, or some.
+
+    >>> divergence_note(pd.DataFrame().assign())  # no attrs: nothing was sampled
+    Traceback (most recent call last):
+    ...
+    ValueError: these draws carry no divergence count (attrs['divergences']): make them with pymc_by_group
+    """
+    if "divergences" not in draws.attrs:
+        raise ValueError("these draws carry no divergence count (attrs['divergences']): make them with pymc_by_group")
+    return "none" if draws.attrs["divergences"] == 0 else "some: do not trust these draws"
 
 
 def by_group_exact(table: pd.DataFrame, prior_logit_sd: float = 1.5, effect_sd: float = 0.5,
