@@ -315,6 +315,11 @@ def test_profit_curve_and_decisions_by_hand():
     assert t.loc["s", "profit"] == 1.0 and t.loc["s", "share acted on"] == 0.6
     assert t.loc["s", "profit at best share"] == 8.0 and t.loc["s", "best share in hindsight"] == 0.8
     assert t.loc["all", "profit"] == 5.0 and np.isnan(t.loc["all", "profit at best share"])
+    # per row, on the rows of y: 10 - 3 for a positive acted on, -3 for a negative acted on, 0 when left alone
+    rows = sc.unit_profit(pd.Series(y, index=list("abcde")), np.array(s) > 0.45, 10, 3)
+    assert rows.to_dict() == {"a": 7.0, "b": -3.0, "c": -3.0, "d": 0.0, "e": 0.0} and rows.sum() == t.loc["s", "profit"]
+    with pytest.raises(ValueError, match="2 outcomes but 3 decisions"):
+        sc.unit_profit([1, 0], [True, False, True], 10, 3)
     with pytest.raises(ValueError, match="as many outcomes"):
         sc.profit_curve([1, 0], [0.5], 10, 3)
     with pytest.raises(ValueError, match="missing"):

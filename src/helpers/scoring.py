@@ -31,7 +31,7 @@ __all__ = ["DEFAULT_RULES", "LEAD_FEATURES", "rule_scores", "lead_features", "fe
            "calibration_table", "learn_trigger", "odds_ratio", "adjusted_odds_ratio",
            "risk_ratio", "adjusted_risk", "planted_risk",
            "one_se_size", "selection_frequency", "backward_aic", "first_lead_shift", "out_of_time_split",
-           "profit_curve", "best_cutoff", "realised_profit", "decision_table", "lead_outcome_days"]
+           "profit_curve", "best_cutoff", "unit_profit", "realised_profit", "decision_table", "lead_outcome_days"]
 
 DEFAULT_RULES: dict = {
     "points": {"site_visit": 1, "email_click": 5, "catalog_click": 10, "guide_download": 20,
@@ -574,18 +574,30 @@ def best_cutoff(y, score, benefit, cost) -> float:
     return float(best["threshold"])
 
 
+def unit_profit(y, acted, benefit, cost) -> pd.Series:
+    """What acting earned on each row: ``benefit`` if the row is a positive acted on, minus ``cost`` if acted on,
+    0 if not acted on. Indexed like ``y`` when it is a Series, so that two decision rules can be compared on the
+    same rows with :func:`helpers.compare.paired_difference`.
+
+    >>> unit_profit([1, 0, 1], [True, True, False], benefit=10, cost=3).tolist()
+    [7.0, -3.0, 0.0]
+    """
+    index = y.index if isinstance(y, pd.Series) else None
+    y, acted = np.asarray(y, float), np.asarray(acted, bool)
+    if len(y) != len(acted):
+        raise ValueError(f"unit_profit: {len(y)} outcomes but {len(acted)} decisions")
+    benefit = np.broadcast_to(np.asarray(benefit, float), y.shape)
+    cost = np.broadcast_to(np.asarray(cost, float), y.shape)
+    return pd.Series(np.where(acted, y * benefit - cost, 0.0), index=index)
+
+
 def realised_profit(y, acted, benefit, cost) -> float:
     """What acting on the rows where ``acted`` is true earned: ``benefit`` per positive reached, ``cost`` per row.
 
     >>> realised_profit([1, 0, 1], [True, True, False], benefit=10, cost=3)
     4.0
     """
-    y, acted = np.asarray(y, float), np.asarray(acted, bool)
-    if len(y) != len(acted):
-        raise ValueError(f"realised_profit: {len(y)} outcomes but {len(acted)} decisions")
-    benefit = np.broadcast_to(np.asarray(benefit, float), y.shape)
-    cost = np.broadcast_to(np.asarray(cost, float), y.shape)
-    return float(np.sum((y * benefit - cost)[acted]))
+    return float(unit_profit(y, acted, benefit, cost).sum())
 
 
 def decision_table(y, scores: pd.DataFrame, acted: Mapping[str, object], benefit, cost) -> pd.DataFrame:
