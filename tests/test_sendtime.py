@@ -28,6 +28,27 @@ def test_split_regret_is_exact_and_oracle_has_none():
         st.simulate(curves, "greedy")
 
 
+def test_baselines_pooled_hour_and_explore_then_commit():
+    curves = _curves()  # "early" peaks at 9, "late" at 20: no single hour is best for both
+    p = curves.to_numpy()
+    pooled = st.simulate(curves, "pooled", audience=1700, n_campaigns=6, seed=3)
+    later = pooled[pooled["campaign"] > 1]
+    assert all(np.count_nonzero(s) == 1 for s in later["sends"])  # one hour per segment and campaign...
+    per_campaign = later.groupby("campaign")["sends"].agg(lambda c: {int(np.argmax(s)) for s in c})
+    assert per_campaign.map(len).eq(1).all()  # ...and the same hour for every segment
+    commit = st.simulate(curves, "explore-commit", audience=1700, n_campaigns=6, explore=2, seed=3)
+    first, rest = commit[commit["campaign"] <= 2], commit[commit["campaign"] > 2]
+    assert all(min(s) == max(s) for s in first["sends"])  # the equal split while exploring
+    chosen = rest.groupby("segment", sort=False)["sends"].agg(lambda c: {int(np.argmax(s)) for s in c})
+    assert chosen.map(len).eq(1).all()  # committed: the same hour in every later campaign
+    peak = dict(zip(curves.index, curves.columns[p.argmax(axis=1)], strict=True))
+    assert {s: int(curves.columns[h.pop()]) for s, h in chosen.items()} == pytest.approx(peak, abs=1)
+    # a policy that adapts per segment loses less than one that cannot, once both have learned
+    assert rest["regret"].sum() < pooled[pooled["campaign"] > 2]["regret"].sum()
+    with pytest.raises(ValueError, match="explore must be"):
+        st.simulate(curves, "explore-commit", n_campaigns=4, explore=0)
+
+
 def test_smooth_best_hour_on_a_known_curve():
     season = st.simulate(_curves(), "split", audience=3400, n_campaigns=20, seed=1)
     best = st.best_hours(season)
@@ -45,12 +66,13 @@ def test_thompson_on_the_course_world(course_world):
         x.loc[x["kind"] == "send_time", "campaign_id"])]
     prior = st.history_prior(past)
     regret = {}
-    for policy in ("split", "epsilon", "thompson"):
+    for policy in ("split", "epsilon", "thompson", "pooled", "explore-commit"):
         season = st.simulate(curves, policy, audience=audience, n_campaigns=52, prior=prior, seed=42)
         regret[policy] = season["regret"].sum()
         if policy == "thompson":
             found = st.best_hours(season)["best_hour"]
     assert regret["thompson"] <= 0.3 * regret["split"] and regret["thompson"] < regret["epsilon"]
+    assert regret["thompson"] < regret["pooled"]  # segments differ: one hour for everyone leaves opens behind
     assert found.to_dict() == course_world.truth["best_send_hour"]
 
 

@@ -7,6 +7,10 @@ decides, campaign after campaign, how to spread each segment's audience over the
 * ``"epsilon"``: epsilon-greedy, the best hour so far for most, a random hour for a share ``epsilon``;
 * ``"thompson"``: Thompson sampling, each recipient goes to the hour that wins one draw from the posterior
   open rates (Beta per segment and hour, starting from a prior from history);
+* ``"pooled"``: a baseline without segments, everyone at the hour that opens best pooled over all segments
+  (history and every send so far);
+* ``"explore-commit"``: a baseline that tests, then stops testing: the equal split for the first
+  ``explore`` campaigns, then each segment at its best observed hour for good;
 * ``"oracle"``: the planted best hour of each segment, the ceiling.
 
 :func:`simulate` runs a season of campaigns on planted open curves (``truth["open_rate_by_hour"]``); regret is
@@ -24,7 +28,7 @@ import pandas as pd
 
 __all__ = ["POLICIES", "open_curves", "history_prior", "simulate", "best_hours", "frequency_curve"]
 
-POLICIES = ("split", "epsilon", "thompson", "oracle")
+POLICIES = ("split", "epsilon", "thompson", "pooled", "explore-commit", "oracle")
 
 
 def open_curves(truth, hours: Sequence[int] = range(6, 23)) -> pd.DataFrame:
@@ -54,32 +58,45 @@ def history_prior(sends: pd.DataFrame, hours: Sequence[int] = range(6, 23),
 
 
 def simulate(curves: pd.DataFrame, policy: str, audience: int | Sequence[int] = 1000, n_campaigns: int = 52,
-             prior: tuple[np.ndarray, np.ndarray] | None = None, epsilon: float = 0.1, seed: int = 0) -> pd.DataFrame:
+             prior: tuple[np.ndarray, np.ndarray] | None = None, epsilon: float = 0.1, explore: int = 2,
+             seed: int = 0) -> pd.DataFrame:
     """A season of ``n_campaigns`` campaigns, each to ``audience`` recipients per segment, under ``policy``.
 
     ``curves``: true open probability per segment (rows) and hour (columns). The first campaign is an equal
-    split for the learning policies. Returns one row per campaign and segment with ``sends`` and
+    split for the learning policies (the first ``explore`` for ``"explore-commit"``). Returns one row per campaign and segment with ``sends`` and
     ``opens_by_hour`` (lists, one entry per hour), ``opens``, ``expected_opens`` and ``regret`` (expected opens of the oracle minus this policy's), plus the
     posterior mean open rate per hour after the campaign (``estimate``, for :func:`best_hours`).
     """
     if policy not in POLICIES:
         raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
+    if int(explore) != explore or not 1 <= explore <= n_campaigns:
+        raise ValueError(f"explore must be a whole number of campaigns from 1 to n_campaigns, got {explore!r}")
     rng = np.random.default_rng(seed)
     p = curves.to_numpy(float)
     n_seg, n_arms = p.shape
     size = np.broadcast_to(np.asarray(audience, np.int64), (n_seg,))
-    a0, b0 = prior if prior is not None else (np.ones(n_arms), np.ones(n_arms))
+    a0, b0 = (np.asarray(v, float) for v in prior) if prior is not None else (np.ones(n_arms), np.ones(n_arms))
     a = np.tile(np.asarray(a0, float), (n_seg, 1))
     b = np.tile(np.asarray(b0, float), (n_seg, 1))
     best = p.max(axis=1)
     rows = []
+    committed = np.zeros(n_seg, int)
     for c in range(n_campaigns):
+        if policy == "explore-commit" and c == explore:
+            committed = np.argmax(a / (a + b), axis=1)  # each segment's best observed hour, once and for all
+        if policy == "pooled":  # chosen before the campaign goes out: the prior and every segment's sends, once
+            a_all, b_all = a.sum(axis=0) - (n_seg - 1) * a0, b.sum(axis=0) - (n_seg - 1) * b0
+            pooled_hour = int(np.argmax(a_all / (a_all + b_all)))
         for s in range(n_seg):
             n = int(size[s])
             if policy == "oracle":
                 sends = np.bincount(np.full(n, p[s].argmax()), minlength=n_arms)
-            elif policy == "split" or c == 0:
+            elif policy == "split" or c == 0 or (policy == "explore-commit" and c < explore):
                 sends = np.bincount(np.arange(n) % n_arms, minlength=n_arms)
+            elif policy == "explore-commit":
+                sends = np.bincount(np.full(n, committed[s]), minlength=n_arms)
+            elif policy == "pooled":
+                sends = np.bincount(np.full(n, pooled_hour), minlength=n_arms)
             elif policy == "epsilon":
                 explore = rng.random(n) < epsilon
                 arm = np.where(explore, rng.integers(0, n_arms, n), np.argmax(a[s] / (a[s] + b[s])))
