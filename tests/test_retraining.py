@@ -314,6 +314,52 @@ def test_recovery_summarises_each_policy_through_the_change():
         rt.recovery(res.assign(drift_alarm=False), str(change))
 
 
+def test_move_change_draws_each_period_from_its_world_and_keeps_label_delays():
+    d = _drifting(n_per=50, months=12, change=6).assign(known=lambda x: x["created"] + pd.Timedelta(days=90))
+    d.index = d.index + 1000  # origins are the data's own ids
+    change = pd.Period(d["created"].iloc[0], "M") + 6
+    at = change - 3
+    moved = rt.move_change(d, "created", change, at, label_time="known", random_state=4)
+    period, origin = moved["created"].dt.to_period("M"), d.loc[moved["origin"]]
+    assert period.value_counts().sort_index().equals(d["created"].dt.to_period("M").value_counts().sort_index())
+    old_world = (origin["created"].dt.to_period("M") < change).to_numpy()
+    assert (old_world == (period < at).to_numpy()).all()  # before the moved change: old rows only; after: new
+    assert ((moved["known"] - moved["created"]) == pd.Timedelta(days=90)).all()
+    assert (moved[["x1", "x2", "converted"]].to_numpy() == origin[["x1", "x2", "converted"]].to_numpy()).all()
+    assert moved.equals(rt.move_change(d, "created", change, at, label_time="known", random_state=4))
+    assert not moved.equals(rt.move_change(d, "created", change, at, label_time="known", random_state=5))
+    # a day that does not exist in the target month lands on its last day
+    d31 = pd.DataFrame({"t": pd.to_datetime(["2025-01-31", "2025-02-14", "2025-03-31", "2025-04-30"]), "w": [0, 0, 1, 1]})
+    assert rt.move_change(d31, "t", "2025-03", "2025-02", random_state=0)["t"].iloc[1] == pd.Timestamp("2025-02-28")
+    with pytest.raises(rt.DriftError, match="rows before and after the change"):
+        rt.move_change(d, "created", "2030-01", at)
+    with pytest.raises(rt.DriftError, match="must fall after the first period"):
+        rt.move_change(d, "created", change, "2020-01")
+
+
+def test_replay_change_points_judges_the_policies_over_many_changes():
+    d = _drifting(n_per=600, months=16, change=8)
+    change = pd.Period(d["created"].iloc[0], "M") + 8
+    args = dict(features=["x1", "x2"], target="converted", time_col="created", first_test="2024-04",
+                make_model=LogisticRegression)
+    eligible = rt.change_points(d, "created", "2024-04", label_delay=1, windows=2)
+    assert eligible[0] == "2024-06" and eligible[-1] == str(pd.Period(d["created"].max(), "M") - 3)
+    at = eligible[::3]
+    rep = rt.replay_change_points(d, change, at, label_delay=1, random_state=7, **args)
+    assert sorted(rep["change"].unique()) == at and len(rep) == len(at) * len(rt.POLICIES)
+    kept = rep.pivot(index="change", columns="policy", values="lift_kept")
+    assert (kept["drift"] > kept["never"] + 0.3).all()  # at every moved change, not only on average
+    assert (rep.loc[rep["policy"] == "drift", "detect_lag"] == 0).all()
+    assert rep["false_alarms"].sum() == 0
+    # the same numbers as replaying one moved change by hand
+    one = rt.move_change(d, "created", change, at[1], random_state=8)
+    by_hand = rt.recovery(pd.concat([rt.walk_forward(one, policy=p, label_delay=1, **args) for p in rt.POLICIES],
+                                    ignore_index=True), at[1])
+    assert rep[rep["change"] == at[1]].set_index("policy")["lift_kept"].equals(by_hand["lift_kept"])
+    with pytest.raises(rt.DriftError, match="cannot be judged like the real change"):
+        rt.replay_change_points(d, change, [str(pd.Period(d["created"].max(), "M"))], label_delay=1, **args)
+
+
 def test_course_world_drift_is_detected_and_only_the_drift_policy_recovers(course_world):
     """Issue 8's targets through the planted change of 2025-07-01, on lesson 06's lead model, with every label
     used only once it is known (90 days after a lead's creation: three months after its month ends)."""

@@ -11,7 +11,8 @@
 * :func:`walk_forward` — train up to a period, score the next, record AUC, calibration and the share of
   positives captured in the top decile, then retrain or not by a policy: ``never``, ``scheduled`` (every
   period) or ``drift`` (when a feature's PSI or an AUC drop passes its threshold, and what chance alone gives:
-  :func:`psi_chance`, :func:`auc_se`); :func:`recovery` — how each policy came through a known change.
+  :func:`psi_chance`, :func:`auc_se`); :func:`recovery` — how each policy came through a known change;
+  :func:`replay_change_points` — the same through many changes, moved in time with :func:`move_change`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import pandas as pd
 from scipy import stats
 
 __all__ = ["psi", "psi_bins", "psi_chance", "first_shift", "auc_se", "psi_table", "drift_alarm", "fingerprint", "labels_known",
-           "label_delay_periods", "walk_forward", "recovery",
+           "label_delay_periods", "walk_forward", "recovery", "move_change", "change_points", "replay_change_points",
            "POLICIES", "Registry", "RegistryError", "DriftError"]
 
 
@@ -429,6 +430,96 @@ def recovery(results: pd.DataFrame, change, windows: int = 2, freq: str = "M") -
                            auc_recovered=post.mean(), windows_seen=len(post), ratio=round(post.mean() / pre.mean(), 6),
                            lift_kept=round((post.mean() - 0.5) / (pre.mean() - 0.5), 6))
     return pd.DataFrame.from_dict(out, orient="index")
+
+
+def move_change(data: pd.DataFrame, time_col: str, change, at, label_time: str | None = None,
+                random_state: int = 0, freq: str = "M") -> pd.DataFrame:
+    """A replay of ``data`` in which the world changes at period ``at`` instead of at ``change``.
+
+    One change is one draw of chance: a policy that recovered from it may have been lucky in which months came
+    after it. This makes as many draws as wanted from the data itself. Every period keeps its number of rows;
+    the rows of periods before ``at`` are drawn with replacement from the rows before ``change`` (the old world),
+    those from ``at`` on from the rows on or after it (the new world). A drawn row keeps its offset within its
+    period (capped to the new period's length), and its ``label_time`` moves with it, so it is known as long
+    after its creation as before. The result has a fresh index and an ``origin`` column: the row of ``data`` it
+    was drawn from.
+
+    >>> d = pd.DataFrame({"t": pd.to_datetime(["2025-01-03", "2025-02-05", "2025-03-07", "2025-04-09"]),
+    ...                   "world": ["old", "old", "new", "new"]})
+    >>> move_change(d, "t", "2025-03", "2025-02", random_state=1)["world"].tolist()
+    ['old', 'new', 'new', 'new']
+    """
+    t = pd.to_datetime(data[time_col])
+    if t.isna().any():
+        raise DriftError(f"move_change: {int(t.isna().sum())} rows without a {time_col}")
+    period = t.dt.to_period(freq)
+    change, at = pd.Period(change, freq=freq), pd.Period(at, freq=freq)
+    before, after = np.flatnonzero((period < change).to_numpy()), np.flatnonzero((period >= change).to_numpy())
+    if not len(before) or not len(after):
+        raise DriftError(f"move_change: the data need rows before and after the change {change}; they run from "
+                         f"{period.min()} to {period.max()}")
+    if not period.min() < at <= period.max():
+        raise DriftError(f"move_change: the new change {at} must fall after the first period {period.min()} and "
+                         f"at or before the last {period.max()}")
+    rng = np.random.default_rng(random_state)
+    counts = period.value_counts().sort_index()
+    picks = np.concatenate([rng.choice(before if per < at else after, size=int(n), replace=True)
+                            for per, n in counts.items()])
+    target = np.repeat(counts.index.to_numpy(), counts.to_numpy())
+    start = pd.DatetimeIndex([p.start_time for p in target])
+    longest = pd.TimedeltaIndex([p.end_time.normalize() - p.start_time for p in target])
+    offset = pd.TimedeltaIndex(t.to_numpy()[picks] - period.dt.start_time.to_numpy()[picks])
+    new_time = start + np.minimum(offset, longest + (offset - offset.floor("D")))  # the 31st of a 30-day month: the 30th
+    out = data.iloc[picks].reset_index(drop=True)
+    shift = new_time - pd.DatetimeIndex(t.to_numpy()[picks])
+    out[time_col] = new_time
+    if label_time is not None:
+        out[label_time] = pd.to_datetime(out[label_time]) + shift
+    out["origin"] = data.index.to_numpy()[picks]
+    return out
+
+
+def change_points(data: pd.DataFrame, time_col: str, first_test, label_time: str | None = None,
+                  label_delay: int = 0, windows: int = 2, freq: str = "M") -> list[str]:
+    """The periods where a moved change (:func:`move_change`) can be judged like the real one: at least two
+    scored periods before it, and ``windows`` periods with a score after the alarmed period's labels are known
+    (from ``label_time`` or ``label_delay``, as in :func:`walk_forward`)."""
+    period = pd.to_datetime(data[time_col]).dt.to_period(freq)
+    delay = label_delay_periods(labels_known(data, time_col, label_time, label_delay, freq))
+    first, last = pd.Period(first_test, freq=freq), period.max()
+    out = [str(first + k) for k in range(2, (last - first).n + 1) if first + k + delay + windows <= last]
+    if not out:
+        raise DriftError(f"change_points: from {first} to {last} no period leaves two scored periods before a change "
+                         f"and {windows} after its labels are known ({delay} period(s) late); use more data")
+    return out
+
+
+def replay_change_points(data: pd.DataFrame, change, at: Sequence, features: Sequence[str], target: str,
+                         time_col: str, first_test, make_model, policies: Sequence[str] = POLICIES,
+                         windows: int = 2, label_time: str | None = None, random_state: int = 0,
+                         freq: str = "M", **walk_args) -> pd.DataFrame:
+    """Each retraining policy through the change moved to each period of ``at`` (:func:`move_change`, a new
+    draw for each), replayed with :func:`walk_forward` and summarised with :func:`recovery`.
+
+    Returns one row per moved change and policy: ``change``, ``policy`` and :func:`recovery`'s columns
+    (``detect_lag``, ``false_alarms``, ``ratio``, ``lift_kept``, ...). Take the ``at`` periods from
+    :func:`change_points`, so that every change can be judged over the same number of periods.
+    """
+    allowed = set(change_points(data, time_col, first_test, label_time, walk_args.get("label_delay", 0), windows, freq))
+    wrong = [str(pd.Period(a, freq=freq)) for a in at if str(pd.Period(a, freq=freq)) not in allowed]
+    if wrong:
+        raise DriftError(f"replay_change_points: {', '.join(wrong)} cannot be judged like the real change; "
+                         f"choose among {', '.join(sorted(allowed))} (change_points)")
+    rows = []
+    for k, a in enumerate(at):
+        stream = move_change(data, time_col, change, a, label_time, random_state=random_state + k, freq=freq)
+        results = pd.concat([walk_forward(stream, features, target, time_col, first_test, make_model, policy=p,
+                                          freq=freq, label_time=label_time, **walk_args) for p in policies],
+                            ignore_index=True)
+        rec = recovery(results, a, windows=windows, freq=freq)
+        rows.append(rec.rename_axis("policy").reset_index().assign(change=str(pd.Period(a, freq=freq))))
+    out = pd.concat(rows, ignore_index=True)
+    return out[["change", *[c for c in out.columns if c != "change"]]]
 
 
 # ----------------------------------------------------------------------------------------------------------------
