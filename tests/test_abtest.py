@@ -175,6 +175,8 @@ def test_sequential_bounds_bad_input():
         ab.sequential_bounds(0)
     with pytest.raises(ValueError, match="alpha"):
         ab.sequential_bounds(5, alpha=1.5)
+    with pytest.raises(ValueError, match="odd number"):
+        ab.sequential_bounds(5, points=200)
     with pytest.raises(ValueError, match="one critical value per look"):
         ab.peeking_simulation(0.1, 1000, looks=4, bounds=[2.0, 2.0])
 

@@ -307,18 +307,20 @@ def sequential_bounds(looks: int, alpha: float = 0.05, kind: str = "obrien-flemi
     >>> sequential_bounds(5, kind="obrien-fleming").round(3).tolist()
     [4.562, 3.226, 2.634, 2.281, 2.04]
     """
+    from scipy.optimize import brentq
+
     if kind not in ("obrien-fleming", "pocock"):
         raise ValueError(f"kind must be 'obrien-fleming' or 'pocock', got {kind!r}")
     if int(looks) != looks or looks < 1:
         raise ValueError(f"looks must be a whole number >= 1, got {looks!r}")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must lie between 0 and 1, got {alpha!r}")
+    if points < 3 or points % 2 == 0:
+        raise ValueError(f"points must be an odd number of at least 3 (Simpson's rule), got {points!r}")
     t = np.arange(1, looks + 1) / looks  # information fractions
 
     def shape(c: float) -> np.ndarray:
         return c / np.sqrt(t) if kind == "obrien-fleming" else np.full(looks, c)
-
-    from scipy.optimize import brentq
 
     if looks == 1:
         return shape(stats.norm.isf(alpha / 2))
@@ -338,10 +340,10 @@ def _crossing_probability(z_bounds: np.ndarray, t: np.ndarray, points: int) -> f
     crossed = 2 * stats.norm.sf(b[0] / np.sqrt(dt[0]))
     grid = np.linspace(-b[0], b[0], points)
     density = stats.norm.pdf(grid, scale=np.sqrt(dt[0]))
+    simpson = np.ones(points)
+    simpson[1:-1:2], simpson[2:-1:2] = 4.0, 2.0
     for k in range(1, len(t)):
-        w = np.ones(points)
-        w[1:-1:2], w[2:-1:2] = 4.0, 2.0
-        w *= (grid[1] - grid[0]) / 3  # Simpson weights on the previous grid
+        w = simpson * (grid[1] - grid[0]) / 3  # Simpson weights on the previous grid
         sd = np.sqrt(dt[k])
         crossed += float(np.sum(w * density * (stats.norm.sf((b[k] - grid) / sd) + stats.norm.cdf((-b[k] - grid) / sd))))
         new = np.linspace(-b[k], b[k], points)
@@ -850,7 +852,7 @@ def divergence_note(draws: pd.DataFrame) -> str:
     The count itself follows each chain's exact path, which last-bit differences between CPUs change (3 on one
     machine, 5 on another for the same seed), so a lesson reports only what a reader acts on: none, or some.
 
-    >>> divergence_note(pd.DataFrame().assign())  # no attrs: nothing was sampled
+    >>> divergence_note(pd.DataFrame())  # no attrs: nothing was sampled
     Traceback (most recent call last):
     ...
     ValueError: these draws carry no divergence count (attrs['divergences']): make them with pymc_by_group

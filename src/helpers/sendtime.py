@@ -63,9 +63,10 @@ def simulate(curves: pd.DataFrame, policy: str, audience: int | Sequence[int] = 
     """A season of ``n_campaigns`` campaigns, each to ``audience`` recipients per segment, under ``policy``.
 
     ``curves``: true open probability per segment (rows) and hour (columns). The first campaign is an equal
-    split for the learning policies (the first ``explore`` for ``"explore-commit"``). Returns one row per campaign and segment with ``sends`` and
-    ``opens_by_hour`` (lists, one entry per hour), ``opens``, ``expected_opens`` and ``regret`` (expected opens of the oracle minus this policy's), plus the
-    posterior mean open rate per hour after the campaign (``estimate``, for :func:`best_hours`).
+    split for the learning policies (the first ``explore`` for ``"explore-commit"``). Returns one row per campaign
+    and segment with ``sends`` and ``opens_by_hour`` (lists, one entry per hour), ``opens``, ``expected_opens``
+    and ``regret`` (expected opens of the oracle minus this policy's), plus the posterior mean open rate per hour
+    after the campaign (``estimate``, for :func:`best_hours`).
     """
     if policy not in POLICIES:
         raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
@@ -76,8 +77,7 @@ def simulate(curves: pd.DataFrame, policy: str, audience: int | Sequence[int] = 
     n_seg, n_arms = p.shape
     size = np.broadcast_to(np.asarray(audience, np.int64), (n_seg,))
     a0, b0 = (np.asarray(v, float) for v in prior) if prior is not None else (np.ones(n_arms), np.ones(n_arms))
-    a = np.tile(np.asarray(a0, float), (n_seg, 1))
-    b = np.tile(np.asarray(b0, float), (n_seg, 1))
+    a, b = np.tile(a0, (n_seg, 1)), np.tile(b0, (n_seg, 1))
     best = p.max(axis=1)
     rows = []
     committed = np.zeros(n_seg, int)
@@ -98,8 +98,8 @@ def simulate(curves: pd.DataFrame, policy: str, audience: int | Sequence[int] = 
             elif policy == "pooled":
                 sends = np.bincount(np.full(n, pooled_hour), minlength=n_arms)
             elif policy == "epsilon":
-                explore = rng.random(n) < epsilon
-                arm = np.where(explore, rng.integers(0, n_arms, n), np.argmax(a[s] / (a[s] + b[s])))
+                exploring = rng.random(n) < epsilon
+                arm = np.where(exploring, rng.integers(0, n_arms, n), np.argmax(a[s] / (a[s] + b[s])))
                 sends = np.bincount(arm, minlength=n_arms)
             else:  # thompson: each recipient to the arm that wins one posterior draw
                 draws = rng.beta(a[s], b[s], size=(n, n_arms))
