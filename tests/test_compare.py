@@ -56,3 +56,35 @@ def test_difference_table_names_each_pair():
     t = compare.difference_table(v, [("A", "B"), ("B", "C")])
     assert t.loc[("A", "B"), "A - B"] == pytest.approx(0.25) and t.loc[("B", "C"), "A - B"] == pytest.approx(0.25)
     assert (t["low"] <= t["A - B"]).all() and (t["A - B"] <= t["high"]).all() and (t["units"] == 100).all()
+
+
+def test_paired_metric_difference_agrees_with_the_paired_mean_where_both_apply():
+    # accuracy is a mean over units: the metric form and the mean form must say the same
+    rng = np.random.default_rng(5)
+    truth = rng.integers(0, 3, 3000)
+    a = np.where(rng.random(3000) < 0.8, truth, rng.integers(0, 3, 3000))
+    b = np.where(rng.random(3000) < 0.7, truth, rng.integers(0, 3, 3000))
+    r = compare.paired_metric_difference(lambda t, x: float(np.mean(t == x)), truth, a, b, n_resamples=2000)
+    m = compare.paired_difference(pd.Series((a == truth).astype(int)), pd.Series((b == truth).astype(int)),
+                                  method="percentile")
+    assert r["difference"] == pytest.approx(m["difference"], abs=1e-12)
+    assert r["a"] == pytest.approx(np.mean(a == truth)) and r["n"] == 3000
+    assert r["low"] == pytest.approx(m["low"], abs=0.004) and r["high"] == pytest.approx(m["high"], abs=0.004)
+    # the same seed, the same interval
+    assert r == compare.paired_metric_difference(lambda t, x: float(np.mean(t == x)), truth, a, b, n_resamples=2000)
+
+
+def test_paired_metric_difference_on_a_segmentation_and_bad_input():
+    from sklearn.metrics import adjusted_rand_score
+
+    truth = np.repeat(["u", "v", "w"], 200)
+    one_off, many_off = truth.copy(), truth.copy()
+    one_off[:10], many_off[::4] = "v", "u"
+    r = compare.paired_metric_difference(adjusted_rand_score, truth, one_off, many_off)
+    assert r["low"] > 0 and r["low"] <= r["difference"] <= r["high"]
+    with pytest.raises(ValueError, match="same units"):
+        compare.paired_metric_difference(adjusted_rand_score, truth, one_off[:-1], many_off)
+    with pytest.raises(ValueError, match="missing"):
+        compare.paired_metric_difference(adjusted_rand_score, truth, np.r_[one_off[:-1], None], many_off)
+    with pytest.raises(ValueError, match="level"):
+        compare.paired_metric_difference(adjusted_rand_score, truth, one_off, many_off, level=95)
