@@ -82,6 +82,13 @@ def test_paired_metric_difference_on_a_segmentation_and_bad_input():
     one_off[:10], many_off[::4] = "v", "u"
     r = compare.paired_metric_difference(adjusted_rand_score, truth, one_off, many_off)
     assert r["low"] > 0 and r["low"] <= r["difference"] <= r["high"]
+    # names are coded jointly before resampling: the same figures as with integer labels, exactly
+    code = {"u": 0, "v": 1, "w": 2}
+    as_ints = [np.vectorize(code.get)(x) for x in (truth, one_off, many_off)]
+    assert r == compare.paired_metric_difference(adjusted_rand_score, *as_ints)
+    # and equality between the three is kept: a name in truth never matches a number in a
+    accuracy = compare.paired_metric_difference(lambda t, x: float(np.mean(t == x)), truth, np.zeros(600, int), one_off)
+    assert accuracy["a"] == 0.0 and accuracy["b"] == pytest.approx(590 / 600)
     with pytest.raises(ValueError, match="same units"):
         compare.paired_metric_difference(adjusted_rand_score, truth, one_off[:-1], many_off)
     with pytest.raises(ValueError, match="missing"):

@@ -82,7 +82,10 @@ def paired_metric_difference(metric: Callable, truth, a, b, level: float = 0.95,
 
     For metrics that are not a mean over units, where :func:`paired_difference` does not apply: the adjusted
     Rand index of two segmentations against the planted one, the AUC of two scores. The interval is the
-    percentile interval (BCa would need the metric once per unit left out).
+    percentile interval (BCa would need the metric once per unit left out). When any of the three holds labels
+    that are not numbers (segment names), all three are coded as integers once, jointly, before resampling, so
+    that equal labels stay equal and unequal ones unequal: the metric must then depend on labels only through
+    which are equal (as the ARI, accuracy or a confusion table do), and it runs several times faster.
 
     Returns the same keys as :func:`paired_difference`: ``difference``, ``low``, ``high``, ``n``, ``a``, ``b``
     (the metric of each on all units).
@@ -105,6 +108,9 @@ def paired_metric_difference(metric: Callable, truth, a, b, level: float = 0.95,
     for name, v in (("truth", truth), ("a", a), ("b", b)):
         if pd.isna(v).any():
             raise ValueError(f"{name} has {int(pd.isna(v).sum())} missing value(s): every unit needs a value")
+    if not all(np.issubdtype(v.dtype, np.number) or v.dtype == bool for v in (truth, a, b)):
+        codes = pd.factorize(np.concatenate([truth.astype(object), a.astype(object), b.astype(object)]))[0]
+        truth, a, b = np.split(codes, 3)
     rng = np.random.default_rng(random_state)
     n = len(truth)
     diffs = np.empty(n_resamples)
