@@ -95,3 +95,48 @@ def test_paired_metric_difference_on_a_segmentation_and_bad_input():
         compare.paired_metric_difference(adjusted_rand_score, truth, np.r_[one_off[:-1], None], many_off)
     with pytest.raises(ValueError, match="level"):
         compare.paired_metric_difference(adjusted_rand_score, truth, one_off, many_off, level=95)
+
+
+@pytest.mark.parametrize("method", ["BCa", "percentile", "basic"])
+def test_paired_difference_agrees_with_scipy_bootstrap(method):
+    from scipy import stats
+
+    rng = np.random.default_rng(8)
+    a = pd.Series(rng.exponential(1.0, 400))  # skewed, where BCa and percentile differ
+    b = pd.Series(a * 0.8 + rng.exponential(0.3, 400))
+    ours = compare.paired_difference(a, b, n_resamples=20_000, method=method)
+    ref = stats.bootstrap((a.to_numpy(), b.to_numpy()), lambda u, v, axis=-1: u.mean(axis=axis) - v.mean(axis=axis),
+                          paired=True, vectorized=True, n_resamples=20_000, method=method, rng=np.random.default_rng(0))
+    # the same resamples from the same seed, the same formulas: the same interval, to rounding
+    assert ours["low"] == pytest.approx(ref.confidence_interval.low, abs=1e-12)
+    assert ours["high"] == pytest.approx(ref.confidence_interval.high, abs=1e-12)
+    with pytest.raises(ValueError, match="method must be"):
+        compare.paired_difference(a, b, method="studentized")
+
+
+def test_paired_difference_is_scale_equivariant_on_discrete_data():
+    # 0/1 values: many resamples tie the observed difference exactly; a BCa that lets the last bit decide those
+    # ties (as scipy's does) gives a different interval per unit for the same data in other units (x 3, x 0.7).
+    # Ties count half here, so the interval scales with the data.
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        a = pd.Series((rng.random(300) < 0.6).astype(float))
+        b = pd.Series((rng.random(300) < 0.5).astype(float))
+        base = compare.paired_difference(a, b)
+        for k in (3.0, 0.7):
+            scaled = compare.paired_difference(a * k, b * k)
+            assert scaled["low"] / k == pytest.approx(base["low"], abs=1e-12)
+            assert scaled["high"] / k == pytest.approx(base["high"], abs=1e-12)
+
+
+def test_paired_difference_memory_grows_with_units_not_their_square():
+    import tracemalloc
+
+    rng = np.random.default_rng(2)
+    n = 100_000  # a generic jackknife would hold n x n values: 80 GB
+    a, b = pd.Series(rng.random(n)), pd.Series(rng.random(n))
+    tracemalloc.start()
+    r = compare.paired_difference(a, b, n_resamples=200)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 150e6 and r["low"] < r["difference"] < r["high"]

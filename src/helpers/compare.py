@@ -3,9 +3,10 @@
 Every "A beats B" in the course is a difference of two means over the same customers, leads or buyers: the hit
 of A's offer and of B's offer for each buyer, say. The two are correlated (a buyer easy to predict is easy for
 both), so their difference is judged on the pairs, not as if the two samples were independent.
-:func:`paired_difference` resamples the units with their pair of values (scipy's ``bootstrap(paired=True)``,
-BCa intervals by default) and reports the difference with its interval. :func:`paired_metric_difference` does
-the same for a metric that is not a mean over units (the adjusted Rand index of two segmentations, an AUC).
+:func:`paired_difference` resamples the units with their pair of values (as scipy's ``bootstrap(paired=True)``
+does; BCa intervals by default, computed directly for a mean) and reports the difference with its interval.
+:func:`paired_metric_difference` does the same for a metric that is not a mean over units (the adjusted Rand
+index of two segmentations, an AUC).
 """
 
 from __future__ import annotations
@@ -30,13 +31,23 @@ def paired_difference(a: pd.Series, b: pd.Series, level: float = 0.95, n_resampl
         Both must cover the same units: a unit scored by one method only is an error, not silently dropped.
     level : float
         Confidence level of the interval.
-    n_resamples, random_state, method
-        As for :func:`scipy.stats.bootstrap`.
+    n_resamples, random_state
+        Bootstrap resamples of the units, and the random seed that draws them.
+    method : {"BCa", "percentile", "basic"}
+        The interval, as named by :func:`scipy.stats.bootstrap`.
 
     Returns
     -------
     dict with ``difference`` (mean of a minus mean of b), ``low``, ``high``, ``n`` (units) and ``a``, ``b``
     (the two means).
+
+    Notes
+    -----
+    Resampling units with their pair of values and taking the difference of the two means is resampling the
+    per-unit differences and taking their mean, so that is what is computed, and the BCa acceleration comes from
+    the jackknife of a mean, which has a closed form. Time and memory grow as units x resamples (in chunks of
+    at most a few million values): scipy's generic BCa would build a units x units jackknife (9.5 GB for 17,000
+    customers).
 
     Examples
     --------
@@ -48,6 +59,8 @@ def paired_difference(a: pd.Series, b: pd.Series, level: float = 0.95, n_resampl
     """
     if not 0 < level < 1:
         raise ValueError(f"level must lie between 0 and 1, got {level!r}")
+    if method not in ("BCa", "percentile", "basic"):
+        raise ValueError(f"method must be 'BCa', 'percentile' or 'basic', got {method!r}")
     a, b = pd.Series(a), pd.Series(b)
     for name, s in (("a", a), ("b", b)):
         if s.index.has_duplicates:
@@ -67,12 +80,41 @@ def paired_difference(a: pd.Series, b: pd.Series, level: float = 0.95, n_resampl
     if np.all(d == d[0]):  # no variation in the differences: the interval is the value itself
         low = high = float(d[0])
     else:
-        r = stats.bootstrap((x, y), lambda u, v, axis=-1: u.mean(axis=axis) - v.mean(axis=axis), paired=True,
-                            vectorized=True, confidence_level=level, n_resamples=n_resamples, method=method,
-                            rng=np.random.default_rng(random_state))
-        low, high = float(r.confidence_interval.low), float(r.confidence_interval.high)
+        low, high = _mean_interval(d, level, n_resamples, np.random.default_rng(random_state), method)
     return {"difference": float(d.mean()), "low": low, "high": high, "n": int(len(d)), "a": float(x.mean()),
             "b": float(y.mean())}
+
+
+def _mean_interval(d: np.ndarray, level: float, n_resamples: int, rng: np.random.Generator,
+                   method: str) -> tuple[float, float]:
+    """Bootstrap interval for the mean of ``d`` (Efron and Tibshirani 1993, ch. 13-14 for BCa)."""
+    n = len(d)
+    means = np.empty(n_resamples)
+    chunk = max(1, 4_000_000 // n)  # resamples drawn at once: a few million indices
+    for start in range(0, n_resamples, chunk):
+        k = min(chunk, n_resamples - start)
+        means[start:start + k] = d[rng.integers(0, n, (k, n))].mean(axis=1)
+    alpha = (1 - level) / 2
+    theta = d.mean()
+    if method == "basic":
+        q_low, q_high = np.quantile(means, [1 - alpha, alpha])
+        return float(2 * theta - q_low), float(2 * theta - q_high)
+    if method == "percentile":
+        probs = np.array([alpha, 1 - alpha])
+    else:  # BCa: bias from the share of resamples below the estimate, acceleration from the jackknife
+        # discrete values (0/1 hits, profits in steps) make many resample means equal the estimate; whether the
+        # last bit puts one below it is summation order, not data: a tie counts half
+        tie = np.abs(means - theta) <= 1e-9 * max(np.abs(d).max(), 1e-300)
+        below = np.mean((means < theta) & ~tie) + 0.5 * np.mean(tie)
+        below = np.clip(below, 1 / (n_resamples + 1), n_resamples / (n_resamples + 1))
+        z0 = stats.norm.ppf(below)
+        jack = (d.sum() - d) / (n - 1)  # the mean without unit i, for every i
+        u = jack.mean() - jack
+        acc = np.sum(u ** 3) / (6 * np.sum(u ** 2) ** 1.5)
+        z = stats.norm.ppf([alpha, 1 - alpha])
+        probs = stats.norm.cdf(z0 + (z0 + z) / (1 - acc * (z0 + z)))
+    low, high = np.quantile(means, probs)
+    return float(low), float(high)
 
 
 def paired_metric_difference(metric: Callable, truth, a, b, level: float = 0.95, n_resamples: int = 1000,
