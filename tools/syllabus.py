@@ -23,9 +23,9 @@ LESSONS = [
      "find customer groups without choosing fields by hand and turn them into personas", "35 s"),
     ("02_scoring", "Lead, RFM and churn scores", "2", "rule engine, logistic regression with backward "
      "selection, RFM, churn models against recency and BG/NBD, profit curves",
-     "score leads and customers out of time, turn scores into decisions, and compare them with an oracle", "55 s"),
+     "score leads and customers out of time, turn scores into decisions, and compare them with an oracle", "35 s"),
     ("03_nbo", "Next best offer", "2", "Apriori, FP-growth, streaming rules, suppression",
-     "propose explainable offers per customer and evaluate them on held-out purchases", "40 s"),
+     "propose explainable offers per customer and evaluate them on held-out purchases", "30 s"),
     ("04_abtest", "A/B tests and send time", "3", "frequentist, group-sequential and Bayesian (PyMC) tests, "
      "Thompson sampling against fair baselines", "size, watch and judge experiments and tune send times adaptively",
      "70 s"),
