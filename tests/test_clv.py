@@ -34,6 +34,25 @@ def test_cdnow_bgnbd_published_parameters(cdnow_fit):
     assert m.log_likelihood_ == pytest.approx(-9582.4, abs=0.1)  # the paper's maximised log-likelihood
 
 
+def test_gradient_is_the_likelihood_s_and_the_fit_reaches_one_maximum(cdnow_fit):
+    from scipy import optimize
+
+    s, m = cdnow_fit
+    rows, weight = np.unique(s[["frequency", "recency", "T"]].to_numpy(float), axis=0, return_counts=True)
+    args = (rows[:, 0], rows[:, 1] / 30.0, rows[:, 2] / 30.0, weight.astype(float))
+    for point in ([0.1, -0.5, 0.3, 0.8], [-1.0, 1.0, -0.2, 1.5], [0.0, 0.0, 0.0, 0.0]):
+        numeric = optimize.approx_fprime(np.array(point), lambda p: clv._loglik(p, *args), 1e-6)
+        assert clv._gradient(np.array(point), *args) == pytest.approx(numeric, rel=1e-4, abs=1e-3)
+    # at the fitted maximum the gradient vanishes, and Newton's steps land there from elsewhere too: the same
+    # parameters whatever the start, which is what makes the fit the same on every machine
+    scale = float(np.median(rows[:, 2]))
+    args = (rows[:, 0], rows[:, 1] / scale, rows[:, 2] / scale, weight.astype(float))
+    fitted = np.log(m.params_[["r", "alpha", "a", "b"]].to_numpy() / np.array([1, scale, 1, 1]))
+    assert np.abs(clv._gradient(fitted, *args)).max() < 1e-6
+    for nudge in ([1e-3, -1e-3, 2e-3, -2e-3], [-5e-3, 4e-3, 1e-3, 3e-3]):
+        assert clv._polish(fitted + np.array(nudge), args) == pytest.approx(fitted, abs=1e-10)
+
+
 def test_cdnow_agrees_with_lifetimes(cdnow_fit):
     from lifetimes import BetaGeoFitter
 
