@@ -70,14 +70,21 @@ def check_summary(summary: pd.DataFrame, name: str = "summary") -> pd.DataFrame:
     return s
 
 
-def _loglik(log_params: np.ndarray, x: np.ndarray, tx: np.ndarray, big_t: np.ndarray, w: np.ndarray) -> float:
+def _branches(log_params: np.ndarray, x: np.ndarray, tx: np.ndarray, big_t: np.ndarray):
+    """The parameters and the log-terms of a history's two branches: still active at T, or left after the last
+    purchase (impossible without a repeat purchase: -inf)."""
     r, alpha, a, b = np.exp(log_params)
     rx = r + x
-    base = (special.gammaln(rx) - special.gammaln(r) + r * np.log(alpha)
-            + special.betaln(a, b + x) - special.betaln(a, b))
     alive = -rx * np.log(alpha + big_t)
     with np.errstate(divide="ignore"):
         left = np.where(x > 0, np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - rx * np.log(alpha + tx), -np.inf)
+    return r, alpha, a, b, rx, alive, left
+
+
+def _loglik(log_params: np.ndarray, x: np.ndarray, tx: np.ndarray, big_t: np.ndarray, w: np.ndarray) -> float:
+    r, alpha, a, b, rx, alive, left = _branches(log_params, x, tx, big_t)
+    base = (special.gammaln(rx) - special.gammaln(r) + r * np.log(alpha)
+            + special.betaln(a, b + x) - special.betaln(a, b))
     return float(np.sum(w * (base + np.logaddexp(alive, left))))
 
 
@@ -93,11 +100,7 @@ def _gradient(log_params: np.ndarray, x: np.ndarray, tx: np.ndarray, big_t: np.n
 
     each times its parameter (the chain rule for the log scale).
     """
-    r, alpha, a, b = np.exp(log_params)
-    rx = r + x
-    alive = -rx * np.log(alpha + big_t)
-    with np.errstate(divide="ignore"):
-        left = np.where(x > 0, np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - rx * np.log(alpha + tx), -np.inf)
+    r, alpha, a, b, rx, alive, left = _branches(log_params, x, tx, big_t)
     pi = np.exp(left - np.logaddexp(alive, left))  # 0 where x == 0
     psi = special.digamma
     d_r = psi(rx) - psi(r) + np.log(alpha) - (1 - pi) * np.log(alpha + big_t) - pi * np.log(alpha + tx)
@@ -167,13 +170,15 @@ class BetaGeo(BaseEstimator):
         if not res.success:
             raise RuntimeError(f"BG/NBD fit did not converge: {res.message}; check the summary's units "
                                "(one unit of time for recency and T) or observe a longer history")
-        best = _polish(res.x, args)
-        if _loglik(best, *args) < _loglik(res.x, *args):
+        best, loglik = _polish(res.x, args), -res.fun * w.sum()
+        if (polished := _loglik(best, *args)) >= loglik:
+            loglik = polished
+        else:
             best = res.x
         r, alpha, a, b = np.exp(best)
         self.params_ = pd.Series({"r": r, "alpha": alpha * scale, "a": a, "b": b}, name="BG/NBD")
         # in the summary's unit of time: rescaling the times multiplies each purchase's density by 1 / scale
-        self.log_likelihood_ = _loglik(best, *args) - float(np.sum(w * x)) * np.log(scale)
+        self.log_likelihood_ = loglik - float(np.sum(w * x)) * np.log(scale)
         self.n_customers_ = len(s)
         return self
 
