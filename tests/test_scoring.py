@@ -320,6 +320,13 @@ def test_profit_curve_and_decisions_by_hand():
     assert rows.to_dict() == {"a": 7.0, "b": -3.0, "c": -3.0, "d": 0.0, "e": 0.0} and rows.sum() == t.loc["s", "profit"]
     with pytest.raises(ValueError, match="2 outcomes but 3 decisions"):
         sc.unit_profit([1, 0], [True, False, True], 10, 3)
+    # two rules on the same rows: the total difference equals the difference of realised profits
+    yy = pd.Series(np.tile(y, 40), index=range(200))
+    rules = {"s": np.tile(np.array(s) > 0.45, 40), "all": np.ones(200, bool)}
+    gaps = sc.profit_differences(yy, rules, 10, 3, [("s", "all")])
+    total = sc.realised_profit(yy, rules["s"], 10, 3) - sc.realised_profit(yy, rules["all"], 10, 3)
+    assert gaps.loc[("s", "all"), "profit A - B"] == pytest.approx(total)
+    assert gaps.loc[("s", "all"), "low"] <= total <= gaps.loc[("s", "all"), "high"]
     with pytest.raises(ValueError, match="as many outcomes"):
         sc.profit_curve([1, 0], [0.5], 10, 3)
     with pytest.raises(ValueError, match="missing"):

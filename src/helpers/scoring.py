@@ -31,7 +31,7 @@ __all__ = ["DEFAULT_RULES", "LEAD_FEATURES", "rule_scores", "lead_features", "fe
            "calibration_table", "learn_trigger", "odds_ratio", "adjusted_odds_ratio",
            "risk_ratio", "adjusted_risk", "planted_risk",
            "one_se_size", "selection_frequency", "backward_aic", "first_lead_shift", "out_of_time_split",
-           "profit_curve", "best_cutoff", "unit_profit", "realised_profit", "decision_table", "lead_outcome_days"]
+           "profit_curve", "best_cutoff", "unit_profit", "realised_profit", "profit_differences", "decision_table", "lead_outcome_days"]
 
 DEFAULT_RULES: dict = {
     "points": {"site_visit": 1, "email_click": 5, "catalog_click": 10, "guide_download": 20,
@@ -598,6 +598,20 @@ def realised_profit(y, acted, benefit, cost) -> float:
     4.0
     """
     return float(unit_profit(y, acted, benefit, cost).sum())
+
+
+def profit_differences(y: pd.Series, acted: Mapping[str, object], benefit, cost, pairs: list[tuple[str, str]],
+                       random_state: int = 0) -> pd.DataFrame:
+    """Profit of decision rule A minus rule B over all rows of ``y``, for each ``(A, B)`` of ``pairs``, with a 95 %
+    paired bootstrap interval (:func:`helpers.compare.difference_table` on :func:`unit_profit`, in totals).
+
+    One row per pair, indexed by ``(A, B)``, with ``profit A - B``, ``low`` and ``high``.
+    """
+    from .compare import difference_table
+
+    per_row = {name: unit_profit(y, mask, benefit, cost) for name, mask in acted.items()}
+    gaps = difference_table(per_row, pairs, random_state=random_state)[["A - B", "low", "high"]] * len(y)
+    return gaps.rename(columns={"A - B": "profit A - B"})
 
 
 def decision_table(y, scores: pd.DataFrame, acted: Mapping[str, object], benefit, cost) -> pd.DataFrame:
