@@ -33,8 +33,8 @@ $(STAMP): requirements.lock pyproject.toml tools/bootstrap.sh tools/ensure_blas.
 
 install: $(STAMP) ## Create .venv: pinned packages, the helpers package, the ml-marketing Jupyter kernel
 
-data/.generated: $(STAMP) src/helpers/synth.py data/MANIFEST.sha256
-	$(BIN)/python -m helpers.synth --seed 42 --customers 20000 --out data --check data/MANIFEST.sha256
+data/.generated: $(STAMP) $(wildcard src/helpers/synth/*.py) src/helpers/planted.py src/helpers/world.py data/MANIFEST.sha256
+	$(BIN)/python -m helpers.synth --seed $(SEED) --customers $(CUSTOMERS) --out data --check data/MANIFEST.sha256
 	touch $@
 
 data: data/.generated ## Generate the course world into data/ (checked against data/MANIFEST.sha256)

@@ -184,12 +184,14 @@ STEPS: dict[str, tuple[str, str]] = {
                  "s = wf.Simulator(wf.cart_recovery(), w.events, w.transactions, w.customers, "
                  "wf.Response.planted(w.truth))\ns.run(seed=0)"),
     "kpi_forecast": ("send-log features of every send, then time-ordered CV (4 folds) of the GLM and kernel ridge "
-                     "for open rates (helpers.kpis); wall time excludes loading",
-                     "from helpers.io import load_world\nfrom helpers import kpis\n"
+                     "for open rates (helpers.forecasting); wall time excludes loading",
+                     "from helpers.io import load_world\nfrom helpers import forecasting\n"
                      "w = load_world(world, tables=['transactions', 'events', 'campaigns'], truth=False)\n"
                      "timed_from = time.perf_counter()\n"
-                     "X = kpis.design_matrix(w.campaigns, extra=kpis.send_log_features(w.events, w.transactions))\n"
-                     "kpis.forecast_cv(w.campaigns, X, 'open_rate', n_splits=4, test_size=30)"),
+                     "log = forecasting.send_log_features(w.events, w.transactions)\n"
+                     "X = forecasting.CampaignFeatures(list(log.columns)).fit_transform("
+                     "forecasting.with_send_log(w.campaigns, log))\n"
+                     "forecasting.forecast_cv(w.campaigns, X, 'open_rate', n_splits=4, test_size=30)"),
     "course": ("the whole course: every lesson notebook executed by papermill on this world (python -m helpers.run "
                "--data-dir), as `make course` does; peak memory is the largest process (a lesson's kernel)",
                "import subprocess, sys, tempfile\n"

@@ -8,7 +8,8 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from helpers import churn as ch
-from helpers.synth import Truth, World
+from helpers.planted import ChurnModel
+from helpers.world import Truth, World
 
 
 def _world() -> World:
@@ -44,7 +45,7 @@ def test_neighbour_score_is_the_share_of_churned_neighbours():
     y = np.array([1, 1, 0, 0, 0, 1])
     model = ch.NeighbourChurn(n_neighbors=3, log=False).fit(x, y)
     assert model.predict_proba(pd.DataFrame({"age": [20.5, 61.5]}))[:, 1].tolist() == [2 / 3, 1 / 3]
-    with pytest.raises(ValueError, match="fewer than n_neighbors"):
+    with pytest.raises(ValueError, match="fewer customers than n_neighbors"):
         ch.NeighbourChurn(n_neighbors=10).fit(x, y)
 
 
@@ -53,7 +54,7 @@ def test_oracle_formula_by_hand():
         "customer_latent": {"customer_id": [1, 2], "segment": [0, 0], "segment_name": ["s", "s"],
                             "churn_date": ["2024-03-01", None], "churn_hazard_per_month": [0.1, 0.1],
                             "web_sessions_per_month": [1.0, 1.0], "orders_per_month": [0.5, 0.5]},
-        "churn_model": {"drift_segment": "s", "drift_multiplier": 2.0},
+        "churn_model": ChurnModel(drift_multiplier=2.0).to_dict(drift_segment="s"),
         "drift": {"date": "2025-07-01"},
     }
     truth = Truth({k: {"value": v, "description": k} for k, v in values.items()})
@@ -101,7 +102,7 @@ def _simulated_world(n: int, seed: int) -> World:
               "churn_date": [None] * n, "churn_hazard_per_month": h.tolist(), "web_sessions_per_month": w.tolist(),
               "orders_per_month": lam.tolist()}
     truth = Truth({k: {"value": v, "description": k} for k, v in {
-        "customer_latent": latent, "churn_model": {"drift_segment": "none", "drift_multiplier": 1.0},
+        "customer_latent": latent, "churn_model": ChurnModel(drift_multiplier=1.0).to_dict(drift_segment="none"),
         "drift": {"date": "2030-01-01"}}.items()})
     return World({"customers": customers, "transactions": tx, "events": events}, truth=truth)
 

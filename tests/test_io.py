@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from helpers.io import SCHEMAS, SchemaError, available_tables, describe_schema, load_table, load_world
-from helpers.synth import TABLES
+from helpers.world import TABLES
 
 TODAY = dt.date(2026, 7, 1)  # fixed "today" (after the leads export of 2026-06-30): the future-date rule is deterministic
 

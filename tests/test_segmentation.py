@@ -11,7 +11,8 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.pipeline import Pipeline
 
 from helpers import segmentation as sg
-from helpers.synth import World, generate_world
+from helpers.synth import generate_world
+from helpers.world import World
 
 
 def _tiny_world() -> World:
@@ -166,7 +167,7 @@ def test_two_step_bad_input():
     new.loc[0, "colour"] = "purple"
     with pytest.raises(ValueError, match="categories not seen in fit"):
         ts.predict(new)
-    with pytest.raises(ValueError, match="numeric columns"):
+    with pytest.raises(ValueError, match="Feature names seen at fit time, yet now missing:\n- c"):
         ts.predict(x.drop(columns="c"))
 
 

@@ -12,7 +12,8 @@ from sklearn.linear_model import LogisticRegression
 
 from helpers import synth
 from helpers.explore import pair_lift
-from helpers.synth import TABLES, generate_world, read_manifest, write_world
+from helpers.synth import generate_world, read_manifest, write_world
+from helpers.world import TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 

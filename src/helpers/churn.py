@@ -19,18 +19,24 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import segmentation
+from .planted import ChurnModel
+from .timeline import DAYS_PER_MONTH
 
 __all__ = ["churn_frame", "churn_panel", "churn_model", "feature_importance", "NeighbourChurn", "oracle_from_history",
            "oracle_no_purchase", "bgnbd_no_purchase", "auc_by_population", "customer_value"]
 
-MONTH_DAYS = 30.4375
 
 
 def churn_frame(world, as_of: pd.Timestamp | str, horizon_days: int = 90) -> tuple[pd.DataFrame, pd.Series]:
@@ -56,9 +62,9 @@ def churn_frame(world, as_of: pd.Timestamp | str, horizon_days: int = 90) -> tup
     # that is long for this customer's own buying rhythm (P(no order in `recency` days) at its rate)
     feats, last = segmentation._features_and_last_action(world, as_of, shrink=3.0, undefined="population")
     feats["inactive_days"] = (as_of - last).dt.days.fillna(feats["recency_days"]).astype(float)
-    feats["expected_silence"] = np.exp(-feats["frequency"] * feats["recency_days"] / MONTH_DAYS)
+    feats["expected_silence"] = np.exp(-feats["frequency"] * feats["recency_days"] / DAYS_PER_MONTH)
     own_rate = feats["frequency"] + feats.get("web_sessions", 0.0) + feats.get("product_views", 0.0)
-    feats["expected_quiet"] = np.exp(-own_rate * feats["inactive_days"] / MONTH_DAYS)
+    feats["expected_quiet"] = np.exp(-own_rate * feats["inactive_days"] / DAYS_PER_MONTH)
     before = tx.loc[tx["order_date"] < as_of, "customer_id"].unique()
     feats = feats.loc[feats.index.isin(before)]
     during = tx.loc[(tx["order_date"] >= as_of) & (tx["order_date"] < horizon_end), "customer_id"].unique()
@@ -87,34 +93,69 @@ def churn_panel(world, as_of_dates, horizon_days: int = 90) -> pd.DataFrame:
 class NeighbourChurn(ClassifierMixin, BaseEstimator):
     """Churn score as the share of churners among the ``n_neighbors`` most similar known customers.
 
-    Features are standardised first (so that no unit dominates the distance); ``log`` applies log1p to the
-    columns of :data:`helpers.segmentation.SKEWED` that are present.
+    Features are standardised first (so that no unit dominates the distance); ``log`` applies log1p (of the value
+    clipped at 0) to the columns named in :data:`helpers.segmentation.SKEWED` that are present, which needs a
+    DataFrame; an array's columns are used as they are.
+
+    Parameters
+    ----------
+    n_neighbors : int
+        How many similar customers vote; fitting needs at least this many.
+    log : bool
+        Log-transform the skewed count and amount columns.
+
+    Attributes
+    ----------
+    classes_, n_features_in_, feature_names_in_ (for a DataFrame), scaler_, knn_
+
+    Examples
+    --------
+    >>> x = pd.DataFrame({"age": [20, 21, 22, 60, 61, 62]})
+    >>> NeighbourChurn(n_neighbors=3, log=False).fit(x, [1, 1, 0, 0, 0, 1]).predict_proba(x.head(1))[:, 1].round(3)
+    array([0.667])
     """
+
+    _parameter_constraints: dict = {  # noqa: RUF012 (scikit-learn's convention)
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "log": ["boolean"],
+    }
 
     def __init__(self, n_neighbors: int = 50, log: bool = True) -> None:
         self.n_neighbors = n_neighbors
         self.log = log
 
-    def _prep(self, x: pd.DataFrame) -> np.ndarray:
-        x = x.astype(float).copy()
-        if self.log:
-            for c in segmentation.SKEWED:
-                if c in x:
-                    x[c] = np.log1p(x[c].clip(lower=0))
-        return x.to_numpy()
+    def _prep(self, x: np.ndarray) -> np.ndarray:
+        x = np.array(x, dtype=float)
+        names = getattr(self, "feature_names_in_", None)
+        if self.log and names is not None:
+            for j, c in enumerate(names):
+                if c in segmentation.SKEWED:
+                    x[:, j] = np.log1p(np.clip(x[:, j], 0, None))
+        return x
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, x: pd.DataFrame, y) -> NeighbourChurn:
+        """Remember the standardised customers ``x`` and whether each churned (``y``)."""
+        x, y = validate_data(self, x, y, dtype=float)
+        check_classification_targets(y)
         if len(x) < self.n_neighbors:
-            raise ValueError(f"{len(x)} customers are fewer than n_neighbors={self.n_neighbors}")
-        self.scaler_ = StandardScaler().fit(self._prep(x))
-        self.knn_ = KNeighborsClassifier(self.n_neighbors).fit(self.scaler_.transform(self._prep(x)), np.asarray(y))
+            raise ValueError(f"n_samples={len(x)}: fewer customers than n_neighbors={self.n_neighbors}; lower "
+                             "n_neighbors or fit on more customers")
+        z = self._prep(x)
+        self.scaler_ = StandardScaler().fit(z)
+        self.knn_ = KNeighborsClassifier(self.n_neighbors).fit(self.scaler_.transform(z), y)
         self.classes_ = self.knn_.classes_
         return self
 
     def predict_proba(self, x: pd.DataFrame) -> np.ndarray:
+        """Share of each class among the nearest known customers (columns in the order of ``classes_``)."""
+        check_is_fitted(self)
+        x = validate_data(self, x, dtype=float, reset=False)
         return self.knn_.predict_proba(self.scaler_.transform(self._prep(x)))
 
     def predict(self, x: pd.DataFrame) -> np.ndarray:
+        """The majority class among the nearest known customers."""
+        check_is_fitted(self)
         return self.classes_[self.predict_proba(x).argmax(axis=1)]
 
 
@@ -160,7 +201,7 @@ def oracle_from_history(world, customer_ids, as_of: pd.Timestamp | str, horizon_
                       orders.groupby("customer_id")["order_date"].max().reindex(ids)], axis=1).max(axis=1)
     signup = world.customers.set_index("customer_id")["signup_date"].reindex(ids)
     last = last.fillna(signup)
-    d = ((as_of - last).dt.total_seconds() / 86400 / MONTH_DAYS).clip(lower=0).to_numpy(float)
+    d = ((as_of - last).dt.total_seconds() / 86400 / DAYS_PER_MONTH).clip(lower=0).to_numpy(float)
     r = h + lam + w
     active = np.exp(-r * d)
     left = h / r * (1 - active)
@@ -172,16 +213,16 @@ def oracle_from_history(world, customer_ids, as_of: pd.Timestamp | str, horizon_
 def _planted_rates(truth, customer_ids, as_of: pd.Timestamp) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Latent rows, monthly hazard as of ``as_of`` (after the drift, the drift segment's) and order rate."""
     lat = truth.customers.set_index("customer_id").loc[customer_ids]
-    h = lat["churn_hazard_per_month"].to_numpy(float)
-    drift = truth["churn_model"]
-    if as_of >= pd.Timestamp(truth["drift"]["date"]):
-        h = np.where(lat["segment_name"].to_numpy() == drift["drift_segment"], h * drift["drift_multiplier"], h)
+    model, drift_segment = ChurnModel.from_truth(truth)
+    h = model.hazard_as_of(lat["churn_hazard_per_month"].to_numpy(float),
+                           lat["segment_name"].to_numpy() == drift_segment,
+                           after_drift=as_of >= pd.Timestamp(truth["drift"]["date"]))
     return lat, h, lat["orders_per_month"].to_numpy(float)
 
 
 def _p_no_order_if_active(h: np.ndarray, lam: np.ndarray, horizon_days: int) -> np.ndarray:
     """P(no order within the horizon) for an active customer: either no order before leaving, or none at all."""
-    big_h = horizon_days / MONTH_DAYS
+    big_h = horizon_days / DAYS_PER_MONTH
     rate = h + lam
     return h / rate * (1 - np.exp(-rate * big_h)) + np.exp(-rate * big_h)
 

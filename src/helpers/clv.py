@@ -20,10 +20,13 @@ the tests check them; the fit reproduces the published CDNOW parameters.
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 import pandas as pd
 from scipy import optimize, special
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 __all__ = ["BetaGeo", "check_summary"]
@@ -34,8 +37,11 @@ SUMMARY_COLUMNS = ("frequency", "recency", "T")
 def check_summary(summary: pd.DataFrame, name: str = "summary") -> pd.DataFrame:
     """Validate a lifetimes-style summary; return its three columns as floats. Raises with the rows at fault."""
     if not isinstance(summary, pd.DataFrame):
-        raise TypeError(f"{name} must be a DataFrame with columns {', '.join(SUMMARY_COLUMNS)}; "
-                        f"got {type(summary).__name__}")
+        shape = np.shape(summary) if hasattr(summary, "__len__") or hasattr(summary, "shape") else ()
+        if len(shape) != 2 or shape[1] != len(SUMMARY_COLUMNS) or hasattr(summary, "tocsr"):
+            raise TypeError(f"{name} must be a DataFrame with columns {', '.join(SUMMARY_COLUMNS)}, or an array of "
+                            f"those three columns in that order; got {type(summary).__name__} of shape {shape}")
+        summary = pd.DataFrame(np.asarray(summary), columns=list(SUMMARY_COLUMNS))
     missing = [c for c in SUMMARY_COLUMNS if c not in summary]
     if missing:
         raise ValueError(f"{name} lacks column(s) {', '.join(missing)}; build it with "
@@ -149,12 +155,20 @@ class BetaGeo(BaseEstimator):
     of time); ``log_likelihood_`` the maximised log-likelihood.
     """
 
+    _parameter_constraints: dict = {  # noqa: RUF012 (scikit-learn's convention)
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+    }
+
     def __init__(self, tol: float = 1e-10, max_iter: int = 2000) -> None:
         self.tol = tol
         self.max_iter = max_iter
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, summary: pd.DataFrame, y=None) -> BetaGeo:
+        """Fit ``r, alpha, a, b`` by maximum likelihood to a summary (frequency, recency, T per customer)."""
         s = check_summary(summary)
+        self.n_features_in_ = len(SUMMARY_COLUMNS)
         if not (s["frequency"] > 0).any():
             raise ValueError("summary: no customer has a repeat purchase, so the dropout process cannot be "
                              "fitted; observe a longer history")

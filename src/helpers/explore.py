@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .synth import Truth
+from .world import Truth
 
 __all__ = ["monthly_orders", "event_counts", "pair_lift", "planted_rule_check", "segment_share_check"]
 

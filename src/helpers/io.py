@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .paths import resolve_data_dir
-from .synth import TABLES, Truth, World
+from .world import TABLES, Truth, World
 
 __all__ = ["Column", "TableSchema", "SCHEMAS", "SchemaError", "load_table", "load_world", "available_tables",
            "describe_schema"]

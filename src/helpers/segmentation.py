@@ -15,16 +15,20 @@ step of the merging.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 from scipy.special import logsumexp
-from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
 from sklearn.cluster import Birch, KMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score, silhouette_score
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from .timeline import DAYS_PER_MONTH
 
 __all__ = [
     "CRM_COLUMNS",
@@ -113,7 +117,7 @@ def _features_and_last_action(world, as_of, shrink: float, undefined: str) -> tu
     first_day = min([tx["order_date"].min()] + ev_first)
     start = cust["signup_date"].clip(lower=first_day.normalize())
     tenure_days = (as_of - start).dt.days.clip(lower=1)
-    tenure_months = tenure_days / 30.4375
+    tenure_months = tenure_days / DAYS_PER_MONTH
 
     # per-customer sums by position (bincount), not by groupby: this is the step that meets 100M-row tables
     pos = _positions(cust.index, tx["customer_id"].to_numpy(), "transactions")
@@ -130,7 +134,7 @@ def _features_and_last_action(world, as_of, shrink: float, undefined: str) -> tu
     # rates are per month of the customer's *active* life (first day to last action, plus one month), so that a
     # customer who left a year ago is not mistaken for a slow one: how long ago they left is recency's job
     active_days = ((last_active - start).dt.days + ACTIVE_PAD_DAYS).clip(upper=tenure_days)
-    active_months = active_days.fillna(tenure_days).clip(lower=1) / 30.4375
+    active_months = active_days.fillna(tenure_days).clip(lower=1) / DAYS_PER_MONTH
 
     f = pd.DataFrame(index=cust.index)
     f["tenure_months"] = tenure_months
@@ -428,6 +432,19 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
     [0, 0, 0, 1, 1, 1]
     """
 
+    _parameter_constraints: dict = {  # noqa: RUF012 (scikit-learn's convention)
+        "n_clusters": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "categorical": ["array-like"],
+        "max_clusters": [Interval(Integral, 1, None, closed="left")],
+        "max_subclusters": [Interval(Integral, 1, None, closed="left")],
+        "sample": [Interval(Integral, 2, None, closed="left")],
+        "var_floor": [Interval(Real, 0, None, closed="left"), None],
+        "refine": ["boolean"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "random_state": [Interval(Integral, 0, None, closed="left"), None],
+    }
+
     def __init__(self, n_clusters: int | str = "auto", categorical: Sequence[str] = (), max_clusters: int = 15,
                  max_subclusters: int = 300, sample: int = 50_000, var_floor: float | None = 0.01,
                  refine: bool = True, max_iter: int = 200, tol: float = 1e-6, random_state: int | None = 0) -> None:
@@ -445,9 +462,20 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
     # -- data preparation
     def _prepare(self, X, fitting: bool):
         """Standardised numeric block (NaN -> 0), its observed mask, and category codes."""
-        if not isinstance(X, pd.DataFrame):
-            X = pd.DataFrame(X)
-            X.columns = X.columns.astype(str)
+        if not fitting:
+            check_is_fitted(self)
+        if not isinstance(X, pd.DataFrame):  # an array: numeric only, its columns named "0", "1", ...
+            X = check_array(X, dtype="numeric", ensure_all_finite="allow-nan", ensure_min_samples=2 if fitting else 1,
+                            input_name="X")
+            validate_data(self, X, skip_check_array=True, reset=fitting)
+            X = pd.DataFrame(X, columns=[str(j) for j in range(X.shape[1])])
+        else:
+            validate_data(self, X, skip_check_array=True, reset=fitting)
+            if X.shape[1] == 0:
+                raise ValueError(f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
+            if len(X) < (2 if fitting else 1):
+                raise ValueError(f"Found array with {len(X)} sample(s) (shape={X.shape}) while a minimum of "
+                                 f"{2 if fitting else 1} is required: two-step clustering needs at least 2 rows.")
         cats = list(self.categorical)
         absent = [c for c in cats if c not in X.columns]
         if absent:
@@ -457,19 +485,17 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
         if nonnum:
             raise ValueError(f"column(s) {nonnum} are not numeric: list them in categorical=")
         num = num.astype(float)
+        if np.isinf(num.to_numpy()).any():
+            bad = [c for c in num.columns if np.isinf(num[c].to_numpy()).any()]
+            raise ValueError(f"Input X contains infinity in column(s) {bad}; a missing value is NaN")
         if X[cats].isna().any().any():
             bad = [c for c in cats if X[c].isna().any()]
             raise ValueError(f"categorical column(s) {bad} have missing values; make 'missing' a level or drop "
                              "those rows")
         if fitting:
-            if len(X) < 2:
-                raise ValueError(f"two-step clustering needs at least 2 rows, got {len(X)}")
             empty = num.columns[num.isna().all()].tolist()
             if empty:
                 raise ValueError(f"numeric column(s) {empty} have no value at all; drop them")
-            if num.shape[1] + len(cats) == 0:
-                raise ValueError("X has no columns")
-            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
             self.num_columns_ = list(num.columns)
             self.num_mean_ = num.mean()
             self.num_sd_ = num.std(ddof=0).replace(0.0, 1.0)
@@ -493,7 +519,9 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
         blocks = [np.eye(len(lv))[codes[:, j]] for j, lv in enumerate(self.levels_.values())]
         return np.hstack([z] + [b / np.sqrt(2.0) for b in blocks])
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: pd.DataFrame, y=None) -> TwoStepClustering:
+        """Cluster the rows of ``X`` (a DataFrame, or a numeric array); see the class docstring for the steps."""
         z, obs, codes = self._prepare(X, fitting=True)
         k_req = None if self.n_clusters == "auto" else int(self.n_clusters)
         if k_req is not None and not 1 <= k_req <= len(z):
@@ -511,6 +539,10 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
                 if len(birch.subcluster_centers_) <= self.max_subclusters:
                     break
                 threshold *= factor
+        # a small or tightly packed X can leave fewer sub-clusters than the clusters asked for: lower the threshold
+        while k_req is not None and len(birch.subcluster_centers_) < min(k_req, len(np.unique(space[fit_rows], axis=0))):
+            threshold /= 2
+            birch = Birch(threshold=threshold, n_clusters=None, compute_labels=False).fit(space[fit_rows])
         sub = _nearest(space, birch.subcluster_centers_)
         self.birch_ = birch
         self.subcluster_labels_ = sub

@@ -26,6 +26,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .planted import ResponseModel, sigmoid
+from .timeline import DAYS_PER_MONTH
+
 __all__ = ["POLICIES", "open_curves", "history_prior", "simulate", "best_hours", "frequency_curve"]
 
 POLICIES = ("split", "epsilon", "thompson", "pooled", "explore-commit", "oracle")
@@ -161,22 +164,21 @@ def frequency_curve(truth, segment: str, per_month: Sequence[float] = (1, 2, 3, 
 
     Fatigue just before a message, with spacing ``d`` days and decay time ``tau``, is ``1 / (e^{d / tau} - 1)``;
     the open logit loses ``fatigue_gamma`` per unit. Each message may also make the customer unsubscribe
-    (``sigmoid(-6.5 + 0.35 fatigue)``). Returns per frequency: open rate, clicks per customer per month while
+    (:meth:`helpers.planted.ResponseModel.p_unsubscribe`). Returns per frequency: open rate, clicks per customer per month while
     subscribed, the share still subscribed after ``months``, and clicks per customer per month averaged over
     those months (unsubscribes included), the quantity a sender should maximise.
     """
-    rm = truth["response_model"]
+    rm = ResponseModel.from_truth(truth)
     seg = {s["name"]: s for s in truth["segments"]}
     if segment not in seg:
         raise ValueError(f"unknown segment {segment!r}; segments: {sorted(seg)}")
     f = np.asarray(per_month, float)
     if (f <= 0).any():
         raise ValueError("frequencies must be positive")
-    spacing = 30.4375 / f
-    fatigue = 1.0 / np.expm1(spacing / rm["fatigue_tau_days"])
-    p_open = 1 / (1 + np.exp(-(seg[segment]["open_logit"] - rm["fatigue_gamma"] * fatigue)))
-    p_click = 1 / (1 + np.exp(-seg[segment]["click_logit"]))
-    unsub = 1 / (1 + np.exp(6.5 - 0.35 * fatigue))
+    fatigue = rm.steady_fatigue(DAYS_PER_MONTH / f)
+    p_open = sigmoid(seg[segment]["open_logit"] - rm.fatigue_gamma * fatigue)
+    p_click = sigmoid(seg[segment]["click_logit"])
+    unsub = rm.p_unsubscribe(fatigue)
     keep_month = (1 - unsub) ** f
     survival = keep_month ** np.arange(months)[:, None]  # subscribed at the start of each month
     clicks = f * p_open * p_click

@@ -17,7 +17,23 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-__all__ = ["last_as_of", "as_of_dates", "first_month", "outcome_window_days", "resolve"]
+__all__ = ["DAYS_PER_MONTH", "unix_seconds", "last_as_of", "as_of_dates", "first_month", "outcome_window_days",
+           "resolve"]
+
+DAYS_PER_MONTH = 30.4375
+"""The mean length of a month in days (365.25 / 12): every "per month" rate of the course uses it."""
+
+
+def unix_seconds(ts) -> np.ndarray:
+    """Timestamps (datetime64, pandas or strings) as whole seconds since 1970-01-01, int64.
+
+    >>> unix_seconds(pd.to_datetime(["1970-01-02"])).tolist()
+    [86400]
+    """
+    ts = np.asarray(ts)
+    if not np.issubdtype(ts.dtype, np.datetime64):
+        ts = pd.to_datetime(ts).to_numpy()
+    return ts.astype("datetime64[s]").astype(np.int64)
 
 
 def _dates(dates) -> pd.Series:

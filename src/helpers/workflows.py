@@ -33,8 +33,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .kpis import _seconds, uplift_by_customer
-from .synth import CHANNEL_COST, EVENT_TYPES, _sigmoid, season_logit
+from .kpis import uplift_by_customer
+from .planted import ResponseModel
+from .timeline import unix_seconds
+from .world import EVENT_TYPES
 
 __all__ = ["WorkflowError", "Workflow", "Response", "Simulation", "cart_recovery", "cross_sell", "simulate", "Simulator",
            "STEP_TYPES", "CONDITIONS", "CHANNELS", "OFFERS", "TRIGGERS", "MESSAGE_COST"]
@@ -53,7 +55,7 @@ OFFERS = {
     "nbo": "the customer's next best offer (lesson 03's offers.csv)",
 }
 #: cost per message; email and push are the world's planted costs, SMS is an assumption of the course
-MESSAGE_COST = {**CHANNEL_COST, "sms": 0.05}
+MESSAGE_COST = {**ResponseModel().channel_cost_per_send, "sms": 0.05}
 #: the keys of a step that link to other steps, by step type
 _LINKS = {"wait": ("next",), "action": ("next",), "condition": ("yes", "no"), "stop": ()}
 
@@ -325,8 +327,8 @@ class Response:
     """P(a touchpoint makes a customer buy who has not bought yet), per offer.
 
     ``cart`` holds constant probabilities for the cart offers (reminder, discount); ``nbo`` is a constant or,
-    for the planted world, computed per customer and send time from the planted response model (open x click x
-    order, see truth ``response_model``). ``source`` says where the numbers come from.
+    for the planted world, computed per customer and send time from the planted response model
+    (:class:`helpers.planted.ResponseModel`: open x click x order). ``source`` says where the numbers come from.
     """
 
     cart: dict[str, float]
@@ -362,12 +364,12 @@ class Response:
         churn_day = (churn - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy() / 86400.0
         churn_day = np.where(np.isnan(churn_day), np.inf, churn_day)
         segs = truth["segments"]
-        rm = truth["response_model"]
         model = dict(open_logit=np.array([s["open_logit"] for s in segs]),
                      click_logit=np.array([s["click_logit"] for s in segs]),
                      peak_hour=np.array([s["peak_hour"] for s in segs], float),
-                     channel_open=rm["channel_open"], channel_click=rm["channel_click"],
-                     hour_amplitude=rm["hour_amplitude"], conv_logit=rm["conv_logit"])
+                     discount_sensitivity=np.array([s["discount_sensitivity"] for s in segs]),
+                     drift_day=unix_seconds([truth["drift"]["date"]])[0] / 86400.0,
+                     response=ResponseModel.from_truth(truth))
         return cls(cart={"reminder": q_rem, "discount": q_disc}, nbo=None, source="planted",
                    _segment=cust["segment"].to_numpy(), _churn_day=churn_day,
                    _index=pd.Index(cust["customer_id"]), _model=model)
@@ -385,13 +387,14 @@ class Response:
             raise WorkflowError("Response.planted: customers missing from the truth (was the world changed?)")
         m, s = self._model, self._segment[pos]
         ch = "push" if channel == "sms" else channel  # SMS is not planted: it answers like a push message
-        hour = (t_days * 24.0) % 24.0
-        season = season_logit(np.datetime64("1970-01-01") + (t_days * 86400).astype("int64").astype("timedelta64[s]"))
-        p_open = _sigmoid(m["open_logit"][s] + m["channel_open"][ch] + season
-                          + m["hour_amplitude"] * (np.cos(2 * np.pi * (hour - m["peak_hour"][s]) / 24) - 1))
-        p_click = _sigmoid(m["click_logit"][s] + m["channel_click"][ch])
-        alive = t_days < self._churn_day[pos]
-        return np.where(alive, p_open * p_click * _sigmoid(np.full(len(s), m["conv_logit"])), 0.0)
+        # a fresh recipient (no fatigue), plain subject, no discount, the customer's own offset unknown (0)
+        p = m["response"].respond(
+            open_logit=m["open_logit"][s], click_logit=m["click_logit"][s], peak_hour=m["peak_hour"][s],
+            discount_sensitivity=m["discount_sensitivity"][s], offset=0.0, channel=ch, hour=(t_days * 24.0) % 24.0,
+            when=np.datetime64("1970-01-01") + (t_days * 86400).astype("int64").astype("timedelta64[s]"),
+            after_drift=t_days >= m["drift_day"], subject=0, discount=0.0, fatigue=0.0,
+            alive=t_days < self._churn_day[pos])
+        return p["open"] * p["click"] * p["conv"]
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -418,7 +421,7 @@ _DAY = 86400.0
 
 
 def _days(ts) -> np.ndarray:
-    return _seconds(ts) / _DAY
+    return unix_seconds(ts) / _DAY
 
 
 def _orders(transactions: pd.DataFrame) -> pd.DataFrame:
@@ -473,14 +476,14 @@ class Simulator:
         self.workflow, self.response, self.lag_hours = workflow, response, lag_hours
         orders = _orders(transactions)
         ocust = orders["customer_id"].to_numpy(np.int64)
-        osec = _seconds(orders["order_date"])
+        osec = unix_seconds(orders["order_date"])
         okey = ocust * (1 << 32) + osec
         if workflow.trigger == "purchase":
             trig = pd.DataFrame({"customer_id": ocust, "sec": osec})
         else:
             ev = events.loc[events["event_type"] == workflow.trigger, ["customer_id", "timestamp"]]
             trig = pd.DataFrame({"customer_id": ev["customer_id"].to_numpy(np.int64),
-                                 "sec": _seconds(ev["timestamp"])})
+                                 "sec": unix_seconds(ev["timestamp"])})
         ts = events["timestamp"]
         last_event = ts.max() if pd.api.types.is_datetime64_any_dtype(ts) else pd.to_datetime(ts).max()
         end_sec = max(int(osec.max()) if len(osec) else 0,
