@@ -46,8 +46,20 @@ else
 	$(BIN)/python -m helpers.run --data-dir "$(DATA)" --out "runs/$(notdir $(abspath $(DATA)))"
 endif
 
-lint: $(STAMP) ## Ruff over the package, tests, tools and notebooks
-	$(BIN)/ruff check src tests tools benchmarks notebooks
+LINTED := src tests tools benchmarks notebooks
+
+lint: $(STAMP) ## Ruff (rules and formatting) over the package, tests, tools, benchmarks and notebooks
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+
+format: $(STAMP) ## Format the code and notebooks with ruff, then fix what ruff can fix
+	$(BIN)/ruff format $(LINTED)
+	$(BIN)/ruff check --fix $(LINTED)
+
+check: $(STAMP) data lint ## The fast loop while editing: lint, unit tests and doctests (no notebook execution)
+	$(BIN)/python -m pytest tests src/helpers --doctest-modules -q \
+	  --deselect tests/test_notebooks.py::test_make_course_reproduces_every_committed_notebook \
+	  -k "not spark and not site and not benchmarks"
 
 test: $(STAMP) data lint browser spark ## Run every test; re-derive every committed output as is and in a second numeric configuration
 	$(BIN)/python -m pytest tests src/helpers notebooks --doctest-modules --nbval --nbval-current-env \
@@ -90,4 +102,4 @@ clean: ## Remove generated data, runs and caches (keeps .venv)
 distclean: clean ## Also remove .venv (and the .venv-3.X of make test-pythons)
 	rm -rf $(VENV) .venv-3.*
 
-.PHONY: help install data course lint test test-pythons browser spark bench html jupyter lock clean distclean
+.PHONY: help install data course lint format check test test-pythons browser spark bench html jupyter lock clean distclean

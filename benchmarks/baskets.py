@@ -10,7 +10,8 @@ point are a seeded random sample of one world's orders, so every point of a swee
 Both miners get the same sparse basket matrix (helpers.nbo.mine_rules, itemsets of one or two products, rules at
 confidence >= 0.05); each (miner, point) runs in a fresh subprocess (see run.py) and its wall time excludes
 reading the orders. A miner that would need more than ``--memory-limit-gib`` of address space is stopped and
-reported as such (apriori's candidate pairs grow with the square of the frequent products). Results go to ``<out>/baskets.csv`` and ``<out>/baskets.md`` with the apriori / fpgrowth
+reported as such (apriori's candidate pairs grow with the square of the frequent products). Results go to
+``<out>/baskets.csv`` and ``<out>/baskets.md`` with the apriori / fpgrowth
 ratios. Never part of ``make test``; tests/test_benchmarks.py smoke-tests it at a tiny size.
 """
 
@@ -54,8 +55,9 @@ print('__value__ frequent_products', int((itemsets['size'] == 1).sum()))
 ALGORITHMS = ("fpgrowth", "apriori")
 
 
-def run(orders: list[int], products: list[int], at_orders: int, min_support: float, out: Path,
-        memory_limit_gib: float = 12) -> list[dict]:
+def run(
+    orders: list[int], products: list[int], at_orders: int, min_support: float, out: Path, memory_limit_gib: float = 12
+) -> list[dict]:
     """Measure both miners on every point of the two sweeps; write ``baskets.csv`` and ``baskets.md``."""
     orders, products = sorted(orders), sorted(products)
     points = [("orders", o, products[0]) for o in orders] + [("catalogue", at_orders, p) for p in products[1:]]
@@ -82,16 +84,36 @@ def run(orders: list[int], products: list[int], at_orders: int, min_support: flo
                     except BenchmarkFailed as e:
                         if not e.out_of_memory:
                             raise
-                        rows.append({**row, "frequent_products": "", "itemsets": "", "wall_s": "", "peak_mib": "",
-                                     "status": f"stopped: over {memory_limit_gib:g} GiB"})
-                        print(f"{algorithm:9s} orders={o:>9,d} products={p:>5,d} stopped: over "
-                              f"{memory_limit_gib:g} GiB", flush=True)
+                        rows.append(
+                            {
+                                **row,
+                                "frequent_products": "",
+                                "itemsets": "",
+                                "wall_s": "",
+                                "peak_mib": "",
+                                "status": f"stopped: over {memory_limit_gib:g} GiB",
+                            }
+                        )
+                        print(
+                            f"{algorithm:9s} orders={o:>9,d} products={p:>5,d} stopped: over {memory_limit_gib:g} GiB",
+                            flush=True,
+                        )
                         continue
-                    rows.append({**row, "frequent_products": int(values["frequent_products"]),
-                                 "itemsets": int(values["itemsets"]), "wall_s": round(wall, 3),
-                                 "peak_mib": round(peak), "status": "ok"})
-                    print(f"{algorithm:9s} orders={o:>9,d} products={p:>5,d} itemsets={values['itemsets']:>6s} "
-                          f"{wall:8.2f} s {peak:8.0f} MiB", flush=True)
+                    rows.append(
+                        {
+                            **row,
+                            "frequent_products": int(values["frequent_products"]),
+                            "itemsets": int(values["itemsets"]),
+                            "wall_s": round(wall, 3),
+                            "peak_mib": round(peak),
+                            "status": "ok",
+                        }
+                    )
+                    print(
+                        f"{algorithm:9s} orders={o:>9,d} products={p:>5,d} itemsets={values['itemsets']:>6s} "
+                        f"{wall:8.2f} s {peak:8.0f} MiB",
+                        flush=True,
+                    )
     rows.sort(key=lambda r: (r["sweep"] != "orders", r["orders"], r["products"], r["algorithm"]))
     _write(rows, min_support, out)
     return rows
@@ -99,19 +121,21 @@ def run(orders: list[int], products: list[int], at_orders: int, min_support: flo
 
 def _write(rows: list[dict], min_support: float, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    cols = ["sweep", "algorithm", "orders", "products", "frequent_products", "itemsets", "wall_s", "peak_mib",
-            "status"]
+    cols = ["sweep", "algorithm", "orders", "products", "frequent_products", "itemsets", "wall_s", "peak_mib", "status"]
     with (out / "baskets.csv").open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=cols, lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
     machine = f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    lines = [f"Machine: {machine}. Minimum support {min_support:g} (share of orders), itemsets of 1 or 2 "
-             "products. Both miners find the same number of itemsets at every point (the run stops otherwise; "
-             "tests/test_nbo.py checks that the itemsets are identical).", "",
-             "| sweep | orders | products | frequent products | itemsets | fpgrowth (s) | apriori (s) | "
-             "apriori / fpgrowth time | fpgrowth peak (MiB) | apriori peak (MiB) | apriori / fpgrowth memory |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"Machine: {machine}. Minimum support {min_support:g} (share of orders), itemsets of 1 or 2 "
+        "products. Both miners find the same number of itemsets at every point (the run stops otherwise; "
+        "tests/test_nbo.py checks that the itemsets are identical).",
+        "",
+        "| sweep | orders | products | frequent products | itemsets | fpgrowth (s) | apriori (s) | "
+        "apriori / fpgrowth time | fpgrowth peak (MiB) | apriori peak (MiB) | apriori / fpgrowth memory |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     pairs: dict[tuple, dict] = {}
     for r in rows:
         pairs.setdefault((r["sweep"], r["orders"], r["products"]), {})[r["algorithm"]] = r
@@ -121,14 +145,22 @@ def _write(rows: list[dict], min_support: float, out: Path) -> None:
         if len({r["itemsets"] for r in ok}) > 1:
             raise RuntimeError(f"fpgrowth and apriori disagree at {o} orders x {p} products")
         ref = ok[0] if ok else f
-        cells = [sweep, f"{o:,}", f"{p:,}", f"{ref['frequent_products']:,}" if ok else "",
-                 f"{ref['itemsets']:,}" if ok else ""]
+        cells = [
+            sweep,
+            f"{o:,}",
+            f"{p:,}",
+            f"{ref['frequent_products']:,}" if ok else "",
+            f"{ref['itemsets']:,}" if ok else "",
+        ]
         both = f["status"] == a["status"] == "ok"
-        cells += [f["wall_s"] if f["status"] == "ok" else f["status"], a["wall_s"] if a["status"] == "ok" else a["status"],
-                  f"{a['wall_s'] / max(f['wall_s'], 1e-9):.1f}" if both else "",
-                  f"{f['peak_mib']:,}" if f["status"] == "ok" else f["status"],
-                  f"{a['peak_mib']:,}" if a["status"] == "ok" else a["status"],
-                  f"{a['peak_mib'] / max(f['peak_mib'], 1):.1f}" if both else ""]
+        cells += [
+            f["wall_s"] if f["status"] == "ok" else f["status"],
+            a["wall_s"] if a["status"] == "ok" else a["status"],
+            f"{a['wall_s'] / max(f['wall_s'], 1e-9):.1f}" if both else "",
+            f"{f['peak_mib']:,}" if f["status"] == "ok" else f["status"],
+            f"{a['peak_mib']:,}" if a["status"] == "ok" else a["status"],
+            f"{a['peak_mib'] / max(f['peak_mib'], 1):.1f}" if both else "",
+        ]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     (out / "baskets.md").write_text("\n".join(lines) + "\n")
 
@@ -139,8 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--products", type=int, nargs="+", default=[50, 200, 500, 2_000])
     ap.add_argument("--at-orders", type=int, default=100_000, help="orders of the catalogue sweep")
     ap.add_argument("--min-support", type=float, default=0.001)
-    ap.add_argument("--memory-limit-gib", type=float, default=12,
-                    help="stop a miner that needs more address space than this (default: 12)")
+    ap.add_argument(
+        "--memory-limit-gib",
+        type=float,
+        default=12,
+        help="stop a miner that needs more address space than this (default: 12)",
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     a = ap.parse_args(argv)
     run(a.orders, a.products, a.at_orders, a.min_support, a.out, a.memory_limit_gib)

@@ -19,22 +19,26 @@ from pathlib import Path
 from run import ROOT, _measure
 
 MODELS = {
-    "pymc_ab": ("Beta-Binomial A/B on X012's opens (2 chains x {draws} draws, 1,000 tuning), as in lesson 04",
-                "from helpers import abtest as ab, io\n"
-                "w = io.load_world(world, tables=['email_sends'], truth=False)\n"
-                "s = w.email_sends[w.email_sends['campaign_id'] == 'X012']\n"
-                "t = ab.counts(s, 'opened')\n"
-                "timed_from = time.perf_counter()\n"
-                "ab.pymc_ab(t['successes'], t['n'], prior=(1.5, 10.0), names=t.index, draws={draws}, seed=42)"),
-    "pymc_by_group": ("hierarchical A/B by region on X014's opens (2 chains x {draws} draws, 1,000 tuning); lesson "
-                      "04 groups by persona, five groups as here",
-                      "from helpers import abtest as ab, io\n"
-                      "w = io.load_world(world, tables=['customers', 'email_sends'], truth=False)\n"
-                      "s = w.email_sends[w.email_sends['campaign_id'] == 'X014'].merge("
-                      "w.customers[['customer_id', 'region']], on='customer_id')\n"
-                      "t = ab.counts(s.rename(columns={{'region': 'group'}}), 'opened', by='group').reset_index()\n"
-                      "timed_from = time.perf_counter()\n"
-                      "ab.pymc_by_group(t, draws={draws}, seed=42)"),
+    "pymc_ab": (
+        "Beta-Binomial A/B on X012's opens (2 chains x {draws} draws, 1,000 tuning), as in lesson 04",
+        "from helpers import abtest as ab, io\n"
+        "w = io.load_world(world, tables=['email_sends'], truth=False)\n"
+        "s = w.email_sends[w.email_sends['campaign_id'] == 'X012']\n"
+        "t = ab.counts(s, 'opened')\n"
+        "timed_from = time.perf_counter()\n"
+        "ab.pymc_ab(t['successes'], t['n'], prior=(1.5, 10.0), names=t.index, draws={draws}, seed=42)",
+    ),
+    "pymc_by_group": (
+        "hierarchical A/B by region on X014's opens (2 chains x {draws} draws, 1,000 tuning); lesson "
+        "04 groups by persona, five groups as here",
+        "from helpers import abtest as ab, io\n"
+        "w = io.load_world(world, tables=['customers', 'email_sends'], truth=False)\n"
+        "s = w.email_sends[w.email_sends['campaign_id'] == 'X014'].merge("
+        "w.customers[['customer_id', 'region']], on='customer_id')\n"
+        "t = ab.counts(s.rename(columns={{'region': 'group'}}), 'opened', by='group').reset_index()\n"
+        "timed_from = time.perf_counter()\n"
+        "ab.pymc_by_group(t, draws={draws}, seed=42)",
+    ),
 }
 
 
@@ -56,8 +60,12 @@ def run(out: Path, draws: int | None = None, world: Path = ROOT / "data") -> lis
         w.writeheader()
         w.writerows(rows)
     machine = f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    lines = [f"Machine: {machine}. Wall time of sampling (data loading excluded); target: < 20 s once compiled.", "",
-             "| model | run | wall (s) | peak memory (MiB) |", "|---|---|---:|---:|"]
+    lines = [
+        f"Machine: {machine}. Wall time of sampling (data loading excluded); target: < 20 s once compiled.",
+        "",
+        "| model | run | wall (s) | peak memory (MiB) |",
+        "|---|---|---:|---:|",
+    ]
     lines += [f"| {r['model']} | {r['run']} | {r['wall_s']} | {r['peak_mib']:,} |" for r in rows]
     lines += ["", *(f"- **{n}**: {what.format(draws=draws or DRAWS[n])}" for n, (what, _) in MODELS.items())]
     (out / "pymc.md").write_text("\n".join(lines) + "\n")

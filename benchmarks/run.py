@@ -28,176 +28,220 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # step name -> (what it measures, python code run with `n` and `world` (a folder) defined)
 STEPS: dict[str, tuple[str, str]] = {
-    "world": ("generate the world and write its CSV files (helpers.synth)",
-              "from helpers.synth import generate_world, write_world\n"
-              "write_world(generate_world(seed=42, n_customers=n), world)"),
-    "load": ("read and validate every table (helpers.io.load_world)",
-             "from helpers.io import load_world\nload_world(world)"),
-    "features": ("lesson 01's customer features (behaviour rates, recency, CRM fields) and their scaling; wall time "
-                 "excludes loading the four tables they read, peak memory includes them",
-                 "from helpers.io import load_world\nfrom helpers import segmentation as sg\n"
-                 "w = load_world(world, tables=['customers', 'products', 'transactions', 'events'], truth=False)\n"
-                 "timed_from = time.perf_counter()\n"
-                 "sg.scale_features(sg.customer_features(w).drop(columns=list(sg.LEFT_OUT)))"),
-    "pca_kmeans": ("PCA summary + k-means (k=5, 10 inits) of the scaled features, as in lesson 01; wall time excludes "
-                   "loading and features",
-                   "from helpers.io import load_world\nfrom helpers import segmentation as sg\n"
-                   "from sklearn.cluster import KMeans\n"
-                   "w = load_world(world, tables=['customers', 'products', 'transactions', 'events'], truth=False)\n"
-                   "X = sg.scale_features(sg.customer_features(w).drop(columns=list(sg.LEFT_OUT)))\n"
-                   "timed_from = time.perf_counter()\n"
-                   "sg.pca_summary(X)\nKMeans(5, n_init=10, random_state=42).fit(X)"),
-    "two_step": ("two-step clustering with the number of clusters chosen by BIC (helpers.segmentation."
-                 "TwoStepClustering, numeric and CRM fields), as in lesson 01; wall time excludes loading and inputs",
-                 "from helpers.io import load_world\nfrom helpers import segmentation as sg\n"
-                 "w = load_world(world, tables=['customers', 'products', 'transactions', 'events'], truth=False)\n"
-                 "inputs = sg.mixed_inputs(w)\n"
-                 "timed_from = time.perf_counter()\n"
-                 "sg.TwoStepClustering(categorical=list(sg.CRM_COLUMNS)).fit(inputs)"),
-    "rfm": ("RFM scores and named segments (helpers.rfm.rfm_table) of every transaction line; wall time excludes "
-            "loading",
-            "from helpers.io import load_world\nfrom helpers import rfm\n"
-            "tx = load_world(world, tables=['transactions'], truth=False).transactions\n"
-            "timed_from = time.perf_counter()\nrfm.rfm_table(tx)"),
-    "rfm_summary": ("frequency / recency / T / monetary_value in lifetimes' definitions (helpers.rfm.lifetimes_summary); "
-                    "wall time excludes loading",
-                    "from helpers.io import load_world\nfrom helpers import rfm\n"
-                    "tx = load_world(world, tables=['transactions'], truth=False).transactions\n"
-                    "timed_from = time.perf_counter()\nrfm.lifetimes_summary(tx)"),
-    "rfm_lifetimes": ("peer: lifetimes' summary_data_from_transaction_data on the same lines (daily periods); the "
-                      "run then checks that helpers.rfm.lifetimes_summary gives identical numbers",
-                      "import warnings\nwarnings.simplefilter('ignore')\nimport pandas as pd\n"
-                      "from helpers.io import load_world\nfrom helpers import rfm\n"
-                      "from lifetimes.utils import summary_data_from_transaction_data as summary\n"
-                      "tx = load_world(world, tables=['transactions'], truth=False).transactions\n"
-                      "tx = tx.assign(value=tx['quantity'] * tx['unit_price'])\n"
-                      "end = tx['order_date'].max().normalize()\n"
-                      "timed_from = time.perf_counter()\n"
-                      "theirs = summary(tx, 'customer_id', 'order_date', monetary_value_col='value', "
-                      "observation_period_end=end, freq='D')\n"
-                      "timed_to = time.perf_counter()\n"
-                      "ours = rfm.lifetimes_summary(tx)\ntheirs.index = theirs.index.astype(ours.index.dtype)\n"
-                      "pd.testing.assert_frame_equal(ours, theirs[ours.columns], check_names=False, rtol=1e-9)"),
-    "rules": ("rule-engine lead scores (helpers.scoring.rule_scores) of every lead at its decision date "
-              "(creation + 30 days), with the inactivity penalty; wall time excludes loading",
-              "import pandas as pd\nfrom helpers.io import load_world\nfrom helpers import scoring as sc\n"
-              "w = load_world(world, tables=['leads', 'lead_events'], truth=False)\n"
-              "leads = w.leads.set_index('lead_id')\n"
-              "timed_from = time.perf_counter()\n"
-              "sc.rule_scores(w.lead_events, leads['created_date'] + pd.Timedelta(days=30), ids=leads.index, "
-              "active_since=leads['created_date'])"),
-    "rules_naive": ("peer: the same scores by a plain Python loop over events and then leads (what a first "
-                    "version usually is); the run then checks that helpers.scoring.rule_scores gives identical "
-                    "scores",
-                    "import pandas as pd\nfrom helpers.io import load_world\nfrom helpers import scoring as sc\n"
-                    "w = load_world(world, tables=['leads', 'lead_events'], truth=False)\n"
-                    "leads = w.leads.set_index('lead_id')\nev = w.lead_events\n"
-                    "timed_from = time.perf_counter()\n"
-                    "pts, inact = sc.DEFAULT_RULES['points'], sc.DEFAULT_RULES['inactivity']\n"
-                    "decision = {i: d + pd.Timedelta(days=30) for i, d in leads['created_date'].items()}\n"
-                    "points, last = {}, {}\n"
-                    "for lead, ts, kind in zip(ev['lead_id'], ev['timestamp'], ev['event_type'].astype(str)):\n"
-                    "    if ts < decision[lead]:\n"
-                    "        points[lead] = points.get(lead, 0) + pts.get(kind, 0)\n"
-                    "        if lead not in last or ts > last[lead]:\n"
-                    "            last[lead] = ts\n"
-                    "naive = {}\n"
-                    "for lead, created in leads['created_date'].items():\n"
-                    "    days = (decision[lead] - last.get(lead, created)).days\n"
-                    "    naive[lead] = points.get(lead, 0) + (days // inact['after_days']) * inact['points']\n"
-                    "timed_to = time.perf_counter()\n"
-                    "ours = sc.rule_scores(ev, leads['created_date'] + pd.Timedelta(days=30), ids=leads.index, "
-                    "active_since=leads['created_date'])['score']\n"
-                    "assert ours.to_dict() == {k: float(v) for k, v in naive.items()}"),
-    "logistic": ("lead features, then backward stepwise selection of a logistic regression (5-fold CV log-loss) "
-                 "on 70 % of the leads and scoring of the rest (helpers.scoring), as in lesson 02; wall time "
-                 "excludes loading",
-                 "from helpers.io import load_world\nfrom helpers import scoring as sc\n"
-                 "from sklearn.model_selection import train_test_split\n"
-                 "leads = load_world(world, tables=['leads'], truth=False).leads.set_index('lead_id')\n"
-                 "timed_from = time.perf_counter()\n"
-                 "y = leads['converted'].astype(int)\nx = sc.lead_features(leads)\n"
-                 "train, test = train_test_split(leads.index, test_size=0.3, random_state=42, stratify=y)\n"
-                 "model, kept, _ = sc.backward_select(x.loc[train], y.loc[train], cv=5, random_state=42)\n"
-                 "model.predict_proba(x.loc[test, kept])"),
-    "churn": ("churn features and labels at the last as-of date with 90 days after it (helpers.churn.churn_frame), "
-              "then the boosted-tree churn model fitted on 70 % of the past buyers, as in lesson 02; wall time "
-              "excludes loading",
-              "from helpers.io import load_world\nfrom helpers import churn, timeline\n"
-              "from sklearn.model_selection import train_test_split\n"
-              "w = load_world(world, tables=['customers', 'products', 'transactions', 'events'], truth=False)\n"
-              "timed_from = time.perf_counter()\n"
-              "cx, cy = churn.churn_frame(w, timeline.last_as_of(w.transactions['order_date'], 90), 90)\n"
-              "train, test = train_test_split(cx.index, test_size=0.3, random_state=42, stratify=cy)\n"
-              "churn.churn_model(42).fit(cx.loc[train], cy.loc[train]).predict_proba(cx.loc[test])"),
-    "fpgrowth": ("frequent itemsets and rules of every order (helpers.nbo.mine_rules, mlxtend fpgrowth, min "
-                 "support 0.5 %, pairs); wall time excludes loading",
-                 "from helpers.io import load_world\nfrom helpers import nbo\n"
-                 "tx = load_world(world, tables=['transactions'], truth=False).transactions\n"
-                 "timed_from = time.perf_counter()\nnbo.mine_rules(tx, min_support=0.005, min_confidence=0.05)"),
-    "apriori": ("the same with mlxtend apriori", "from helpers.io import load_world\nfrom helpers import nbo\n"
-                "tx = load_world(world, tables=['transactions'], truth=False).transactions\n"
-                "timed_from = time.perf_counter()\n"
-                "nbo.mine_rules(tx, min_support=0.005, min_confidence=0.05, algorithm='apriori')"),
-    "nbo": ("customer-level pair rules (exact counting) + top-3 offers with 90-day suppression for every customer (helpers.nbo); wall "
-            "time excludes loading",
-            "import pandas as pd\nfrom helpers.io import load_world\nfrom helpers import nbo\n"
-            "tx = load_world(world, tables=['transactions'], truth=False).transactions\n"
-            "timed_from = time.perf_counter()\n"
-            "_, rules = nbo.mine_rules(tx, min_support=0.05, min_confidence=0.05, min_lift=1.1, by='customer_id', algorithm='pairs')\n"
-            "nbo.next_best_offers(tx, rules, tx['order_date'].max() + pd.Timedelta(days=1), fill=nbo.popularity(tx))"),
-    "ab_closed_form": ("Bayesian A/B test of X012's opens in closed form: Beta posterior, exact P(B > A) and the "
-                       "expected-loss decision (helpers.abtest), as in lesson 04; wall time excludes loading",
-                       "from helpers.io import load_world\nfrom helpers import abtest as ab\n"
-                       "w = load_world(world, tables=['experiments', 'email_sends'], truth=False)\n"
-                       "sends = w.email_sends[w.email_sends['campaign_id'] == 'X012']\n"
-                       "timed_from = time.perf_counter()\n"
-                       "t = ab.counts(sends, 'opened')\n"
-                       "a, b = ab.posterior(t['successes'], t['n'])\n"
-                       "ab.prob_b_beats_a(a[0], b[0], a[1], b[1])\n"
-                       "ab.decide(t['successes'], t['n'], seed=0)"),
-    "ab_pymc": ("peer: the same posterior sampled by PyMC NUTS (2 chains x 2000 draws, compiled model cached by "
-                "earlier runs); the run then checks that P(B > A) agrees with the closed form within 0.02",
-                "from helpers.io import load_world\nfrom helpers import abtest as ab\n"
-                "w = load_world(world, tables=['experiments', 'email_sends'], truth=False)\n"
-                "sends = w.email_sends[w.email_sends['campaign_id'] == 'X012']\n"
-                "timed_from = time.perf_counter()\n"
-                "t = ab.counts(sends, 'opened')\n"
-                "d = ab.pymc_ab(t['successes'], t['n'], names=t.index, seed=0)\n"
-                "p = float((d.iloc[:, 1] > d.iloc[:, 0]).mean())\n"
-                "timed_to = time.perf_counter()\n"
-                "a, b = ab.posterior(t['successes'], t['n'])\n"
-                "assert abs(p - ab.prob_b_beats_a(a[0], b[0], a[1], b[1])) < 0.02"),
-    "bandit": ("send-time bandit: a season of 52 campaigns to every customer's segment under Thompson sampling "
-               "over 24 hours (helpers.sendtime.simulate; audience per segment = customers / 5), as in lesson 04",
-               "from helpers import sendtime\nimport numpy as np, pandas as pd\n"
-               "rng = np.random.default_rng(0)\n"
-               "curves = pd.DataFrame(rng.uniform(0.1, 0.3, (5, 24)), index=[f's{i}' for i in range(5)])\n"
-               "timed_from = time.perf_counter()\n"
-               "sendtime.simulate(curves, 'thompson', audience=n // 5, n_campaigns=52, seed=0)"),
-    "workflow": ("abandoned-cart workflow replayed for every abandoned cart with a random control group "
-                 "(helpers.workflows.Simulator: entries, organic outcomes and the oracle, then one run); wall time "
-                 "excludes loading",
-                 "from helpers.io import load_world\nfrom helpers import workflows as wf\n"
-                 "w = load_world(world, tables=['customers', 'transactions', 'events'])\n"
-                 "timed_from = time.perf_counter()\n"
-                 "s = wf.Simulator(wf.cart_recovery(), w.events, w.transactions, w.customers, "
-                 "wf.Response.planted(w.truth))\ns.run(seed=0)"),
-    "kpi_forecast": ("send-log features of every send, then time-ordered CV (4 folds) of the GLM and kernel ridge "
-                     "for open rates (helpers.forecasting); wall time excludes loading",
-                     "from helpers.io import load_world\nfrom helpers import forecasting\n"
-                     "w = load_world(world, tables=['transactions', 'events', 'campaigns'], truth=False)\n"
-                     "timed_from = time.perf_counter()\n"
-                     "log = forecasting.send_log_features(w.events, w.transactions)\n"
-                     "X = forecasting.CampaignFeatures(list(log.columns)).fit_transform("
-                     "forecasting.with_send_log(w.campaigns, log))\n"
-                     "forecasting.forecast_cv(w.campaigns, X, 'open_rate', n_splits=4, test_size=30)"),
-    "course": ("the whole course: every lesson notebook executed by papermill on this world (python -m helpers.run "
-               "--data-dir), as `make course` does; peak memory is the largest process (a lesson's kernel)",
-               "import subprocess, sys, tempfile\n"
-               "with tempfile.TemporaryDirectory() as out:\n"
-               "    subprocess.run([sys.executable, '-m', 'helpers.run', '--data-dir', world, '--out', out], check=True, "
-               "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)"),
+    "world": (
+        "generate the world and write its CSV files (helpers.synth)",
+        "from helpers.synth import generate_world, write_world\n"
+        "write_world(generate_world(seed=42, n_customers=n), world)",
+    ),
+    "load": (
+        "read and validate every table (helpers.io.load_world)",
+        "from helpers.io import load_world\nload_world(world)",
+    ),
+    "features": (
+        "lesson 01's customer features (behaviour rates, recency, CRM fields) and their scaling; wall time "
+        "excludes loading the four tables they read, peak memory includes them",
+        "from helpers.io import load_world\nfrom helpers import segmentation as sg\n"
+        "w = load_world(world, tables=['customers', 'products', 'transactions', 'events'], truth=False)\n"
+        "timed_from = time.perf_counter()\n"
+        "sg.scale_features(sg.customer_features(w).drop(columns=list(sg.LEFT_OUT)))",
+    ),
+    "pca_kmeans": (
+        "PCA summary + k-means (k=5, 10 inits) of the scaled features, as in lesson 01; wall time excludes "
+        "loading and features",
+        "from helpers.io import load_world\nfrom helpers import segmentation as sg\n"
+        "from sklearn.cluster import KMeans\n"
+        "w = load_world(world, tables=['customers', 'products', 'transactions', 'events'], truth=False)\n"
+        "X = sg.scale_features(sg.customer_features(w).drop(columns=list(sg.LEFT_OUT)))\n"
+        "timed_from = time.perf_counter()\n"
+        "sg.pca_summary(X)\nKMeans(5, n_init=10, random_state=42).fit(X)",
+    ),
+    "two_step": (
+        "two-step clustering with the number of clusters chosen by BIC (helpers.segmentation."
+        "TwoStepClustering, numeric and CRM fields), as in lesson 01; wall time excludes loading and inputs",
+        "from helpers.io import load_world\nfrom helpers import segmentation as sg\n"
+        "w = load_world(world, tables=['customers', 'products', 'transactions', 'events'], truth=False)\n"
+        "inputs = sg.mixed_inputs(w)\n"
+        "timed_from = time.perf_counter()\n"
+        "sg.TwoStepClustering(categorical=list(sg.CRM_COLUMNS)).fit(inputs)",
+    ),
+    "rfm": (
+        "RFM scores and named segments (helpers.rfm.rfm_table) of every transaction line; wall time excludes loading",
+        "from helpers.io import load_world\nfrom helpers import rfm\n"
+        "tx = load_world(world, tables=['transactions'], truth=False).transactions\n"
+        "timed_from = time.perf_counter()\nrfm.rfm_table(tx)",
+    ),
+    "rfm_summary": (
+        "frequency / recency / T / monetary_value in lifetimes' definitions (helpers.rfm.lifetimes_summary); "
+        "wall time excludes loading",
+        "from helpers.io import load_world\nfrom helpers import rfm\n"
+        "tx = load_world(world, tables=['transactions'], truth=False).transactions\n"
+        "timed_from = time.perf_counter()\nrfm.lifetimes_summary(tx)",
+    ),
+    "rfm_lifetimes": (
+        "peer: lifetimes' summary_data_from_transaction_data on the same lines (daily periods); the "
+        "run then checks that helpers.rfm.lifetimes_summary gives identical numbers",
+        "import warnings\nwarnings.simplefilter('ignore')\nimport pandas as pd\n"
+        "from helpers.io import load_world\nfrom helpers import rfm\n"
+        "from lifetimes.utils import summary_data_from_transaction_data as summary\n"
+        "tx = load_world(world, tables=['transactions'], truth=False).transactions\n"
+        "tx = tx.assign(value=tx['quantity'] * tx['unit_price'])\n"
+        "end = tx['order_date'].max().normalize()\n"
+        "timed_from = time.perf_counter()\n"
+        "theirs = summary(tx, 'customer_id', 'order_date', monetary_value_col='value', "
+        "observation_period_end=end, freq='D')\n"
+        "timed_to = time.perf_counter()\n"
+        "ours = rfm.lifetimes_summary(tx)\ntheirs.index = theirs.index.astype(ours.index.dtype)\n"
+        "pd.testing.assert_frame_equal(ours, theirs[ours.columns], check_names=False, rtol=1e-9)",
+    ),
+    "rules": (
+        "rule-engine lead scores (helpers.scoring.rule_scores) of every lead at its decision date "
+        "(creation + 30 days), with the inactivity penalty; wall time excludes loading",
+        "import pandas as pd\nfrom helpers.io import load_world\nfrom helpers import scoring as sc\n"
+        "w = load_world(world, tables=['leads', 'lead_events'], truth=False)\n"
+        "leads = w.leads.set_index('lead_id')\n"
+        "timed_from = time.perf_counter()\n"
+        "sc.rule_scores(w.lead_events, leads['created_date'] + pd.Timedelta(days=30), ids=leads.index, "
+        "active_since=leads['created_date'])",
+    ),
+    "rules_naive": (
+        "peer: the same scores by a plain Python loop over events and then leads (what a first "
+        "version usually is); the run then checks that helpers.scoring.rule_scores gives identical "
+        "scores",
+        "import pandas as pd\nfrom helpers.io import load_world\nfrom helpers import scoring as sc\n"
+        "w = load_world(world, tables=['leads', 'lead_events'], truth=False)\n"
+        "leads = w.leads.set_index('lead_id')\nev = w.lead_events\n"
+        "timed_from = time.perf_counter()\n"
+        "pts, inact = sc.DEFAULT_RULES['points'], sc.DEFAULT_RULES['inactivity']\n"
+        "decision = {i: d + pd.Timedelta(days=30) for i, d in leads['created_date'].items()}\n"
+        "points, last = {}, {}\n"
+        "for lead, ts, kind in zip(ev['lead_id'], ev['timestamp'], ev['event_type'].astype(str)):\n"
+        "    if ts < decision[lead]:\n"
+        "        points[lead] = points.get(lead, 0) + pts.get(kind, 0)\n"
+        "        if lead not in last or ts > last[lead]:\n"
+        "            last[lead] = ts\n"
+        "naive = {}\n"
+        "for lead, created in leads['created_date'].items():\n"
+        "    days = (decision[lead] - last.get(lead, created)).days\n"
+        "    naive[lead] = points.get(lead, 0) + (days // inact['after_days']) * inact['points']\n"
+        "timed_to = time.perf_counter()\n"
+        "ours = sc.rule_scores(ev, leads['created_date'] + pd.Timedelta(days=30), ids=leads.index, "
+        "active_since=leads['created_date'])['score']\n"
+        "assert ours.to_dict() == {k: float(v) for k, v in naive.items()}",
+    ),
+    "logistic": (
+        "lead features, then backward stepwise selection of a logistic regression (5-fold CV log-loss) "
+        "on 70 % of the leads and scoring of the rest (helpers.scoring), as in lesson 02; wall time "
+        "excludes loading",
+        "from helpers.io import load_world\nfrom helpers import scoring as sc\n"
+        "from sklearn.model_selection import train_test_split\n"
+        "leads = load_world(world, tables=['leads'], truth=False).leads.set_index('lead_id')\n"
+        "timed_from = time.perf_counter()\n"
+        "y = leads['converted'].astype(int)\nx = sc.lead_features(leads)\n"
+        "train, test = train_test_split(leads.index, test_size=0.3, random_state=42, stratify=y)\n"
+        "model, kept, _ = sc.backward_select(x.loc[train], y.loc[train], cv=5, random_state=42)\n"
+        "model.predict_proba(x.loc[test, kept])",
+    ),
+    "churn": (
+        "churn features and labels at the last as-of date with 90 days after it (helpers.churn.churn_frame), "
+        "then the boosted-tree churn model fitted on 70 % of the past buyers, as in lesson 02; wall time "
+        "excludes loading",
+        "from helpers.io import load_world\nfrom helpers import churn, timeline\n"
+        "from sklearn.model_selection import train_test_split\n"
+        "w = load_world(world, tables=['customers', 'products', 'transactions', 'events'], truth=False)\n"
+        "timed_from = time.perf_counter()\n"
+        "cx, cy = churn.churn_frame(w, timeline.last_as_of(w.transactions['order_date'], 90), 90)\n"
+        "train, test = train_test_split(cx.index, test_size=0.3, random_state=42, stratify=cy)\n"
+        "churn.churn_model(42).fit(cx.loc[train], cy.loc[train]).predict_proba(cx.loc[test])",
+    ),
+    "fpgrowth": (
+        "frequent itemsets and rules of every order (helpers.nbo.mine_rules, mlxtend fpgrowth, min "
+        "support 0.5 %, pairs); wall time excludes loading",
+        "from helpers.io import load_world\nfrom helpers import nbo\n"
+        "tx = load_world(world, tables=['transactions'], truth=False).transactions\n"
+        "timed_from = time.perf_counter()\nnbo.mine_rules(tx, min_support=0.005, min_confidence=0.05)",
+    ),
+    "apriori": (
+        "the same with mlxtend apriori",
+        "from helpers.io import load_world\nfrom helpers import nbo\n"
+        "tx = load_world(world, tables=['transactions'], truth=False).transactions\n"
+        "timed_from = time.perf_counter()\n"
+        "nbo.mine_rules(tx, min_support=0.005, min_confidence=0.05, algorithm='apriori')",
+    ),
+    "nbo": (
+        "customer-level pair rules (exact counting) + top-3 offers with 90-day suppression for every customer "
+        "(helpers.nbo); wall "
+        "time excludes loading",
+        "import pandas as pd\nfrom helpers.io import load_world\nfrom helpers import nbo\n"
+        "tx = load_world(world, tables=['transactions'], truth=False).transactions\n"
+        "timed_from = time.perf_counter()\n"
+        "_, rules = nbo.mine_rules(tx, min_support=0.05, min_confidence=0.05, min_lift=1.1, by='customer_id', "
+        "algorithm='pairs')\n"
+        "nbo.next_best_offers(tx, rules, tx['order_date'].max() + pd.Timedelta(days=1), fill=nbo.popularity(tx))",
+    ),
+    "ab_closed_form": (
+        "Bayesian A/B test of X012's opens in closed form: Beta posterior, exact P(B > A) and the "
+        "expected-loss decision (helpers.abtest), as in lesson 04; wall time excludes loading",
+        "from helpers.io import load_world\nfrom helpers import abtest as ab\n"
+        "w = load_world(world, tables=['experiments', 'email_sends'], truth=False)\n"
+        "sends = w.email_sends[w.email_sends['campaign_id'] == 'X012']\n"
+        "timed_from = time.perf_counter()\n"
+        "t = ab.counts(sends, 'opened')\n"
+        "a, b = ab.posterior(t['successes'], t['n'])\n"
+        "ab.prob_b_beats_a(a[0], b[0], a[1], b[1])\n"
+        "ab.decide(t['successes'], t['n'], seed=0)",
+    ),
+    "ab_pymc": (
+        "peer: the same posterior sampled by PyMC NUTS (2 chains x 2000 draws, compiled model cached by "
+        "earlier runs); the run then checks that P(B > A) agrees with the closed form within 0.02",
+        "from helpers.io import load_world\nfrom helpers import abtest as ab\n"
+        "w = load_world(world, tables=['experiments', 'email_sends'], truth=False)\n"
+        "sends = w.email_sends[w.email_sends['campaign_id'] == 'X012']\n"
+        "timed_from = time.perf_counter()\n"
+        "t = ab.counts(sends, 'opened')\n"
+        "d = ab.pymc_ab(t['successes'], t['n'], names=t.index, seed=0)\n"
+        "p = float((d.iloc[:, 1] > d.iloc[:, 0]).mean())\n"
+        "timed_to = time.perf_counter()\n"
+        "a, b = ab.posterior(t['successes'], t['n'])\n"
+        "assert abs(p - ab.prob_b_beats_a(a[0], b[0], a[1], b[1])) < 0.02",
+    ),
+    "bandit": (
+        "send-time bandit: a season of 52 campaigns to every customer's segment under Thompson sampling "
+        "over 24 hours (helpers.sendtime.simulate; audience per segment = customers / 5), as in lesson 04",
+        "from helpers import sendtime\nimport numpy as np, pandas as pd\n"
+        "rng = np.random.default_rng(0)\n"
+        "curves = pd.DataFrame(rng.uniform(0.1, 0.3, (5, 24)), index=[f's{i}' for i in range(5)])\n"
+        "timed_from = time.perf_counter()\n"
+        "sendtime.simulate(curves, 'thompson', audience=n // 5, n_campaigns=52, seed=0)",
+    ),
+    "workflow": (
+        "abandoned-cart workflow replayed for every abandoned cart with a random control group "
+        "(helpers.workflows.Simulator: entries, organic outcomes and the oracle, then one run); wall time "
+        "excludes loading",
+        "from helpers.io import load_world\nfrom helpers import workflows as wf\n"
+        "w = load_world(world, tables=['customers', 'transactions', 'events'])\n"
+        "timed_from = time.perf_counter()\n"
+        "s = wf.Simulator(wf.cart_recovery(), w.events, w.transactions, w.customers, "
+        "wf.Response.planted(w.truth))\ns.run(seed=0)",
+    ),
+    "kpi_forecast": (
+        "send-log features of every send, then time-ordered CV (4 folds) of the GLM and kernel ridge "
+        "for open rates (helpers.forecasting); wall time excludes loading",
+        "from helpers.io import load_world\nfrom helpers import forecasting\n"
+        "w = load_world(world, tables=['transactions', 'events', 'campaigns'], truth=False)\n"
+        "timed_from = time.perf_counter()\n"
+        "log = forecasting.send_log_features(w.events, w.transactions)\n"
+        "X = forecasting.CampaignFeatures(list(log.columns)).fit_transform("
+        "forecasting.with_send_log(w.campaigns, log))\n"
+        "forecasting.forecast_cv(w.campaigns, X, 'open_rate', n_splits=4, test_size=30)",
+    ),
+    "course": (
+        "the whole course: every lesson notebook executed by papermill on this world (python -m helpers.run "
+        "--data-dir), as `make course` does; peak memory is the largest process (a lesson's kernel)",
+        "import subprocess, sys, tempfile\n"
+        "with tempfile.TemporaryDirectory() as out:\n"
+        "    subprocess.run([sys.executable, '-m', 'helpers.run', '--data-dir', world, '--out', out], check=True, "
+        "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)",
+    ),
 }
 PEERS = {"rfm_lifetimes": "rfm_summary", "apriori": "fpgrowth", "rules_naive": "rules", "ab_pymc": "ab_closed_form"}
 """peer step -> our step: results.md reports how many times faster ours is on the same data."""
@@ -218,8 +262,9 @@ class BenchmarkFailed(RuntimeError):
         self.out_of_memory = out_of_memory
 
 
-def _measure_values(code: str, n: int, world: Path,
-                    memory_limit_mib: int | None = None) -> tuple[float, float, dict[str, str], float]:
+def _measure_values(
+    code: str, n: int, world: Path, memory_limit_mib: int | None = None
+) -> tuple[float, float, dict[str, str], float]:
     """(timed wall seconds, peak RSS in MiB, the values the code printed as ``__value__ <name> <value>`` lines,
     seconds of the whole process).
 
@@ -228,15 +273,20 @@ def _measure_values(code: str, n: int, world: Path,
     """
     # a step may set `timed_from` after its set-up (e.g. loading), and `timed_to` before a final check: then
     # only what lies between is timed
-    limit = ("import resource\nresource.setrlimit(resource.RLIMIT_AS, "
-             f"({memory_limit_mib} * 2**20, {memory_limit_mib} * 2**20))\n" if memory_limit_mib else "")
-    prog = (f"{limit}import time\nn = {n}\nworld = {str(world)!r}\n{code}\n"
-            "if 'timed_from' in globals():\n"
-            "    print('__timed__', globals().get('timed_to', time.perf_counter()) - timed_from)\n")
+    limit = (
+        "import resource\nresource.setrlimit(resource.RLIMIT_AS, "
+        f"({memory_limit_mib} * 2**20, {memory_limit_mib} * 2**20))\n"
+        if memory_limit_mib
+        else ""
+    )
+    prog = (
+        f"{limit}import time\nn = {n}\nworld = {str(world)!r}\n{code}\n"
+        "if 'timed_from' in globals():\n"
+        "    print('__timed__', globals().get('timed_to', time.perf_counter()) - timed_from)\n"
+    )
     t0 = time.perf_counter()
     with tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen([sys.executable, "-c", prog], cwd=ROOT, stdout=subprocess.PIPE, stderr=err,
-                                text=True)
+        proc = subprocess.Popen([sys.executable, "-c", prog], cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True)
         stdout = proc.stdout.read()
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
@@ -244,8 +294,9 @@ def _measure_values(code: str, n: int, world: Path,
         stderr = err.read()
     sys.stderr.write(stderr)
     if os.waitstatus_to_exitcode(status) != 0:
-        raise BenchmarkFailed(f"benchmark failed at n={n}:\n{code}\n{stderr[-2000:]}",
-                              out_of_memory="MemoryError" in stderr)
+        raise BenchmarkFailed(
+            f"benchmark failed at n={n}:\n{code}\n{stderr[-2000:]}", out_of_memory="MemoryError" in stderr
+        )
     elapsed = wall
     timed = [ln.split()[1] for ln in stdout.splitlines() if ln.startswith("__timed__")]
     if timed:
@@ -256,12 +307,15 @@ def _measure_values(code: str, n: int, world: Path,
 
 
 REPEAT_UNDER_S = 60.0
-"""Steps whose process (set-up included) takes less than this run ``repeat`` times and keep their best wall time: on a shared machine a single
+"""Steps whose process (set-up included) takes less than this run ``repeat`` times and keep their best wall time: on
+a shared machine a single
 short run mostly measures the neighbours (page faults and caches vary by +-30 % between runs of a 2 s step)."""
 
 
-def run(sizes: list[int], steps: list[str], out: Path, worlds: Path | None = None,
-        repeat: int = 3) -> list[dict]:
+# the benchmark driver: one branch per kind of step and per output; it runs outside the package
+def run(  # noqa: C901
+    sizes: list[int], steps: list[str], out: Path, worlds: Path | None = None, repeat: int = 3
+) -> list[dict]:
     if repeat < 1:
         raise ValueError(f"repeat must be at least 1, got {repeat}")
     rows = []
@@ -286,15 +340,23 @@ def run(sizes: list[int], steps: list[str], out: Path, worlds: Path | None = Non
             for r in csv.DictReader(f):
                 key = (r["step"], int(r["n_customers"]))
                 if key not in done and r["step"] in STEPS:
-                    rows.append({"step": r["step"], "n_customers": key[1], "wall_s": float(r["wall_s"]),
-                                 "peak_mib": int(r["peak_mib"])})
+                    rows.append(
+                        {
+                            "step": r["step"],
+                            "n_customers": key[1],
+                            "wall_s": float(r["wall_s"]),
+                            "peak_mib": int(r["peak_mib"]),
+                        }
+                    )
     order = list(STEPS)
     rows.sort(key=lambda r: (r["n_customers"], order.index(r["step"])))
     for step in {r["step"] for r in rows}:
         mine = [r for r in rows if r["step"] == step]
         for a, b in zip(mine, mine[1:], strict=False):
             if a["wall_s"] > 0 and b["wall_s"] > 0:
-                b["growth_exponent"] = round(math.log(b["wall_s"] / a["wall_s"]) / math.log(b["n_customers"] / a["n_customers"]), 2)
+                b["growth_exponent"] = round(
+                    math.log(b["wall_s"] / a["wall_s"]) / math.log(b["n_customers"] / a["n_customers"]), 2
+                )
     out.mkdir(parents=True, exist_ok=True)
     cols = ["step", "n_customers", "wall_s", "peak_mib", "growth_exponent"]
     with (out / "results.csv").open("w", newline="") as f:
@@ -302,11 +364,17 @@ def run(sizes: list[int], steps: list[str], out: Path, worlds: Path | None = Non
         w.writeheader()
         w.writerows(rows)
     machine = f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    lines = [f"Machine: {machine}. Wall time: best of {repeat} runs, each in a fresh process, for steps under "
-             f"{REPEAT_UNDER_S:.0f} s with their set-up (one run otherwise); peak memory: the largest of those runs.", "", "| step | customers | wall (s) | peak memory (MiB) | growth exponent |",
-             "|---|---:|---:|---:|---:|"]
-    lines += [f"| {r['step']} | {r['n_customers']:,} | {r['wall_s']} | {r['peak_mib']:,} | {r.get('growth_exponent', '')} |"
-              for r in rows]
+    lines = [
+        f"Machine: {machine}. Wall time: best of {repeat} runs, each in a fresh process, for steps under "
+        f"{REPEAT_UNDER_S:.0f} s with their set-up (one run otherwise); peak memory: the largest of those runs.",
+        "",
+        "| step | customers | wall (s) | peak memory (MiB) | growth exponent |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r['step']} | {r['n_customers']:,} | {r['wall_s']} | {r['peak_mib']:,} | {r.get('growth_exponent', '')} |"
+        for r in rows
+    ]
     ratios = []
     for peer, ours in PEERS.items():
         for r in rows:
@@ -314,11 +382,17 @@ def run(sizes: list[int], steps: list[str], out: Path, worlds: Path | None = Non
                 continue
             mine = next((o for o in rows if o["step"] == ours and o["n_customers"] == r["n_customers"]), None)
             if mine and mine["wall_s"] > 0:
-                ratios.append(f"| {ours} vs {peer} | {r['n_customers']:,} | {r['wall_s'] / mine['wall_s']:.1f} | "
-                              f"{r['peak_mib'] / mine['peak_mib']:.1f} |")
+                ratios.append(
+                    f"| {ours} vs {peer} | {r['n_customers']:,} | {r['wall_s'] / mine['wall_s']:.1f} | "
+                    f"{r['peak_mib'] / mine['peak_mib']:.1f} |"
+                )
     if ratios:
-        lines += ["", "| ours vs peer | customers | peer time / ours | peer memory / ours |", "|---|---:|---:|---:|",
-                  *ratios]
+        lines += [
+            "",
+            "| ours vs peer | customers | peer time / ours | peer memory / ours |",
+            "|---|---:|---:|---:|",
+            *ratios,
+        ]
     lines += ["", *(f"- **{s}**: {STEPS[s][0]}" for s in order if any(r["step"] == s for r in rows))]
     (out / "results.md").write_text("\n".join(lines) + "\n")
     return rows
@@ -329,10 +403,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     ap.add_argument("--steps", nargs="+", default=list(STEPS), choices=list(STEPS))
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
-    ap.add_argument("--worlds", type=Path, default=None,
-                    help="keep generated worlds in DIR/world_<n> and reuse them in later runs")
-    ap.add_argument("--repeat", type=int, default=3,
-                    help=f"runs per step under {REPEAT_UNDER_S:.0f} s; the best wall time is kept (default 3)")
+    ap.add_argument(
+        "--worlds", type=Path, default=None, help="keep generated worlds in DIR/world_<n> and reuse them in later runs"
+    )
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help=f"runs per step under {REPEAT_UNDER_S:.0f} s; the best wall time is kept (default 3)",
+    )
     a = ap.parse_args(argv)
     run(sorted(a.sizes), a.steps, a.out, a.worlds, a.repeat)
     return 0

@@ -57,8 +57,11 @@ _ALTERNATE: dict = {}
 
 
 def pytest_addoption(parser):
-    parser.addoption("--rederive-alternate", action="store_true",
-                     help="also execute the course and nbval in the alternate numeric configuration (helpers.reproduce)")
+    parser.addoption(
+        "--rederive-alternate",
+        action="store_true",
+        help="also execute the course and nbval in the alternate numeric configuration (helpers.reproduce)",
+    )
 
 
 def pytest_sessionstart(session):
@@ -69,8 +72,13 @@ def pytest_sessionstart(session):
     folder = Path(tempfile.mkdtemp(prefix="mlm-alternate-"))
     log = folder / "alternate.log"
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "helpers.reproduce", "--config", "alternate", "--nbval"],
-                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=str(paths.ROOT))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "helpers.reproduce", "--config", "alternate", "--nbval"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=str(paths.ROOT),
+        )
     _ALTERNATE.update(proc=proc, log=log, folder=folder)
 
 
@@ -80,8 +88,9 @@ def pytest_collection_modifyitems(session, config, items):
 
 
 def pytest_terminal_summary(terminalreporter):
-    text = _ALTERNATE.get("text") or (_ALTERNATE["log"].read_text() if "log" in _ALTERNATE and
-                                      _ALTERNATE["log"].exists() else "")
+    text = _ALTERNATE.get("text") or (
+        _ALTERNATE["log"].read_text() if "log" in _ALTERNATE and _ALTERNATE["log"].exists() else ""
+    )
     if text:
         terminalreporter.write_sep("-", "numeric configurations compared (helpers.reproduce)")
         for line in text.splitlines():

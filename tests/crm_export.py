@@ -21,8 +21,14 @@ from helpers.synth import generate_world
 
 SHIFT = pd.Timestamp("2022-03-01") - pd.Timestamp("2024-01-01")  # the export's first day is 2022-03-01
 REGIONS = {"North": "Nordics", "South": "Iberia", "East": "Baltics", "West": "Benelux", "Central": "DACH"}
-CATEGORIES = {"beauty": "Skin care", "books": "Media", "electronics": "Gadgets", "fashion": "Apparel",
-              "home": "Living", "sports": "Outdoor"}
+CATEGORIES = {
+    "beauty": "Skin care",
+    "books": "Media",
+    "electronics": "Gadgets",
+    "fashion": "Apparel",
+    "home": "Living",
+    "sports": "Outdoor",
+}
 
 
 def make_crm_export(dest: str | Path, seed: int = 11) -> Path:
@@ -34,7 +40,9 @@ def make_crm_export(dest: str | Path, seed: int = 11) -> Path:
     sku = {p: f"SKU-{1000 + i}" for i, p in enumerate(tables["products"]["product_id"])}
     rng = np.random.default_rng(seed)
     ids = {c: f"CMP-{i:04d}" for i, c in enumerate(tables["campaigns"]["campaign_id"])}
-    ids.update({x: f"EXP-{2022 + i // 12}-{i % 12 + 1:02d}" for i, x in enumerate(tables["experiments"]["campaign_id"])})
+    ids.update(
+        {x: f"EXP-{2022 + i // 12}-{i % 12 + 1:02d}" for i, x in enumerate(tables["experiments"]["campaign_id"])}
+    )
     for name, df in tables.items():
         schema = io.SCHEMAS[name]
         for col in schema.columns:

@@ -62,11 +62,19 @@ def test_counts_and_bad_counts():
 
 
 def test_revenue_per_recipient_by_hand():
-    sends = pd.DataFrame({"customer_id": [1, 2, 3], "sent_at": pd.to_datetime(["2025-01-10 08:00"] * 3)},
-                         index=[10, 11, 12])
-    tx = pd.DataFrame({"customer_id": [1, 1, 1, 2], "quantity": [1, 2, 1, 1], "unit_price": [10.0, 5.0, 7.0, 3.0],
-                       "order_date": pd.to_datetime(["2025-01-10 09:00", "2025-01-16 23:00", "2025-01-17 08:00",
-                                                     "2025-01-10 07:59"])})
+    sends = pd.DataFrame(
+        {"customer_id": [1, 2, 3], "sent_at": pd.to_datetime(["2025-01-10 08:00"] * 3)}, index=[10, 11, 12]
+    )
+    tx = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 1, 2],
+            "quantity": [1, 2, 1, 1],
+            "unit_price": [10.0, 5.0, 7.0, 3.0],
+            "order_date": pd.to_datetime(
+                ["2025-01-10 09:00", "2025-01-16 23:00", "2025-01-17 08:00", "2025-01-10 07:59"]
+            ),
+        }
+    )
     # customer 1: 10 + 2 x 5 inside the 7 days, the third order is exactly at the end (excluded); 2 ordered before
     assert ab.revenue_per_recipient(sends, tx).to_dict() == {10: 20.0, 11: 0.0, 12: 0.0}
 
@@ -188,7 +196,9 @@ def test_prior_from_history_recovers_the_spread_of_true_rates():
     n = rng.integers(2000, 6000, 400)
     a, b = ab.beta_prior_from_rates(rng.binomial(n, true) / n, n=n)
     assert a / (a + b) == pytest.approx(0.2, abs=0.005) and a + b == pytest.approx(100, rel=0.25)
-    assert sum(ab.beta_prior_from_rates([0.2, 0.2, 0.2])) == pytest.approx(1000.0)  # identical past rates: capped strength
+    assert sum(ab.beta_prior_from_rates([0.2, 0.2, 0.2])) == pytest.approx(
+        1000.0
+    )  # identical past rates: capped strength
     with pytest.raises(ValueError, match="at least two"):
         ab.beta_prior_from_rates([0.2])
 
@@ -196,8 +206,16 @@ def test_prior_from_history_recovers_the_spread_of_true_rates():
 def _miller(a_a, b_a, a_b, b_b) -> float:
     """Evan Miller's closed form of P(p_B > p_A) for integer a_b (an independent computation)."""
     i = np.arange(a_b)
-    return float(np.sum(np.exp(special.betaln(a_a + i, b_a + b_b) - np.log(b_b + i) - special.betaln(1 + i, b_b)
-                               - special.betaln(a_a, b_a))))
+    return float(
+        np.sum(
+            np.exp(
+                special.betaln(a_a + i, b_a + b_b)
+                - np.log(b_b + i)
+                - special.betaln(1 + i, b_b)
+                - special.betaln(a_a, b_a)
+            )
+        )
+    )
 
 
 @pytest.mark.parametrize("params", [(13, 90, 20, 85), (120, 880, 151, 850), (2, 3, 1, 1)])
@@ -270,8 +288,13 @@ def _by_group_counts(seed=8, n=800):
     rng = np.random.default_rng(seed)
     base = {"north": -1.0, "south": -1.5, "east": -0.8, "west": -2.5}
     effect = {"north": 0.3, "south": -0.3, "east": 0.3, "west": 0.0}
-    return pd.DataFrame([{"group": g, "variant": v, "n": n, "successes": int(rng.binomial(n, 1 / (1 + np.exp(-(base[g] + e)))))}
-                         for g in base for v, e in (("A", 0.0), ("B", effect[g]))])
+    return pd.DataFrame(
+        [
+            {"group": g, "variant": v, "n": n, "successes": int(rng.binomial(n, 1 / (1 + np.exp(-(base[g] + e)))))}
+            for g in base
+            for v, e in (("A", 0.0), ("B", effect[g]))
+        ]
+    )
 
 
 def test_hierarchical_posterior_by_integration_agrees_with_pymc_within_its_monte_carlo_error():
@@ -315,11 +338,21 @@ def _lift_prior(spread=0.12, k=12, seed=4):
 
 
 def test_past_lifts_use_only_earlier_message_tests_and_the_first_variant_as_base():
-    experiments = pd.DataFrame({"campaign_id": ["E1", "E2", "E3"], "date": ["2025-01-10", "2025-03-01", "2025-06-01"],
-                                "kind": ["subject", "send_time", "subject"], "variants": ["A|B", "h08|h12", "A|B"]})
-    sends = pd.DataFrame({"campaign_id": ["E1"] * 200 + ["E2"] * 100 + ["E3"] * 100,
-                          "variant": ["A"] * 100 + ["B"] * 100 + ["h08"] * 50 + ["h12"] * 50 + ["A"] * 50 + ["B"] * 50,
-                          "opened": [1] * 10 + [0] * 90 + [1] * 20 + [0] * 80 + [0] * 100 + [1] * 100})
+    experiments = pd.DataFrame(
+        {
+            "campaign_id": ["E1", "E2", "E3"],
+            "date": ["2025-01-10", "2025-03-01", "2025-06-01"],
+            "kind": ["subject", "send_time", "subject"],
+            "variants": ["A|B", "h08|h12", "A|B"],
+        }
+    )
+    sends = pd.DataFrame(
+        {
+            "campaign_id": ["E1"] * 200 + ["E2"] * 100 + ["E3"] * 100,
+            "variant": ["A"] * 100 + ["B"] * 100 + ["h08"] * 50 + ["h12"] * 50 + ["A"] * 50 + ["B"] * 50,
+            "opened": [1] * 10 + [0] * 90 + [1] * 20 + [0] * 80 + [0] * 100 + [1] * 100,
+        }
+    )
     got = ab.past_lifts(experiments, sends, "opened", before="2025-06-01")
     assert got["campaign_id"].tolist() == ["E1"]  # E2 tests hours, E3 is not before the test it would inform
     by_hand = np.log(20.5 / 80.5) - np.log(10.5 / 90.5)
@@ -344,10 +377,18 @@ def test_lift_expected_loss_agrees_with_importance_sampling():
     mu = rng.normal(np.log(130.5 / 870.5), 0.2, n)
     d = rng.normal(0.0, 0.4, n)
     from scipy import special, stats
-    logw = (level[0] * special.log_expit(mu) + level[1] * special.log_expit(-mu) + lift.logpdf(d)
-            + sa * special.log_expit(mu) + (na - sa) * special.log_expit(-mu)
-            + sb * special.log_expit(mu + d) + (nb - sb) * special.log_expit(-(mu + d))
-            - stats.norm.logpdf(mu, np.log(130.5 / 870.5), 0.2) - stats.norm.logpdf(d, 0, 0.4))
+
+    logw = (
+        level[0] * special.log_expit(mu)
+        + level[1] * special.log_expit(-mu)
+        + lift.logpdf(d)
+        + sa * special.log_expit(mu)
+        + (na - sa) * special.log_expit(-mu)
+        + sb * special.log_expit(mu + d)
+        + (nb - sb) * special.log_expit(-(mu + d))
+        - stats.norm.logpdf(mu, np.log(130.5 / 870.5), 0.2)
+        - stats.norm.logpdf(d, 0, 0.4)
+    )
     w = np.exp(logw - logw.max())
     diff = special.expit(mu + d) - special.expit(mu)
     sampled = [np.sum(w * np.maximum(diff, 0)) / w.sum(), np.sum(w * np.maximum(-diff, 0)) / w.sum()]
@@ -358,8 +399,9 @@ def test_expected_loss_rule_keeps_its_promise_on_a_realistic_answer_key():
     """Lifts drawn from past experiments (log-odds sd ~0.12), not two independent rates from the between-campaign
     prior (which makes variants differ by ten points and lets any rule look right 98 % of the time)."""
     lift, level = _lift_prior(0.12), (1.5, 10.0)
-    sim = ab.bayes_decision_simulation(level, lift, batch=500, max_batches=40, threshold=0.001, n_experiments=400,
-                                       seed=11)
+    sim = ab.bayes_decision_simulation(
+        level, lift, batch=500, max_batches=40, threshold=0.001, n_experiments=400, seed=11
+    )
     decided = sim[sim["decided"]]
     assert len(decided) > 0.9 * len(sim)
     # the promise: the loss accepted, averaged over the key, is at most the threshold (and what the rule stated)

@@ -13,15 +13,22 @@ from helpers.world import Truth, World
 
 
 def _world() -> World:
-    customers = pd.DataFrame({"customer_id": [1, 2, 3, 4], "age": [30, 40, 50, 60],
-                              "signup_date": pd.to_datetime(["2024-01-01"] * 4)})
+    customers = pd.DataFrame(
+        {"customer_id": [1, 2, 3, 4], "age": [30, 40, 50, 60], "signup_date": pd.to_datetime(["2024-01-01"] * 4)}
+    )
     products = pd.DataFrame({"product_id": ["a"], "category": ["home"], "price": [10.0]})
-    tx = pd.DataFrame({
-        "order_id": [1, 2, 3, 4, 5, 6], "customer_id": [1, 1, 2, 3, 3, 4],
-        "order_date": pd.to_datetime(["2024-02-01", "2024-06-15", "2024-03-01", "2024-05-01", "2024-04-01",
-                                      "2024-07-30"]),
-        "product_id": ["a"] * 6, "quantity": [1] * 6, "unit_price": [10.0] * 6,
-    })
+    tx = pd.DataFrame(
+        {
+            "order_id": [1, 2, 3, 4, 5, 6],
+            "customer_id": [1, 1, 2, 3, 3, 4],
+            "order_date": pd.to_datetime(
+                ["2024-02-01", "2024-06-15", "2024-03-01", "2024-05-01", "2024-04-01", "2024-07-30"]
+            ),
+            "product_id": ["a"] * 6,
+            "quantity": [1] * 6,
+            "unit_price": [10.0] * 6,
+        }
+    )
     return World({"customers": customers, "products": products, "transactions": tx})
 
 
@@ -51,9 +58,15 @@ def test_neighbour_score_is_the_share_of_churned_neighbours():
 
 def test_oracle_formula_by_hand():
     values = {
-        "customer_latent": {"customer_id": [1, 2], "segment": [0, 0], "segment_name": ["s", "s"],
-                            "churn_date": ["2024-03-01", None], "churn_hazard_per_month": [0.1, 0.1],
-                            "web_sessions_per_month": [1.0, 1.0], "orders_per_month": [0.5, 0.5]},
+        "customer_latent": {
+            "customer_id": [1, 2],
+            "segment": [0, 0],
+            "segment_name": ["s", "s"],
+            "churn_date": ["2024-03-01", None],
+            "churn_hazard_per_month": [0.1, 0.1],
+            "web_sessions_per_month": [1.0, 1.0],
+            "orders_per_month": [0.5, 0.5],
+        },
         "churn_model": ChurnModel(drift_multiplier=2.0).to_dict(drift_segment="s"),
         "drift": {"date": "2025-07-01"},
     }
@@ -91,19 +104,40 @@ def _simulated_world(n: int, seed: int) -> World:
     stamp = lambda m: start + pd.to_timedelta(np.round(np.asarray(m) * month * 86400), unit="s")  # noqa: E731
     visits = pd.DataFrame(rows_c, columns=["customer_id", "m"])
     orders = pd.DataFrame(rows_o, columns=["customer_id", "m"])
-    events = pd.DataFrame({"customer_id": visits["customer_id"], "timestamp": stamp(visits["m"]),
-                           "event_type": "site_visit"})
-    tx = pd.DataFrame({"order_id": np.arange(len(orders)) + 1, "customer_id": orders["customer_id"],
-                       "order_date": stamp(orders["m"]).normalize(), "product_id": "a", "quantity": 1,
-                       "unit_price": 10.0})
+    events = pd.DataFrame(
+        {"customer_id": visits["customer_id"], "timestamp": stamp(visits["m"]), "event_type": "site_visit"}
+    )
+    tx = pd.DataFrame(
+        {
+            "order_id": np.arange(len(orders)) + 1,
+            "customer_id": orders["customer_id"],
+            "order_date": stamp(orders["m"]).normalize(),
+            "product_id": "a",
+            "quantity": 1,
+            "unit_price": 10.0,
+        }
+    )
     customers = pd.DataFrame({"customer_id": np.arange(n) + 1, "signup_date": start})
     ids = np.arange(n) + 1
-    latent = {"customer_id": ids.tolist(), "segment": [0] * n, "segment_name": ["s"] * n,
-              "churn_date": [None] * n, "churn_hazard_per_month": h.tolist(), "web_sessions_per_month": w.tolist(),
-              "orders_per_month": lam.tolist()}
-    truth = Truth({k: {"value": v, "description": k} for k, v in {
-        "customer_latent": latent, "churn_model": ChurnModel(drift_multiplier=1.0).to_dict(drift_segment="none"),
-        "drift": {"date": "2030-01-01"}}.items()})
+    latent = {
+        "customer_id": ids.tolist(),
+        "segment": [0] * n,
+        "segment_name": ["s"] * n,
+        "churn_date": [None] * n,
+        "churn_hazard_per_month": h.tolist(),
+        "web_sessions_per_month": w.tolist(),
+        "orders_per_month": lam.tolist(),
+    }
+    truth = Truth(
+        {
+            k: {"value": v, "description": k}
+            for k, v in {
+                "customer_latent": latent,
+                "churn_model": ChurnModel(drift_multiplier=1.0).to_dict(drift_segment="none"),
+                "drift": {"date": "2030-01-01"},
+            }.items()
+        }
+    )
     return World({"customers": customers, "transactions": tx, "events": events}, truth=truth)
 
 
@@ -116,16 +150,23 @@ def test_oracle_from_history_is_calibrated_on_the_planted_process():
     bought = tx.loc[(tx["order_date"] >= as_of) & (tx["order_date"] < as_of + pd.Timedelta(days=90)), "customer_id"]
     y = (~p.index.isin(bought.unique())).astype(float)
     assert p.min() < 0.05 and p.max() > 0.99  # a wide range of cases, not one easy one
-    table = pd.DataFrame({"p": p.to_numpy(), "y": y}).groupby(pd.qcut(p.to_numpy(), 10, labels=False,
-                                                                      duplicates="drop"))
+    table = pd.DataFrame({"p": p.to_numpy(), "y": y}).groupby(
+        pd.qcut(p.to_numpy(), 10, labels=False, duplicates="drop")
+    )
     table = table.agg(p=("p", "mean"), y=("y", "mean"), n=("y", "size"))
     table = table[table["p"] < 0.999]
     z = (table["y"] - table["p"]) / np.sqrt(table["p"] * (1 - table["p"]) / table["n"])
     # each decile within Monte Carlo error (a prior twice too pessimistic about leaving gives |z| up to 8.8)
     assert len(table) >= 5 and z.abs().max() < 3.5
     # and it ranks better than the same rates without the silence
-    blind = 1 - (1 - ch._p_no_order_if_active(world.truth.customers["churn_hazard_per_month"].to_numpy(),
-                                              world.truth.customers["orders_per_month"].to_numpy(), 90))
+    blind = 1 - (
+        1
+        - ch._p_no_order_if_active(
+            world.truth.customers["churn_hazard_per_month"].to_numpy(),
+            world.truth.customers["orders_per_month"].to_numpy(),
+            90,
+        )
+    )
     assert roc_auc_score(y, p) > roc_auc_score(y, blind) + 0.05
 
 
@@ -140,11 +181,17 @@ def test_course_world_churn_scores(course_world):
     x, y = ch.churn_frame(course_world, "2025-10-01", 90)
     model = ch.churn_model(42).fit(lx, ly)
     knn = ch.NeighbourChurn(50).fit(lx, ly)
-    scores = pd.DataFrame({"model": model.predict_proba(x)[:, 1], "knn": knn.predict_proba(x)[:, 1],
-                           "recency": x["recency_days"].astype(float),
-                           "bgnbd": ch.bgnbd_no_purchase(course_world, x.index, "2025-10-01", 90),
-                           "oracle": ch.oracle_no_purchase(course_world.truth, x.index, "2025-10-01", 90),
-                           "history": ch.oracle_from_history(course_world, x.index, "2025-10-01", 90)}, index=x.index)
+    scores = pd.DataFrame(
+        {
+            "model": model.predict_proba(x)[:, 1],
+            "knn": knn.predict_proba(x)[:, 1],
+            "recency": x["recency_days"].astype(float),
+            "bgnbd": ch.bgnbd_no_purchase(course_world, x.index, "2025-10-01", 90),
+            "oracle": ch.oracle_no_purchase(course_world.truth, x.index, "2025-10-01", 90),
+            "history": ch.oracle_from_history(course_world, x.index, "2025-10-01", 90),
+        },
+        index=x.index,
+    )
     table = ch.auc_by_population(y, scores, x["recency_days"])
     auc, recent = table["all"], table["last order <= 180 d"]
     assert auc["oracle"] > auc["history"] > auc["model"] > auc["knn"] > auc["bgnbd"] > auc["recency"] > 0.8
@@ -193,8 +240,14 @@ def test_auc_by_population_by_hand():
 
 
 def test_customer_value_by_hand():
-    tx = pd.DataFrame({"customer_id": [1, 1, 2, 3], "quantity": [1, 2, 1, 1], "unit_price": [10.0, 5.0, 40.0, 99.0],
-                       "order_date": pd.to_datetime(["2025-06-01", "2025-09-01", "2024-01-01", "2025-10-01"])})
+    tx = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 2, 3],
+            "quantity": [1, 2, 1, 1],
+            "unit_price": [10.0, 5.0, 40.0, 99.0],
+            "order_date": pd.to_datetime(["2025-06-01", "2025-09-01", "2024-01-01", "2025-10-01"]),
+        }
+    )
     v = ch.customer_value(tx, [1, 2, 3, 4], "2025-10-01", horizon_days=90, lookback_days=360)
     # 1: 20 in the year, a quarter of it; 2: bought too long ago; 3: on the day itself (not before); 4: never
     assert v.to_dict() == {1: 5.0, 2: 0.0, 3: 0.0, 4: 0.0}

@@ -59,8 +59,9 @@ def test_cdnow_agrees_with_lifetimes(cdnow_fit):
     s, m = cdnow_fit
     peer = BetaGeoFitter()
     peer.params_ = m.params_.copy()
-    np.testing.assert_allclose(m.p_alive(s), peer.conditional_probability_alive(s["frequency"], s["recency"], s["T"]),
-                               rtol=1e-10)
+    np.testing.assert_allclose(
+        m.p_alive(s), peer.conditional_probability_alive(s["frequency"], s["recency"], s["T"]), rtol=1e-10
+    )
     for t in (1.0, 10.0, 39.0):
         theirs = peer.conditional_expected_number_of_purchases_up_to_time(t, s["frequency"], s["recency"], s["T"])
         np.testing.assert_allclose(m.expected_purchases(s, t), theirs, rtol=1e-9)
@@ -78,8 +79,9 @@ def test_p_no_purchase_equals_numerical_integration(cdnow_fit):
     hist = pd.DataFrame({"frequency": [0.0, 2.0, 7.0], "recency": [0.0, 30.4, 20.0], "T": [38.9, 38.9, 35.0]})
     t = 10.0
     ours = m.p_no_purchase(hist, t)
+
     def over_lam(x, stop):
-        f = lambda lam: stats.gamma.pdf(lam, r, scale=1 / alpha) * lam ** x * np.exp(-lam * stop)  # noqa: E731
+        f = lambda lam: stats.gamma.pdf(lam, r, scale=1 / alpha) * lam**x * np.exp(-lam * stop)  # noqa: E731
         return integrate.quad(f, 0, np.inf, epsabs=0, epsrel=1e-9, limit=200)[0]
 
     def over_p(f):
@@ -132,8 +134,9 @@ def test_recovers_a_simulated_population_and_its_outcome():
 
 
 def test_fast_on_repeated_histories():
-    s = pd.DataFrame({"frequency": [0.0, 1.0, 3.0] * 50_000, "recency": [0.0, 5.0, 20.0] * 50_000,
-                      "T": [30.0, 30.0, 30.0] * 50_000})
+    s = pd.DataFrame(
+        {"frequency": [0.0, 1.0, 3.0] * 50_000, "recency": [0.0, 5.0, 20.0] * 50_000, "T": [30.0, 30.0, 30.0] * 50_000}
+    )
     m = clv.BetaGeo().fit(s)
     assert m.n_customers_ == 150_000 and np.isfinite(m.log_likelihood_)
 

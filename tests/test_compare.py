@@ -65,8 +65,9 @@ def test_paired_metric_difference_agrees_with_the_paired_mean_where_both_apply()
     a = np.where(rng.random(3000) < 0.8, truth, rng.integers(0, 3, 3000))
     b = np.where(rng.random(3000) < 0.7, truth, rng.integers(0, 3, 3000))
     r = compare.paired_metric_difference(lambda t, x: float(np.mean(t == x)), truth, a, b, n_resamples=2000)
-    m = compare.paired_difference(pd.Series((a == truth).astype(int)), pd.Series((b == truth).astype(int)),
-                                  method="percentile")
+    m = compare.paired_difference(
+        pd.Series((a == truth).astype(int)), pd.Series((b == truth).astype(int)), method="percentile"
+    )
     assert r["difference"] == pytest.approx(m["difference"], abs=1e-12)
     assert r["a"] == pytest.approx(np.mean(a == truth)) and r["n"] == 3000
     assert r["low"] == pytest.approx(m["low"], abs=0.004) and r["high"] == pytest.approx(m["high"], abs=0.004)
@@ -105,8 +106,15 @@ def test_paired_difference_agrees_with_scipy_bootstrap(method):
     a = pd.Series(rng.exponential(1.0, 400))  # skewed, where BCa and percentile differ
     b = pd.Series(a * 0.8 + rng.exponential(0.3, 400))
     ours = compare.paired_difference(a, b, n_resamples=20_000, method=method)
-    ref = stats.bootstrap((a.to_numpy(), b.to_numpy()), lambda u, v, axis=-1: u.mean(axis=axis) - v.mean(axis=axis),
-                          paired=True, vectorized=True, n_resamples=20_000, method=method, rng=np.random.default_rng(0))
+    ref = stats.bootstrap(
+        (a.to_numpy(), b.to_numpy()),
+        lambda u, v, axis=-1: u.mean(axis=axis) - v.mean(axis=axis),
+        paired=True,
+        vectorized=True,
+        n_resamples=20_000,
+        method=method,
+        rng=np.random.default_rng(0),
+    )
     # the same resamples from the same seed, the same formulas: the same interval, to rounding
     assert ours["low"] == pytest.approx(ref.confidence_interval.low, abs=1e-12)
     assert ours["high"] == pytest.approx(ref.confidence_interval.high, abs=1e-12)

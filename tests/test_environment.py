@@ -24,8 +24,9 @@ def test_pytensor_links_blas_without_warning():
         from jupyter_client.kernelspec import KernelSpecManager
 
         env["PYTENSOR_FLAGS"] = KernelSpecManager().get_kernel_spec("ml-marketing").env["PYTENSOR_FLAGS"]
-    r = subprocess.run([sys.executable, "-W", "error::UserWarning", "-c", code], capture_output=True, text=True,
-                       env=env, timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-W", "error::UserWarning", "-c", code], capture_output=True, text=True, env=env, timeout=600
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     assert "could not link to a BLAS" not in r.stderr
     assert "Dot22" in r.stdout or "Gemm" in r.stdout, r.stdout

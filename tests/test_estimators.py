@@ -15,8 +15,10 @@ from helpers.clv import BetaGeo
 from helpers.forecasting import CampaignFeatures
 from helpers.segmentation import TwoStepClustering
 
-NAN_IS_MISSING = ("NaN marks a value that is missing by design (e.g. the spend mix of a customer who never "
-                  "ordered) and is left out of its column's likelihood; infinity is refused")
+NAN_IS_MISSING = (
+    "NaN marks a value that is missing by design (e.g. the spend mix of a customer who never "
+    "ordered) and is left out of its column's likelihood; infinity is refused"
+)
 
 # BG/NBD's input is a customer summary: an integer frequency, recency <= T, all in one unit of time. The generic
 # checks feed random real-valued matrices of other widths, which are not summaries and are refused with a clear
@@ -29,14 +31,34 @@ NOT_A_TABLE = "input is the campaigns table (named columns); the check's random 
 
 #: the generic checks that fit on random matrices: impossible inputs for the two estimators above
 RANDOM_MATRIX_CHECKS = (
-    "check_fit_score_takes_y", "check_estimators_overwrite_params", "check_dont_overwrite_parameters",
-    "check_estimators_fit_returns_self", "check_readonly_memmap_input", "check_n_features_in_after_fitting",
-    "check_positive_only_tag_during_fit", "check_estimators_dtypes", "check_complex_data", "check_dtype_object",
-    "check_estimators_empty_data_messages", "check_pipeline_consistency", "check_estimators_nan_inf",
-    "check_estimator_sparse_tag", "check_estimator_sparse_array", "check_estimator_sparse_matrix",
-    "check_estimators_pickle", "check_f_contiguous_array_estimator", "check_methods_sample_order_invariance",
-    "check_methods_subset_invariance", "check_fit2d_1sample", "check_fit2d_1feature", "check_dict_unchanged",
-    "check_fit_idempotent", "check_fit_check_is_fitted", "check_n_features_in", "check_fit2d_predict1d")
+    "check_fit_score_takes_y",
+    "check_estimators_overwrite_params",
+    "check_dont_overwrite_parameters",
+    "check_estimators_fit_returns_self",
+    "check_readonly_memmap_input",
+    "check_n_features_in_after_fitting",
+    "check_positive_only_tag_during_fit",
+    "check_estimators_dtypes",
+    "check_complex_data",
+    "check_dtype_object",
+    "check_estimators_empty_data_messages",
+    "check_pipeline_consistency",
+    "check_estimators_nan_inf",
+    "check_estimator_sparse_tag",
+    "check_estimator_sparse_array",
+    "check_estimator_sparse_matrix",
+    "check_estimators_pickle",
+    "check_f_contiguous_array_estimator",
+    "check_methods_sample_order_invariance",
+    "check_methods_subset_invariance",
+    "check_fit2d_1sample",
+    "check_fit2d_1feature",
+    "check_dict_unchanged",
+    "check_fit_idempotent",
+    "check_fit_check_is_fitted",
+    "check_n_features_in",
+    "check_fit2d_predict1d",
+)
 
 EXPECTED: dict[type, dict[str, str]] = {
     TwoStepClustering: {
@@ -44,9 +66,15 @@ EXPECTED: dict[type, dict[str, str]] = {
     },
     NeighbourChurn: {},
     BetaGeo: {name: NOT_A_SUMMARY for name in (*RANDOM_MATRIX_CHECKS, "check_fit1d")},
-    CampaignFeatures: {name: NOT_A_TABLE for name in (
-        *RANDOM_MATRIX_CHECKS, "check_transformer_data_not_an_array", "check_transformer_general",
-        "check_transformer_preserve_dtypes")},
+    CampaignFeatures: {
+        name: NOT_A_TABLE
+        for name in (
+            *RANDOM_MATRIX_CHECKS,
+            "check_transformer_data_not_an_array",
+            "check_transformer_general",
+            "check_transformer_preserve_dtypes",
+        )
+    },
 }
 
 
@@ -68,24 +96,32 @@ def test_sklearn_contract(estimator, check):
 
 
 def test_every_estimator_of_the_package_is_checked():
+    import importlib
     import inspect
+    import pkgutil
 
     from sklearn.base import BaseEstimator
 
-    import importlib
-    import pkgutil
-
     import helpers
 
-    modules = [importlib.import_module(f"helpers.{m.name}") for m in pkgutil.iter_modules(helpers.__path__)
-               if m.name not in ("spark", "run", "reproduce")]  # pyspark is optional; run/reproduce drive papermill
-    found = {obj for mod in modules for _, obj in inspect.getmembers(mod, inspect.isclass)
-             if issubclass(obj, BaseEstimator) and obj.__module__.startswith("helpers")}
+    modules = [
+        importlib.import_module(f"helpers.{m.name}")
+        for m in pkgutil.iter_modules(helpers.__path__)
+        if m.name not in ("spark", "run", "reproduce")
+    ]  # pyspark is optional; run/reproduce drive papermill
+    found = {
+        obj
+        for mod in modules
+        for _, obj in inspect.getmembers(mod, inspect.isclass)
+        if issubclass(obj, BaseEstimator) and obj.__module__.startswith("helpers")
+    }
     assert found == set(EXPECTED) == {type(e) for e in ESTIMATORS}
 
 
-@pytest.mark.parametrize("params", [{"n_clusters": "three"}, {"max_iter": -1}, {"tol": "x"}, {"sample": 1},
-                                    {"var_floor": -0.1}, {"refine": "yes"}])
+@pytest.mark.parametrize(
+    "params",
+    [{"n_clusters": "three"}, {"max_iter": -1}, {"tol": "x"}, {"sample": 1}, {"var_floor": -0.1}, {"refine": "yes"}],
+)
 def test_two_step_refuses_bad_parameters_at_fit(params):
     import numpy as np
 

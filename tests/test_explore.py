@@ -7,15 +7,18 @@ import pytest
 
 from helpers import explore
 
-TX = pd.DataFrame({
-    "order_id": [1, 1, 2, 3, 3, 4, 5],
-    "customer_id": [10, 10, 11, 10, 10, 12, 11],
-    "order_date": pd.to_datetime(["2024-01-02", "2024-01-02", "2024-01-20", "2024-02-03", "2024-02-03",
-                                  "2024-02-10", "2024-03-01"]),
-    "product_id": ["a", "b", "a", "a", "b", "c", "b"],
-    "quantity": [1, 2, 1, 3, 1, 1, 1],
-    "unit_price": [10.0, 5.0, 10.0, 10.0, 5.0, 7.5, 5.0],
-})
+TX = pd.DataFrame(
+    {
+        "order_id": [1, 1, 2, 3, 3, 4, 5],
+        "customer_id": [10, 10, 11, 10, 10, 12, 11],
+        "order_date": pd.to_datetime(
+            ["2024-01-02", "2024-01-02", "2024-01-20", "2024-02-03", "2024-02-03", "2024-02-10", "2024-03-01"]
+        ),
+        "product_id": ["a", "b", "a", "a", "b", "c", "b"],
+        "quantity": [1, 2, 1, 3, 1, 1, 1],
+        "unit_price": [10.0, 5.0, 10.0, 10.0, 5.0, 7.5, 5.0],
+    }
+)
 
 
 def test_pair_lift_by_hand():

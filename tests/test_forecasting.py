@@ -26,16 +26,27 @@ def test_decayed_count_equals_the_recursion():
 def _planted_campaigns(n=400, seed=5):
     """Campaigns whose open rate follows a logit-linear model of the design-matrix features exactly."""
     rng = np.random.default_rng(seed)
-    c = pd.DataFrame({
-        "campaign_id": [f"C{i:03d}" for i in range(n)],
-        "date": pd.Timestamp("2024-01-01") + pd.to_timedelta(np.sort(rng.integers(0, 700, n)), "D"),
-        "channel": rng.choice(["email", "push"], n), "target_segment": rng.choice(["a", "b", "c"], n),
-        "send_hour": rng.integers(6, 23, n), "subject_variant": rng.choice(["plain", "urgency"], n),
-        "discount": rng.choice([0.0, 0.1, 0.2], n), "sent": rng.integers(2000, 6000, n)})
+    c = pd.DataFrame(
+        {
+            "campaign_id": [f"C{i:03d}" for i in range(n)],
+            "date": pd.Timestamp("2024-01-01") + pd.to_timedelta(np.sort(rng.integers(0, 700, n)), "D"),
+            "channel": rng.choice(["email", "push"], n),
+            "target_segment": rng.choice(["a", "b", "c"], n),
+            "send_hour": rng.integers(6, 23, n),
+            "subject_variant": rng.choice(["plain", "urgency"], n),
+            "discount": rng.choice([0.0, 0.1, 0.2], n),
+            "sent": rng.integers(2000, 6000, n),
+        }
+    )
     peak = c["target_segment"].map({"a": 9, "b": 14, "c": 20}).to_numpy()
     base = c["target_segment"].map({"a": -1.0, "b": -1.6, "c": -2.2}).to_numpy()
-    eta = (base + 1.1 * (np.cos(2 * np.pi * (c["send_hour"] - peak) / 24) - 1)
-           + 0.3 * (c["subject_variant"] == "urgency") + 0.5 * (c["channel"] == "push") + 2.0 * c["discount"])
+    eta = (
+        base
+        + 1.1 * (np.cos(2 * np.pi * (c["send_hour"] - peak) / 24) - 1)
+        + 0.3 * (c["subject_variant"] == "urgency")
+        + 0.5 * (c["channel"] == "push")
+        + 2.0 * c["discount"]
+    )
     p = 1 / (1 + np.exp(-eta))
     c["opens"] = rng.binomial(c["sent"], p)
     return c, pd.Series(p.to_numpy(), index=c["campaign_id"])
@@ -76,8 +87,9 @@ def test_forecast_bad_input():
     with pytest.raises(kpis.KPIError, match=r"column fatigue is missing or not a number for campaign\(s\) C001"):
         log = pd.DataFrame({"fatigue": 0.1}, index=c["campaign_id"].astype(str))
         features = forecasting.CampaignFeatures(passthrough=["fatigue"]).fit(forecasting.with_send_log(c, log))
-        features.transform(forecasting.with_send_log(c, log).assign(fatigue=lambda d: d["fatigue"].where(
-            d["campaign_id"] != "C001")))
+        features.transform(
+            forecasting.with_send_log(c, log).assign(fatigue=lambda d: d["fatigue"].where(d["campaign_id"] != "C001"))
+        )
 
 
 def test_campaign_features_give_planned_campaigns_the_history_columns():
@@ -96,11 +108,14 @@ def test_campaign_features_give_planned_campaigns_the_history_columns():
 def test_send_log_features_by_hand():
     day = pd.Timedelta(days=1)
     t = pd.Timestamp("2025-01-01")
-    events = pd.DataFrame({
-        "customer_id": [1, 1, 1, 2],
-        "timestamp": [t, t + 10 * day, t + 5 * day, t + 10 * day],
-        "event_type": ["email_sent", "email_sent", "site_visit", "push_sent"],
-        "campaign_id": ["C1", "C2", None, "C2"]})
+    events = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 1, 2],
+            "timestamp": [t, t + 10 * day, t + 5 * day, t + 10 * day],
+            "event_type": ["email_sent", "email_sent", "site_visit", "push_sent"],
+            "campaign_id": ["C1", "C2", None, "C2"],
+        }
+    )
     orders = pd.DataFrame({"customer_id": [2], "order_date": [t - 200 * day]})
     f = forecasting.send_log_features(events, orders, tau_days=10.0, silent_days=90.0)
     assert f.index.tolist() == ["C1", "C2"]
@@ -108,8 +123,12 @@ def test_send_log_features_by_hand():
     # 5 days before) and customer 2 (first message, last order 210 days before)
     np.testing.assert_allclose(f["fatigue"], [0.0, np.exp(-1.0) / 2])
     np.testing.assert_allclose(f["silent_share"], [1.0, 0.5])
-    as_text = forecasting.send_log_features(events.assign(customer_id=events["customer_id"].map({1: "a", 2: "b"})),
-                                     orders.assign(customer_id="b"), tau_days=10.0, silent_days=90.0)
+    as_text = forecasting.send_log_features(
+        events.assign(customer_id=events["customer_id"].map({1: "a", 2: "b"})),
+        orders.assign(customer_id="b"),
+        tau_days=10.0,
+        silent_days=90.0,
+    )
     pd.testing.assert_frame_equal(as_text, f)  # ids that are not small integers take the factorised path
     sliced = forecasting.send_log_features(events, orders, tau_days=10.0, silent_days=90.0, chunk_rows=1)
     pd.testing.assert_frame_equal(sliced, f)  # one slice of customers at a time gives the same numbers

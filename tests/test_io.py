@@ -14,7 +14,9 @@ import pytest
 from helpers.io import SCHEMAS, SchemaError, available_tables, describe_schema, load_table, load_world
 from helpers.world import TABLES
 
-TODAY = dt.date(2026, 7, 1)  # fixed "today" (after the leads export of 2026-06-30): the future-date rule is deterministic
+TODAY = dt.date(
+    2026, 7, 1
+)  # fixed "today" (after the leads export of 2026-06-30): the future-date rule is deterministic
 
 
 def _digest(d: Path) -> dict[str, str]:
@@ -31,8 +33,9 @@ def _edit(path: Path, row: int, column: str, value: str) -> int:
     return row + 2
 
 
-def _expect(d: Path, file: str, column: str | None, *fragments: str, lines: list[int] | None = None,
-            tables=None) -> SchemaError:
+def _expect(
+    d: Path, file: str, column: str | None, *fragments: str, lines: list[int] | None = None, tables=None
+) -> SchemaError:
     before = _digest(d)
     with pytest.raises(SchemaError) as info:
         load_world(d, tables=tables, today=TODAY)
@@ -120,21 +123,29 @@ def test_missing_folder():
 
 def test_missing_file(world_copy):
     (world_copy / "products.csv").unlink()
-    _expect(world_copy, "products.csv", None, "file not found", "product_id, name, category, price",
-            tables=["transactions"])
+    _expect(
+        world_copy, "products.csv", None, "file not found", "product_id, name, category, price", tables=["transactions"]
+    )
 
 
 def test_missing_column(world_copy):
     df = pd.read_csv(world_copy / "customers.csv").drop(columns=["age"])
     df.to_csv(world_copy / "customers.csv", index=False)
-    _expect(world_copy, "customers.csv", "age", "missing column 'age'", "found: customer_id",
-            tables=["customers"])
+    _expect(world_copy, "customers.csv", "age", "missing column 'age'", "found: customer_id", tables=["customers"])
 
 
 def test_unparseable_date(world_copy):
     line = _edit(world_copy / "customers.csv", 4, "signup_date", "2024-13-45")
-    _expect(world_copy, "customers.csv", "signup_date", "not valid dates", "'2024-13-45'", "YYYY-MM-DD",
-            lines=[line], tables=["customers"])
+    _expect(
+        world_copy,
+        "customers.csv",
+        "signup_date",
+        "not valid dates",
+        "'2024-13-45'",
+        "YYYY-MM-DD",
+        lines=[line],
+        tables=["customers"],
+    )
 
 
 def test_date_with_a_time_in_a_date_column(world_copy):
@@ -145,14 +156,23 @@ def test_date_with_a_time_in_a_date_column(world_copy):
 def test_wrong_type(world_copy):
     l1 = _edit(world_copy / "customers.csv", 3, "age", "forty")
     l2 = _edit(world_copy / "customers.csv", 9, "age", "41.5")
-    _expect(world_copy, "customers.csv", "age", "2 values are not whole numbers", "'forty'", "'41.5'",
-            lines=[l1, l2], tables=["customers"])
+    _expect(
+        world_copy,
+        "customers.csv",
+        "age",
+        "2 values are not whole numbers",
+        "'forty'",
+        "'41.5'",
+        lines=[l1, l2],
+        tables=["customers"],
+    )
 
 
 def test_wrong_boolean(world_copy):
     line = _edit(world_copy / "customers.csv", 0, "email_consent", "maybe")
-    _expect(world_copy, "customers.csv", "email_consent", "not yes/no values", "'maybe'", lines=[line],
-            tables=["customers"])
+    _expect(
+        world_copy, "customers.csv", "email_consent", "not yes/no values", "'maybe'", lines=[line], tables=["customers"]
+    )
 
 
 def test_negative_quantity(world_copy):
@@ -162,22 +182,34 @@ def test_negative_quantity(world_copy):
 
 def test_negative_price(world_copy):
     line = _edit(world_copy / "transactions.csv", 3, "unit_price", "-4.99")
-    _expect(world_copy, "transactions.csv", "unit_price", "negative", "'-4.99'", lines=[line],
-            tables=["transactions"])
+    _expect(world_copy, "transactions.csv", "unit_price", "negative", "'-4.99'", lines=[line], tables=["transactions"])
 
 
 def test_future_date(world_copy):
     line = _edit(world_copy / "transactions.csv", 5, "order_date", "2099-01-01 10:00:00")
-    _expect(world_copy, "transactions.csv", "order_date", "in the future", "2026-07-01", lines=[line],
-            tables=["transactions"])
+    _expect(
+        world_copy,
+        "transactions.csv",
+        "order_date",
+        "in the future",
+        "2026-07-01",
+        lines=[line],
+        tables=["transactions"],
+    )
 
 
 def test_duplicate_primary_key(world_copy):
     path = world_copy / "customers.csv"
     lines = path.read_text().splitlines()
     path.write_text("\n".join([*lines, lines[3]]) + "\n")
-    e = _expect(world_copy, "customers.csv", "customer_id", "1 duplicate values of the key customer_id",
-                lines=[len(lines) + 1], tables=["customers"])
+    e = _expect(
+        world_copy,
+        "customers.csv",
+        "customer_id",
+        "1 duplicate values of the key customer_id",
+        lines=[len(lines) + 1],
+        tables=["customers"],
+    )
     assert e.values == [int(lines[3].split(",")[0])]
 
 
@@ -185,22 +217,42 @@ def test_duplicate_composite_key(world_copy):
     path = world_copy / "transactions.csv"
     lines = path.read_text().splitlines()
     path.write_text("\n".join([*lines, lines[1]]) + "\n")
-    _expect(world_copy, "transactions.csv", "order_id", "duplicate values of the key order_id + product_id",
-            lines=[len(lines) + 1], tables=["transactions"])
+    _expect(
+        world_copy,
+        "transactions.csv",
+        "order_id",
+        "duplicate values of the key order_id + product_id",
+        lines=[len(lines) + 1],
+        tables=["transactions"],
+    )
 
 
 def test_unknown_foreign_key(world_copy):
     line = _edit(world_copy / "transactions.csv", 7, "customer_id", "999999999")
-    _expect(world_copy, "transactions.csv", "customer_id", "do not exist in customers.csv (customer_id)",
-            "999999999", lines=[line], tables=["transactions"])
+    _expect(
+        world_copy,
+        "transactions.csv",
+        "customer_id",
+        "do not exist in customers.csv (customer_id)",
+        "999999999",
+        lines=[line],
+        tables=["transactions"],
+    )
 
 
 def test_unknown_campaign_in_events(world_copy):
     df = pd.read_csv(world_copy / "events.csv", dtype=str, keep_default_na=False)
     row = int(np.flatnonzero(df["campaign_id"] != "")[0])
     line = _edit(world_copy / "events.csv", row, "campaign_id", "C9999")
-    _expect(world_copy, "events.csv", "campaign_id", "campaigns.csv (campaign_id) or experiments.csv", "C9999",
-            lines=[line], tables=["events", "campaigns", "experiments"])
+    _expect(
+        world_copy,
+        "events.csv",
+        "campaign_id",
+        "campaigns.csv (campaign_id) or experiments.csv",
+        "C9999",
+        lines=[line],
+        tables=["events", "campaigns", "experiments"],
+    )
 
 
 def test_empty_table(world_copy):
@@ -216,8 +268,9 @@ def test_empty_file(world_copy):
 
 def test_nan_in_required_column(world_copy):
     line = _edit(world_copy / "customers.csv", 6, "region", "")
-    _expect(world_copy, "customers.csv", "region", "1 empty values in a required column", lines=[line],
-            tables=["customers"])
+    _expect(
+        world_copy, "customers.csv", "region", "1 empty values in a required column", lines=[line], tables=["customers"]
+    )
 
 
 def test_many_bad_rows_show_the_first_five(world_copy):
@@ -225,8 +278,9 @@ def test_many_bad_rows_show_the_first_five(world_copy):
     df = pd.read_csv(path, dtype=str)
     df.loc[:9, "price"] = "n/a"
     df.to_csv(path, index=False)
-    e = _expect(world_copy, "products.csv", "price", "10 values are not numbers", lines=[2, 3, 4, 5, 6],
-                tables=["products"])
+    e = _expect(
+        world_copy, "products.csv", "price", "10 values are not numbers", lines=[2, 3, 4, 5, 6], tables=["products"]
+    )
     assert "..." in str(e)
 
 
@@ -247,8 +301,9 @@ def test_bad_value_deep_in_a_large_file_is_still_named(world_copy):
     n_rows = sum(1 for _ in path.open()) - 1
     assert path.stat().st_size > 2_000_000  # several pyarrow blocks
     line = _edit(path, n_rows - 1, "quantity", "two")
-    _expect(world_copy, "transactions.csv", "quantity", "not whole numbers", "'two'", lines=[line],
-            tables=["transactions"])
+    _expect(
+        world_copy, "transactions.csv", "quantity", "not whole numbers", "'two'", lines=[line], tables=["transactions"]
+    )
 
 
 def test_available_tables_lists_the_optional_files_present(world_copy):

@@ -52,8 +52,7 @@ def test_uplift_refuses_an_empty_group():
 def test_uplift_by_customer_without_repeats_is_the_two_sample_formula():
     rng = np.random.default_rng(1)
     y = rng.random(600) < np.r_[np.full(300, 0.3), np.full(300, 0.2)]
-    e = pd.DataFrame({"customer_id": np.arange(600), "group": ["target"] * 300 + ["control"] * 300,
-                      "converted": y})
+    e = pd.DataFrame({"customer_id": np.arange(600), "group": ["target"] * 300 + ["control"] * 300, "converted": y})
     u = kpis.uplift_by_customer(e)
     p1, p2 = y[:300].mean(), y[300:].mean()
     se = np.sqrt(p1 * (1 - p1) / 299 + p2 * (1 - p2) / 299)  # cluster variance with m/(m-1)
@@ -73,11 +72,22 @@ def test_uplift_by_customer_widens_for_repeated_customers():
 
 
 def _campaigns():
-    return pd.DataFrame({
-        "campaign_id": ["C1", "C2", "C3"], "channel": ["email", "email", "push"],
-        "sent": [1000, 2000, 500], "opens": [200, 300, 150], "clicks": [50, 60, 20],
-        "conversions": [40, 50, 15], "lead_conversions": [12, 20, 5], "revenue": [4000.0, 5000.0, 1500.0], "control_size": [100, 200, 50],
-        "control_conversions": [2, 3, 1], "control_revenue": [200.0, 300.0, 100.0], "cost": [300.0, 400.0, 260.0]})
+    return pd.DataFrame(
+        {
+            "campaign_id": ["C1", "C2", "C3"],
+            "channel": ["email", "email", "push"],
+            "sent": [1000, 2000, 500],
+            "opens": [200, 300, 150],
+            "clicks": [50, 60, 20],
+            "conversions": [40, 50, 15],
+            "lead_conversions": [12, 20, 5],
+            "revenue": [4000.0, 5000.0, 1500.0],
+            "control_size": [100, 200, 50],
+            "control_conversions": [2, 3, 1],
+            "control_revenue": [200.0, 300.0, 100.0],
+            "cost": [300.0, 400.0, 260.0],
+        }
+    )
 
 
 def test_campaign_kpis_by_hand():
@@ -106,10 +116,23 @@ def test_campaign_kpis_by_hand():
 def test_romi_of_a_hand_computed_discounted_campaign_counts_the_discount_once():
     """1,000 sent with a 20 % discount: 50 buyers pay 80 each net (list price 100), the holdout of 1,000 has 30 buyers
     paying 100 in full. Revenue is net of the discount, so the discount is already paid; cost is 250 + 1,000 x 0.004."""
-    c = pd.DataFrame({"campaign_id": ["D1"], "channel": ["email"], "discount": [0.2], "sent": [1000], "opens": [300],
-                      "clicks": [60], "conversions": [50], "lead_conversions": [30], "revenue": [50 * 80.0],
-                      "control_size": [1000], "control_conversions": [30], "control_revenue": [30 * 100.0],
-                      "cost": [250 + 1000 * 0.004]})
+    c = pd.DataFrame(
+        {
+            "campaign_id": ["D1"],
+            "channel": ["email"],
+            "discount": [0.2],
+            "sent": [1000],
+            "opens": [300],
+            "clicks": [60],
+            "conversions": [50],
+            "lead_conversions": [30],
+            "revenue": [50 * 80.0],
+            "control_size": [1000],
+            "control_conversions": [30],
+            "control_revenue": [30 * 100.0],
+            "cost": [250 + 1000 * 0.004],
+        }
+    )
     r = kpis.campaign_kpis(c, n_boot=100).loc["D1"]
     incremental = 50 * 80.0 - 30 * 100.0  # 1,000: what the campaign brought in, after its discount
     assert r["incremental_revenue"] == pytest.approx(incremental)
@@ -139,14 +162,24 @@ def test_campaign_kpis_bootstrap_covers_the_true_romi():
     rows = []
     for i in range(200):
         conv, ctl = rng.binomial(n, p_t), rng.binomial(m, p_c)
-        rows.append(dict(campaign_id=f"C{i}", channel="email", sent=n, opens=n // 5, clicks=n // 20,
-                         conversions=conv, revenue=rng.gamma(conv, value) if conv else 0.0, control_size=m,
-                         control_conversions=ctl, control_revenue=rng.gamma(ctl, value) if ctl else 0.0,
-                         cost=cost))
+        rows.append(
+            dict(
+                campaign_id=f"C{i}",
+                channel="email",
+                sent=n,
+                opens=n // 5,
+                clicks=n // 20,
+                conversions=conv,
+                revenue=rng.gamma(conv, value) if conv else 0.0,
+                control_size=m,
+                control_conversions=ctl,
+                control_revenue=rng.gamma(ctl, value) if ctl else 0.0,
+                cost=cost,
+            )
+        )
     k = kpis.campaign_kpis(pd.DataFrame(rows), n_boot=1000, value_cv=1.0)
     covered = ((k["romi_low"] <= true_romi) & (true_romi <= k["romi_high"])).mean()
     assert 0.9 <= covered <= 0.99
-
 
 
 def test_campaign_kpis_interval_width_counts_the_sampling_variance_once():
@@ -158,8 +191,20 @@ def test_campaign_kpis_interval_width_counts_the_sampling_variance_once():
     rows = []
     for i in range(300):
         conv, ctl = rng.binomial(n, p_t), rng.binomial(m, p_c)
-        rows.append(dict(campaign_id=f"C{i}", sent=n, opens=1000, clicks=200, conversions=conv, revenue=conv * 50.0,
-                         control_size=m, control_conversions=ctl, control_revenue=ctl * 50.0, cost=100.0))
+        rows.append(
+            dict(
+                campaign_id=f"C{i}",
+                sent=n,
+                opens=1000,
+                clicks=200,
+                conversions=conv,
+                revenue=conv * 50.0,
+                control_size=m,
+                control_conversions=ctl,
+                control_revenue=ctl * 50.0,
+                cost=100.0,
+            )
+        )
     k = kpis.campaign_kpis(pd.DataFrame(rows), n_boot=2000, value_cv=0.0)
     se = np.sqrt(p_t * (1 - p_t) / n + p_c * (1 - p_c) / m) * 1000
     width = (k["incremental_per_1000_high"] - k["incremental_per_1000_low"]).mean() / (2 * 1.96 * se)
@@ -168,14 +213,18 @@ def test_campaign_kpis_interval_width_counts_the_sampling_variance_once():
     covered = ((k["incremental_per_1000_low"] <= truth) & (truth <= k["incremental_per_1000_high"])).mean()
     assert 0.91 <= covered <= 0.98
 
-@pytest.mark.parametrize("change, message", [
-    (lambda c: c.assign(sent=[0, 2000, 500]), "C1 have sent = 0"),
-    (lambda c: c.assign(cost=[np.nan, 1.0, 1.0]), "column cost is missing or not a number for campaign.s. C1"),
-    (lambda c: c.drop(columns="cost"), "missing column.s. cost"),
-    (lambda c: c.assign(revenue=[-1.0, 1.0, 1.0]), "column revenue is negative"),
-    (lambda c: c.assign(opens=[2000, 300, 150]), "opens > sent for campaign.s. C1"),
-    (lambda c: c.iloc[:0], "the table is empty"),
-])
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda c: c.assign(sent=[0, 2000, 500]), "C1 have sent = 0"),
+        (lambda c: c.assign(cost=[np.nan, 1.0, 1.0]), "column cost is missing or not a number for campaign.s. C1"),
+        (lambda c: c.drop(columns="cost"), "missing column.s. cost"),
+        (lambda c: c.assign(revenue=[-1.0, 1.0, 1.0]), "column revenue is negative"),
+        (lambda c: c.assign(opens=[2000, 300, 150]), "opens > sent for campaign.s. C1"),
+        (lambda c: c.iloc[:0], "the table is empty"),
+    ],
+)
 def test_campaign_kpis_bad_input(change, message):
     with pytest.raises(kpis.KPIError, match=message):
         kpis.campaign_kpis(change(_campaigns()))
@@ -184,5 +233,7 @@ def test_campaign_kpis_bad_input(change, message):
 def test_a_campaign_without_control_group_has_no_romi():
     c = _campaigns().assign(control_size=[0, 200, 50], control_conversions=[0, 3, 1], control_revenue=[0.0, 300, 100])
     k = kpis.campaign_kpis(c, n_boot=100)
-    assert np.isnan(k.loc["C1", "romi"]) and np.isnan(k.loc["C1", "uplift"]) and "no control group" in k.loc["C1", "note"]
+    assert (
+        np.isnan(k.loc["C1", "romi"]) and np.isnan(k.loc["C1", "uplift"]) and "no control group" in k.loc["C1", "note"]
+    )
     assert np.isfinite(k.loc["C2", "romi"])

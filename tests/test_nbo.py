@@ -11,13 +11,27 @@ from helpers import nbo
 
 def _tx() -> pd.DataFrame:
     # orders: 1 {a, b}, 2 {a, b}, 3 {a, c}, 4 {b}, 5 {c}; customers x (1, 2, 3) and y (4, 5)
-    lines = [(1, "x", "a"), (1, "x", "b"), (2, "x", "a"), (2, "x", "b"), (3, "x", "a"), (3, "x", "c"),
-             (4, "y", "b"), (5, "y", "c")]
+    lines = [
+        (1, "x", "a"),
+        (1, "x", "b"),
+        (2, "x", "a"),
+        (2, "x", "b"),
+        (3, "x", "a"),
+        (3, "x", "c"),
+        (4, "y", "b"),
+        (5, "y", "c"),
+    ]
     days = {1: "2025-01-01", 2: "2025-02-01", 3: "2025-03-01", 4: "2025-01-15", 5: "2025-03-20"}
-    return pd.DataFrame({"order_id": [o for o, _, _ in lines], "customer_id": [c for _, c, _ in lines],
-                         "product_id": [p for _, _, p in lines],
-                         "order_date": pd.to_datetime([days[o] for o, _, _ in lines]),
-                         "quantity": 1, "unit_price": 10.0})
+    return pd.DataFrame(
+        {
+            "order_id": [o for o, _, _ in lines],
+            "customer_id": [c for _, c, _ in lines],
+            "product_id": [p for _, _, p in lines],
+            "order_date": pd.to_datetime([days[o] for o, _, _ in lines]),
+            "quantity": 1,
+            "unit_price": 10.0,
+        }
+    )
 
 
 def test_basket_matrix_and_unknown_products():
@@ -85,8 +99,9 @@ def test_streaming_rules_equal_the_batch_result(small_world):
 
 
 def test_offers_follow_rules_suppress_recent_purchases_and_explain():
-    rules = pd.DataFrame({"antecedent": ["a", "b"], "consequent": ["c", "a"], "confidence": [0.6, 0.5],
-                          "lift": [2.0, 1.5]})
+    rules = pd.DataFrame(
+        {"antecedent": ["a", "b"], "consequent": ["c", "a"], "confidence": [0.6, 0.5], "lift": [2.0, 1.5]}
+    )
     pop = pd.Series({"a": 3.0, "b": 3.0, "c": 2.0})
     offers = nbo.next_best_offers(_tx(), rules, "2025-04-01", k=2, suppress_days=45, fill=pop)
     x = offers[offers["customer_id"] == "x"]
@@ -131,14 +146,21 @@ def test_price_levels_by_hand():
 
 
 def test_price_band_keeps_offers_within_the_customers_budget():
-    rules = pd.DataFrame({"antecedent": ["a", "a", "b"], "consequent": ["c", "d", "d"],
-                          "confidence": [0.9, 0.5, 0.4], "lift": [2.0, 1.5, 1.2]})
+    rules = pd.DataFrame(
+        {
+            "antecedent": ["a", "a", "b"],
+            "consequent": ["c", "d", "d"],
+            "confidence": [0.9, 0.5, 0.4],
+            "lift": [2.0, 1.5, 1.2],
+        }
+    )
     tx = _tx()[_tx()["product_id"] != "c"]  # x bought a, b (level sqrt(10 * 100) = 31.6); y bought b (100)
     pop = pd.Series({"a": 3.0, "b": 2.0, "c": 1.0, "d": 0.5})
     free = nbo.next_best_offers(tx, rules, "2025-04-01", k=2, suppress_days=0, fill=pop)
     assert free[free["customer_id"] == "x"]["product_id"].tolist() == ["c", "d"]
-    banded = nbo.next_best_offers(tx, rules, "2025-04-01", k=2, suppress_days=0, fill=pop, price_band=(0.5, 2.0),
-                                  products=_catalogue())
+    banded = nbo.next_best_offers(
+        tx, rules, "2025-04-01", k=2, suppress_days=0, fill=pop, price_band=(0.5, 2.0), products=_catalogue()
+    )
     # c at 1000 is far above x's 31.6 * 2; d at 20 is within [15.8, 63.2] and keeps its rule
     x = banded[banded["customer_id"] == "x"]
     assert x["product_id"].tolist() == ["d"] and x["rule"].iloc[0].startswith("a => d")
@@ -184,12 +206,17 @@ def test_course_world_rules_and_offers(course_world):
     customers = np.sort(train["customer_id"].unique())
     _, cross = nbo.mine_rules(train, min_support=0.05, min_confidence=0.05, min_lift=1.1, by="customer_id")
     pop = nbo.popularity(train)
-    hits = {name: nbo.hit_rate(o, future, 3) for name, o in {
-        "nbo": nbo.next_best_offers(tx, cross, as_of, customers=customers, fill=pop),
-        "popularity": nbo.popularity_offers(tx, as_of, customers),
-        "oracle": nbo.planted_offers(course_world.truth, tx, as_of, customers),
-        "segment": nbo.segment_popularity_offers(
-            tx, as_of, course_world.truth.customers.set_index("customer_id")["segment_name"], customers)}.items()}
+    hits = {
+        name: nbo.hit_rate(o, future, 3)
+        for name, o in {
+            "nbo": nbo.next_best_offers(tx, cross, as_of, customers=customers, fill=pop),
+            "popularity": nbo.popularity_offers(tx, as_of, customers),
+            "oracle": nbo.planted_offers(course_world.truth, tx, as_of, customers),
+            "segment": nbo.segment_popularity_offers(
+                tx, as_of, course_world.truth.customers.set_index("customer_id")["segment_name"], customers
+            ),
+        }.items()
+    }
     assert hits["nbo"] >= 0.8 * hits["oracle"] and hits["nbo"] > hits["popularity"] + 0.05
     # the planted baskets are driven by segment tastes: the true segment's favourites are as good as the oracle,
     # and better than rules from the customer's own history (lesson 03 says so)
@@ -203,7 +230,11 @@ def test_buy_again_by_hand():
     # x: a in 3 orders, b in 2, c in 1; y: b (Jan 15) and c (Mar 20) once each, c the more recent; z: no history
     assert offers.loc[offers["customer_id"] == "x", "product_id"].tolist() == ["a", "b", "c"]
     y = offers[offers["customer_id"] == "y"]
-    assert y["product_id"].tolist() == ["c", "b", "a"] and y["rule"].tolist() == ["bought before", "bought before", "popular"]
+    assert y["product_id"].tolist() == ["c", "b", "a"] and y["rule"].tolist() == [
+        "bought before",
+        "bought before",
+        "popular",
+    ]
     z = offers[offers["customer_id"] == "z"]
     assert z["product_id"].tolist() == ["a", "b", "c"] and set(z["rule"]) == {"popular"}
     # suppression applies as for every other method: x bought a and c on Mar 1, within 45 days of Apr 1
@@ -214,11 +245,14 @@ def test_buy_again_by_hand():
 def test_rules_rank_by_confidence_lift_or_added_value():
     # a => c: confidence 0.6, lift 1.2 (P(c) = 0.5, added value 0.1); a => d: confidence 0.3, lift 3 (P(d) = 0.1,
     # added value 0.2)
-    rules = pd.DataFrame({"antecedent": ["a", "a"], "consequent": ["c", "d"], "confidence": [0.6, 0.3],
-                          "lift": [1.2, 3.0]})
+    rules = pd.DataFrame(
+        {"antecedent": ["a", "a"], "consequent": ["c", "d"], "confidence": [0.6, 0.3], "lift": [1.2, 3.0]}
+    )
     tx = _tx()[lambda d: d["customer_id"] == "y"].assign(product_id="a")
-    first = {by: nbo.next_best_offers(tx, rules, "2025-04-01", k=1, suppress_days=0, rank_by=by)["product_id"].iloc[0]
-             for by in ("confidence", "lift", "added_value")}
+    first = {
+        by: nbo.next_best_offers(tx, rules, "2025-04-01", k=1, suppress_days=0, rank_by=by)["product_id"].iloc[0]
+        for by in ("confidence", "lift", "added_value")
+    }
     assert first == {"confidence": "c", "lift": "d", "added_value": "d"}
     scores = nbo.next_best_offers(tx, rules, "2025-04-01", k=2, suppress_days=0, rank_by="added_value")
     assert scores["score"].tolist() == pytest.approx([0.2, 0.1])

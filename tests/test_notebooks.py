@@ -60,10 +60,25 @@ def test_has_objectives_exercises_solutions_and_summary(nb):
     assert any("solution" in c.metadata.get("tags", []) for c in nb.cells if c.cell_type == "code")
 
 
+FIGURE = re.compile(r"<Figure \d+x\d+ px, (\d+) axes: (.*); marks [0-9a-f]{12}(; MISSING .*)?>")
+
+
 def test_figures_are_titled_and_labelled(nb):
+    """Every figure's text form (helpers.plotting.figure_summary) shows a title per panel and no missing label.
+
+    The summary is made from the drawn figure, so a title set anywhere (finish, set_title, a helper) counts and an
+    empty one does not."""
+    figures = []
     for c in nb.cells:
-        if c.cell_type == "code" and ("plt." in c.source or ".plot(" in c.source):
-            assert "plotting.finish(" in c.source or "set_title" in c.source, c.source
+        for o in c.get("outputs", []):
+            text = o.get("data", {}).get("text/plain", "")
+            if "image/png" in o.get("data", {}):
+                m = FIGURE.fullmatch(text.strip())
+                assert m, f"a figure without the course's text form: {text!r}"
+                figures.append(m)
+    for m in figures:
+        assert m.group(3) is None, f"figure '{m.group(2)}':{m.group(3)}"
+        assert m.group(2) != "untitled", m.group(0)
 
 
 def test_navigation_is_generated_and_current(nb, request):

@@ -31,8 +31,18 @@ def _direct() -> dict[str, str]:
 
 def test_every_direct_dependency_is_pinned_exactly():
     pins = _direct()
-    for needed in ("jupyterlab", "papermill", "nbval", "pandas", "scikit-learn", "mlxtend", "pymc", "matplotlib",
-                   "ipykernel", "pytest"):
+    for needed in (
+        "jupyterlab",
+        "papermill",
+        "nbval",
+        "pandas",
+        "scikit-learn",
+        "mlxtend",
+        "pymc",
+        "matplotlib",
+        "ipykernel",
+        "pytest",
+    ):
         assert needed in pins, f"{needed} is a direct dependency of the course and must be pinned"
 
 

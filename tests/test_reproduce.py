@@ -19,11 +19,25 @@ from helpers import paths, plotting, reproduce  # noqa: E402
 
 
 def _nb(text_plain: str, png: str, version: str = "3.11.7", stdout: str = "x = 1\n") -> dict:
-    return {"metadata": {"language_info": {"name": "python", "version": version}}, "cells": [
-        {"cell_type": "code", "source": "plot()", "metadata": {}, "execution_count": 1, "outputs": [
-            {"output_type": "stream", "name": "stdout", "text": stdout},
-            {"output_type": "display_data", "metadata": {},
-             "data": {"image/png": png, "text/plain": text_plain}}]}]}
+    return {
+        "metadata": {"language_info": {"name": "python", "version": version}},
+        "cells": [
+            {
+                "cell_type": "code",
+                "source": "plot()",
+                "metadata": {},
+                "execution_count": 1,
+                "outputs": [
+                    {"output_type": "stream", "name": "stdout", "text": stdout},
+                    {
+                        "output_type": "display_data",
+                        "metadata": {},
+                        "data": {"image/png": png, "text/plain": text_plain},
+                    },
+                ],
+            }
+        ],
+    }
 
 
 def test_png_bytes_and_python_version_do_not_count_but_everything_else_does():
@@ -81,13 +95,16 @@ def test_every_committed_figure_has_a_summary_as_its_text():
 
 
 def _numpy_in(env: dict) -> dict:
-    code = ("import json, numpy\nfrom numpy._core._multiarray_umath import __cpu_features__ as f\n"
-            "from threadpoolctl import threadpool_info\n"
-            "print(json.dumps({'on': [k for k, v in f.items() if v], 'blas': [i.get('architecture') for i in "
-            "threadpool_info() if i.get('internal_api') == 'openblas'], 'threads': [i['num_threads'] for i in "
-            "threadpool_info()]}))")
-    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import json, numpy\nfrom numpy._core._multiarray_umath import __cpu_features__ as f\n"
+        "from threadpoolctl import threadpool_info\n"
+        "print(json.dumps({'on': [k for k, v in f.items() if v], 'blas': [i.get('architecture') for i in "
+        "threadpool_info() if i.get('internal_api') == 'openblas'], 'threads': [i['num_threads'] for i in "
+        "threadpool_info()]}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env={**os.environ, **env}, capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout)
 
 
@@ -113,14 +130,21 @@ def test_the_alternate_configuration_really_differs_from_the_native_one(tmp_path
 
 
 def test_arviz_warns_about_its_refactor_by_date_and_cache_unless_helpers_silences_it(tmp_path):
-    code = ("import warnings\n{pre}\nwith warnings.catch_warnings(record=True) as w:\n"
-            "    warnings.simplefilter('default') if {reset} else None\n    import arviz\n"
-            "print(sum('ArviZ is undergoing' in str(x.message) for x in w))")
+    code = (
+        "import warnings\n{pre}\nwith warnings.catch_warnings(record=True) as w:\n"
+        "    warnings.simplefilter('default') if {reset} else None\n    import arviz\n"
+        "print(sum('ArviZ is undergoing' in str(x.message) for x in w))"
+    )
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "fresh"), "HOME": str(tmp_path)}
 
     def count(pre: str, reset: bool) -> int:
-        out = subprocess.run([sys.executable, "-c", code.format(pre=pre, reset=reset)], env=env,
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code.format(pre=pre, reset=reset)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return int(out.stdout.split()[-1])
 
     assert count("pass", reset=True) == 1  # a fresh cache: ArviZ warns (the check can fail)
@@ -144,13 +168,14 @@ def test_alternate_configuration_rederives_the_course(alternate_run):
     assert "every committed notebook re-derived" in text and "nbval over the committed notebooks" in text
 
 
-
 def test_no_lesson_output_reads_the_clock():
     """The date enters only helpers.io's refusal of future dates; no helper or notebook reads the clock else."""
     import re
 
-    clock = re.compile(r"date\.today\(|datetime\.now\(|datetime\.utcnow\(|Timestamp\.now\(|Timestamp\(['\"]today|"
-                       r"time\.time\(|perf_counter\(|time\.localtime\(")
+    clock = re.compile(
+        r"date\.today\(|datetime\.now\(|datetime\.utcnow\(|Timestamp\.now\(|Timestamp\(['\"]today|"
+        r"time\.time\(|perf_counter\(|time\.localtime\("
+    )
     found = []
     for p in sorted((paths.ROOT / "src" / "helpers").glob("*.py")):
         for i, line in enumerate(p.read_text().splitlines(), 1):

@@ -35,8 +35,9 @@ def test_fingerprint_is_the_same_for_last_bit_differences_and_differs_for_real_o
     counts = np.arange(100_001, dtype=float)
     features = pd.DataFrame({"log_visits": np.log1p(counts), "rate": counts / 100_001, "n": np.arange(100_001)})
     # another CPU's log1p differs in the last bit on about 1 % of these integers: move every value by one ulp
-    other_cpu = features.assign(log_visits=np.nextafter(features["log_visits"], np.inf),
-                                rate=np.nextafter(features["rate"], -np.inf))
+    other_cpu = features.assign(
+        log_visits=np.nextafter(features["log_visits"], np.inf), rate=np.nextafter(features["rate"], -np.inf)
+    )
     assert rt.fingerprint(other_cpu) == rt.fingerprint(features)
     changed = features.copy()
     changed.loc[500, "log_visits"] *= 1 + 1e-5  # a change a person could see at six digits
@@ -48,8 +49,13 @@ def test_fingerprint_is_the_same_for_last_bit_differences_and_differs_for_real_o
 def test_psi_table_and_alarm():
     rng = np.random.default_rng(2)
     ref = pd.DataFrame({"x": rng.normal(size=5000), "c": rng.choice(["u", "v"], 5000)})
-    new = pd.DataFrame({"x": np.r_[rng.normal(size=3000), rng.normal(1, 1, size=3000)],
-                        "c": rng.choice(["u", "v"], 6000), "month": ["2025-06"] * 3000 + ["2025-07"] * 3000})
+    new = pd.DataFrame(
+        {
+            "x": np.r_[rng.normal(size=3000), rng.normal(1, 1, size=3000)],
+            "c": rng.choice(["u", "v"], 6000),
+            "month": ["2025-06"] * 3000 + ["2025-07"] * 3000,
+        }
+    )
     table = rt.psi_table(ref, new, "month", ["x", "c"])
     assert list(table.columns) == ["2025-06", "2025-07"] and list(table.index) == ["x", "c"]
     assert rt.drift_alarm(table, 0.2).to_dict() == {"2025-06": False, "2025-07": True}
@@ -74,10 +80,23 @@ def test_registry_versions_load_and_rollback(tmp_path):
     m1, X = _model(0)
     m2, _ = _model(1)
     data = pd.DataFrame(X, columns=["a", "b", "c"])
-    assert reg.register("churn", m1, window=("2024-01-01", "2024-12-31"), metrics={"auc": 0.8},
-                        features=["a", "b", "c"], data=data) == 1
-    assert reg.register("churn", m2, window=("2024-02-01", "2025-01-31"), metrics={"auc": 0.82},
-                        features=["a", "b", "c"], data=data.iloc[:100]) == 2
+    assert (
+        reg.register(
+            "churn", m1, window=("2024-01-01", "2024-12-31"), metrics={"auc": 0.8}, features=["a", "b", "c"], data=data
+        )
+        == 1
+    )
+    assert (
+        reg.register(
+            "churn",
+            m2,
+            window=("2024-02-01", "2025-01-31"),
+            metrics={"auc": 0.82},
+            features=["a", "b", "c"],
+            data=data.iloc[:100],
+        )
+        == 2
+    )
     assert reg.current("churn") == 2
     np.testing.assert_array_equal(reg.load("churn").predict_proba(X), m2.predict_proba(X))
     np.testing.assert_array_equal(reg.load("churn", 1).predict_proba(X), m1.predict_proba(X))
@@ -144,19 +163,30 @@ def _drifting(n_per=800, months=18, change=10, seed=3):
     x1, x2 = rng.normal(size=len(month)), rng.normal(size=len(month)) + 0.8 * after
     eta = np.where(after, 2.0 * (x2 - 0.8), 2.0 * x1) - 1.0
     y = rng.random(len(month)) < 1 / (1 + np.exp(-eta))
-    return pd.DataFrame({"created": pd.Timestamp("2024-01-01") + pd.to_timedelta(month * 31 + 3, "D"),
-                         "x1": x1, "x2": x2, "converted": y})
+    return pd.DataFrame(
+        {
+            "created": pd.Timestamp("2024-01-01") + pd.to_timedelta(month * 31 + 3, "D"),
+            "x1": x1,
+            "x2": x2,
+            "converted": y,
+        }
+    )
 
 
 def test_walk_forward_policies_through_a_known_drift():
     d = _drifting()
     change = str(pd.Period(d["created"].iloc[0], "M") + 10)
-    args = dict(features=["x1", "x2"], target="converted", time_col="created", first_test="2024-05",
-                make_model=LogisticRegression)
+    args = dict(
+        features=["x1", "x2"],
+        target="converted",
+        time_col="created",
+        first_test="2024-05",
+        make_model=LogisticRegression,
+    )
     never = rt.walk_forward(d, policy="never", **args).set_index("period")
     drift = rt.walk_forward(d, policy="drift", window=1, **args).set_index("period")
     sched = rt.walk_forward(d, policy="scheduled", window=3, **args).set_index("period")
-    before = never.loc[:str(pd.Period(change, "M") - 1), "auc"].mean()
+    before = never.loc[: str(pd.Period(change, "M") - 1), "auc"].mean()
     # detection fires in the month of the change (lag 0) and not before it
     fired = drift.index[drift["drift_alarm"]]
     assert fired[0] == change
@@ -177,8 +207,7 @@ def test_walk_forward_bad_input():
     with pytest.raises(rt.DriftError, match="x9 missing"):
         rt.walk_forward(d, first_test="2024-02", **{**args, "features": ["x9"]})
     with pytest.raises(rt.DriftError, match="period 2024-03 has no positives"):
-        rt.walk_forward(d.assign(converted=d["converted"] & (d["created"].dt.month != 3)), first_test="2024-02",
-                        **args)
+        rt.walk_forward(d.assign(converted=d["converted"] & (d["created"].dt.month != 3)), first_test="2024-02", **args)
     with pytest.raises(rt.DriftError, match="one class only"):
         rt.walk_forward(d.assign(converted=d["created"].dt.month != 1), first_test="2024-02", **args)
     with pytest.raises(rt.DriftError, match="no training rows"):
@@ -188,8 +217,14 @@ def test_walk_forward_bad_input():
 def test_drift_retrain_learns_from_the_alarm_on_and_waits_for_its_labels(tmp_path):
     d = _drifting()
     change = pd.Period(d["created"].iloc[0], "M") + 10
-    args = dict(features=["x1", "x2"], target="converted", time_col="created", first_test="2024-05",
-                make_model=LogisticRegression, policy="drift")
+    args = dict(
+        features=["x1", "x2"],
+        target="converted",
+        time_col="created",
+        first_test="2024-05",
+        make_model=LogisticRegression,
+        policy="drift",
+    )
     reset = rt.walk_forward(d, **args).set_index("period")
     keep = rt.walk_forward(d, reset_on_drift=False, **args).set_index("period")
     nxt = str(change + 1)
@@ -235,8 +270,18 @@ def test_no_model_or_alarm_uses_a_label_before_it_is_known(policy, delay):
         logs, outs = [], []
         for frame in (d, poisoned):
             log: list = []
-            outs.append(rt.walk_forward(frame, ["x1", "x2"], "converted", "created", "2024-05",
-                                        lambda log=log: _Recording(log), policy=policy, **delay).set_index("period"))
+            outs.append(
+                rt.walk_forward(
+                    frame,
+                    ["x1", "x2"],
+                    "converted",
+                    "created",
+                    "2024-05",
+                    lambda log=log: _Recording(log),
+                    policy=policy,
+                    **delay,
+                ).set_index("period")
+            )
             logs.append(log)
         clean, dirty = outs
         upto = [p for p in clean.index if pd.Period(p, "M") <= c]
@@ -249,8 +294,9 @@ def test_no_model_or_alarm_uses_a_label_before_it_is_known(policy, delay):
         assert clean.loc[before, "alarm_raised"].equals(dirty.loc[before, "alarm_raised"])
     # each fit learned only from periods whose labels were known at the start of the period it scored
     log: list = []
-    out = rt.walk_forward(d, ["x1", "x2"], "converted", "created", "2024-05", lambda: _Recording(log),
-                          policy=policy, **delay)
+    out = rt.walk_forward(
+        d, ["x1", "x2"], "converted", "created", "2024-05", lambda: _Recording(log), policy=policy, **delay
+    )
     starts = out.drop_duplicates("version")["period"].map(lambda p: pd.Period(p, "M")).tolist()
     for (index, _), start in zip(log, starts, strict=True):
         assert (period.loc[list(index)].map(known) <= start).all()
@@ -267,15 +313,32 @@ def test_labels_known_and_its_errors():
     with pytest.raises(rt.DriftError, match="without the time"):
         rt.labels_known(d.assign(known=pd.NaT), "created", "known")
     with pytest.raises(rt.DriftError, match="not both"):
-        rt.walk_forward(d.assign(known=d["created"], x=1.0, y=1), ["x"], "y", "created", "2025-02", LogisticRegression,
-                        label_time="known", label_delay=1)
+        rt.walk_forward(
+            d.assign(known=d["created"], x=1.0, y=1),
+            ["x"],
+            "y",
+            "created",
+            "2025-02",
+            LogisticRegression,
+            label_time="known",
+            label_delay=1,
+        )
 
 
 def test_walk_forward_registers_every_model_it_trains(tmp_path):
     d = _drifting(months=14)
     reg = rt.Registry(tmp_path / "models")
-    out = rt.walk_forward(d, ["x1", "x2"], "converted", "created", "2024-05", LogisticRegression,
-                          policy="drift", registry=reg, name="lead")
+    out = rt.walk_forward(
+        d,
+        ["x1", "x2"],
+        "converted",
+        "created",
+        "2024-05",
+        LogisticRegression,
+        policy="drift",
+        registry=reg,
+        name="lead",
+    )
     table = reg.versions("lead")
     assert table.index.tolist() == sorted(out["version"].unique().tolist())
     assert table["current"].tolist()[-1] and reg.current("lead") == out["version"].max()
@@ -290,15 +353,22 @@ def test_walk_forward_registers_every_model_it_trains(tmp_path):
     again = reg.load("lead", 1)
     may = (period == pd.Period("2024-05", "M")).to_numpy()
     from sklearn.metrics import roc_auc_score
-    assert roc_auc_score(d.loc[may, "converted"], again.predict_proba(d.loc[may, ["x1", "x2"]])[:, 1]) == \
-        pytest.approx(out.set_index("period").loc["2024-05", "auc"])
+
+    assert roc_auc_score(d.loc[may, "converted"], again.predict_proba(d.loc[may, ["x1", "x2"]])[:, 1]) == pytest.approx(
+        out.set_index("period").loc["2024-05", "auc"]
+    )
 
 
 def test_recovery_summarises_each_policy_through_the_change():
     d = _drifting()
     change = pd.Period(d["created"].iloc[0], "M") + 10
-    args = dict(features=["x1", "x2"], target="converted", time_col="created", first_test="2024-05",
-                make_model=LogisticRegression)
+    args = dict(
+        features=["x1", "x2"],
+        target="converted",
+        time_col="created",
+        first_test="2024-05",
+        make_model=LogisticRegression,
+    )
     res = pd.concat([rt.walk_forward(d, policy=p, **args) for p in rt.POLICIES], ignore_index=True)
     rec = rt.recovery(res, str(change), windows=2)
     assert rec.loc["drift", "detect_lag"] == 0 and rec.loc["drift", "false_alarms"] == 0
@@ -307,8 +377,9 @@ def test_recovery_summarises_each_policy_through_the_change():
     after = [str(change + 1), str(change + 2)]
     for policy in rt.POLICIES:
         assert rec.loc[policy, "auc_before"] == pytest.approx(by[policy].loc[before].mean())
-        assert rec.loc[policy, "ratio"] == pytest.approx(by[policy].loc[after].mean() / by[policy].loc[before].mean(),
-                                                        abs=1e-6)
+        assert rec.loc[policy, "ratio"] == pytest.approx(
+            by[policy].loc[after].mean() / by[policy].loc[before].mean(), abs=1e-6
+        )
     assert rec.loc["drift", "ratio"] >= 0.9 > rec.loc["never", "ratio"]
     with pytest.raises(rt.DriftError, match="no drift alarm"):
         rt.recovery(res.assign(drift_alarm=False), str(change))
@@ -329,7 +400,9 @@ def test_move_change_draws_each_period_from_its_world_and_keeps_label_delays():
     assert moved.equals(rt.move_change(d, "created", change, at, label_time="known", random_state=4))
     assert not moved.equals(rt.move_change(d, "created", change, at, label_time="known", random_state=5))
     # a day that does not exist in the target month lands on its last day
-    d31 = pd.DataFrame({"t": pd.to_datetime(["2025-01-31", "2025-02-14", "2025-03-31", "2025-04-30"]), "w": [0, 0, 1, 1]})
+    d31 = pd.DataFrame(
+        {"t": pd.to_datetime(["2025-01-31", "2025-02-14", "2025-03-31", "2025-04-30"]), "w": [0, 0, 1, 1]}
+    )
     assert rt.move_change(d31, "t", "2025-03", "2025-02", random_state=0)["t"].iloc[1] == pd.Timestamp("2025-02-28")
     with pytest.raises(rt.DriftError, match="rows before and after the change"):
         rt.move_change(d, "created", "2030-01", at)
@@ -340,8 +413,13 @@ def test_move_change_draws_each_period_from_its_world_and_keeps_label_delays():
 def test_replay_change_points_judges_the_policies_over_many_changes():
     d = _drifting(n_per=600, months=16, change=8)
     change = pd.Period(d["created"].iloc[0], "M") + 8
-    args = dict(features=["x1", "x2"], target="converted", time_col="created", first_test="2024-04",
-                make_model=LogisticRegression)
+    args = dict(
+        features=["x1", "x2"],
+        target="converted",
+        time_col="created",
+        first_test="2024-04",
+        make_model=LogisticRegression,
+    )
     eligible = rt.change_points(d, "created", "2024-04", label_delay=1, windows=2)
     assert eligible[0] == "2024-06" and eligible[-1] == str(pd.Period(d["created"].max(), "M") - 3)
     at = eligible[::3]
@@ -353,8 +431,10 @@ def test_replay_change_points_judges_the_policies_over_many_changes():
     assert rep["false_alarms"].sum() == 0
     # the same numbers as replaying one moved change by hand
     one = rt.move_change(d, "created", change, at[1], random_state=8)
-    by_hand = rt.recovery(pd.concat([rt.walk_forward(one, policy=p, label_delay=1, **args) for p in rt.POLICIES],
-                                    ignore_index=True), at[1])
+    by_hand = rt.recovery(
+        pd.concat([rt.walk_forward(one, policy=p, label_delay=1, **args) for p in rt.POLICIES], ignore_index=True),
+        at[1],
+    )
     assert rep[rep["change"] == at[1]].set_index("policy")["lift_kept"].equals(by_hand["lift_kept"])
     with pytest.raises(rt.DriftError, match="cannot be judged like the real change"):
         rt.replay_change_points(d, change, [str(pd.Period(d["created"].max(), "M"))], label_delay=1, **args)
@@ -372,10 +452,19 @@ def test_course_world_drift_is_detected_and_only_the_drift_policy_recovers(cours
     leads = course_world.leads.set_index("lead_id")
     x = sc.lead_features(leads)
     days = tl.outcome_window_days(leads["created_date"], leads["converted_date"])
-    data = x.assign(converted=leads["converted"].astype(int), created=leads["created_date"],
-                    known=leads["created_date"] + pd.Timedelta(days=days))
-    args = dict(features=list(x.columns), target="converted", time_col="created", first_test="2024-07",
-                label_time="known", make_model=lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)))
+    data = x.assign(
+        converted=leads["converted"].astype(int),
+        created=leads["created_date"],
+        known=leads["created_date"] + pd.Timedelta(days=days),
+    )
+    args = dict(
+        features=list(x.columns),
+        target="converted",
+        time_col="created",
+        first_test="2024-07",
+        label_time="known",
+        make_model=lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+    )
     res = pd.concat([rt.walk_forward(data, policy=p, **args) for p in rt.POLICIES], ignore_index=True)
     change = course_world.truth["drift"]["date"]
     rec = rt.recovery(res, change, windows=2)
@@ -407,8 +496,11 @@ def test_psi_keeps_its_false_alarm_rate_on_small_months(n_new, kind):
     feature's kind: bins merged to >= 5 expected rows and shares smoothed, so that an empty bin cannot blow the
     index up (a 1e-4 floor for empty bins gave 3 % at 70 rows and 17 % at 40)."""
     rng = np.random.default_rng(n_new)
-    draw = {"normal": lambda k: rng.normal(size=k), "counts": lambda k: rng.poisson(2.0, k).astype(float),
-            "binary": lambda k: (rng.random(k) < 0.3).astype(float)}[kind]
+    draw = {
+        "normal": lambda k: rng.normal(size=k),
+        "counts": lambda k: rng.poisson(2.0, k).astype(float),
+        "binary": lambda k: (rng.random(k) < 0.3).astype(float),
+    }[kind]
     fired = []
     for _ in range(1500):
         r, a = draw(430), draw(n_new)
@@ -424,8 +516,9 @@ def test_walk_forward_alarm_keeps_its_rate_across_many_features():
     d = pd.DataFrame(rng.normal(size=(months * n_per, k)), columns=[f"x{i}" for i in range(k)])
     d["created"] = pd.Timestamp("2022-01-01") + pd.to_timedelta(np.repeat(np.arange(months), n_per) * 31 + 2, "D")
     d["converted"] = rng.random(len(d)) < 1 / (1 + np.exp(-(d["x0"] - 1)))
-    out = rt.walk_forward(d, [f"x{i}" for i in range(k)], "converted", "created", "2022-07", LogisticRegression,
-                          policy="never")
+    out = rt.walk_forward(
+        d, [f"x{i}" for i in range(k)], "converted", "created", "2022-07", LogisticRegression, policy="never"
+    )
     assert out["psi_alarm"].mean() <= 0.06  # 34 months: at most 2 alarms where 0.3 would be expected
 
 
@@ -438,16 +531,25 @@ def test_first_shift_finds_the_change_from_the_data_alone(course_world):
 
     leads = course_world.leads.set_index("lead_id")
     x = sc.lead_features(leads)
-    assert rt.first_shift(x.assign(created=leads["created_date"]), list(x.columns), "created") == \
-        pd.Timestamp(course_world.truth["drift"]["date"]) == sc.first_lead_shift(course_world.leads)
+    assert (
+        rt.first_shift(x.assign(created=leads["created_date"]), list(x.columns), "created")
+        == pd.Timestamp(course_world.truth["drift"]["date"])
+        == sc.first_lead_shift(course_world.leads)
+    )
     with pytest.raises(rt.DriftError, match="not more than the 6 of reference"):
         rt.first_shift(_drifting(months=5), ["x1"], "created")
 
 
 def test_walk_forward_on_small_months_raises_the_psi_limit_to_chance():
     d = _drifting(n_per=70, months=12, change=99, seed=0)  # no change at all
-    args = dict(features=["x1", "x2"], target="converted", time_col="created", first_test="2024-07",
-                make_model=LogisticRegression, policy="drift")
+    args = dict(
+        features=["x1", "x2"],
+        target="converted",
+        time_col="created",
+        first_test="2024-07",
+        make_model=LogisticRegression,
+        policy="drift",
+    )
     naive = rt.walk_forward(d, chance_level=None, **args)
     floor = rt.walk_forward(d, **args)
     assert (floor["psi_limit"] > 0.2).all() and (naive["psi_limit"] == 0.2).all()
@@ -460,8 +562,12 @@ def test_auc_se_matches_the_spread_of_simulated_aucs():
 
     rng = np.random.default_rng(5)
     n_pos, n_neg, shift = 30, 90, 1.05  # true AUC = Phi(shift / sqrt 2) = 0.77
-    aucs = [roc_auc_score(np.r_[np.ones(n_pos), np.zeros(n_neg)],
-                          np.r_[rng.normal(shift, 1, n_pos), rng.normal(0, 1, n_neg)]) for _ in range(2000)]
+    aucs = [
+        roc_auc_score(
+            np.r_[np.ones(n_pos), np.zeros(n_neg)], np.r_[rng.normal(shift, 1, n_pos), rng.normal(0, 1, n_neg)]
+        )
+        for _ in range(2000)
+    ]
     # within 20 %, on the safe side: Hanley and McNeil's formula is a little wide for normal scores
     assert np.std(aucs) * 0.95 < rt.auc_se(np.mean(aucs), n_pos, n_neg) < np.std(aucs) * 1.2
     with pytest.raises(rt.DriftError, match="positives and negatives"):

@@ -12,14 +12,24 @@ from helpers import rfm
 def _tx() -> pd.DataFrame:
     # customer 1: orders 10 (two lines, Jan 1) and 11 (Mar 1); customer 2: order 12 (Feb 1) and 13 (Feb 1, same day)
     # customer 3: one order (Mar 20)
-    return pd.DataFrame({
-        "customer_id": [1, 1, 1, 2, 2, 3],
-        "order_id": [10, 10, 11, 12, 13, 14],
-        "order_date": pd.to_datetime(["2025-01-01 00:00", "2025-01-01 00:00", "2025-03-01 00:00", "2025-02-01 09:00",
-                                      "2025-02-01 17:00", "2025-03-20 00:00"]),
-        "quantity": [1, 2, 1, 1, 1, 3],
-        "unit_price": [10.0, 5.0, 40.0, 30.0, 20.0, 1.0],
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": [1, 1, 1, 2, 2, 3],
+            "order_id": [10, 10, 11, 12, 13, 14],
+            "order_date": pd.to_datetime(
+                [
+                    "2025-01-01 00:00",
+                    "2025-01-01 00:00",
+                    "2025-03-01 00:00",
+                    "2025-02-01 09:00",
+                    "2025-02-01 17:00",
+                    "2025-03-20 00:00",
+                ]
+            ),
+            "quantity": [1, 2, 1, 1, 1, 3],
+            "unit_price": [10.0, 5.0, 40.0, 30.0, 20.0, 1.0],
+        }
+    )
 
 
 def test_rfm_by_hand():
@@ -95,8 +105,11 @@ def test_a_missing_amount_is_refused_not_summed_as_nan(column):
     tx.loc[1, column] = np.nan
     before = tx.copy()
     for fn in (rfm.rfm_table, rfm.lifetimes_summary):
-        with pytest.raises(ValueError, match=r"1 line\(s\) with quantity x unit_price <= 0 or missing \(rows \[1\]\)"
-                                             r".*fill or drop missing amounts"):
+        with pytest.raises(
+            ValueError,
+            match=r"1 line\(s\) with quantity x unit_price <= 0 or missing \(rows \[1\]\)"
+            r".*fill or drop missing amounts",
+        ):
             fn(tx, as_of="2025-04-01")
     pd.testing.assert_frame_equal(tx, before)  # the caller's frame is untouched
 
@@ -115,8 +128,7 @@ def test_rfm_on_the_course_world_is_consistent(course_world):
     tx = course_world.transactions
     spend = (tx["quantity"] * tx["unit_price"]).groupby(tx["customer_id"]).sum()
     assert np.allclose(t["monetary"], spend.loc[t.index].round(2))
-    assert set(t["R"]) == set(range(1, 6)) and t["segment"].isin(
-        [n for n, _ in rfm.SEGMENT_RULES] + ["other"]).all()
+    assert set(t["R"]) == set(range(1, 6)) and t["segment"].isin([n for n, _ in rfm.SEGMENT_RULES] + ["other"]).all()
     # recency and the R score move in opposite directions
     assert t.groupby("R")["recency_days"].mean().is_monotonic_decreasing
 
@@ -130,7 +142,12 @@ def test_lifetimes_summary_agrees_with_the_lifetimes_package(small_world):
     ours = rfm.lifetimes_summary(tx, as_of=as_of)
     before = tx[tx["order_date"] < as_of]
     theirs = summary_data_from_transaction_data(
-        before.assign(value=before["quantity"] * before["unit_price"]), "customer_id", "order_date",
-        monetary_value_col="value", observation_period_end=as_of - pd.Timedelta(days=1), freq="D")
+        before.assign(value=before["quantity"] * before["unit_price"]),
+        "customer_id",
+        "order_date",
+        monetary_value_col="value",
+        observation_period_end=as_of - pd.Timedelta(days=1),
+        freq="D",
+    )
     theirs.index = theirs.index.astype(ours.index.dtype)
     pd.testing.assert_frame_equal(ours, theirs[ours.columns], check_names=False, rtol=1e-9)

@@ -49,7 +49,9 @@ def test_save_table(tmp_path):
     assert p == tmp_path / "segments.csv"
     assert p.read_text() == "customer_id,cluster\n1,0\n2,1\n"
     run.start("02_scoring", tmp_path)  # a later lesson of the same run reads it back
-    pd.testing.assert_frame_equal(run.read_table("segments.csv"), pd.DataFrame({"customer_id": [1, 2], "cluster": [0, 1]}))
+    pd.testing.assert_frame_equal(
+        run.read_table("segments.csv"), pd.DataFrame({"customer_id": [1, 2], "cluster": [0, 1]})
+    )
     assert run.read_table("offers.csv") is None
 
 
@@ -85,8 +87,7 @@ def test_course_without_truth_skips_checks(tmp_path, world_copy):
 def test_failure_names_notebook_cell_file_and_fix(tmp_path, world_copy, capsys):
     df = pd.read_csv(world_copy / "customers.csv").drop(columns=["region"])
     df.to_csv(world_copy / "customers.csv", index=False)
-    code = run.main(["--data-dir", str(world_copy), "--out", str(tmp_path / "out"), "--only", "00",
-                     "--no-progress"])
+    code = run.main(["--data-dir", str(world_copy), "--out", str(tmp_path / "out"), "--only", "00", "--no-progress"])
     err = capsys.readouterr().err
     assert code == 1
     assert "FAILED: 00_the_world failed at cell" in err
@@ -119,11 +120,16 @@ def test_clean_notebook_merges_one_print_split_into_two_stream_outputs(tmp_path)
         run.clean_notebook(path)
         return nbformat.read(path, as_version=4).cells[0].outputs
 
-    split = notebook([new_output("stream", name="stdout", text="p = 0.313"),
-                      new_output("stream", name="stdout", text="\n"),
-                      new_output("stream", name="stderr", text="warning\n")])
-    whole = notebook([new_output("stream", name="stdout", text="p = 0.313\n"),
-                      new_output("stream", name="stderr", text="warning\n")])
+    split = notebook(
+        [
+            new_output("stream", name="stdout", text="p = 0.313"),
+            new_output("stream", name="stdout", text="\n"),
+            new_output("stream", name="stderr", text="warning\n"),
+        ]
+    )
+    whole = notebook(
+        [new_output("stream", name="stdout", text="p = 0.313\n"), new_output("stream", name="stderr", text="warning\n")]
+    )
     assert split == whole
     assert [(o["name"], o["text"]) for o in split] == [("stdout", "p = 0.313\n"), ("stderr", "warning\n")]
 

@@ -12,11 +12,13 @@ from helpers import scoring as sc
 
 
 def _events() -> pd.DataFrame:
-    return pd.DataFrame({
-        "lead_id": ["a", "a", "a", "b", "b"],
-        "event_type": ["site_visit", "payment_form_view", "email_open", "email_click", "unsubscribe"],
-        "timestamp": pd.to_datetime(["2025-01-01", "2025-01-10", "2025-02-20", "2025-01-05", "2025-01-06"]),
-    })
+    return pd.DataFrame(
+        {
+            "lead_id": ["a", "a", "a", "b", "b"],
+            "event_type": ["site_visit", "payment_form_view", "email_open", "email_click", "unsubscribe"],
+            "timestamp": pd.to_datetime(["2025-01-01", "2025-01-10", "2025-02-20", "2025-01-05", "2025-01-06"]),
+        }
+    )
 
 
 def test_rule_scores_by_hand():
@@ -29,13 +31,16 @@ def test_rule_scores_by_hand():
 
 def test_rule_scores_per_lead_cutoff_and_leads_without_events():
     cutoff = pd.Series(pd.to_datetime(["2025-01-08", "2025-03-01", "2025-04-01"]), index=["a", "b", "c"])
-    s = sc.rule_scores(_events(), cutoff, ids=["a", "b", "c"],
-                       active_since=pd.Series(pd.to_datetime(["2025-01-01"] * 3), index=["a", "b", "c"]))
+    s = sc.rule_scores(
+        _events(),
+        cutoff,
+        ids=["a", "b", "c"],
+        active_since=pd.Series(pd.to_datetime(["2025-01-01"] * 3), index=["a", "b", "c"]),
+    )
     assert s.loc["a", "points"] == 1.0  # the payment form (Jan 10) is after a's cutoff
     assert s.loc["c", "points"] == 0.0 and s.loc["c", "inactive_days"] == 90 and s.loc["c", "penalty"] == -30.0
     mine = {"points": {"email_open": 3}}
     assert sc.rule_scores(_events(), "2025-03-01", rules=mine)["score"].to_dict() == {"a": 3.0, "b": 0.0}
-
 
 
 def test_rule_scores_same_with_categorical_columns_and_refuse_repeated_ids():
@@ -43,8 +48,10 @@ def test_rule_scores_same_with_categorical_columns_and_refuse_repeated_ids():
     cat = ev.assign(lead_id=ev["lead_id"].astype("category"), event_type=ev["event_type"].astype("category"))
     ids = ["c", "b", "a"]  # order of the output, one id without events, categories not in that order
     since = pd.Series(pd.to_datetime(["2025-01-01"] * 3), index=["a", "b", "c"])
-    pd.testing.assert_frame_equal(sc.rule_scores(cat, "2025-03-01", ids=ids, active_since=since),
-                                  sc.rule_scores(ev, "2025-03-01", ids=ids, active_since=since))
+    pd.testing.assert_frame_equal(
+        sc.rule_scores(cat, "2025-03-01", ids=ids, active_since=since),
+        sc.rule_scores(ev, "2025-03-01", ids=ids, active_since=since),
+    )
     with pytest.raises(ValueError, match="1 repeated id"):
         sc.rule_scores(ev, "2025-03-01", ids=["a", "b", "a"])
 
@@ -59,8 +66,12 @@ def test_bad_rules_are_refused():
     with pytest.raises(ValueError, match="is not after the first event"):
         sc.rule_scores(_events(), "2024-12-01")
     with pytest.raises(ValueError, match="active_since is after as_of"):
-        sc.rule_scores(_events(), "2025-03-01", ids=["a", "c"],
-                       active_since=pd.Series(pd.to_datetime(["2025-01-01", "2025-04-01"]), index=["a", "c"]))
+        sc.rule_scores(
+            _events(),
+            "2025-03-01",
+            ids=["a", "c"],
+            active_since=pd.Series(pd.to_datetime(["2025-01-01", "2025-04-01"]), index=["a", "c"]),
+        )
     with pytest.raises(ValueError, match="as_of has no date"):
         sc.rule_scores(_events(), pd.Series(pd.to_datetime(["2025-03-01"]), index=["a"]), ids=["a", "b"])
 
@@ -69,8 +80,12 @@ def test_lead_features_transforms_and_errors():
     leads = pd.DataFrame({"visits": [0, 3], "age": [40, 60], "gender": ["F", "M"], "pages": [2, 5]})
     spec = {"visits": "log1p", "age": "per_decade", "is_female": ("gender", "F"), "pages_3plus": ("pages", ">=", 3)}
     f = sc.lead_features(leads, spec)
-    assert f.to_dict("list") == {"visits": [0.0, np.log(4.0)], "age": [0.0, 2.0], "is_female": [1.0, 0.0],
-                                 "pages_3plus": [0.0, 1.0]}
+    assert f.to_dict("list") == {
+        "visits": [0.0, np.log(4.0)],
+        "age": [0.0, 2.0],
+        "is_female": [1.0, 0.0],
+        "pages_3plus": [0.0, 1.0],
+    }
     assert sc.feature_sources(spec)["pages_3plus"] == "pages"
     with pytest.raises(ValueError, match="no column 'income'"):
         sc.lead_features(leads, {"rich": ("income", "high")})
@@ -106,7 +121,9 @@ def test_decile_and_calibration_tables():
     assert t["leads"].tolist() == [2, 2, 2, 2, 2] and t["conversions"].tolist() == [2, 1, 0, 0, 0]
     assert t["cumulative_gain"].iloc[-1] == 1.0 and t["lift"].iloc[0] == pytest.approx(1.0 / 0.3)
     c = sc.calibration_table(y, np.linspace(0, 1, 10), bins=2)
-    assert c["observed"].tolist() == [0.6, 0.0] and c["predicted"].iloc[0] == pytest.approx(np.linspace(0, 1, 10)[:5].mean())
+    assert c["observed"].tolist() == [0.6, 0.0] and c["predicted"].iloc[0] == pytest.approx(
+        np.linspace(0, 1, 10)[:5].mean()
+    )
 
 
 def test_trigger_and_odds_ratios_recover_a_planted_effect():
@@ -179,6 +196,7 @@ def test_adjusted_risk_recovers_the_planted_effect_in_rates():
 
 # ---- the course world: what issue 4 asks of lead scoring
 
+
 @pytest.fixture(scope="module")
 def lead_study(course_world):
     leads = course_world.leads.set_index("lead_id")
@@ -211,8 +229,7 @@ def test_course_world_selection_and_auc(course_world, lead_study):
     auc_model = roc_auc_score(y.loc[test], model.predict_proba(x.loc[test, selected])[:, 1])
     auc_oracle = roc_auc_score(y.loc[test], p_true)
     created = leads.loc[test, "created_date"]
-    rules = sc.rule_scores(course_world.lead_events, created + pd.Timedelta(days=30), ids=test,
-                           active_since=created)
+    rules = sc.rule_scores(course_world.lead_events, created + pd.Timedelta(days=30), ids=test, active_since=created)
     auc_rules = roc_auc_score(y.loc[test], rules["score"])
     assert auc_oracle - auc_model < 0.01
     assert auc_rules < auc_model
@@ -246,8 +263,11 @@ def test_backward_aic_follows_the_aic_path_computed_independently():
     x, y = _selection_data()
 
     def aic(cols):
-        return sm.GLM(y, sm.add_constant(x[cols].to_numpy(float), has_constant="add"),
-                      family=sm.families.Binomial()).fit().aic
+        return (
+            sm.GLM(y, sm.add_constant(x[cols].to_numpy(float), has_constant="add"), family=sm.families.Binomial())
+            .fit()
+            .aic
+        )
 
     keep = list(x.columns)  # the same greedy elimination, by statsmodels' own AIC
     while keep:

@@ -16,19 +16,31 @@ from helpers.world import World
 
 
 def _tiny_world() -> World:
-    customers = pd.DataFrame({"customer_id": [1, 2, 3], "age": [30, 40, 50],
-                              "signup_date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-03-01"])})
+    customers = pd.DataFrame(
+        {
+            "customer_id": [1, 2, 3],
+            "age": [30, 40, 50],
+            "signup_date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-03-01"]),
+        }
+    )
     products = pd.DataFrame({"product_id": ["a", "b"], "category": ["home", "books"], "price": [10.0, 20.0]})
-    tx = pd.DataFrame({
-        "order_id": [1, 1, 2, 3], "customer_id": [1, 1, 1, 2],
-        "order_date": pd.to_datetime(["2024-01-10", "2024-01-10", "2024-02-20", "2024-03-01"]),
-        "product_id": ["a", "b", "a", "b"], "quantity": [1, 1, 2, 1], "unit_price": [10.0, 20.0, 10.0, 20.0],
-    })
-    events = pd.DataFrame({
-        "customer_id": [1, 1, 1, 3, 3], "timestamp": pd.to_datetime(["2024-01-05", "2024-01-06", "2024-01-07",
-                                                                    "2024-03-05", "2024-03-06"]),
-        "event_type": ["site_visit", "email_sent", "email_open", "email_sent", "site_visit"],
-    })
+    tx = pd.DataFrame(
+        {
+            "order_id": [1, 1, 2, 3],
+            "customer_id": [1, 1, 1, 2],
+            "order_date": pd.to_datetime(["2024-01-10", "2024-01-10", "2024-02-20", "2024-03-01"]),
+            "product_id": ["a", "b", "a", "b"],
+            "quantity": [1, 1, 2, 1],
+            "unit_price": [10.0, 20.0, 10.0, 20.0],
+        }
+    )
+    events = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 1, 3, 3],
+            "timestamp": pd.to_datetime(["2024-01-05", "2024-01-06", "2024-01-07", "2024-03-05", "2024-03-06"]),
+            "event_type": ["site_visit", "email_sent", "email_open", "email_sent", "site_visit"],
+        }
+    )
     return World({"customers": customers, "products": products, "transactions": tx, "events": events})
 
 
@@ -106,7 +118,7 @@ def test_two_step_finds_the_number_of_groups_and_the_groups(k):
     how = ts.k_diagnostics()
     assert how["chosen"].sum() == 1 and how.index[how["chosen"]][0] == k
     bound = how.index[how["bic_rule"]][0]
-    assert bound >= k and how.loc[bound, "change_ratio"] < 0.04 <= how.loc[:bound - 1, "change_ratio"].min()
+    assert bound >= k and how.loc[bound, "change_ratio"] < 0.04 <= how.loc[: bound - 1, "change_ratio"].min()
     ratios = how.loc[2:bound, "distance_ratio"]
     assert ratios[k] * 1.15 >= ratios.max()  # the largest, or the larger of two within 15 % of each other
     bic = ts.bic_.to_numpy()
@@ -207,8 +219,14 @@ def test_choose_k_finds_well_separated_groups_and_refuses_too_few_rows():
     assert table.loc[4, "stability_ari"] > 0.99
     assert (table["inertia"].diff().dropna() < 0).all()  # the elbow curve falls
     assert sg.suggest_k(table) == 4 and sg.suggest_k(table, rule="silhouette") == 4
-    shaky = pd.DataFrame({"inertia": [100.0, 50.0, 40.0, 35.0], "silhouette": [0.3, 0.5, 0.4, 0.35],
-                          "stability_ari": [0.95, 0.7, 0.92, 0.93]}, index=[2, 3, 4, 5])
+    shaky = pd.DataFrame(
+        {
+            "inertia": [100.0, 50.0, 40.0, 35.0],
+            "silhouette": [0.3, 0.5, 0.4, 0.35],
+            "stability_ari": [0.95, 0.7, 0.92, 0.93],
+        },
+        index=[2, 3, 4, 5],
+    )
     assert sg.suggest_k(shaky, rule="silhouette") == 4  # k=3 scores best but is not stable
     assert sg.suggest_k(shaky) == 4  # the elbow is at 3, which is not stable: the next-best stable k
     assert sg.suggest_k(shaky, min_stability=0.99) == 2  # none stable enough: the most stable
@@ -259,9 +277,8 @@ def test_mixed_inputs_errors_name_the_fix(small_world):
     with pytest.raises(ValueError, match=r"unknown feature\(s\) \['spend'\]"):
         sg.mixed_inputs(small_world, left_out=["spend"])
     x = sg.mixed_inputs(small_world)
-    assert list(x.columns[-len(sg.CRM_COLUMNS):]) == list(sg.CRM_COLUMNS)
+    assert list(x.columns[-len(sg.CRM_COLUMNS) :]) == list(sg.CRM_COLUMNS)
     assert not set(sg.LEFT_OUT) & set(x.columns) and x["share_home"].isna().any()
-
 
 
 def _as_known_on(world, as_of, rng=None) -> World:
@@ -270,8 +287,14 @@ def _as_known_on(world, as_of, rng=None) -> World:
     as_of = pd.Timestamp(as_of)
     tx, ev, cust = world.transactions, world.events, world.customers
     if rng is None:
-        return World({**world.tables, "customers": cust[cust["signup_date"] < as_of],
-                      "transactions": tx[tx["order_date"] < as_of], "events": ev[ev["timestamp"] < as_of]})
+        return World(
+            {
+                **world.tables,
+                "customers": cust[cust["signup_date"] < as_of],
+                "transactions": tx[tx["order_date"] < as_of],
+                "events": ev[ev["timestamp"] < as_of],
+            }
+        )
     later_tx = tx["order_date"] >= as_of
     tx = tx.copy()
     tx.loc[later_tx, "customer_id"] = rng.permutation(tx.loc[later_tx, "customer_id"].to_numpy())
@@ -310,6 +333,7 @@ def test_personas_refuse_what_cannot_be_known(small_world):
 
 
 # ---- against the planted truth (issue 3's targets)
+
 
 def _segments(world) -> np.ndarray:
     lat = world.truth.customers.set_index("customer_id")

@@ -12,8 +12,12 @@ from helpers import sendtime as st
 def _curves() -> pd.DataFrame:
     hours = np.arange(6, 23)
     peak = {"early": 9, "late": 20}
-    return pd.DataFrame({h: {s: 1 / (1 + np.exp(-(-1.2 + 1.1 * (np.cos(2 * np.pi * (h - p) / 24) - 1))))
-                             for s, p in peak.items()} for h in hours})
+    return pd.DataFrame(
+        {
+            h: {s: 1 / (1 + np.exp(-(-1.2 + 1.1 * (np.cos(2 * np.pi * (h - p) / 24) - 1)))) for s, p in peak.items()}
+            for h in hours
+        }
+    )
 
 
 def test_split_regret_is_exact_and_oracle_has_none():
@@ -62,8 +66,9 @@ def test_thompson_on_the_course_world(course_world):
     consent = course_world.customers.set_index("customer_id")["email_consent"].astype(bool)
     audience = seg[consent].value_counts().reindex(curves.index).to_numpy()
     x = course_world.experiments
-    past = course_world.email_sends[course_world.email_sends["campaign_id"].isin(
-        x.loc[x["kind"] == "send_time", "campaign_id"])]
+    past = course_world.email_sends[
+        course_world.email_sends["campaign_id"].isin(x.loc[x["kind"] == "send_time", "campaign_id"])
+    ]
     prior = st.history_prior(past)
     regret = {}
     for policy in ("split", "epsilon", "thompson", "pooled", "explore-commit"):

@@ -90,9 +90,11 @@ def test_pages_are_self_contained_and_their_links_resolve(site):
 
 
 def test_offline_removes_only_the_cdn_scripts():
-    page = ('<head><script src="https://cdnjs.cloudflare.com/ajax/libs/require.js/2.1.10/require.min.js"></script>'
-            '<!-- Load mathjax -->\n<script src="https://x/mathjax.js"></script>\n<!-- End of mathjax configuration -->'
-            '<script>var keep = 1;</script></head>')
+    page = (
+        '<head><script src="https://cdnjs.cloudflare.com/ajax/libs/require.js/2.1.10/require.min.js"></script>'
+        '<!-- Load mathjax -->\n<script src="https://x/mathjax.js"></script>\n<!-- End of mathjax configuration -->'
+        "<script>var keep = 1;</script></head>"
+    )
     assert build_site.offline(page) == f"<head><script>var keep = 1;</script>{build_site.FAVICON}\n</head>"
 
 
@@ -106,8 +108,10 @@ def _browser_paths() -> tuple[str, str] | None:
 def browser():
     paths = _browser_paths()
     if paths is None:
-        message = ("headless Chromium and ChromeDriver not found: run `make browser` (Debian/Ubuntu) or set "
-                   "CHROMIUM and CHROMEDRIVER")
+        message = (
+            "headless Chromium and ChromeDriver not found: run `make browser` (Debian/Ubuntu) or set "
+            "CHROMIUM and CHROMEDRIVER"
+        )
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)
         pytest.skip(message)
@@ -116,9 +120,18 @@ def browser():
 
     options = webdriver.ChromeOptions()
     options.binary_location = paths[0]
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-quic", "--window-size=1280,900"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+        "--window-size=1280,900",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=paths[1]), options=options)
@@ -150,7 +163,8 @@ def test_every_page_loads_in_chromium_without_console_errors(browser, served):
         errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
         assert not errors, f"{name}: {errors}"
         broken = browser.execute_script(
-            "return Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).length")
+            "return Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).length"
+        )
         assert broken == 0, f"{name}: {broken} image(s) did not load"
         if name in LESSON_PAGES:
             title = browser.execute_script("return document.querySelector('h1').textContent")

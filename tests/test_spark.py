@@ -77,17 +77,29 @@ def test_spark_lifetimes_summary_equals_the_pandas_helper(spark, lines, course_w
     pd.testing.assert_frame_equal(theirs[ours.columns], ours, rtol=1e-12)
 
 
-@pytest.mark.parametrize("algorithm, by, min_support, min_lift",
-                         [("fpgrowth", "order_id", 0.005, 1.0),  # lesson 03's rules of what is bought together
-                          ("pairs", "customer_id", 0.05, 1.1)])  # lesson 03's cross-sell rules for the offers
-def test_spark_rules_give_the_same_itemsets_and_rules_as_mlxtend(spark, lines, course_world, algorithm, by,
-                                                                 min_support, min_lift):
+@pytest.mark.parametrize(
+    "algorithm, by, min_support, min_lift",
+    [
+        ("fpgrowth", "order_id", 0.005, 1.0),  # lesson 03's rules of what is bought together
+        ("pairs", "customer_id", 0.05, 1.1),
+    ],
+)  # lesson 03's cross-sell rules for the offers
+def test_spark_rules_give_the_same_itemsets_and_rules_as_mlxtend(
+    spark, lines, course_world, algorithm, by, min_support, min_lift
+):
     from helpers import spark as hs
 
-    ours_sets, ours_rules = nbo.mine_rules(course_world.transactions, min_support=min_support, min_confidence=0.05,
-                                           min_lift=min_lift, by=by, algorithm=algorithm)
-    sets, rules = hs.mine_rules(lines, min_support=min_support, min_confidence=0.05, min_lift=min_lift, by=by,
-                                algorithm=algorithm)
+    ours_sets, ours_rules = nbo.mine_rules(
+        course_world.transactions,
+        min_support=min_support,
+        min_confidence=0.05,
+        min_lift=min_lift,
+        by=by,
+        algorithm=algorithm,
+    )
+    sets, rules = hs.mine_rules(
+        lines, min_support=min_support, min_confidence=0.05, min_lift=min_lift, by=by, algorithm=algorithm
+    )
     assert (ours_sets["size"] == 2).sum() >= 10 and len(ours_rules) >= 10
     pd.testing.assert_frame_equal(sets, ours_sets, check_exact=True)
     pd.testing.assert_frame_equal(rules, ours_rules, check_exact=True)
@@ -137,10 +149,16 @@ def test_spark_monetary_rounding_matches_numpy_on_half_cents(spark):
 
     from helpers import spark as hs
 
-    tx = pd.DataFrame({"order_id": [1, 2, 3, 4], "customer_id": [1, 2, 3, 3],
-                       "order_date": pd.to_datetime(["2025-01-01 10:00:00"] * 4),
-                       "product_id": ["a", "b", "a", "b"], "quantity": [1, 1, 1, 1],
-                       "unit_price": [0.125, 0.375, 2.5, 0.0625]})
+    tx = pd.DataFrame(
+        {
+            "order_id": [1, 2, 3, 4],
+            "customer_id": [1, 2, 3, 3],
+            "order_date": pd.to_datetime(["2025-01-01 10:00:00"] * 4),
+            "product_id": ["a", "b", "a", "b"],
+            "quantity": [1, 1, 1, 1],
+            "unit_price": [0.125, 0.375, 2.5, 0.0625],
+        }
+    )
     frame = spark.createDataFrame(tx.assign(order_date=tx["order_date"].dt.strftime("%Y-%m-%d %H:%M:%S")))
     frame = frame.withColumn("order_date", F.to_timestamp("order_date"))
     ours = rfm.rfm_table(tx)["monetary"].to_numpy()

@@ -56,10 +56,16 @@ def test_cli_check_passes_on_identical_and_fails_on_changed_manifest(tmp_path, c
     assert "differ from" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(n_segments=1), "n_segments"), (dict(n_segments=9), "n_segments"), (dict(n_customers=50), "n_customers"),
-    (dict(n_products=10), "n_products"), (dict(n_campaigns=0), "n_campaigns"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(n_segments=1), "n_segments"),
+        (dict(n_segments=9), "n_segments"),
+        (dict(n_customers=50), "n_customers"),
+        (dict(n_products=10), "n_products"),
+        (dict(n_campaigns=0), "n_campaigns"),
+    ],
+)
 def test_bad_generator_arguments_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         generate_world(**kwargs)
@@ -135,10 +141,16 @@ def test_lead_features_are_counts_of_lead_events(world):
     counts = world.lead_events.groupby(["lead_id", "event_type"]).size().unstack(fill_value=0)
     leads = world.leads.set_index("lead_id")
     counts = counts.reindex(leads.index).fillna(0).astype(int)
-    pairs = {"site_visits": "site_visit", "product_page_views": "product_page_view",
-             "catalog_clicks": "catalog_click", "guide_downloads": "guide_download",
-             "payment_form_views": "payment_form_view", "email_opens": "email_open", "email_clicks": "email_click",
-             "social_engagements": "social_engagement"}
+    pairs = {
+        "site_visits": "site_visit",
+        "product_page_views": "product_page_view",
+        "catalog_clicks": "catalog_click",
+        "guide_downloads": "guide_download",
+        "payment_form_views": "payment_form_view",
+        "email_opens": "email_open",
+        "email_clicks": "email_click",
+        "social_engagements": "social_engagement",
+    }
     for col, ev in pairs.items():
         assert (leads[col] == counts[ev]).all(), col
     assert (leads["unsubscribed"] == (counts["unsubscribe"] > 0)).all()
@@ -167,8 +179,14 @@ def test_planted_rules_show_their_closed_form_lift(world):
 
 def _lead_design(leads: pd.DataFrame) -> pd.DataFrame:
     x = pd.DataFrame(index=leads.index)
-    for c in ("site_visits", "catalog_clicks", "payment_form_views", "email_opens", "email_clicks",
-              "social_engagements"):
+    for c in (
+        "site_visits",
+        "catalog_clicks",
+        "payment_form_views",
+        "email_opens",
+        "email_clicks",
+        "social_engagements",
+    ):
         x[c] = np.log1p(leads[c])
     x["product_page_views"] = (leads["product_page_views"] >= 3).astype(float)
     x["guide_downloads"] = leads["guide_downloads"].astype(float)
@@ -198,9 +216,11 @@ def test_lead_probabilities_in_truth_match_the_formula(world):
     leads = world.leads
     x = _lead_design(leads)
     after = np.asarray(world.truth.leads["after_drift"])
-    eta = np.where(after,
-                   synth.LEAD_COEF_AFTER["intercept"] + x.to_numpy() @ [synth.LEAD_COEF_AFTER[f] for f in x.columns],
-                   synth.LEAD_COEF_BEFORE["intercept"] + x.to_numpy() @ [synth.LEAD_COEF_BEFORE[f] for f in x.columns])
+    eta = np.where(
+        after,
+        synth.LEAD_COEF_AFTER["intercept"] + x.to_numpy() @ [synth.LEAD_COEF_AFTER[f] for f in x.columns],
+        synth.LEAD_COEF_BEFORE["intercept"] + x.to_numpy() @ [synth.LEAD_COEF_BEFORE[f] for f in x.columns],
+    )
     p = 1 / (1 + np.exp(-eta))
     np.testing.assert_allclose(p, world.truth.leads["p_convert"], atol=1e-6)
     assert after.any() and (~after).any()

@@ -12,7 +12,14 @@ def test_course_world_dates_are_the_lessons_dates(course_world):
     orders = course_world.transactions["order_date"]
     assert tl.last_as_of(orders, 90) == pd.Timestamp("2025-10-01")
     assert [str(t.date()) for t in tl.as_of_dates(orders, 90)] == [
-        "2024-04-01", "2024-07-01", "2024-10-01", "2025-01-01", "2025-04-01", "2025-07-01", "2025-10-01"]
+        "2024-04-01",
+        "2024-07-01",
+        "2024-10-01",
+        "2025-01-01",
+        "2025-04-01",
+        "2025-07-01",
+        "2025-10-01",
+    ]
     assert tl.first_month(course_world.leads["created_date"]) == "2024-07"
     # a lead's outcome is known when its 30 + 60-day conversion window closes, as the data card says
     leads = course_world.leads

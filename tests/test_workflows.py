@@ -33,25 +33,46 @@ def _steps(*steps):
 STOP = {"id": "end", "type": "stop"}
 
 
-@pytest.mark.parametrize("spec, message", [
-    (_steps({"id": "a", "type": "wait", "hours": 1, "next": "b"},
-            {"id": "b", "type": "condition", "if": "purchased", "yes": "end", "no": "a"}, STOP),
-     r"cycle a -> b -> a"),
-    ({**_steps(STOP), "trigger": "cart_abandoned"}, "unknown trigger event 'cart_abandoned'"),
-    (_steps({"id": "a", "type": "sleep", "next": "end"}, STOP), "step 'a': unknown type 'sleep'"),
-    (_steps({"id": "a", "type": "wait", "hours": 1, "next": "nowhere"}, STOP), "next -> 'nowhere', which is not a step"),
-    (_steps({"id": "a", "type": "wait", "hours": 0, "next": "end"}, STOP), "hours > 0"),
-    (_steps({"id": "a", "type": "action", "channel": "email", "offer": "discount", "discount": 1.5, "next": "end"},
-            STOP), r"discount in \(0, 1\)"),
-    (_steps({"id": "a", "type": "action", "channel": "fax", "offer": "reminder", "next": "end"}, STOP),
-     "unknown channel 'fax'"),
-    (_steps({"id": "a", "type": "condition", "if": "is_vip", "yes": "end", "no": "end"}, STOP), "unknown condition"),
-    (_steps(STOP, {"id": "orphan", "type": "wait", "hours": 1, "next": "end"}), "orphan cannot be reached"),
-    (_steps({"id": "end", "type": "wait", "hours": 1, "next": "end"}, STOP), "two steps are called 'end'"),
-    (_steps({"type": "stop"}), "step 0 has no id"),
-    ({"name": "t", "trigger": "cart_abandon", "steps": []}, "no steps"),
-    ({**_steps(STOP), "goal_hours": -1}, "goal_hours must be > 0"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        (
+            _steps(
+                {"id": "a", "type": "wait", "hours": 1, "next": "b"},
+                {"id": "b", "type": "condition", "if": "purchased", "yes": "end", "no": "a"},
+                STOP,
+            ),
+            r"cycle a -> b -> a",
+        ),
+        ({**_steps(STOP), "trigger": "cart_abandoned"}, "unknown trigger event 'cart_abandoned'"),
+        (_steps({"id": "a", "type": "sleep", "next": "end"}, STOP), "step 'a': unknown type 'sleep'"),
+        (
+            _steps({"id": "a", "type": "wait", "hours": 1, "next": "nowhere"}, STOP),
+            "next -> 'nowhere', which is not a step",
+        ),
+        (_steps({"id": "a", "type": "wait", "hours": 0, "next": "end"}, STOP), "hours > 0"),
+        (
+            _steps(
+                {"id": "a", "type": "action", "channel": "email", "offer": "discount", "discount": 1.5, "next": "end"},
+                STOP,
+            ),
+            r"discount in \(0, 1\)",
+        ),
+        (
+            _steps({"id": "a", "type": "action", "channel": "fax", "offer": "reminder", "next": "end"}, STOP),
+            "unknown channel 'fax'",
+        ),
+        (
+            _steps({"id": "a", "type": "condition", "if": "is_vip", "yes": "end", "no": "end"}, STOP),
+            "unknown condition",
+        ),
+        (_steps(STOP, {"id": "orphan", "type": "wait", "hours": 1, "next": "end"}), "orphan cannot be reached"),
+        (_steps({"id": "end", "type": "wait", "hours": 1, "next": "end"}, STOP), "two steps are called 'end'"),
+        (_steps({"type": "stop"}), "step 0 has no id"),
+        ({"name": "t", "trigger": "cart_abandon", "steps": []}, "no steps"),
+        ({**_steps(STOP), "goal_hours": -1}, "goal_hours must be > 0"),
+    ],
+)
 def test_invalid_workflows_are_refused_with_the_step_named(spec, message):
     with pytest.raises(wf.WorkflowError, match=message):
         wf.Workflow.from_dict(spec)
@@ -68,17 +89,27 @@ T = pd.Timestamp("2025-03-03 10:00:00")
 def _history():
     """Five abandoned carts at T, each showing one path through the cart-recovery workflow."""
     h = pd.Timedelta(hours=1)
-    events = pd.DataFrame({
-        "customer_id": [1, 2, 3, 4, 5, 3, 9],
-        "timestamp": [T, T, T, T, T, T + 2 * h, T + 10 * 24 * h],
-        "event_type": ["cart_abandon"] * 5 + ["unsubscribe", "site_visit"],
-        "campaign_id": [None] * 7})
-    transactions = pd.DataFrame({
-        "order_id": [10, 11, 12, 13],
-        "customer_id": [1, 2, 5, 5],
-        "order_date": [T + 0.5 * h, T + 5 * h, T - 30 * 24 * h, T - 60 * 24 * h],
-        "product_id": ["P1", "P1", "P2", "P3"], "quantity": [1, 1, 1, 1], "unit_price": [50.0, 70.0, 100.0, 300.0]})
-    customers = pd.DataFrame({"customer_id": [1, 2, 3, 4, 5, 9], "email_consent": [True, True, True, False, True, True]})
+    events = pd.DataFrame(
+        {
+            "customer_id": [1, 2, 3, 4, 5, 3, 9],
+            "timestamp": [T, T, T, T, T, T + 2 * h, T + 10 * 24 * h],
+            "event_type": ["cart_abandon"] * 5 + ["unsubscribe", "site_visit"],
+            "campaign_id": [None] * 7,
+        }
+    )
+    transactions = pd.DataFrame(
+        {
+            "order_id": [10, 11, 12, 13],
+            "customer_id": [1, 2, 5, 5],
+            "order_date": [T + 0.5 * h, T + 5 * h, T - 30 * 24 * h, T - 60 * 24 * h],
+            "product_id": ["P1", "P1", "P2", "P3"],
+            "quantity": [1, 1, 1, 1],
+            "unit_price": [50.0, 70.0, 100.0, 300.0],
+        }
+    )
+    customers = pd.DataFrame(
+        {"customer_id": [1, 2, 3, 4, 5, 9], "email_consent": [True, True, True, False, True, True]}
+    )
     return events, transactions, customers
 
 
@@ -119,8 +150,13 @@ def test_simulation_bad_input():
     with pytest.raises(wf.WorkflowError, match="pass response="):
         wf.simulate(wf.cart_recovery(), events, tx, customers)
     with pytest.raises(wf.WorkflowError, match="no 'guide_download' events"):
-        wf.simulate(wf.Workflow.from_dict({**wf.cart_recovery().to_dict(), "trigger": "guide_download"}),
-                    events, tx, customers, wf.Response.assumed())
+        wf.simulate(
+            wf.Workflow.from_dict({**wf.cart_recovery().to_dict(), "trigger": "guide_download"}),
+            events,
+            tx,
+            customers,
+            wf.Response.assumed(),
+        )
     with pytest.raises(wf.WorkflowError, match="a probability"):
         wf.Response.assumed(reminder=1.5)
 

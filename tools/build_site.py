@@ -30,14 +30,18 @@ _REMOTE = [
 
 
 # no request for /favicon.ico: every page names its icon inline
-FAVICON = ('<link rel="icon" href="data:image/svg+xml,%3Csvg xmlns=%27http://www.w3.org/2000/svg%27 '
-           'viewBox=%270 0 16 16%27%3E%3Crect width=%2716%27 height=%2716%27 rx=%273%27 fill=%27%230072B2%27/%3E'
-           '%3C/svg%3E">')
+FAVICON = (
+    '<link rel="icon" href="data:image/svg+xml,%3Csvg xmlns=%27http://www.w3.org/2000/svg%27 '
+    "viewBox=%270 0 16 16%27%3E%3Crect width=%2716%27 height=%2716%27 rx=%273%27 fill=%27%230072B2%27/%3E"
+    '%3C/svg%3E">'
+)
 # links in the notebooks that point at repository files, and the page of the site that replaces each
 _LINKS = {".ipynb)": ".html)", "../README.md#syllabus": "index.html", "../data/README.md": "data_card.html"}
-CSS = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
-       "table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:.4rem .6rem;text-align:left}"
-       "code{background:#f4f4f4;padding:0 .2rem}")
+CSS = (
+    "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
+    "table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:.4rem .6rem;text-align:left}"
+    "code{background:#f4f4f4;padding:0 .2rem}"
+)
 
 
 def site_links(markdown: str) -> str:
@@ -56,8 +60,10 @@ def offline(page: str) -> str:
 
 def _plain_page(title: str, body: str, contents_link: bool = True) -> str:
     back = '<p><a href="index.html">Contents</a></p>\n' if contents_link else ""
-    return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f"{FAVICON}<style>{CSS}</style></head><body>\n{back}{body}</body></html>\n")
+    return (
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"{FAVICON}<style>{CSS}</style></head><body>\n{back}{body}</body></html>\n"
+    )
 
 
 def build(out: Path) -> list[Path]:
@@ -78,8 +84,11 @@ def build(out: Path) -> list[Path]:
         pages.append(page)
     rows = "\n".join(
         f"<tr><td>{stem[:2]}</td><td>"
-        + (f'<a href="{stem}.html">{html.escape(title)}</a>' if (out / f"{stem}.html").exists()
-           else f"{html.escape(title)} <em>(coming)</em>")
+        + (
+            f'<a href="{stem}.html">{html.escape(title)}</a>'
+            if (out / f"{stem}.html").exists()
+            else f"{html.escape(title)} <em>(coming)</em>"
+        )
         + f"</td><td>{html.escape(step)}</td><td>{html.escape(methods)}</td><td>{html.escape(able)}</td>"
         f"<td>{html.escape(minutes)}</td></tr>"
         for stem, title, step, methods, able, minutes in syllabus.LESSONS
@@ -88,7 +97,10 @@ def build(out: Path) -> list[Path]:
     render = mistune.create_markdown(plugins=["table"])
     card.write_text(_plain_page("Data card", render(site_links((ROOT / "data" / "README.md").read_text()))))
     index = out / "index.html"
-    index.write_text(_plain_page("Machine learning for marketing automation", f"""<h1>Machine learning for marketing automation</h1>
+    index.write_text(
+        _plain_page(
+            "Machine learning for marketing automation",
+            f"""<h1>Machine learning for marketing automation</h1>
 <p>An open course in executed notebooks over one synthetic retailer with a planted truth
 (<a href="data_card.html">the data card</a> documents its tables and truth).</p>
 <p>Each lesson opens with what you will be able to do, tells the method with short calls into the tested
@@ -99,7 +111,10 @@ solutions. Run them yourself with <code>make course</code>; open them with <code
 <tbody>
 {rows}
 </tbody></table>
-""", contents_link=False))
+""",
+            contents_link=False,
+        )
+    )
     return [index, card, *pages]
 
 

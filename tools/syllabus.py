@@ -15,24 +15,66 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 NB = ROOT / "notebooks"
 
-# (file stem, title, step of the method, methods, you will be able to, time to run on 2 cores as measured by `make course`)
+# (file stem, title, step of the method, methods, you will be able to, time to run on 2 cores as measured by `make
+# course`)
 LESSONS = [
-    ("00_the_world", "The world and its truth", "—", "the synthetic retailer, its tables and planted truth",
-     "load and validate a world, read the data card, check data against truth", "5 s"),
-    ("01_segmentation", "Segmentation and personas", "1", "PCA, k-means, two-step clustering, personas",
-     "find customer groups without choosing fields by hand and turn them into personas", "35 s"),
-    ("02_scoring", "Lead, RFM and churn scores", "2", "rule engine, logistic regression with backward "
-     "selection, RFM, churn models against recency and BG/NBD, profit curves",
-     "score leads and customers out of time, turn scores into decisions, and compare them with an oracle", "35 s"),
-    ("03_nbo", "Next best offer", "2", "Apriori, FP-growth, streaming rules, suppression",
-     "propose explainable offers per customer and evaluate them on held-out purchases", "30 s"),
-    ("04_abtest", "A/B tests and send time", "3", "frequentist, group-sequential and Bayesian (PyMC) tests, "
-     "Thompson sampling against fair baselines", "size, watch and judge experiments and tune send times adaptively",
-     "70 s"),
-    ("05_kpis", "Campaign workflows and KPIs", "4-5", "workflows, control groups, uplift, KPI forecasting",
-     "run workflows against a control group and forecast a campaign's KPIs", "25 s"),
-    ("06_retraining", "Retraining", "6", "drift detection, scheduled retraining, model registry, replays "
-     "through moved changes", "keep models right over time and measure it through many changes", "1 min"),
+    (
+        "00_the_world",
+        "The world and its truth",
+        "—",
+        "the synthetic retailer, its tables and planted truth",
+        "load and validate a world, read the data card, check data against truth",
+        "5 s",
+    ),
+    (
+        "01_segmentation",
+        "Segmentation and personas",
+        "1",
+        "PCA, k-means, two-step clustering, personas",
+        "find customer groups without choosing fields by hand and turn them into personas",
+        "35 s",
+    ),
+    (
+        "02_scoring",
+        "Lead, RFM and churn scores",
+        "2",
+        "rule engine, logistic regression with backward "
+        "selection, RFM, churn models against recency and BG/NBD, profit curves",
+        "score leads and customers out of time, turn scores into decisions, and compare them with an oracle",
+        "35 s",
+    ),
+    (
+        "03_nbo",
+        "Next best offer",
+        "2",
+        "Apriori, FP-growth, streaming rules, suppression",
+        "propose explainable offers per customer and evaluate them on held-out purchases",
+        "30 s",
+    ),
+    (
+        "04_abtest",
+        "A/B tests and send time",
+        "3",
+        "frequentist, group-sequential and Bayesian (PyMC) tests, Thompson sampling against fair baselines",
+        "size, watch and judge experiments and tune send times adaptively",
+        "70 s",
+    ),
+    (
+        "05_kpis",
+        "Campaign workflows and KPIs",
+        "4-5",
+        "workflows, control groups, uplift, KPI forecasting",
+        "run workflows against a control group and forecast a campaign's KPIs",
+        "25 s",
+    ),
+    (
+        "06_retraining",
+        "Retraining",
+        "6",
+        "drift detection, scheduled retraining, model registry, replays through moved changes",
+        "keep models right over time and measure it through many changes",
+        "1 min",
+    ),
 ]
 
 NAV_TAG = "navigation"
@@ -66,7 +108,10 @@ def add_navigation() -> None:
 
 
 def syllabus_table() -> str:
-    rows = ["| # | Lesson | Step of the method | Methods | You will be able to | Time to run |", "|---|---|---|---|---|---|"]
+    rows = [
+        "| # | Lesson | Step of the method | Methods | You will be able to | Time to run |",
+        "|---|---|---|---|---|---|",
+    ]
     for stem, title, step, methods, able, minutes in LESSONS:
         num = stem[:2]
         link = f"[{title}](notebooks/{stem}.ipynb)" if (NB / f"{stem}.ipynb").exists() else f"{title} *(coming)*"

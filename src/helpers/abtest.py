@@ -11,7 +11,8 @@
   (:func:`bayes_summary`) and a stopping rule by expected loss (:func:`decide`). Whether one variant beats
   another is a question about the *lift*: :func:`past_lifts` and :class:`LiftPrior` turn past experiments into
   a prior on it, :func:`lift_expected_loss` is the rule under that prior, and
-  :func:`bayes_decision_simulation` checks its promise on an answer key drawn from the same priors. The same models in PyMC: :func:`pymc_ab` and, with rates that differ by
+  :func:`bayes_decision_simulation` checks its promise on an answer key drawn from the same priors. The same models
+  in PyMC: :func:`pymc_ab` and, with rates that differ by
   group (segment, region, gender), :func:`pymc_by_group`.
 
 Counts arrive as arrays (one entry per variant, the control first); :func:`counts` builds them from a table of
@@ -27,19 +28,48 @@ import numpy as np
 import pandas as pd
 from scipy import integrate, special, stats
 
-__all__ = ["assign", "srm_test", "check_srm", "SampleRatioMismatch", "pick_experiment", "counts", "revenue_per_recipient",
-           "compare_proportions", "welch",
-           "bootstrap_diff", "sample_size", "power", "minimum_detectable_lift", "sequential_bounds", "peeking_simulation", "beta_prior_from_rates", "posterior",
-           "prob_b_beats_a", "bayes_summary", "exact_summary", "mc_errors", "mc_check", "MC_TOLERANCE", "decide", "LiftPrior", "past_lifts", "lift_expected_loss",
-           "bayes_decision_simulation", "pymc_ab", "pymc_by_group",
-           "divergence_note", "by_group_exact"]
+__all__ = [
+    "assign",
+    "srm_test",
+    "check_srm",
+    "SampleRatioMismatch",
+    "pick_experiment",
+    "counts",
+    "revenue_per_recipient",
+    "compare_proportions",
+    "welch",
+    "bootstrap_diff",
+    "sample_size",
+    "power",
+    "minimum_detectable_lift",
+    "sequential_bounds",
+    "peeking_simulation",
+    "beta_prior_from_rates",
+    "posterior",
+    "prob_b_beats_a",
+    "bayes_summary",
+    "exact_summary",
+    "mc_errors",
+    "mc_check",
+    "MC_TOLERANCE",
+    "decide",
+    "LiftPrior",
+    "past_lifts",
+    "lift_expected_loss",
+    "bayes_decision_simulation",
+    "pymc_ab",
+    "pymc_by_group",
+    "divergence_note",
+    "by_group_exact",
+]
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # Assignment
 # ----------------------------------------------------------------------------------------------------------------
-def assign(units: Sequence, variants: int | Sequence[str], strata: pd.Series | Sequence | None = None,
-           seed: int = 0) -> pd.Series:
+def assign(
+    units: Sequence, variants: int | Sequence[str], strata: pd.Series | Sequence | None = None, seed: int = 0
+) -> pd.Series:
     """Random, balanced assignment of ``units`` (customer ids) to variants, reproducible from ``seed``.
 
     Within each stratum (e.g. segment or region, aligned with ``units``) the units are shuffled and dealt to the
@@ -83,8 +113,7 @@ def srm_test(sizes: Sequence[int], shares: Sequence[float] | None = None) -> flo
     return float(stats.chisquare(sizes, sizes.sum() * shares).pvalue)
 
 
-def check_srm(sizes: Sequence[int] | pd.Series, shares: Sequence[float] | None = None,
-              alpha: float = 0.001) -> float:
+def check_srm(sizes: Sequence[int] | pd.Series, shares: Sequence[float] | None = None, alpha: float = 0.001) -> float:
     """Raise :class:`SampleRatioMismatch` when the split is off (p < ``alpha``); return the p-value otherwise.
 
     A mismatch means the assignment or the logging is broken (a variant's emails bounced, a filter ran after
@@ -96,17 +125,26 @@ def check_srm(sizes: Sequence[int] | pd.Series, shares: Sequence[float] | None =
         n = np.asarray(sizes, float)
         expect = n.sum() * (np.full(len(n), 1 / len(n)) if shares is None else np.asarray(shares) / np.sum(shares))
         detail = ", ".join(f"{k}: {int(a)} (expected {e:.0f})" for k, a, e in zip(names, n, expect, strict=True))
-        raise SampleRatioMismatch(f"sample-ratio mismatch (p = {p:.2g} < {alpha}): {detail}. Check the assignment "
-                                  "and the delivery logs before reading any result.")
+        raise SampleRatioMismatch(
+            f"sample-ratio mismatch (p = {p:.2g} < {alpha}): {detail}. Check the assignment "
+            "and the delivery logs before reading any result."
+        )
     return p
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # Counts
 # ----------------------------------------------------------------------------------------------------------------
-def pick_experiment(experiments: pd.DataFrame, sends: pd.DataFrame, preferred: str,
-                    n_variants: int | None = 2, exclude: Sequence[str] = ()) -> tuple[str, str]:
-    """The experiment a lesson reads: ``preferred`` when the data has it, else the one with the most recipients
+def pick_experiment(
+    experiments: pd.DataFrame,
+    sends: pd.DataFrame,
+    preferred: str,
+    n_variants: int | None = 2,
+    exclude: Sequence[str] = (),
+) -> tuple[str, str]:
+    """Choose the experiment a lesson reads.
+
+    The experiment a lesson reads: ``preferred`` when the data has it, else the one with the most recipients
     (among those with ``n_variants`` variants, and not in ``exclude``). Returns its id and why it was chosen.
 
     A lesson written for the course world's tests (e.g. ``X012``) then still runs on a team's experiments,
@@ -120,9 +158,11 @@ def pick_experiment(experiments: pd.DataFrame, sends: pd.DataFrame, preferred: s
     size = sends["campaign_id"].astype(str).value_counts()
     candidates = size.reindex(ids[ok]).dropna()
     if candidates.empty:
-        raise ValueError(f"experiments.csv: no experiment {preferred!r} and none with {n_variants} variants to read "
-                         "instead; set the lesson's experiment parameter to one of "
-                         f"{', '.join(ids.head(10))}")
+        raise ValueError(
+            f"experiments.csv: no experiment {preferred!r} and none with {n_variants} variants to read "
+            "instead; set the lesson's experiment parameter to one of "
+            f"{', '.join(ids.head(10))}"
+        )
     chosen = candidates.sort_values(ascending=False, kind="stable").index[0]
     return chosen, f"{preferred} is not in this data; the {n_variants}-variant test with most recipients instead"
 
@@ -155,14 +195,25 @@ def revenue_per_recipient(sends: pd.DataFrame, transactions: pd.DataFrame, days:
     has the same organic orders, so the difference between variants is the effect.
     """
     lines = transactions[transactions["customer_id"].isin(sends["customer_id"])]
-    lines = pd.DataFrame({"customer_id": lines["customer_id"].to_numpy(), "t": lines["order_date"].to_numpy(),
-                          "value": (lines["quantity"] * lines["unit_price"]).to_numpy(float)})
-    keyed = pd.DataFrame({"row": np.arange(len(sends)), "customer_id": sends["customer_id"].to_numpy(),
-                          "sent": pd.to_datetime(sends["sent_at"]).to_numpy()})
+    lines = pd.DataFrame(
+        {
+            "customer_id": lines["customer_id"].to_numpy(),
+            "t": lines["order_date"].to_numpy(),
+            "value": (lines["quantity"] * lines["unit_price"]).to_numpy(float),
+        }
+    )
+    keyed = pd.DataFrame(
+        {
+            "row": np.arange(len(sends)),
+            "customer_id": sends["customer_id"].to_numpy(),
+            "sent": pd.to_datetime(sends["sent_at"]).to_numpy(),
+        }
+    )
     both = keyed.merge(lines, on="customer_id")
     inside = (both["t"] >= both["sent"]) & (both["t"] < both["sent"] + pd.Timedelta(days=days))
-    total = np.bincount(both.loc[inside, "row"].to_numpy(), weights=both.loc[inside, "value"].to_numpy(),
-                        minlength=len(sends))
+    total = np.bincount(
+        both.loc[inside, "row"].to_numpy(), weights=both.loc[inside, "value"].to_numpy(), minlength=len(sends)
+    )
     return pd.Series(total, index=sends.index, name="revenue")
 
 
@@ -173,20 +224,28 @@ def _check_counts(successes, n, min_variants: int = 2) -> tuple[np.ndarray, np.n
     if len(n) < min_variants:
         raise ValueError(f"a comparison needs at least {min_variants} variants, got {len(n)}")
     if (n <= 0).any():
-        raise ValueError(f"variant(s) {np.flatnonzero(n <= 0).tolist()} have no recipients (n = 0): drop them or "
-                         "fix the assignment")
+        raise ValueError(
+            f"variant(s) {np.flatnonzero(n <= 0).tolist()} have no recipients (n = 0): drop them or fix the assignment"
+        )
     if (s < 0).any() or (s > n).any():
         bad = np.flatnonzero((s < 0) | (s > n)).tolist()
-        raise ValueError(f"variant(s) {bad} have successes outside [0, n] (e.g. more conversions than sends): "
-                         "count each recipient once")
+        raise ValueError(
+            f"variant(s) {bad} have successes outside [0, n] (e.g. more conversions than sends): "
+            "count each recipient once"
+        )
     return s, n
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # Frequentist
 # ----------------------------------------------------------------------------------------------------------------
-def compare_proportions(successes: Sequence[int], n: Sequence[int], names: Sequence[str] | None = None,
-                        alpha: float = 0.05, correction: str = "holm") -> pd.DataFrame:
+def compare_proportions(
+    successes: Sequence[int],
+    n: Sequence[int],
+    names: Sequence[str] | None = None,
+    alpha: float = 0.05,
+    correction: str = "holm",
+) -> pd.DataFrame:
     """Each variant against the first (the control): difference in rates, interval, z-test, corrected p-value.
 
     The z-test pools the two rates under the null; the interval (1 - ``alpha``) is the unpooled Wald interval of
@@ -205,10 +264,20 @@ def compare_proportions(successes: Sequence[int], n: Sequence[int], names: Seque
     se = np.sqrt(rate[1:] * (1 - rate[1:]) / m[1:] + rate[0] * (1 - rate[0]) / m[0])
     q = stats.norm.ppf(1 - alpha / 2)
     adj = multipletests(p, alpha=alpha, method=correction)[1] if correction and len(p) > 1 else p
-    out = pd.DataFrame({"variant": names, "n": m.astype(int), "successes": s.astype(int), "rate": rate,
-                        "diff": np.r_[0.0, diff], "ci_low": np.r_[np.nan, diff - q * se],
-                        "ci_high": np.r_[np.nan, diff + q * se], "z": np.r_[np.nan, z], "p_value": np.r_[np.nan, p],
-                        "p_adjusted": np.r_[np.nan, adj]}).set_index("variant")
+    out = pd.DataFrame(
+        {
+            "variant": names,
+            "n": m.astype(int),
+            "successes": s.astype(int),
+            "rate": rate,
+            "diff": np.r_[0.0, diff],
+            "ci_low": np.r_[np.nan, diff - q * se],
+            "ci_high": np.r_[np.nan, diff + q * se],
+            "z": np.r_[np.nan, z],
+            "p_value": np.r_[np.nan, p],
+            "p_adjusted": np.r_[np.nan, adj],
+        }
+    ).set_index("variant")
     out["significant"] = out["p_adjusted"] < alpha
     table = np.c_[s, m - s]
     out.attrs["chi2_p"] = float(stats.chi2_contingency(table, correction=False)[1]) if (table.sum(0) > 0).all() else 1.0
@@ -230,19 +299,34 @@ def welch(a: Sequence[float], b: Sequence[float], alpha: float = 0.05) -> dict:
         raise ValueError("each group needs at least two recipients for a t-test")
     r = stats.ttest_ind(b, a, equal_var=False)
     ci = r.confidence_interval(1 - alpha)
-    return {"diff": float(b.mean() - a.mean()), "ci_low": float(ci.low), "ci_high": float(ci.high),
-            "t": float(r.statistic), "p_value": float(r.pvalue)}
+    return {
+        "diff": float(b.mean() - a.mean()),
+        "ci_low": float(ci.low),
+        "ci_high": float(ci.high),
+        "t": float(r.statistic),
+        "p_value": float(r.pvalue),
+    }
 
 
-def bootstrap_diff(a: Sequence[float], b: Sequence[float], alpha: float = 0.05, n_resamples: int = 2000,
-                   seed: int = 0) -> dict:
+def bootstrap_diff(
+    a: Sequence[float], b: Sequence[float], alpha: float = 0.05, n_resamples: int = 2000, seed: int = 0
+) -> dict:
     """Bootstrap (BCa) interval of mean(b) - mean(a): no normality assumed, for skewed revenue."""
     a, b = np.asarray(a, float), np.asarray(b, float)
-    r = stats.bootstrap((b, a), lambda x, y, axis=-1: x.mean(axis=axis) - y.mean(axis=axis), vectorized=True,
-                        n_resamples=n_resamples, confidence_level=1 - alpha, method="BCa",
-                        rng=np.random.default_rng(seed))
-    return {"diff": float(b.mean() - a.mean()), "ci_low": float(r.confidence_interval.low),
-            "ci_high": float(r.confidence_interval.high)}
+    r = stats.bootstrap(
+        (b, a),
+        lambda x, y, axis=-1: x.mean(axis=axis) - y.mean(axis=axis),
+        vectorized=True,
+        n_resamples=n_resamples,
+        confidence_level=1 - alpha,
+        method="BCa",
+        rng=np.random.default_rng(seed),
+    )
+    return {
+        "diff": float(b.mean() - a.mean()),
+        "ci_low": float(r.confidence_interval.low),
+        "ci_high": float(r.confidence_interval.high),
+    }
 
 
 def sample_size(p_base: float, lift: float, alpha: float = 0.05, power: float = 0.8, n_variants: int = 2) -> int:
@@ -274,7 +358,9 @@ def power(p_base: float, p_alt: float, n_per_variant: int, alpha: float = 0.05) 
 
 
 def minimum_detectable_lift(p_base: float, n_per_variant: int, alpha: float = 0.05, power: float = 0.8) -> float:
-    """The smallest relative lift of ``p_base`` that a two-sided z-test with ``n_per_variant`` recipients per
+    """Minimum detectable lift of a two-sided z-test.
+
+    The smallest relative lift of ``p_base`` that a two-sided z-test with ``n_per_variant`` recipients per
     variant detects with probability ``power``: the figure to fix *before* a test (or to state for a test that
     was too small), instead of the "observed power", which only restates the p-value.
 
@@ -295,7 +381,9 @@ def minimum_detectable_lift(p_base: float, n_per_variant: int, alpha: float = 0.
 
 
 def sequential_bounds(looks: int, alpha: float = 0.05, kind: str = "obrien-fleming", points: int = 201) -> np.ndarray:
-    """Two-sided critical |z| at each of ``looks`` equally spaced looks, so that "stop at the first look whose
+    """Group-sequential critical values (Pocock or O'Brien-Fleming).
+
+    Two-sided critical |z| at each of ``looks`` equally spaced looks, so that "stop at the first look whose
     |z| crosses its bound" keeps the false-positive rate at ``alpha`` (a group-sequential design).
 
     ``kind="obrien-fleming"`` asks for a very large z early and close to 1.96 at the end (``c / sqrt(k / K)``);
@@ -324,8 +412,7 @@ def sequential_bounds(looks: int, alpha: float = 0.05, kind: str = "obrien-flemi
 
     if looks == 1:
         return shape(stats.norm.isf(alpha / 2))
-    c = brentq(lambda c: _crossing_probability(shape(c), t, points) - alpha, stats.norm.isf(alpha / 2), 10.0,
-               xtol=1e-9)
+    c = brentq(lambda c: _crossing_probability(shape(c), t, points) - alpha, stats.norm.isf(alpha / 2), 10.0, xtol=1e-9)
     return shape(round(c, 6))  # six decimals: beyond what any test needs, and the same on every machine
 
 
@@ -345,15 +432,24 @@ def _crossing_probability(z_bounds: np.ndarray, t: np.ndarray, points: int) -> f
     for k in range(1, len(t)):
         w = simpson * (grid[1] - grid[0]) / 3  # Simpson weights on the previous grid
         sd = np.sqrt(dt[k])
-        crossed += float(np.sum(w * density * (stats.norm.sf((b[k] - grid) / sd) + stats.norm.cdf((-b[k] - grid) / sd))))
+        crossed += float(
+            np.sum(w * density * (stats.norm.sf((b[k] - grid) / sd) + stats.norm.cdf((-b[k] - grid) / sd)))
+        )
         new = np.linspace(-b[k], b[k], points)
         density = (stats.norm.pdf((new[:, None] - grid[None, :]) / sd) / sd) @ (w * density)
         grid = new
     return float(crossed)
 
 
-def peeking_simulation(p: float, n_per_variant: int, looks: int, n_experiments: int = 2000, alpha: float = 0.05,
-                       seed: int = 0, bounds: Sequence[float] | None = None) -> pd.DataFrame:
+def peeking_simulation(
+    p: float,
+    n_per_variant: int,
+    looks: int,
+    n_experiments: int = 2000,
+    alpha: float = 0.05,
+    seed: int = 0,
+    bounds: Sequence[float] | None = None,
+) -> pd.DataFrame:
     """A/A tests (both variants at rate ``p``) read ``looks`` times as data arrive, and once at the end.
 
     Returns, per look, the share of experiments that a "stop at the first significant look" analyst has
@@ -373,16 +469,22 @@ def peeking_simulation(p: float, n_per_variant: int, looks: int, n_experiments: 
     m = step * np.arange(1, looks + 1)
     z = _pooled_z(sa, m, sb, m)
     significant = 2 * stats.norm.sf(np.abs(z)) < alpha if bounds is None else np.abs(z) >= np.asarray(bounds, float)
-    return pd.DataFrame({"recipients per variant": m, "single look": significant.mean(axis=0),
-                         "peeking": np.maximum.accumulate(significant, axis=1).mean(axis=0)},
-                        index=pd.RangeIndex(1, looks + 1, name="look"))
+    return pd.DataFrame(
+        {
+            "recipients per variant": m,
+            "single look": significant.mean(axis=0),
+            "peeking": np.maximum.accumulate(significant, axis=1).mean(axis=0),
+        },
+        index=pd.RangeIndex(1, looks + 1, name="look"),
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # Bayesian, closed form
 # ----------------------------------------------------------------------------------------------------------------
-def beta_prior_from_rates(rates: Sequence[float], n: Sequence[float] | None = None,
-                          max_strength: float = 1000.0) -> tuple[float, float]:
+def beta_prior_from_rates(
+    rates: Sequence[float], n: Sequence[float] | None = None, max_strength: float = 1000.0
+) -> tuple[float, float]:
     """Beta(a, b) prior from the rates of past campaigns (method of moments, empirical Bayes).
 
     The mean is the mean past rate; the spread is the spread of past rates *minus* the binomial noise of each
@@ -450,13 +552,19 @@ def bayes_summary(draws: np.ndarray | pd.DataFrame, names: Sequence[str] | None 
     names = [str(x) for x in (names if names is not None else range(d.shape[1]))]
     winner = d.argmax(axis=1)
     lift = d / d[:, [0]] - 1
-    return pd.DataFrame({
-        "mean": d.mean(axis=0), "eti_3%": np.quantile(d, 0.03, axis=0), "eti_97%": np.quantile(d, 0.97, axis=0),
-        "p_best": np.bincount(winner, minlength=d.shape[1]) / len(d),
-        "expected_loss": _expected_loss(d),
-        "lift_vs_first": lift.mean(axis=0), "p_beats_first": (d > d[:, [0]]).mean(axis=0),
-        "p_beats_first_mcse": _mcse(d > d[:, [0]], chains),
-    }, index=pd.Index(names, name="variant"))
+    return pd.DataFrame(
+        {
+            "mean": d.mean(axis=0),
+            "eti_3%": np.quantile(d, 0.03, axis=0),
+            "eti_97%": np.quantile(d, 0.97, axis=0),
+            "p_best": np.bincount(winner, minlength=d.shape[1]) / len(d),
+            "expected_loss": _expected_loss(d),
+            "lift_vs_first": lift.mean(axis=0),
+            "p_beats_first": (d > d[:, [0]]).mean(axis=0),
+            "p_beats_first_mcse": _mcse(d > d[:, [0]], chains),
+        },
+        index=pd.Index(names, name="variant"),
+    )
 
 
 def exact_summary(a, b, names: Sequence[str] | None = None) -> pd.DataFrame:
@@ -482,18 +590,26 @@ def exact_summary(a, b, names: Sequence[str] | None = None) -> pd.DataFrame:
     def cdf_all_but(i: int, x: float) -> float:
         return float(np.prod([d.cdf(x) for j, d in enumerate(dists) if j != i]))
 
-    p_best = np.array([integrate.quad(lambda x, i=i: dists[i].pdf(x) * cdf_all_but(i, x), lo, hi, **opts)[0]
-                       for i in range(len(a))])
+    p_best = np.array(
+        [integrate.quad(lambda x, i=i: dists[i].pdf(x) * cdf_all_but(i, x), lo, hi, **opts)[0] for i in range(len(a))]
+    )
     # E[max] = lo + the integral of P(max > x) over [lo, hi] (the mass outside is below 1e-12)
     e_max = lo + integrate.quad(lambda x: 1.0 - float(np.prod([d.cdf(x) for d in dists])), lo, hi, **opts)[0]
     mean = a / (a + b)
     inv_first = (a[0] + b[0] - 1) / (a[0] - 1) if a[0] > 1 else np.inf  # E[1 / p_first]
     beats = np.array([0.0] + [prob_b_beats_a(a[0], b[0], a[i], b[i]) for i in range(1, len(a))])
-    return pd.DataFrame({
-        "mean": mean, "eti_3%": [d.ppf(0.03) for d in dists], "eti_97%": [d.ppf(0.97) for d in dists],
-        "p_best": p_best, "expected_loss": e_max - mean,
-        "lift_vs_first": np.r_[0.0, mean[1:] * inv_first - 1], "p_beats_first": beats,
-    }, index=pd.Index(names, name="variant"))
+    return pd.DataFrame(
+        {
+            "mean": mean,
+            "eti_3%": [d.ppf(0.03) for d in dists],
+            "eti_97%": [d.ppf(0.97) for d in dists],
+            "p_best": p_best,
+            "expected_loss": e_max - mean,
+            "lift_vs_first": np.r_[0.0, mean[1:] * inv_first - 1],
+            "p_beats_first": beats,
+        },
+        index=pd.Index(names, name="variant"),
+    )
 
 
 def mc_errors(draws: pd.DataFrame, chains: int | None = None) -> pd.DataFrame:
@@ -507,8 +623,13 @@ def mc_errors(draws: pd.DataFrame, chains: int | None = None) -> pd.DataFrame:
     names = list(draws.columns) if isinstance(draws, pd.DataFrame) else None
     d = np.asarray(draws, float)
     best = d.max(axis=1, keepdims=True)
-    per_draw = {"mean": d, "p_best": (d == best).astype(float), "expected_loss": best - d,
-                "lift_vs_first": d / d[:, [0]] - 1, "p_beats_first": (d > d[:, [0]]).astype(float)}
+    per_draw = {
+        "mean": d,
+        "p_best": (d == best).astype(float),
+        "expected_loss": best - d,
+        "lift_vs_first": d / d[:, [0]] - 1,
+        "p_beats_first": (d > d[:, [0]]).astype(float),
+    }
     out = {k: (_share_mcse if k.startswith("p_") else _mcse)(v, chains) for k, v in per_draw.items()}
     out["eti_3%"] = _mcse(d, chains, prob=0.03)
     out["eti_97%"] = _mcse(d, chains, prob=0.97)
@@ -535,8 +656,9 @@ def mc_check(estimate: pd.DataFrame, exact: pd.DataFrame, mcse: pd.DataFrame | N
     errors = mcse[figures] if mcse is not None else estimate[[f"{c}_mcse" for c in figures]].set_axis(figures, axis=1)
     gap = (estimate[figures] - exact[figures]).abs()
     err = errors.reindex_like(gap).to_numpy(float)
-    z = np.where(err > 0, gap.to_numpy(float) / np.where(err > 0, err, 1.0),
-                 np.where(gap.to_numpy(float) < 1e-12, 0.0, np.inf))
+    z = np.where(
+        err > 0, gap.to_numpy(float) / np.where(err > 0, err, 1.0), np.where(gap.to_numpy(float) < 1e-12, 0.0, np.inf)
+    )
     return pd.DataFrame(z, index=gap.index, columns=figures)
 
 
@@ -583,8 +705,14 @@ def _expected_loss(draws: np.ndarray) -> np.ndarray:
     return (draws.max(axis=-1, keepdims=True) - draws).mean(axis=-2)
 
 
-def decide(successes, n, prior: tuple[float, float] = (1.0, 1.0), threshold: float = 0.001,
-           n_draws: int = 20_000, seed: int = 0) -> dict:
+def decide(
+    successes,
+    n,
+    prior: tuple[float, float] = (1.0, 1.0),
+    threshold: float = 0.001,
+    n_draws: int = 20_000,
+    seed: int = 0,
+) -> dict:
     """The stopping rule: pick the variant with the least expected loss once that loss is below ``threshold``.
 
     Returns ``{"winner": name index or None, "expected_loss": ..., "p_best": ...}``; ``winner`` is None while
@@ -635,12 +763,14 @@ class LiftPrior:
         return rng.normal(0.0, rng.choice(self.tau, size=size, p=self.weights))
 
     def logpdf(self, d: np.ndarray) -> np.ndarray:
+        """Log-density of the prior at lifts ``d``."""
         comp = stats.norm.logpdf(np.asarray(d)[..., None], 0.0, self.tau) + np.log(np.maximum(self.weights, 1e-300))
         return special.logsumexp(comp, axis=-1)
 
 
-def past_lifts(experiments: pd.DataFrame, sends: pd.DataFrame, metric: str, before,
-               kinds: Sequence[str] | None = None) -> pd.DataFrame:
+def past_lifts(
+    experiments: pd.DataFrame, sends: pd.DataFrame, metric: str, before, kinds: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Log-odds lift of each variant over its experiment's first variant, for experiments dated before ``before``.
 
     ``metric`` is a 0/1 column of ``sends`` (``opened``, ``clicked``); ``kinds`` restricts the experiments (by
@@ -663,13 +793,29 @@ def past_lifts(experiments: pd.DataFrame, sends: pd.DataFrame, metric: str, befo
         logit = np.log(k / (m - k))
         var = 1 / k + 1 / (m - k)
         for j in range(1, len(g)):
-            rows.append(dict(campaign_id=e["campaign_id"], date=when[_].date(), kind=e["kind"], variant=g.index[j],
-                             lift=float(logit[j] - logit[0]), se=float(np.sqrt(var[j] + var[0]))))
+            rows.append(
+                dict(
+                    campaign_id=e["campaign_id"],
+                    date=when[_].date(),
+                    kind=e["kind"],
+                    variant=g.index[j],
+                    lift=float(logit[j] - logit[0]),
+                    se=float(np.sqrt(var[j] + var[0])),
+                )
+            )
     return pd.DataFrame(rows, columns=["campaign_id", "date", "kind", "variant", "lift", "se"])
 
 
-def lift_expected_loss(successes_a, n_a, successes_b, n_b, level: tuple[float, float], lift: LiftPrior,
-                       mu_points: int = 41, lift_points: int = 121) -> np.ndarray:
+def lift_expected_loss(
+    successes_a,
+    n_a,
+    successes_b,
+    n_b,
+    level: tuple[float, float],
+    lift: LiftPrior,
+    mu_points: int = 41,
+    lift_points: int = 121,
+) -> np.ndarray:
     """Expected loss (in rate points) of choosing A and of choosing B, for one test or many (arrays).
 
     The model: A's rate has the Beta ``level`` prior, B's log-odds are A's plus a lift with the prior ``lift``;
@@ -685,18 +831,31 @@ def lift_expected_loss(successes_a, n_a, successes_b, n_b, level: tuple[float, f
     mu = mu_hat + se_mu * np.linspace(-6, 6, mu_points)[None, :, None]
     d = d_hat * post_var / se_d**2 + 6 * np.sqrt(post_var) * np.linspace(-1, 1, lift_points)[None, None, :]
     a, b = level
-    lw = (a * special.log_expit(mu) + b * special.log_expit(-mu) + lift.logpdf(d)
-          + sa * special.log_expit(mu) + (na - sa) * special.log_expit(-mu)
-          + sb * special.log_expit(mu + d) + (nb - sb) * special.log_expit(-(mu + d)))
+    lw = (
+        a * special.log_expit(mu)
+        + b * special.log_expit(-mu)
+        + lift.logpdf(d)
+        + sa * special.log_expit(mu)
+        + (na - sa) * special.log_expit(-mu)
+        + sb * special.log_expit(mu + d)
+        + (nb - sb) * special.log_expit(-(mu + d))
+    )
     w = np.exp(lw - lw.max(axis=(1, 2), keepdims=True))
     w /= w.sum(axis=(1, 2), keepdims=True)
     diff = special.expit(mu + d) - special.expit(mu)
     return np.stack([(w * np.maximum(diff, 0)).sum(axis=(1, 2)), (w * np.maximum(-diff, 0)).sum(axis=(1, 2))], axis=1)
 
 
-def bayes_decision_simulation(level: tuple[float, float], lift: LiftPrior, batch: int = 500, max_batches: int = 40,
-                              threshold: float = 0.001, n_experiments: int = 1000, aa: bool = False,
-                              seed: int = 0) -> pd.DataFrame:
+def bayes_decision_simulation(
+    level: tuple[float, float],
+    lift: LiftPrior,
+    batch: int = 500,
+    max_batches: int = 40,
+    threshold: float = 0.001,
+    n_experiments: int = 1000,
+    aa: bool = False,
+    seed: int = 0,
+) -> pd.DataFrame:
     """The answer key of the expected-loss rule: repeated A/B tests drawn from the priors the rule uses.
 
     Each simulated test draws A's true rate from ``level`` and B's log-odds lift from ``lift`` (``aa=True``: no
@@ -733,8 +892,17 @@ def bayes_decision_simulation(level: tuple[float, float], lift: LiftPrior, batch
     decided = chosen >= 0
     got = true[np.arange(n_experiments), np.where(decided, chosen, 0)]
     realised = np.where(decided, true.max(axis=1) - got, np.nan)
-    return pd.DataFrame({"decided": decided, "chosen": chosen, "better": decided & (realised == 0),
-                         "recipients": m, "true_lift": delta, "stated_loss": stated, "realised_loss": realised})
+    return pd.DataFrame(
+        {
+            "decided": decided,
+            "chosen": chosen,
+            "better": decided & (realised == 0),
+            "recipients": m,
+            "true_lift": delta,
+            "stated_loss": stated,
+            "realised_loss": realised,
+        }
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -745,8 +913,15 @@ def _quiet_pymc() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def pymc_ab(successes, n, prior: tuple[float, float] = (1.0, 1.0), names: Sequence[str] | None = None,
-            draws: int = 2000, chains: int = 2, seed: int = 0) -> pd.DataFrame:
+def pymc_ab(
+    successes,
+    n,
+    prior: tuple[float, float] = (1.0, 1.0),
+    names: Sequence[str] | None = None,
+    draws: int = 2000,
+    chains: int = 2,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Posterior draws of each variant's rate from PyMC (Beta prior, Binomial likelihood), draws x variants.
 
     The same model as :func:`posterior`, sampled by NUTS: the two must agree (tests check it), and this one
@@ -760,8 +935,15 @@ def pymc_ab(successes, n, prior: tuple[float, float] = (1.0, 1.0), names: Sequen
     with pm.Model(coords={"variant": names}):
         p = pm.Beta("p", alpha=prior[0], beta=prior[1], dims="variant")
         pm.Binomial("y", n=m.astype(int), p=p, observed=s.astype(int), dims="variant")
-        idata = pm.sample(draws=draws, tune=1000, chains=chains, cores=1, random_seed=seed, progressbar=False,
-                          compute_convergence_checks=False)
+        idata = pm.sample(
+            draws=draws,
+            tune=1000,
+            chains=chains,
+            cores=1,
+            random_seed=seed,
+            progressbar=False,
+            compute_convergence_checks=False,
+        )
     # chain by chain, so that attrs["chains"] lets bayes_summary compute Monte-Carlo errors from the chains
     post = idata.posterior["p"].stack(sample=("chain", "draw")).transpose("sample", "variant").to_numpy()
     out = pd.DataFrame(post, columns=pd.Index(names, name="variant"))
@@ -781,8 +963,15 @@ def _groups_and_variants(table: pd.DataFrame) -> tuple[list, list]:
     return groups, variants
 
 
-def pymc_by_group(table: pd.DataFrame, prior_logit_sd: float = 1.5, effect_sd: float = 0.5, draws: int = 1000,
-                  chains: int = 2, seed: int = 0, centered: bool = False) -> pd.DataFrame:
+def pymc_by_group(
+    table: pd.DataFrame,
+    prior_logit_sd: float = 1.5,
+    effect_sd: float = 0.5,
+    draws: int = 1000,
+    chains: int = 2,
+    seed: int = 0,
+    centered: bool = False,
+) -> pd.DataFrame:
     """Hierarchical A/B model: variants' effects that may differ by group (segment, region, gender).
 
     ``table`` has one row per (group, variant) with ``group, variant, n, successes``; the first variant (in
@@ -799,7 +988,8 @@ def pymc_by_group(table: pd.DataFrame, prior_logit_sd: float = 1.5, effect_sd: f
     ``sigma`` (half-normal) is how much the effect varies between groups: small groups borrow strength from the
     others instead of crowning a winner on noise. Returns, per group and challenger, the posterior mean lift in
     rate points, its 94 % equal-tailed interval and P(challenger beats the control in that group), each with its
-    Monte-Carlo standard error (``<figure>_mcse``, from the chains), and ``attrs["sigma_mean"]`` with its error. With two
+    Monte-Carlo standard error (``<figure>_mcse``, from the chains), and ``attrs["sigma_mean"]`` with its error. With
+    two
     variants, :func:`by_group_exact` computes the same figures without sampling; :func:`mc_check` compares them.
     """
     import pymc as pm
@@ -809,8 +999,13 @@ def pymc_by_group(table: pd.DataFrame, prior_logit_sd: float = 1.5, effect_sd: f
     gi = pd.Index(groups).get_indexer(table["group"])
     vi = pd.Index(variants).get_indexer(table["variant"])
     rate = (table["successes"].sum() + 0.5) / (table["n"].sum() + 1.0)
-    with pm.Model(coords={"group": [str(g) for g in groups], "variant": [str(v) for v in variants],
-                          "challenger": [str(v) for v in variants[1:]]}):
+    with pm.Model(
+        coords={
+            "group": [str(g) for g in groups],
+            "variant": [str(v) for v in variants],
+            "challenger": [str(v) for v in variants[1:]],
+        }
+    ):
         # each group's level is the mean logit of its variants (nearly uncorrelated with the effects, which keeps
         # NUTS's trajectories short); challenger v's effect in group g is effect[v] + sigma * z[g, v]
         level = pm.Normal("level", mu=np.log(rate / (1 - rate)), sigma=prior_logit_sd, dims="group")
@@ -824,20 +1019,34 @@ def pymc_by_group(table: pd.DataFrame, prior_logit_sd: float = 1.5, effect_sd: f
         logit_p = level[:, None] + full - full.mean(axis=1, keepdims=True)
         p = pm.Deterministic("p", pm.math.sigmoid(logit_p), dims=("group", "variant"))
         pm.Binomial("y", n=table["n"].to_numpy(int), p=p[gi, vi], observed=table["successes"].to_numpy(int))
-        idata = pm.sample(draws=draws, tune=1000, chains=chains, cores=1, random_seed=seed, progressbar=False,
-                          compute_convergence_checks=False)
+        idata = pm.sample(
+            draws=draws,
+            tune=1000,
+            chains=chains,
+            cores=1,
+            random_seed=seed,
+            progressbar=False,
+            compute_convergence_checks=False,
+        )
     p = idata.posterior["p"].stack(sample=("chain", "draw")).transpose("sample", "group", "variant").to_numpy()
     rows = []
     for g, name in enumerate(groups):
         for v in range(1, len(variants)):
             lift = p[:, g, v] - p[:, g, 0]
-            rows.append({"group": name, "variant": variants[v], "lift": lift.mean(),
-                         "eti_3%": np.quantile(lift, 0.03), "eti_97%": np.quantile(lift, 0.97),
-                         "p_beats_control": (lift > 0).mean(),
-                         "lift_mcse": _mcse(lift[:, None], chains)[0],
-                         "eti_3%_mcse": _mcse(lift[:, None], chains, prob=0.03)[0],
-                         "eti_97%_mcse": _mcse(lift[:, None], chains, prob=0.97)[0],
-                         "p_beats_control_mcse": _share_mcse((lift > 0)[:, None], chains)[0]})
+            rows.append(
+                {
+                    "group": name,
+                    "variant": variants[v],
+                    "lift": lift.mean(),
+                    "eti_3%": np.quantile(lift, 0.03),
+                    "eti_97%": np.quantile(lift, 0.97),
+                    "p_beats_control": (lift > 0).mean(),
+                    "lift_mcse": _mcse(lift[:, None], chains)[0],
+                    "eti_3%_mcse": _mcse(lift[:, None], chains, prob=0.03)[0],
+                    "eti_97%_mcse": _mcse(lift[:, None], chains, prob=0.97)[0],
+                    "p_beats_control_mcse": _share_mcse((lift > 0)[:, None], chains)[0],
+                }
+            )
     out = pd.DataFrame(rows).set_index(["group", "variant"])
     sigma_draws = idata.posterior["sigma"].stack(sample=("chain", "draw")).to_numpy()
     out.attrs["sigma_mean"] = float(sigma_draws.mean())
@@ -862,8 +1071,9 @@ def divergence_note(draws: pd.DataFrame) -> str:
     return "none" if draws.attrs["divergences"] == 0 else "some: do not trust these draws"
 
 
-def by_group_exact(table: pd.DataFrame, prior_logit_sd: float = 1.5, effect_sd: float = 0.5,
-                   sigma_sd: float = 0.3, points: int = 97) -> pd.DataFrame:
+def by_group_exact(
+    table: pd.DataFrame, prior_logit_sd: float = 1.5, effect_sd: float = 0.5, sigma_sd: float = 0.3, points: int = 97
+) -> pd.DataFrame:
     """The posterior of :func:`pymc_by_group`'s model for two variants, by numerical integration on a grid.
 
     The same model (``level[g]``, ``effect``, ``sigma`` and each group's effect ``e[g] ~ N(effect, sigma)`` on
@@ -877,8 +1087,10 @@ def by_group_exact(table: pd.DataFrame, prior_logit_sd: float = 1.5, effect_sd: 
     """
     groups, variants = _groups_and_variants(table)
     if len(variants) != 2:
-        raise ValueError(f"by_group_exact integrates two variants (a control and one challenger), got {variants}; "
-                         "use pymc_by_group for more")
+        raise ValueError(
+            f"by_group_exact integrates two variants (a control and one challenger), got {variants}; "
+            "use pymc_by_group for more"
+        )
     from scipy.special import expit, gammaln, log_expit, logsumexp
 
     t = table.set_index(["group", "variant"])
@@ -892,7 +1104,7 @@ def by_group_exact(table: pd.DataFrame, prior_logit_sd: float = 1.5, effect_sd: 
     ph = (y + 0.5) / (n + 1.0)
     se = 1.0 / np.sqrt((n + 1.0) * ph * (1 - ph))
     logit_hat = np.log(ph / (1 - ph))
-    e_hat, e_se = logit_hat[:, 1] - logit_hat[:, 0], np.sqrt((se ** 2).sum(axis=1))
+    e_hat, e_se = logit_hat[:, 1] - logit_hat[:, 0], np.sqrt((se**2).sum(axis=1))
     # one grid of e for every group, wide enough for each group's likelihood, with 0 on it (so that P(lift > 0)
     # is a midpoint sum); for each e, a grid of the group's level around its most likely level given e
     e_lo, e_hi = min((e_hat - 7 * e_se).min(), 0.0), max((e_hat + 7 * e_se).max(), 0.0)
@@ -907,9 +1119,15 @@ def by_group_exact(table: pd.DataFrame, prior_logit_sd: float = 1.5, effect_sd: 
         lv = centre[None, :] + steps[:, None] / np.sqrt(wa + wb)  # (level, e); the same spacing for every e
         a = lv - e_grid[None, :] / 2  # the control's logit
         b = lv + e_grid[None, :] / 2  # the challenger's
-        logL.append(log_binom[g, 0] + y[g, 0] * log_expit(a) + (n[g, 0] - y[g, 0]) * log_expit(-a)
-                    + log_binom[g, 1] + y[g, 1] * log_expit(b) + (n[g, 1] - y[g, 1]) * log_expit(-b)
-                    - 0.5 * ((lv - m0) / prior_logit_sd) ** 2)
+        logL.append(
+            log_binom[g, 0]
+            + y[g, 0] * log_expit(a)
+            + (n[g, 0] - y[g, 0]) * log_expit(-a)
+            + log_binom[g, 1]
+            + y[g, 1] * log_expit(b)
+            + (n[g, 1] - y[g, 1]) * log_expit(-b)
+            - 0.5 * ((lv - m0) / prior_logit_sd) ** 2
+        )
         lifts.append(expit(b) - expit(a))
     logM = np.array([logsumexp(ll, axis=0) for ll in logL])  # groups x e: integrated over the level
     M = np.exp(logM - logM.max(axis=1, keepdims=True))  # each group's scale cancels in every posterior figure
@@ -924,8 +1142,9 @@ def by_group_exact(table: pd.DataFrame, prior_logit_sd: float = 1.5, effect_sd: 
 
     Z = np.stack([M @ kernel(sd).T for sd in sigma], axis=2)  # groups x effect x sigma
     with np.errstate(divide="ignore"):
-        logH = (-0.5 * (effect[:, None] / effect_sd) ** 2 - 0.5 * (sigma[None, :] / sigma_sd) ** 2
-                + np.log(Z).sum(axis=0))
+        logH = (
+            -0.5 * (effect[:, None] / effect_sd) ** 2 - 0.5 * (sigma[None, :] / sigma_sd) ** 2 + np.log(Z).sum(axis=0)
+        )
     H = np.exp(logH - logH.max())
     H /= H.sum()  # posterior of (effect, sigma)
     # p(e_g | data) is M_g(e) times u_g(e) = the sum over (effect, sigma) of H * K(e) / Z_g
@@ -940,8 +1159,16 @@ def by_group_exact(table: pd.DataFrame, prior_logit_sd: float = 1.5, effect_sd: 
         cdf = np.cumsum(w[order])
         q = np.interp([0.03, 0.97], cdf - w[order] / 2, lift[order])
         beats = float(w[lift > 0].sum() + 0.5 * w[lift == 0].sum())
-        rows.append({"group": name, "variant": variants[1], "lift": float(w @ lift), "eti_3%": float(q[0]),
-                     "eti_97%": float(q[1]), "p_beats_control": beats})
+        rows.append(
+            {
+                "group": name,
+                "variant": variants[1],
+                "lift": float(w @ lift),
+                "eti_3%": float(q[0]),
+                "eti_97%": float(q[1]),
+                "p_beats_control": beats,
+            }
+        )
     out = pd.DataFrame(rows).set_index(["group", "variant"])
     out.attrs["sigma_mean"] = float((H.sum(axis=0) * sigma).sum())
     return out

@@ -34,9 +34,18 @@ from . import segmentation
 from .planted import ChurnModel
 from .timeline import DAYS_PER_MONTH
 
-__all__ = ["churn_frame", "churn_panel", "churn_model", "feature_importance", "NeighbourChurn", "oracle_from_history",
-           "oracle_no_purchase", "bgnbd_no_purchase", "auc_by_population", "customer_value"]
-
+__all__ = [
+    "churn_frame",
+    "churn_panel",
+    "churn_model",
+    "feature_importance",
+    "NeighbourChurn",
+    "oracle_from_history",
+    "oracle_no_purchase",
+    "bgnbd_no_purchase",
+    "auc_by_population",
+    "customer_value",
+]
 
 
 def churn_frame(world, as_of: pd.Timestamp | str, horizon_days: int = 90) -> tuple[pd.DataFrame, pd.Series]:
@@ -56,8 +65,10 @@ def churn_frame(world, as_of: pd.Timestamp | str, horizon_days: int = 90) -> tup
         raise ValueError(f"as_of {as_of.date()} is before the first order ({tx['order_date'].min().date()})")
     horizon_end = as_of + pd.Timedelta(days=horizon_days)
     if horizon_end > end + pd.Timedelta(days=1):
-        raise ValueError(f"as_of {as_of.date()} + {horizon_days} days runs past the last order "
-                         f"({end.date()}): the outcome is not observed yet; choose an earlier as_of")
+        raise ValueError(
+            f"as_of {as_of.date()} + {horizon_days} days runs past the last order "
+            f"({end.date()}): the outcome is not observed yet; choose an earlier as_of"
+        )
     # two signals of having left: no own action (visit, open, click, order) for a long time, and a silence
     # that is long for this customer's own buying rhythm (P(no order in `recency` days) at its rate)
     feats, last = segmentation._features_and_last_action(world, as_of, shrink=3.0, undefined="population")
@@ -139,8 +150,10 @@ class NeighbourChurn(ClassifierMixin, BaseEstimator):
         x, y = validate_data(self, x, y, dtype=float)
         check_classification_targets(y)
         if len(x) < self.n_neighbors:
-            raise ValueError(f"n_samples={len(x)}: fewer customers than n_neighbors={self.n_neighbors}; lower "
-                             "n_neighbors or fit on more customers")
+            raise ValueError(
+                f"n_samples={len(x)}: fewer customers than n_neighbors={self.n_neighbors}; lower "
+                "n_neighbors or fit on more customers"
+            )
         z = self._prep(x)
         self.scaler_ = StandardScaler().fit(z)
         self.knn_ = KNeighborsClassifier(self.n_neighbors).fit(self.scaler_.transform(z), y)
@@ -170,8 +183,7 @@ def oracle_no_purchase(truth, customer_ids, as_of: pd.Timestamp | str, horizon_d
     as_of = pd.Timestamp(as_of)
     lat, h, lam = _planted_rates(truth, customer_ids, as_of)
     gone = lat["churn_date"].notna().to_numpy() & (pd.to_datetime(lat["churn_date"]) <= as_of).to_numpy()
-    return pd.Series(np.where(gone, 1.0, _p_no_order_if_active(h, lam, horizon_days)), index=lat.index,
-                     name="oracle")
+    return pd.Series(np.where(gone, 1.0, _p_no_order_if_active(h, lam, horizon_days)), index=lat.index, name="oracle")
 
 
 def oracle_from_history(world, customer_ids, as_of: pd.Timestamp | str, horizon_days: int = 90) -> pd.Series:
@@ -197,8 +209,13 @@ def oracle_from_history(world, customer_ids, as_of: pd.Timestamp | str, horizon_
     tx, ev = world.transactions, world.events
     visits = ev.loc[(ev["event_type"] == "site_visit") & (ev["timestamp"] < as_of), ["customer_id", "timestamp"]]
     orders = tx.loc[tx["order_date"] < as_of, ["customer_id", "order_date"]]
-    last = pd.concat([visits.groupby("customer_id")["timestamp"].max().reindex(ids),
-                      orders.groupby("customer_id")["order_date"].max().reindex(ids)], axis=1).max(axis=1)
+    last = pd.concat(
+        [
+            visits.groupby("customer_id")["timestamp"].max().reindex(ids),
+            orders.groupby("customer_id")["order_date"].max().reindex(ids),
+        ],
+        axis=1,
+    ).max(axis=1)
     signup = world.customers.set_index("customer_id")["signup_date"].reindex(ids)
     last = last.fillna(signup)
     d = ((as_of - last).dt.total_seconds() / 86400 / DAYS_PER_MONTH).clip(lower=0).to_numpy(float)
@@ -214,9 +231,11 @@ def _planted_rates(truth, customer_ids, as_of: pd.Timestamp) -> tuple[pd.DataFra
     """Latent rows, monthly hazard as of ``as_of`` (after the drift, the drift segment's) and order rate."""
     lat = truth.customers.set_index("customer_id").loc[customer_ids]
     model, drift_segment = ChurnModel.from_truth(truth)
-    h = model.hazard_as_of(lat["churn_hazard_per_month"].to_numpy(float),
-                           lat["segment_name"].to_numpy() == drift_segment,
-                           after_drift=as_of >= pd.Timestamp(truth["drift"]["date"]))
+    h = model.hazard_as_of(
+        lat["churn_hazard_per_month"].to_numpy(float),
+        lat["segment_name"].to_numpy() == drift_segment,
+        after_drift=as_of >= pd.Timestamp(truth["drift"]["date"]),
+    )
     return lat, h, lat["orders_per_month"].to_numpy(float)
 
 
@@ -231,16 +250,18 @@ def churn_model(random_state: int = 0):
     """The course's churn classifier: gradient-boosted trees, slow learning rate, mild regularisation."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    return HistGradientBoostingClassifier(max_iter=500, learning_rate=0.02, max_leaf_nodes=15,
-                                          l2_regularization=1.0, random_state=random_state)
+    return HistGradientBoostingClassifier(
+        max_iter=500, learning_rate=0.02, max_leaf_nodes=15, l2_regularization=1.0, random_state=random_state
+    )
 
 
 def feature_importance(model, x: pd.DataFrame, y, random_state: int = 0, n_repeats: int = 5) -> pd.Series:
     """Drop in ROC AUC when each feature is shuffled (permutation importance), largest first."""
     from sklearn.inspection import permutation_importance
 
-    r = permutation_importance(model, x, np.asarray(y), scoring="roc_auc", n_repeats=n_repeats,
-                               random_state=random_state)
+    r = permutation_importance(
+        model, x, np.asarray(y), scoring="roc_auc", n_repeats=n_repeats, random_state=random_state
+    )
     return pd.Series(r.importances_mean, index=x.columns, name="auc_drop").sort_values(ascending=False)
 
 
@@ -257,15 +278,18 @@ def bgnbd_no_purchase(world, customer_ids, as_of: pd.Timestamp | str, horizon_da
     ids = pd.Index(customer_ids)
     missing = ids.difference(summary.index)
     if len(missing):
-        raise ValueError(f"bgnbd_no_purchase: {len(missing)} customers have no order before {as_of.date()} "
-                         f"(first: {list(missing[:5])}); BG/NBD scores past buyers only")
+        raise ValueError(
+            f"bgnbd_no_purchase: {len(missing)} customers have no order before {as_of.date()} "
+            f"(first: {list(missing[:5])}); BG/NBD scores past buyers only"
+        )
     model = clv.BetaGeo().fit(summary)
     # the summary's observation ends the day before as_of, so the horizon starts on that day's end
     return model.p_no_purchase(summary.loc[ids], float(horizon_days)).rename("bgnbd")
 
 
-def auc_by_population(y: pd.Series, scores: pd.DataFrame, recency_days: pd.Series,
-                      within_days=(None, 365, 180)) -> pd.DataFrame:
+def auc_by_population(
+    y: pd.Series, scores: pd.DataFrame, recency_days: pd.Series, within_days=(None, 365, 180)
+) -> pd.DataFrame:
     """ROC AUC of each score for all customers and for those whose last order is at most ``d`` days old.
 
     One column per population (``"all"``, ``"last order <= 365 d"``, ...), one row per score, and a last row
@@ -289,9 +313,13 @@ def auc_by_population(y: pd.Series, scores: pd.DataFrame, recency_days: pd.Serie
     return pd.DataFrame(out)
 
 
-
-def customer_value(transactions: pd.DataFrame, customer_ids, as_of: pd.Timestamp | str, horizon_days: int = 90,
-                   lookback_days: int = 365) -> pd.Series:
+def customer_value(
+    transactions: pd.DataFrame,
+    customer_ids,
+    as_of: pd.Timestamp | str,
+    horizon_days: int = 90,
+    lookback_days: int = 365,
+) -> pd.Series:
     """Each customer's spend over the ``lookback_days`` before ``as_of``, scaled to ``horizon_days``.
 
     What keeping the customer for one more horizon is worth at the pace they were buying, known on ``as_of``:
@@ -300,8 +328,9 @@ def customer_value(transactions: pd.DataFrame, customer_ids, as_of: pd.Timestamp
     """
     as_of = pd.Timestamp(as_of)
     if lookback_days <= 0 or horizon_days <= 0:
-        raise ValueError(f"customer_value: lookback_days and horizon_days must be positive, got "
-                         f"{lookback_days} and {horizon_days}")
+        raise ValueError(
+            f"customer_value: lookback_days and horizon_days must be positive, got {lookback_days} and {horizon_days}"
+        )
     tx = transactions
     recent = tx[(tx["order_date"] >= as_of - pd.Timedelta(days=lookback_days)) & (tx["order_date"] < as_of)]
     spend = (recent["quantity"] * recent["unit_price"]).groupby(recent["customer_id"]).sum()

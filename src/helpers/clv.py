@@ -39,13 +39,17 @@ def check_summary(summary: pd.DataFrame, name: str = "summary") -> pd.DataFrame:
     if not isinstance(summary, pd.DataFrame):
         shape = np.shape(summary) if hasattr(summary, "__len__") or hasattr(summary, "shape") else ()
         if len(shape) != 2 or shape[1] != len(SUMMARY_COLUMNS) or hasattr(summary, "tocsr"):
-            raise TypeError(f"{name} must be a DataFrame with columns {', '.join(SUMMARY_COLUMNS)}, or an array of "
-                            f"those three columns in that order; got {type(summary).__name__} of shape {shape}")
+            raise TypeError(
+                f"{name} must be a DataFrame with columns {', '.join(SUMMARY_COLUMNS)}, or an array of "
+                f"those three columns in that order; got {type(summary).__name__} of shape {shape}"
+            )
         summary = pd.DataFrame(np.asarray(summary), columns=list(SUMMARY_COLUMNS))
     missing = [c for c in SUMMARY_COLUMNS if c not in summary]
     if missing:
-        raise ValueError(f"{name} lacks column(s) {', '.join(missing)}; build it with "
-                         "helpers.rfm.lifetimes_summary(transactions, as_of)")
+        raise ValueError(
+            f"{name} lacks column(s) {', '.join(missing)}; build it with "
+            "helpers.rfm.lifetimes_summary(transactions, as_of)"
+        )
     if summary.empty:
         raise ValueError(f"{name} is empty: no customer to fit or score")
     s = summary[list(SUMMARY_COLUMNS)]
@@ -67,8 +71,11 @@ def check_summary(summary: pd.DataFrame, name: str = "summary") -> pd.DataFrame:
     if (bad := f != np.round(f)).any():
         fail(bad, "have a fractional frequency", "frequency counts repeat purchase periods")
     if (bad := rec > big_t).any():
-        fail(bad, "have recency > T (a last purchase after the end of the observation)",
-             "observation_period_end must be on or after every purchase")
+        fail(
+            bad,
+            "have recency > T (a last purchase after the end of the observation)",
+            "observation_period_end must be on or after every purchase",
+        )
     if (bad := (f == 0) & (rec != 0)).any():
         fail(bad, "have frequency 0 but recency > 0", "recency is 0 for customers without a repeat purchase")
     if (bad := (f > 0) & (rec == 0)).any():
@@ -77,8 +84,11 @@ def check_summary(summary: pd.DataFrame, name: str = "summary") -> pd.DataFrame:
 
 
 def _branches(log_params: np.ndarray, x: np.ndarray, tx: np.ndarray, big_t: np.ndarray):
-    """The parameters and the log-terms of a history's two branches: still active at T, or left after the last
-    purchase (impossible without a repeat purchase: -inf)."""
+    """Parameters and log-terms of a history's two branches.
+
+    The parameters and the log-terms of a history's two branches: still active at T, or left after the last
+    purchase (impossible without a repeat purchase: -inf).
+    """
     r, alpha, a, b = np.exp(log_params)
     rx = r + x
     alive = -rx * np.log(alpha + big_t)
@@ -89,8 +99,9 @@ def _branches(log_params: np.ndarray, x: np.ndarray, tx: np.ndarray, big_t: np.n
 
 def _loglik(log_params: np.ndarray, x: np.ndarray, tx: np.ndarray, big_t: np.ndarray, w: np.ndarray) -> float:
     r, alpha, a, b, rx, alive, left = _branches(log_params, x, tx, big_t)
-    base = (special.gammaln(rx) - special.gammaln(r) + r * np.log(alpha)
-            + special.betaln(a, b + x) - special.betaln(a, b))
+    base = (
+        special.gammaln(rx) - special.gammaln(r) + r * np.log(alpha) + special.betaln(a, b + x) - special.betaln(a, b)
+    )
     return float(np.sum(w * (base + np.logaddexp(alive, left))))
 
 
@@ -113,7 +124,9 @@ def _gradient(log_params: np.ndarray, x: np.ndarray, tx: np.ndarray, big_t: np.n
     d_alpha = r / alpha - (1 - pi) * rx / (alpha + big_t) - pi * rx / (alpha + tx)
     d_a = psi(a + b) - psi(a + b + x) + pi / a
     with np.errstate(divide="ignore", invalid="ignore"):
-        d_b = psi(b + x) - psi(a + b + x) - psi(b) + psi(a + b) - np.where(x > 0, pi / np.maximum(b + x - 1, 1e-300), 0.0)
+        d_b = (
+            psi(b + x) - psi(a + b + x) - psi(b) + psi(a + b) - np.where(x > 0, pi / np.maximum(b + x - 1, 1e-300), 0.0)
+        )
     grad = np.array([np.sum(w * d) for d in (d_r, d_alpha, d_a, d_b)])
     return grad * np.array([r, alpha, a, b])
 
@@ -170,20 +183,29 @@ class BetaGeo(BaseEstimator):
         s = check_summary(summary)
         self.n_features_in_ = len(SUMMARY_COLUMNS)
         if not (s["frequency"] > 0).any():
-            raise ValueError("summary: no customer has a repeat purchase, so the dropout process cannot be "
-                             "fitted; observe a longer history")
+            raise ValueError(
+                "summary: no customer has a repeat purchase, so the dropout process cannot be "
+                "fitted; observe a longer history"
+            )
         rows, weight = np.unique(s.to_numpy(), axis=0, return_counts=True)
         scale = float(np.median(rows[:, 2])) or 1.0  # fit in units of the median T: a well-conditioned problem
         x, tx, big_t = rows[:, 0], rows[:, 1] / scale, rows[:, 2] / scale
         w = weight.astype(float)
         start = np.log([1.0, 1.0, 1.0, 1.0])
         args = (x, tx, big_t, w)
-        res = optimize.minimize(lambda p: -_loglik(p, *args) / w.sum(), start, method="L-BFGS-B",
-                                jac=lambda p: -_gradient(p, *args) / w.sum(), bounds=[(-12, 12)] * 4,
-                                options={"ftol": self.tol, "gtol": 1e-9, "maxiter": self.max_iter})
+        res = optimize.minimize(
+            lambda p: -_loglik(p, *args) / w.sum(),
+            start,
+            method="L-BFGS-B",
+            jac=lambda p: -_gradient(p, *args) / w.sum(),
+            bounds=[(-12, 12)] * 4,
+            options={"ftol": self.tol, "gtol": 1e-9, "maxiter": self.max_iter},
+        )
         if not res.success:
-            raise RuntimeError(f"BG/NBD fit did not converge: {res.message}; check the summary's units "
-                               "(one unit of time for recency and T) or observe a longer history")
+            raise RuntimeError(
+                f"BG/NBD fit did not converge: {res.message}; check the summary's units "
+                "(one unit of time for recency and T) or observe a longer history"
+            )
         best, loglik = _polish(res.x, args), -res.fun * w.sum()
         if (polished := _loglik(best, *args)) >= loglik:
             loglik = polished
@@ -203,8 +225,13 @@ class BetaGeo(BaseEstimator):
         x, tx, big_t = (s[c].to_numpy() for c in SUMMARY_COLUMNS)
         # odds of "left after the last purchase" against "still active": a / (b + x - 1) ((alpha+T)/(alpha+t_x))^(r+x)
         with np.errstate(divide="ignore", invalid="ignore"):
-            log_odds = np.where(x > 0, np.log(a) - np.log(np.maximum(b + x - 1, 1e-300))
-                                + (r + x) * (np.log(alpha + big_t) - np.log(alpha + tx)), -np.inf)
+            log_odds = np.where(
+                x > 0,
+                np.log(a)
+                - np.log(np.maximum(b + x - 1, 1e-300))
+                + (r + x) * (np.log(alpha + big_t) - np.log(alpha + tx)),
+                -np.inf,
+            )
         return s.index, r, alpha, a, b, x, big_t, log_odds
 
     @staticmethod

@@ -20,8 +20,9 @@ from scipy import stats
 __all__ = ["paired_difference", "paired_metric_difference", "difference_table"]
 
 
-def paired_difference(a: pd.Series, b: pd.Series, level: float = 0.95, n_resamples: int = 2000,
-                      random_state: int = 0, method: str = "BCa") -> dict:
+def paired_difference(
+    a: pd.Series, b: pd.Series, level: float = 0.95, n_resamples: int = 2000, random_state: int = 0, method: str = "BCa"
+) -> dict:
     """Mean of ``a - b`` over the units they share, with a paired bootstrap interval.
 
     Parameters
@@ -64,14 +65,17 @@ def paired_difference(a: pd.Series, b: pd.Series, level: float = 0.95, n_resampl
     a, b = pd.Series(a), pd.Series(b)
     for name, s in (("a", a), ("b", b)):
         if s.index.has_duplicates:
-            raise ValueError(f"{name} has repeated unit ids (e.g. {s.index[s.index.duplicated()][0]!r}): "
-                             "give one value per unit")
+            raise ValueError(
+                f"{name} has repeated unit ids (e.g. {s.index[s.index.duplicated()][0]!r}): give one value per unit"
+            )
         if s.isna().any():
             raise ValueError(f"{name} has {int(s.isna().sum())} missing value(s): score every unit")
     only_a, only_b = a.index.difference(b.index), b.index.difference(a.index)
     if len(only_a) or len(only_b):
-        raise ValueError(f"a and b must score the same units: {len(only_a)} unit(s) only in a, {len(only_b)} only in "
-                         "b; score both methods on the same units")
+        raise ValueError(
+            f"a and b must score the same units: {len(only_a)} unit(s) only in a, {len(only_b)} only in "
+            "b; score both methods on the same units"
+        )
     if len(a) < 2:
         raise ValueError("a paired difference needs at least 2 units")
     x = a.to_numpy(float)
@@ -81,19 +85,26 @@ def paired_difference(a: pd.Series, b: pd.Series, level: float = 0.95, n_resampl
         low = high = float(d[0])
     else:
         low, high = _mean_interval(d, level, n_resamples, np.random.default_rng(random_state), method)
-    return {"difference": float(d.mean()), "low": low, "high": high, "n": int(len(d)), "a": float(x.mean()),
-            "b": float(y.mean())}
+    return {
+        "difference": float(d.mean()),
+        "low": low,
+        "high": high,
+        "n": int(len(d)),
+        "a": float(x.mean()),
+        "b": float(y.mean()),
+    }
 
 
-def _mean_interval(d: np.ndarray, level: float, n_resamples: int, rng: np.random.Generator,
-                   method: str) -> tuple[float, float]:
+def _mean_interval(
+    d: np.ndarray, level: float, n_resamples: int, rng: np.random.Generator, method: str
+) -> tuple[float, float]:
     """Bootstrap interval for the mean of ``d`` (Efron and Tibshirani 1993, ch. 13-14 for BCa)."""
     n = len(d)
     means = np.empty(n_resamples)
     chunk = max(1, 4_000_000 // n)  # resamples drawn at once: a few million indices
     for start in range(0, n_resamples, chunk):
         k = min(chunk, n_resamples - start)
-        means[start:start + k] = d[rng.integers(0, n, (k, n))].mean(axis=1)
+        means[start : start + k] = d[rng.integers(0, n, (k, n))].mean(axis=1)
     alpha = (1 - level) / 2
     theta = d.mean()
     if method == "basic":
@@ -110,16 +121,19 @@ def _mean_interval(d: np.ndarray, level: float, n_resamples: int, rng: np.random
         z0 = stats.norm.ppf(below)
         jack = (d.sum() - d) / (n - 1)  # the mean without unit i, for every i
         u = jack.mean() - jack
-        acc = np.sum(u ** 3) / (6 * np.sum(u ** 2) ** 1.5)
+        acc = np.sum(u**3) / (6 * np.sum(u**2) ** 1.5)
         z = stats.norm.ppf([alpha, 1 - alpha])
         probs = stats.norm.cdf(z0 + (z0 + z) / (1 - acc * (z0 + z)))
     low, high = np.quantile(means, probs)
     return float(low), float(high)
 
 
-def paired_metric_difference(metric: Callable, truth, a, b, level: float = 0.95, n_resamples: int = 1000,
-                             random_state: int = 0) -> dict:
-    """``metric(truth, a) - metric(truth, b)`` with a paired bootstrap interval: the units (rows of ``truth``,
+def paired_metric_difference(
+    metric: Callable, truth, a, b, level: float = 0.95, n_resamples: int = 1000, random_state: int = 0
+) -> dict:
+    """Paired bootstrap difference of a metric that is not a mean over units.
+
+    ``metric(truth, a) - metric(truth, b)`` with a paired bootstrap interval: the units (rows of ``truth``,
     ``a`` and ``b`` together) are resampled with replacement and the metric recomputed on each resample.
 
     For metrics that are not a mean over units, where :func:`paired_difference` does not apply: the adjusted
@@ -164,12 +178,27 @@ def paired_metric_difference(metric: Callable, truth, a, b, level: float = 0.95,
     return {"difference": ma - mb, "low": float(low), "high": float(high), "n": int(n), "a": ma, "b": mb}
 
 
-def difference_table(values: dict[str, pd.Series], pairs: list[tuple[str, str]], level: float = 0.95,
-                     n_resamples: int = 2000, random_state: int = 0) -> pd.DataFrame:
+def difference_table(
+    values: dict[str, pd.Series],
+    pairs: list[tuple[str, str]],
+    level: float = 0.95,
+    n_resamples: int = 2000,
+    random_state: int = 0,
+) -> pd.DataFrame:
     """:func:`paired_difference` for each ``(a, b)`` of ``pairs``, named from ``values``; one row per pair."""
     rows = []
     for a, b in pairs:
         r = paired_difference(values[a], values[b], level=level, n_resamples=n_resamples, random_state=random_state)
-        rows.append({"A": a, "B": b, "mean A": r["a"], "mean B": r["b"], "A - B": r["difference"],
-                     "low": r["low"], "high": r["high"], "units": r["n"]})
+        rows.append(
+            {
+                "A": a,
+                "B": b,
+                "mean A": r["a"],
+                "mean B": r["b"],
+                "A - B": r["difference"],
+                "low": r["low"],
+                "high": r["high"],
+                "units": r["n"],
+            }
+        )
     return pd.DataFrame(rows).set_index(["A", "B"])

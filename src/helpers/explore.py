@@ -23,10 +23,12 @@ def monthly_orders(transactions: pd.DataFrame) -> pd.DataFrame:
     >>> monthly_orders(tx)["revenue"].tolist()
     [20.0, 10.0]
     """
-    t = transactions.assign(value=transactions["quantity"] * transactions["unit_price"],
-                            month=transactions["order_date"].dt.to_period("M"))
-    out = t.groupby("month").agg(orders=("order_id", "nunique"), customers=("customer_id", "nunique"),
-                                 revenue=("value", "sum"))
+    t = transactions.assign(
+        value=transactions["quantity"] * transactions["unit_price"], month=transactions["order_date"].dt.to_period("M")
+    )
+    out = t.groupby("month").agg(
+        orders=("order_id", "nunique"), customers=("customer_id", "nunique"), revenue=("value", "sum")
+    )
     return out
 
 
@@ -59,9 +61,15 @@ def planted_rule_check(transactions: pd.DataFrame, truth: Truth) -> pd.DataFrame
     rows = []
     for r in truth["association_rules"]:
         obs = pair_lift(transactions, r["antecedent"], r["consequent"])
-        rows.append({"rule": f"{r['antecedent']} => {r['consequent']}", "planted_lift": r["lift"],
-                     "observed_lift": obs["lift"], "planted_confidence": r["confidence"],
-                     "observed_confidence": obs["confidence"]})
+        rows.append(
+            {
+                "rule": f"{r['antecedent']} => {r['consequent']}",
+                "planted_lift": r["lift"],
+                "observed_lift": obs["lift"],
+                "planted_confidence": r["confidence"],
+                "observed_confidence": obs["confidence"],
+            }
+        )
     df = pd.DataFrame(rows).set_index("rule")
     df["relative_error"] = (df["observed_lift"] / df["planted_lift"] - 1).abs()
     return df

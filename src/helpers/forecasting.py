@@ -24,12 +24,26 @@ from sklearn.utils.validation import check_is_fitted
 from .kpis import KPI_COLUMNS, KPIError, _check
 from .timeline import unix_seconds
 
-__all__ = ["send_log_features", "CampaignFeatures", "with_send_log", "forecast_cv", "cv_errors", "noise_floor",
-           "forecast", "what_if", "MODELS"]
+__all__ = [
+    "send_log_features",
+    "CampaignFeatures",
+    "with_send_log",
+    "forecast_cv",
+    "cv_errors",
+    "noise_floor",
+    "forecast",
+    "what_if",
+    "MODELS",
+]
 
 
-def send_log_features(events: pd.DataFrame, orders: pd.DataFrame | None = None, tau_days: float = 10.0,
-                      silent_days: float = 90.0, chunk_rows: int = 5_000_000) -> pd.DataFrame:
+def send_log_features(
+    events: pd.DataFrame,
+    orders: pd.DataFrame | None = None,
+    tau_days: float = 10.0,
+    silent_days: float = 90.0,
+    chunk_rows: int = 5_000_000,
+) -> pd.DataFrame:
     """Per campaign, from the send log: the recipients' mean message fatigue and share of silent recipients.
 
     Fatigue of a recipient at a send is sum(exp(-(t - t_j) / tau_days)) over the messages t_j they received
@@ -57,13 +71,18 @@ def send_log_features(events: pd.DataFrame, orders: pd.DataFrame | None = None, 
         a_sec = np.concatenate([a_sec, unix_seconds(orders["order_date"])])
     s_code = cust[is_send]
     del is_visit
-    small_ints = (np.issubdtype(cust.dtype, np.integer) and len(cust) and cust.min() >= 0
-                  and cust.max() < 2**31 and (not len(a_cust) or a_cust.max() < 2**31))
+    small_ints = (
+        np.issubdtype(cust.dtype, np.integer)
+        and len(cust)
+        and cust.min() >= 0
+        and cust.max() < 2**31
+        and (not len(a_cust) or a_cust.max() < 2**31)
+    )
     if small_ints:  # ids fit in the key as they are
         s_code, a_code = s_code.astype(np.int64), a_cust.astype(np.int64)
     else:
         codes, _ = pd.factorize(np.concatenate([s_code, a_cust]))
-        s_code, a_code = codes[:len(s_code)].astype(np.int64), codes[len(s_code):].astype(np.int64)
+        s_code, a_code = codes[: len(s_code)].astype(np.int64), codes[len(s_code) :].astype(np.int64)
         del codes
     del a_cust
     t0 = min(s_sec.min(), a_sec.min()) if len(a_sec) else s_sec.min()
@@ -74,8 +93,9 @@ def send_log_features(events: pd.DataFrame, orders: pd.DataFrame | None = None, 
     for k in range(n_slices):
         sm = np.flatnonzero(s_code % n_slices == k) if n_slices > 1 else slice(None)
         am = (a_code % n_slices == k) if n_slices > 1 else slice(None)
-        fatigue[sm], silent[sm] = _send_log_slice(s_code[sm], s_sec[sm] - t0, a_code[am], a_sec[am] - t0,
-                                                  tau_days, silent_days)
+        fatigue[sm], silent[sm] = _send_log_slice(
+            s_code[sm], s_sec[sm] - t0, a_code[am], a_sec[am] - t0, tau_days, silent_days
+        )
     del a_code, a_sec
     camp_col = events["campaign_id"]
     if isinstance(camp_col.dtype, pd.CategoricalDtype):  # the course's loader: codes, no strings per row
@@ -85,14 +105,19 @@ def send_log_features(events: pd.DataFrame, orders: pd.DataFrame | None = None, 
     else:
         camp, names = pd.factorize(camp_col.to_numpy()[is_send].astype(str))
     n = np.bincount(camp, minlength=len(names))
-    out = pd.DataFrame({"fatigue": np.bincount(camp, weights=fatigue, minlength=len(names)) / np.maximum(n, 1),
-                        "silent_share": np.bincount(camp, weights=silent, minlength=len(names)) / np.maximum(n, 1)},
-                       index=pd.Index(names, name="campaign_id"))
+    out = pd.DataFrame(
+        {
+            "fatigue": np.bincount(camp, weights=fatigue, minlength=len(names)) / np.maximum(n, 1),
+            "silent_share": np.bincount(camp, weights=silent, minlength=len(names)) / np.maximum(n, 1),
+        },
+        index=pd.Index(names, name="campaign_id"),
+    )
     return out[n > 0].sort_index()  # campaigns with sends only (a category may have none)
 
 
-def _send_log_slice(s_code: np.ndarray, s_sec: np.ndarray, a_code: np.ndarray, a_sec: np.ndarray,
-                    tau_days: float, silent_days: float) -> tuple[np.ndarray, np.ndarray]:
+def _send_log_slice(
+    s_code: np.ndarray, s_sec: np.ndarray, a_code: np.ndarray, a_sec: np.ndarray, tau_days: float, silent_days: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Fatigue and silence of sends (customer code, seconds) given the activity (customer code, seconds)."""
     s_key = (s_code << 32) | s_sec
     order = np.argsort(s_key, kind="stable")
@@ -109,7 +134,7 @@ def _send_log_slice(s_code: np.ndarray, s_sec: np.ndarray, a_code: np.ndarray, a
 
 
 def _decayed_count(cust: np.ndarray, t: np.ndarray, tau: float, span: float = 500.0) -> np.ndarray:
-    """sum over a customer's earlier rows j of exp(-(t - t_j) / tau); rows sorted by customer, then time.
+    """Sum over a customer's earlier rows j of exp(-(t - t_j) / tau); rows sorted by customer, then time.
 
     Vectorised as exp(-(t - base) / tau) * (carry + cumsum(exp((t_j - base) / tau))) within time blocks of
     ``span * tau``, the per-customer carry rescaled between blocks, so exp() never overflows.
@@ -175,8 +200,9 @@ class CampaignFeatures(TransformerMixin, BaseEstimator):
 
     def _table(self, campaigns: pd.DataFrame) -> pd.DataFrame:
         if not isinstance(campaigns, pd.DataFrame):
-            raise KPIError(f"CampaignFeatures: campaigns must be a DataFrame (the campaigns table); got "
-                           f"{type(campaigns).__name__}")
+            raise KPIError(
+                f"CampaignFeatures: campaigns must be a DataFrame (the campaigns table); got {type(campaigns).__name__}"
+            )
         _check(campaigns, [*self.NEEDS, *self.passthrough])
         return campaigns.set_index(campaigns["campaign_id"].astype(str))
 
@@ -299,9 +325,15 @@ def _make_model(name: str, seed: int):
     return MODELS[name]()
 
 
-def forecast_cv(campaigns: pd.DataFrame, X: pd.DataFrame, kpi: str = "open_rate",
-                models: Sequence[str] = ("glm", "kernel"), n_splits: int = 4, test_size: int | None = None,
-                seed: int = 0) -> pd.DataFrame:
+def forecast_cv(
+    campaigns: pd.DataFrame,
+    X: pd.DataFrame,
+    kpi: str = "open_rate",
+    models: Sequence[str] = ("glm", "kernel"),
+    n_splits: int = 4,
+    test_size: int | None = None,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Time-ordered cross-validation: train on every campaign before a fold, predict the fold's campaigns.
 
     A ``test_size`` too large for the history (fewer than ``n_splits`` + 1 folds of it) shrinks to what the
@@ -314,8 +346,11 @@ def forecast_cv(campaigns: pd.DataFrame, X: pd.DataFrame, kpi: str = "open_rate"
     from sklearn.model_selection import TimeSeriesSplit
 
     num, den = KPI_COLUMNS[kpi]
-    c = campaigns.assign(campaign_id=campaigns["campaign_id"].astype(str)).sort_values(
-        ["date", "campaign_id"], kind="stable").reset_index(drop=True)
+    c = (
+        campaigns.assign(campaign_id=campaigns["campaign_id"].astype(str))
+        .sort_values(["date", "campaign_id"], kind="stable")
+        .reset_index(drop=True)
+    )
     _check(c, ["campaign_id", num, den])
     Xa = X.loc[c["campaign_id"]].to_numpy(float)
     succ, n = c[num].to_numpy(float), c[den].to_numpy(float)
@@ -328,9 +363,19 @@ def forecast_cv(campaigns: pd.DataFrame, X: pd.DataFrame, kpi: str = "open_rate"
     for fold, (tr, te) in enumerate(splits.split(Xa)):
         for name in models:
             m = _make_model(name, seed).fit(Xa[tr], succ[tr], n[tr])
-            rows.append(pd.DataFrame(dict(model=name, fold=fold, campaign_id=c["campaign_id"].to_numpy()[te],
-                                          date=c["date"].to_numpy()[te], trials=n[te], observed=succ[te] / n[te],
-                                          predicted=m.predict(Xa[te]))))
+            rows.append(
+                pd.DataFrame(
+                    dict(
+                        model=name,
+                        fold=fold,
+                        campaign_id=c["campaign_id"].to_numpy()[te],
+                        date=c["date"].to_numpy()[te],
+                        trials=n[te],
+                        observed=succ[te] / n[te],
+                        predicted=m.predict(Xa[te]),
+                    )
+                )
+            )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -351,12 +396,21 @@ def noise_floor(cv: pd.DataFrame, expected: pd.Series) -> float:
 def cv_errors(cv: pd.DataFrame) -> pd.Series:
     """RMSE of each model over the held-out campaigns of :func:`forecast_cv`."""
     return cv.groupby("model", sort=False).apply(
-        lambda d: float(np.sqrt(np.mean((d["predicted"] - d["observed"]) ** 2))), include_groups=False)
+        lambda d: float(np.sqrt(np.mean((d["predicted"] - d["observed"]) ** 2))), include_groups=False
+    )
 
 
-def forecast(history: pd.DataFrame, X_history: pd.DataFrame, X_planned: pd.DataFrame, planned_sent,
-             kpi: str = "open_rate", model: str = "glm", cv: pd.DataFrame | None = None, level: float = 0.9,
-             seed: int = 0) -> pd.DataFrame:
+def forecast(
+    history: pd.DataFrame,
+    X_history: pd.DataFrame,
+    X_planned: pd.DataFrame,
+    planned_sent,
+    kpi: str = "open_rate",
+    model: str = "glm",
+    cv: pd.DataFrame | None = None,
+    level: float = 0.9,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Predicted rate of planned campaigns with a prediction interval, from a model fitted on all of history.
 
     The interval adds the binomial noise of ``planned_sent`` recipients to the model's own error, measured as
@@ -375,12 +429,20 @@ def forecast(history: pd.DataFrame, X_history: pd.DataFrame, X_planned: pd.DataF
     n = np.asarray(planned_sent, float)
     se = np.sqrt(p * (1 - p) / n + model_var)
     z = stats.norm.ppf(0.5 + level / 2)
-    return pd.DataFrame(dict(predicted=p, low=np.clip(p - z * se, 0, 1), high=np.clip(p + z * se, 0, 1)),
-                        index=X_planned.index)
+    return pd.DataFrame(
+        dict(predicted=p, low=np.clip(p - z * se, 0, 1), high=np.clip(p + z * se, 0, 1)), index=X_planned.index
+    )
 
 
-def what_if(history: pd.DataFrame, extra: pd.DataFrame | None, campaign_id: str, changes: dict[str, Sequence],
-            kpi: str = "open_rate", model: str = "glm", seed: int = 0) -> pd.DataFrame:
+def what_if(
+    history: pd.DataFrame,
+    extra: pd.DataFrame | None,
+    campaign_id: str,
+    changes: dict[str, Sequence],
+    kpi: str = "open_rate",
+    model: str = "glm",
+    seed: int = 0,
+) -> pd.DataFrame:
     """Forecast ``kpi`` of one past campaign re-run with other parameters, every combination of ``changes``.
 
     The model is fitted on the campaigns before ``campaign_id`` (what was known when it was planned); the
@@ -392,8 +454,9 @@ def what_if(history: pd.DataFrame, extra: pd.DataFrame | None, campaign_id: str,
     """
     import itertools
 
-    c = history.assign(campaign_id=history["campaign_id"].astype(str)).sort_values(["date", "campaign_id"],
-                                                                                   kind="stable")
+    c = history.assign(campaign_id=history["campaign_id"].astype(str)).sort_values(
+        ["date", "campaign_id"], kind="stable"
+    )
     if campaign_id not in set(c["campaign_id"]):
         raise KPIError(f"what_if: no campaign {campaign_id!r} in the history")
     row = c.loc[c["campaign_id"] == campaign_id].iloc[0]
@@ -408,8 +471,7 @@ def what_if(history: pd.DataFrame, extra: pd.DataFrame | None, campaign_id: str,
     features = CampaignFeatures(passthrough).fit(joined)  # the vocabulary of the whole history, as before
     X_before = features.transform(joined[joined["date"] < row["date"]])
     num, den = KPI_COLUMNS[kpi]
-    m = _make_model(model, seed).fit(X_before.to_numpy(float), before[num].to_numpy(float),
-                                     before[den].to_numpy(float))
+    m = _make_model(model, seed).fit(X_before.to_numpy(float), before[num].to_numpy(float), before[den].to_numpy(float))
     keys = list(changes)
     combos = list(itertools.product(*[list(changes[k]) for k in keys]))
     plans = pd.DataFrame([row.to_dict()] * len(combos))

@@ -28,8 +28,16 @@ import pandas as pd
 from .paths import resolve_data_dir
 from .world import TABLES, Truth, World
 
-__all__ = ["Column", "TableSchema", "SCHEMAS", "SchemaError", "load_table", "load_world", "available_tables",
-           "describe_schema"]
+__all__ = [
+    "Column",
+    "TableSchema",
+    "SCHEMAS",
+    "SchemaError",
+    "load_table",
+    "load_world",
+    "available_tables",
+    "describe_schema",
+]
 
 KINDS = ("id", "int", "float", "str", "date", "datetime", "bool")
 
@@ -49,6 +57,7 @@ class Column:
     description: str = ""
 
     def __post_init__(self) -> None:
+        """Refuse an unknown kind."""
         if self.kind not in KINDS:
             raise ValueError(f"unknown column kind {self.kind!r}")
 
@@ -65,9 +74,11 @@ class TableSchema:
 
     @property
     def file(self) -> str:
+        """The file name of the table."""
         return f"{self.name}.csv"
 
     def column(self, name: str) -> Column:
+        """The column called ``name``."""
         return next(c for c in self.columns if c.name == name)
 
 
@@ -129,8 +140,10 @@ SCHEMAS: dict[str, TableSchema] = {
                 _c("campaign_id", "id", "campaign or experiment that caused it, empty otherwise", required=False),
             ),
             (),
-            {"customer_id": (("customers", "customer_id"),),
-             "campaign_id": (("campaigns", "campaign_id"), ("experiments", "campaign_id"))},
+            {
+                "customer_id": (("customers", "customer_id"),),
+                "campaign_id": (("campaigns", "campaign_id"), ("experiments", "campaign_id")),
+            },
             "Web and messaging events of customers.",
         ),
         TableSchema(
@@ -148,13 +161,24 @@ SCHEMAS: dict[str, TableSchema] = {
                 _c("opens", "int", "recipients who opened", min_value=0),
                 _c("clicks", "int", "recipients who clicked", min_value=0),
                 _c("conversions", "int", "recipients who ordered within the attribution window", min_value=0),
-                _c("lead_conversions", "int", "recipients who clicked (leads) and ordered within the window (closes)",
-                   required=False, min_value=0),
+                _c(
+                    "lead_conversions",
+                    "int",
+                    "recipients who clicked (leads) and ordered within the window (closes)",
+                    required=False,
+                    min_value=0,
+                ),
                 _c("revenue", "float", "revenue of those orders", min_value=0),
                 _c("control_size", "int", "random holdout not sent to", min_value=0),
                 _c("control_conversions", "int", "holdout members who ordered in the window", min_value=0),
                 _c("control_revenue", "float", "revenue of the holdout's orders", min_value=0),
-                _c("cost", "float", "what the campaign paid out: a fixed cost and each message (discounts are not in it: `revenue` is already net of them)", min_value=0),
+                _c(
+                    "cost",
+                    "float",
+                    "what the campaign paid out: a fixed cost and each message (discounts are not in it: "
+                    "`revenue` is already net of them)",
+                    min_value=0,
+                ),
             ),
             ("campaign_id",),
             description="Past campaigns with their outcomes and a holdout control group.",
@@ -207,8 +231,7 @@ SCHEMAS: dict[str, TableSchema] = {
                 _c("email_clicks", "int", "nurture emails clicked", min_value=0),
                 _c("social_engagements", "int", "likes, shares and comments", min_value=0),
                 _c("unsubscribed", "bool", "unsubscribed from nurture emails (0/1)"),
-                _c("days_since_last_activity", "int", "days from last activity to the end of the 30 days",
-                   min_value=0),
+                _c("days_since_last_activity", "int", "days from last activity to the end of the 30 days", min_value=0),
                 _c("converted", "bool", "became a customer within 60 days after the 30 days (0/1)"),
                 _c("converted_date", "date", "date of conversion, empty if none", required=False),
             ),
@@ -234,8 +257,15 @@ assert tuple(SCHEMAS) == TABLES
 class SchemaError(ValueError):
     """A table does not fit the course's schema. ``file``, ``column``, ``lines`` and ``fix`` say where and how."""
 
-    def __init__(self, file: str | Path, problem: str, fix: str, column: str | None = None,
-                 lines: Sequence[int] = (), values: Sequence[object] = ()) -> None:
+    def __init__(
+        self,
+        file: str | Path,
+        problem: str,
+        fix: str,
+        column: str | None = None,
+        lines: Sequence[int] = (),
+        values: Sequence[object] = (),
+    ) -> None:
         self.file = str(file)
         self.column = column
         self.lines = list(lines)
@@ -245,8 +275,10 @@ class SchemaError(ValueError):
         where = f"{self.file}" + (f", column '{column}'" if column else "")
         shown = ""
         if self.lines:
-            pairs = [f"line {ln}: {str(self.values[i])!r}" if i < len(self.values) else f"line {ln}"
-                     for i, ln in enumerate(self.lines)]
+            pairs = [
+                f"line {ln}: {str(self.values[i])!r}" if i < len(self.values) else f"line {ln}"
+                for i, ln in enumerate(self.lines)
+            ]
             shown = f" ({', '.join(pairs)}{', ...' if len(self.lines) >= _SHOW else ''})"
         super().__init__(f"{where}: {problem}{shown}. Fix: {fix}")
 
@@ -289,8 +321,14 @@ def _convert(raw: pd.Series, col: Column, file: str) -> pd.Series:
             bad |= present & num.notna().to_numpy() & ((num.fillna(0) % 1) != 0).to_numpy()
         if bad.any():
             what = "whole numbers" if col.kind == "int" else "numbers"
-            raise SchemaError(file, f"{int(bad.sum())} values are not {what}", _KIND_FIX[col.kind], col.name,
-                              _lines(bad), _vals(raw, bad))
+            raise SchemaError(
+                file,
+                f"{int(bad.sum())} values are not {what}",
+                _KIND_FIX[col.kind],
+                col.name,
+                _lines(bad),
+                _vals(raw, bad),
+            )
         if col.kind == "int":
             return num.astype(np.int64) if present.all() else num.astype("Int64")
         return num.astype(np.float64)
@@ -300,8 +338,14 @@ def _convert(raw: pd.Series, col: Column, file: str) -> pd.Series:
         if col.kind == "date":
             bad |= present & ts.notna().to_numpy() & (ts != ts.dt.normalize()).to_numpy()
         if bad.any():
-            raise SchemaError(file, f"{int(bad.sum())} values are not valid dates", _KIND_FIX[col.kind], col.name,
-                              _lines(bad), _vals(raw, bad))
+            raise SchemaError(
+                file,
+                f"{int(bad.sum())} values are not valid dates",
+                _KIND_FIX[col.kind],
+                col.name,
+                _lines(bad),
+                _vals(raw, bad),
+            )
         if getattr(ts.dt, "tz", None) is not None:
             ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
         return ts.astype("datetime64[s]")
@@ -309,8 +353,14 @@ def _convert(raw: pd.Series, col: Column, file: str) -> pd.Series:
         low = raw.astype(str).str.strip().str.lower()
         bad = present & ~low.isin(_TRUE | _FALSE).to_numpy()
         if bad.any():
-            raise SchemaError(file, f"{int(bad.sum())} values are not yes/no values", _KIND_FIX["bool"],
-                              col.name, _lines(bad), _vals(raw, bad))
+            raise SchemaError(
+                file,
+                f"{int(bad.sum())} values are not yes/no values",
+                _KIND_FIX["bool"],
+                col.name,
+                _lines(bad),
+                _vals(raw, bad),
+            )
         out = low.isin(_TRUE)
         return out.astype(bool) if present.all() else out.astype("boolean").where(present, pd.NA)
     raise AssertionError(col.kind)  # pragma: no cover
@@ -365,16 +415,18 @@ def _read_arrow(path: Path, chunk_bytes: int = 32 << 20) -> pd.DataFrame:
     at = 0
     for i, piece in enumerate(_csv_chunks(path, chunk_bytes)):
         if i == 0:
-            convert = pacsv.ConvertOptions(null_values=[""], strings_can_be_null=True, auto_dict_encode=True,
-                                           auto_dict_max_cardinality=100_000)
+            convert = pacsv.ConvertOptions(
+                null_values=[""], strings_can_be_null=True, auto_dict_encode=True, auto_dict_max_cardinality=100_000
+            )
             table = pacsv.read_csv(pa.BufferReader(piece), convert_options=convert)
             names = table.column_names
             types = dict(zip(names, table.schema.types, strict=True))
         else:
-            table = pacsv.read_csv(pa.BufferReader(piece),
-                                   read_options=pacsv.ReadOptions(column_names=names),
-                                   convert_options=pacsv.ConvertOptions(null_values=[""], strings_can_be_null=True,
-                                                                        column_types=types))
+            table = pacsv.read_csv(
+                pa.BufferReader(piece),
+                read_options=pacsv.ReadOptions(column_names=names),
+                convert_options=pacsv.ConvertOptions(null_values=[""], strings_can_be_null=True, column_types=types),
+            )
         del piece
         m = table.num_rows
         if at + m > n:
@@ -383,8 +435,9 @@ def _read_arrow(path: Path, chunk_bytes: int = 32 << 20) -> pd.DataFrame:
             arr = table.column(name).combine_chunks()
             if pa.types.is_dictionary(arr.type):
                 book = dicts.setdefault(name, {})
-                remap = np.array([book.setdefault(v, len(book)) for v in arr.dictionary.to_pylist()] or [0],
-                                 dtype=np.int32)
+                remap = np.array(
+                    [book.setdefault(v, len(book)) for v in arr.dictionary.to_pylist()] or [0], dtype=np.int32
+                )
                 idx = arr.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
                 values = np.where(idx >= 0, remap[np.maximum(idx, 0)], -1)
                 dtype = np.dtype(np.int32)
@@ -395,7 +448,7 @@ def _read_arrow(path: Path, chunk_bytes: int = 32 << 20) -> pd.DataFrame:
                 cols[name] = np.empty(n, dtype=dtype)
             elif values.dtype.kind == "f" and cols[name].dtype.kind in "iu":  # blanks in a whole-number column
                 cols[name] = cols[name].astype(np.float64)
-            cols[name][at:at + m] = values
+            cols[name][at : at + m] = values
         at += m
         del table
     if at != n:
@@ -424,8 +477,11 @@ def _typed(s: pd.Series, col: Column, file: str) -> pd.Series:
         return s.astype(np.int64)
     if col.kind in ("int", "id") and is_float and bool((s.dropna() % 1 == 0).all()):
         return s.astype("Int64")  # whole numbers with blanks (optional columns)
-    if isinstance(dt, pd.CategoricalDtype) and col.kind in ("id", "str") and not (
-            pd.api.types.is_numeric_dtype(dt.categories.dtype)):
+    if (
+        isinstance(dt, pd.CategoricalDtype)
+        and col.kind in ("id", "str")
+        and not (pd.api.types.is_numeric_dtype(dt.categories.dtype))
+    ):
         return s  # repeated text read dictionary-encoded: kept as a categorical (compact, same values)
     if col.kind == "id" and not is_float:
         # text ids stay in pandas' (Arrow-backed) string dtype: compact, and missing values stay missing
@@ -436,8 +492,11 @@ def _typed(s: pd.Series, col: Column, file: str) -> pd.Series:
         return s.astype(bool)
     if col.kind == "bool" and pd.api.types.is_bool_dtype(dt) and not s.isna().any():
         return s.astype(bool)
-    if col.kind in ("date", "datetime") and pd.api.types.is_datetime64_any_dtype(dt) and getattr(s.dt, "tz",
-                                                                                                    None) is None:
+    if (
+        col.kind in ("date", "datetime")
+        and pd.api.types.is_datetime64_any_dtype(dt)
+        and getattr(s.dt, "tz", None) is None
+    ):
         s = s.astype("datetime64[s]")
         if col.kind == "datetime" or bool((s.dropna() == s.dropna().dt.normalize()).all()):
             return s
@@ -449,7 +508,8 @@ def _typed(s: pd.Series, col: Column, file: str) -> pd.Series:
     return _convert(text.str.strip(), col, file)
 
 
-def load_table(data_dir: str | Path | None, name: str, *, today: _dt.date | None = None) -> pd.DataFrame:
+# one branch per kind of refused input: splitting it would scatter the checks a reader wants in one place
+def load_table(data_dir: str | Path | None, name: str, *, today: _dt.date | None = None) -> pd.DataFrame:  # noqa: C901
     """Read and validate one table (no foreign-key checks; :func:`load_world` does those).
 
     Parameters
@@ -468,25 +528,33 @@ def load_table(data_dir: str | Path | None, name: str, *, today: _dt.date | None
     path = d / schema.file
     file = str(path)
     if not path.is_file():
-        raise SchemaError(file, "file not found",
-                          f"export the table as {schema.file} into {d} with the columns "
-                          f"{', '.join(c.name for c in schema.columns)} (see data/README.md)")
+        raise SchemaError(
+            file,
+            "file not found",
+            f"export the table as {schema.file} into {d} with the columns "
+            f"{', '.join(c.name for c in schema.columns)} (see data/README.md)",
+        )
     try:
         header = pd.read_csv(path, nrows=0).columns
     except pd.errors.EmptyDataError:
-        raise SchemaError(file, "the file is empty (no header line)",
-                          f"write a header line with {', '.join(c.name for c in schema.columns)}, then one row "
-                          "per record") from None
+        raise SchemaError(
+            file,
+            "the file is empty (no header line)",
+            f"write a header line with {', '.join(c.name for c in schema.columns)}, then one row per record",
+        ) from None
     header = [str(h).strip() for h in header]
     missing = [c.name for c in schema.columns if c.name not in header]
     if missing:
-        raise SchemaError(file, f"missing column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}",
-                          f"add {'them' if len(missing) > 1 else 'it'} to the export (found: {', '.join(header)}); "
-                          "column names are case-sensitive", missing[0])
+        raise SchemaError(
+            file,
+            f"missing column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}",
+            f"add {'them' if len(missing) > 1 else 'it'} to the export (found: {', '.join(header)}); "
+            "column names are case-sensitive",
+            missing[0],
+        )
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
-        raise SchemaError(file, f"column {dupes[0]!r} appears more than once", "keep one column of each name",
-                          dupes[0])
+        raise SchemaError(file, f"column {dupes[0]!r} appears more than once", "keep one column of each name", dupes[0])
     # Fast path: pyarrow parses the file piece by piece into typed columns (_read_arrow); a column that does not
     # come out typed is converted from text by _convert, which is also what names the offending values. Files
     # pyarrow rejects (e.g. a number column with a stray word far down) are read by pandas' C parser instead.
@@ -502,26 +570,39 @@ def load_table(data_dir: str | Path | None, name: str, *, today: _dt.date | None
         s = raw[col.name]
         missing_mask = s.isna().to_numpy()
         if col.required and missing_mask.any():
-            raise SchemaError(file, f"{int(missing_mask.sum())} empty values in a required column",
-                              f"fill in {col.name} on every row, or drop those rows before loading",
-                              col.name, _lines(missing_mask))
+            raise SchemaError(
+                file,
+                f"{int(missing_mask.sum())} empty values in a required column",
+                f"fill in {col.name} on every row, or drop those rows before loading",
+                col.name,
+                _lines(missing_mask),
+            )
         v = _typed(s, col, file)
         if col.min_value is not None:
             below = (v < col.min_value).fillna(False).to_numpy(dtype=bool)
             if below.any():
                 what = "negative" if col.min_value == 0 else f"below {col.min_value:g}"
-                raise SchemaError(file, f"{int(below.sum())} values are {what}",
-                                  f"{col.name} must be at least {col.min_value:g}: remove returns or correct "
-                                  "the rows (refunds belong in a separate table)", col.name, _lines(below),
-                                  _vals(s, below))
+                raise SchemaError(
+                    file,
+                    f"{int(below.sum())} values are {what}",
+                    f"{col.name} must be at least {col.min_value:g}: remove returns or correct "
+                    "the rows (refunds belong in a separate table)",
+                    col.name,
+                    _lines(below),
+                    _vals(s, below),
+                )
         if col.kind in ("date", "datetime"):
             limit = pd.Timestamp(today or _dt.date.today()) + pd.Timedelta(days=1)
             future = (v >= limit).fillna(False).to_numpy(dtype=bool)
             if future.any():
-                raise SchemaError(file, f"{int(future.sum())} dates are in the future (after "
-                                  f"{(limit - pd.Timedelta(days=1)).date()})",
-                                  "check the export's date format (day and month swapped?) and time zone",
-                                  col.name, _lines(future), _vals(s, future))
+                raise SchemaError(
+                    file,
+                    f"{int(future.sum())} dates are in the future (after {(limit - pd.Timedelta(days=1)).date()})",
+                    "check the export's date format (day and month swapped?) and time zone",
+                    col.name,
+                    _lines(future),
+                    _vals(s, future),
+                )
         out[col.name] = v
     extra = [h for h in header if h not in out]
     for h in extra:  # kept as text: a team's extra columns travel along untouched
@@ -533,10 +614,14 @@ def load_table(data_dir: str | Path | None, name: str, *, today: _dt.date | None
         if dup.any():
             key = " + ".join(schema.primary_key)
             vals = [tuple(df.loc[int(i), list(schema.primary_key)]) for i in np.flatnonzero(dup)[:_SHOW]]
-            raise SchemaError(file, f"{int(dup.sum())} duplicate values of the key {key}",
-                              f"each {key} must appear once: remove duplicated rows or merge them",
-                              schema.primary_key[0], _lines(dup),
-                              [v[0] if len(v) == 1 else v for v in vals])
+            raise SchemaError(
+                file,
+                f"{int(dup.sum())} duplicate values of the key {key}",
+                f"each {key} must appear once: remove duplicated rows or merge them",
+                schema.primary_key[0],
+                _lines(dup),
+                [v[0] if len(v) == 1 else v for v in vals],
+            )
     return df
 
 
@@ -569,8 +654,13 @@ def available_tables(data_dir: str | Path | None, tables: Iterable[str]) -> list
     return [t for t in names if (d / SCHEMAS[t].file).is_file()]
 
 
-def load_world(data_dir: str | Path | None = None, tables: Iterable[str] | None = None, *,
-               today: _dt.date | None = None, truth: bool = True) -> World:
+def load_world(
+    data_dir: str | Path | None = None,
+    tables: Iterable[str] | None = None,
+    *,
+    today: _dt.date | None = None,
+    truth: bool = True,
+) -> World:
     """Load and validate the tables of a world, with its truth when ``truth.json`` is present.
 
     Parameters
@@ -599,8 +689,11 @@ def load_world(data_dir: str | Path | None = None, tables: Iterable[str] | None 
     """
     d = resolve_data_dir(data_dir)
     if not d.is_dir():
-        raise SchemaError(str(d), "folder not found",
-                          "pass the folder that holds the CSV files (make data creates the course world in data/)")
+        raise SchemaError(
+            str(d),
+            "folder not found",
+            "pass the folder that holds the CSV files (make data creates the course world in data/)",
+        )
     if tables is None:
         names = [t for t in TABLES if (d / SCHEMAS[t].file).is_file()] or ["customers"]
         if "customers" not in names:
@@ -649,9 +742,14 @@ def _check_foreign_keys(d: Path, name: str, loaded: dict[str, pd.DataFrame]) -> 
             bad = present & ~known
         if bad.any():
             where = " or ".join(f"{SCHEMAS[t].file} ({c})" for t, c in parents)
-            raise SchemaError(str(d / schema.file), f"{int(bad.sum())} values do not exist in {where}",
-                              f"add the missing records to {where}, or drop these rows", col, _lines(bad),
-                              [v.iloc[int(i)] for i in np.flatnonzero(bad)[:_SHOW]])
+            raise SchemaError(
+                str(d / schema.file),
+                f"{int(bad.sum())} values do not exist in {where}",
+                f"add the missing records to {where}, or drop these rows",
+                col,
+                _lines(bad),
+                [v.iloc[int(i)] for i in np.flatnonzero(bad)[:_SHOW]],
+            )
 
 
 def describe_schema(name: str | None = None) -> pd.DataFrame:
@@ -661,6 +759,15 @@ def describe_schema(name: str | None = None) -> pd.DataFrame:
         if name is not None and s.name != name:
             continue
         for c in s.columns:
-            rows.append(dict(table=s.name, column=c.name, kind=c.kind, required=c.required,
-                             minimum=c.min_value, key=c.name in s.primary_key, description=c.description))
+            rows.append(
+                dict(
+                    table=s.name,
+                    column=c.name,
+                    kind=c.kind,
+                    required=c.required,
+                    minimum=c.min_value,
+                    key=c.name in s.primary_key,
+                    description=c.description,
+                )
+            )
     return pd.DataFrame(rows)

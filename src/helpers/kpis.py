@@ -1,4 +1,6 @@
-"""Campaign KPIs with intervals, target-versus-control uplift and the channel view (forecasts: :mod:`helpers.forecasting`).
+"""Campaign KPIs with intervals, target-versus-control uplift and the channel view.
+
+Forecasts of a campaign's KPIs before launch are in :mod:`helpers.forecasting`.
 
 * :func:`wilson` — Wilson score intervals for rates.
 * :func:`campaign_kpis` — one row per campaign (or per channel / segment with ``by``): delivered, open rate,
@@ -33,14 +35,34 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["KPIError", "wilson", "campaign_kpis", "uplift", "uplift_by_customer", "channel_view",
-           "workflow_kpis", "KPI_COLUMNS"]
+__all__ = [
+    "KPIError",
+    "wilson",
+    "campaign_kpis",
+    "uplift",
+    "uplift_by_customer",
+    "channel_view",
+    "workflow_kpis",
+    "KPI_COLUMNS",
+]
 
-COUNTS = ("sent", "opens", "clicks", "conversions", "revenue", "control_size", "control_conversions",
-          "control_revenue", "cost")
+COUNTS = (
+    "sent",
+    "opens",
+    "clicks",
+    "conversions",
+    "revenue",
+    "control_size",
+    "control_conversions",
+    "control_revenue",
+    "cost",
+)
 #: the rate KPIs a forecast can target: name -> (numerator column, denominator column)
-KPI_COLUMNS = {"open_rate": ("opens", "sent"), "click_rate": ("clicks", "sent"),
-               "conversion_rate": ("conversions", "sent")}
+KPI_COLUMNS = {
+    "open_rate": ("opens", "sent"),
+    "click_rate": ("clicks", "sent"),
+    "conversion_rate": ("conversions", "sent"),
+}
 
 
 class KPIError(ValueError):
@@ -52,10 +74,13 @@ def _check(campaigns: pd.DataFrame, need: Sequence[str], table: str = "campaigns
         raise KPIError(f"{table}: the table is empty; KPIs need at least one campaign")
     missing = [c for c in need if c not in campaigns.columns]
     if missing:
-        raise KPIError(f"{table}: missing column(s) {', '.join(missing)}; the data card (data/README.md) lists "
-                       "what each column holds")
-    ids = campaigns["campaign_id"].astype(str).tolist() if "campaign_id" in campaigns else list(map(str,
-                                                                                                      campaigns.index))
+        raise KPIError(
+            f"{table}: missing column(s) {', '.join(missing)}; the data card (data/README.md) lists "
+            "what each column holds"
+        )
+    ids = (
+        campaigns["campaign_id"].astype(str).tolist() if "campaign_id" in campaigns else list(map(str, campaigns.index))
+    )
     for col in need:
         if col in ("campaign_id", "channel", "target_segment", "date", "subject_variant"):
             continue
@@ -63,27 +88,35 @@ def _check(campaigns: pd.DataFrame, need: Sequence[str], table: str = "campaigns
         bad = v.isna().to_numpy()
         if bad.any():
             which = ", ".join(np.asarray(ids)[bad][:5])
-            fix = ("add each campaign's cost (fixed cost + messages; not its discounts when revenue is net of "
-                   "them) to the export"
-                   if col == "cost" else f"fill {col} or drop those campaigns")
+            fix = (
+                "add each campaign's cost (fixed cost + messages; not its discounts when revenue is net of "
+                "them) to the export"
+                if col == "cost"
+                else f"fill {col} or drop those campaigns"
+            )
             raise KPIError(f"{table}: column {col} is missing or not a number for campaign(s) {which}; {fix}")
         if (v < 0).any():
             which = ", ".join(np.asarray(ids)[(v < 0).to_numpy()][:5])
-            raise KPIError(f"{table}: column {col} is negative for campaign(s) {which}; counts, revenue and "
-                           "cost must be >= 0")
+            raise KPIError(
+                f"{table}: column {col} is negative for campaign(s) {which}; counts, revenue and cost must be >= 0"
+            )
     if "sent" in need:
-        zero = (campaigns["sent"].to_numpy() == 0)
+        zero = campaigns["sent"].to_numpy() == 0
         if zero.any():
             which = ", ".join(np.asarray(ids)[zero][:5])
-            raise KPIError(f"{table}: campaign(s) {which} have sent = 0, so no rate exists; drop them (nothing "
-                           "was delivered) or fix the sent counts")
+            raise KPIError(
+                f"{table}: campaign(s) {which} have sent = 0, so no rate exists; drop them (nothing "
+                "was delivered) or fix the sent counts"
+            )
     for num, den in (("opens", "sent"), ("clicks", "opens"), ("control_conversions", "control_size")):
         if num in need and den in need:
             over = campaigns[num].to_numpy() > campaigns[den].to_numpy()
             if over.any():
                 which = ", ".join(np.asarray(ids)[over][:5])
-                raise KPIError(f"{table}: {num} > {den} for campaign(s) {which}; {num} counts recipients, so it "
-                               f"cannot exceed {den}")
+                raise KPIError(
+                    f"{table}: {num} > {den} for campaign(s) {which}; {num} counts recipients, so it "
+                    f"cannot exceed {den}"
+                )
 
 
 def wilson(successes, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
@@ -114,22 +147,46 @@ def uplift(treated_conversions, treated_n, control_conversions, control_n, level
     from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
 
     if control_n <= 0:
-        raise KPIError("uplift: the control group has size 0; without a control group there is no uplift "
-                       "(hold out a random share of the audience, e.g. 10 %)")
+        raise KPIError(
+            "uplift: the control group has size 0; without a control group there is no uplift "
+            "(hold out a random share of the audience, e.g. 10 %)"
+        )
     if treated_n <= 0:
         raise KPIError("uplift: the target group has size 0; nothing was sent")
-    low, high = confint_proportions_2indep(treated_conversions, treated_n, control_conversions, control_n,
-                                           method="newcomb", compare="diff", alpha=1 - level)
-    test = test_proportions_2indep(treated_conversions, treated_n, control_conversions, control_n,
-                                   method="score", compare="diff")
+    low, high = confint_proportions_2indep(
+        treated_conversions,
+        treated_n,
+        control_conversions,
+        control_n,
+        method="newcomb",
+        compare="diff",
+        alpha=1 - level,
+    )
+    test = test_proportions_2indep(
+        treated_conversions, treated_n, control_conversions, control_n, method="score", compare="diff"
+    )
     rt, rc = treated_conversions / treated_n, control_conversions / control_n
     p = float(test.pvalue)
-    return pd.Series(dict(rate_target=rt, rate_control=rc, uplift=rt - rc, low=float(low), high=float(high),
-                          p_value=p, significant=bool(p < 1 - level)))
+    return pd.Series(
+        dict(
+            rate_target=rt,
+            rate_control=rc,
+            uplift=rt - rc,
+            low=float(low),
+            high=float(high),
+            p_value=p,
+            significant=bool(p < 1 - level),
+        )
+    )
 
 
-def uplift_by_customer(entries: pd.DataFrame, outcome: str = "converted", group: str = "group",
-                       cluster: str = "customer_id", level: float = 0.95) -> pd.Series:
+def uplift_by_customer(
+    entries: pd.DataFrame,
+    outcome: str = "converted",
+    group: str = "group",
+    cluster: str = "customer_id",
+    level: float = 0.95,
+) -> pd.Series:
     """Difference in mean ``outcome`` between ``group == "target"`` and ``"control"`` entries, clustered.
 
     Each row is one entry into a workflow; a customer can enter several times and was randomised once, so the
@@ -159,9 +216,20 @@ def uplift_by_customer(entries: pd.DataFrame, outcome: str = "converted", group:
     se = float(np.sqrt(out["target"][1] + out["control"][1]))
     z = stats.norm.ppf(0.5 + level / 2)
     p = float(2 * stats.norm.sf(abs(diff) / se)) if se > 0 else float(diff == 0)
-    return pd.Series(dict(n_target=out["target"][2], n_control=out["control"][2], rate_target=out["target"][0],
-                          rate_control=out["control"][0], uplift=diff, se=se, low=diff - z * se,
-                          high=diff + z * se, p_value=p, significant=bool(p < 1 - level)))
+    return pd.Series(
+        dict(
+            n_target=out["target"][2],
+            n_control=out["control"][2],
+            rate_target=out["target"][0],
+            rate_control=out["control"][0],
+            uplift=diff,
+            se=se,
+            low=diff - z * se,
+            high=diff + z * se,
+            p_value=p,
+            significant=bool(p < 1 - level),
+        )
+    )
 
 
 def _sums(campaigns: pd.DataFrame, by: str | None) -> pd.DataFrame:
@@ -182,14 +250,25 @@ def _derived(s: pd.DataFrame) -> pd.DataFrame:
     ctl_rpr = s["control_revenue"] / s["control_size"]
     inc_conv = s["conversions"] - ctl_rate * s["sent"]
     inc_rev = s["revenue"] - ctl_rpr * s["sent"]
-    return pd.DataFrame(dict(incremental_conversions=inc_conv, incremental_revenue=inc_rev,
-                             incremental_per_1000=inc_conv / s["sent"].where(s["sent"] > 0) * 1000,
-                             roi=(s["revenue"] - s["cost"]) / s["cost"].where(s["cost"] > 0),
-                             romi=(inc_rev - s["cost"]) / s["cost"].where(s["cost"] > 0)))
+    return pd.DataFrame(
+        dict(
+            incremental_conversions=inc_conv,
+            incremental_revenue=inc_rev,
+            incremental_per_1000=inc_conv / s["sent"].where(s["sent"] > 0) * 1000,
+            roi=(s["revenue"] - s["cost"]) / s["cost"].where(s["cost"] > 0),
+            romi=(inc_rev - s["cost"]) / s["cost"].where(s["cost"] > 0),
+        )
+    )
 
 
-def campaign_kpis(campaigns: pd.DataFrame, by: str | None = None, level: float = 0.95, n_boot: int = 2000,
-                  value_cv: float = 1.0, seed: int = 0) -> pd.DataFrame:
+def campaign_kpis(
+    campaigns: pd.DataFrame,
+    by: str | None = None,
+    level: float = 0.95,
+    n_boot: int = 2000,
+    value_cv: float = 1.0,
+    seed: int = 0,
+) -> pd.DataFrame:
     """The KPI table: per campaign, or per value of ``by`` (``"channel"``, ``"target_segment"``) summed.
 
     Rates (lead-to-close among them) get Wilson intervals. ROMI and incremental conversions per 1,000 sent get
@@ -211,8 +290,12 @@ def campaign_kpis(campaigns: pd.DataFrame, by: str | None = None, level: float =
     out = pd.DataFrame(index=s.index)
     out["campaigns"] = s["campaigns"].astype(int)
     out["delivered"] = s["sent"].astype(int)
-    for name, num, den in (("open_rate", "opens", "sent"), ("ctr", "clicks", "sent"), ("cto", "clicks", "opens"),
-                           ("conversion_rate", "conversions", "sent")):
+    for name, num, den in (
+        ("open_rate", "opens", "sent"),
+        ("ctr", "clicks", "sent"),
+        ("cto", "clicks", "opens"),
+        ("conversion_rate", "conversions", "sent"),
+    ):
         ok = s[den] > 0
         out[name] = s[num] / s[den].where(ok)
         lo, hi = wilson(s[num][ok], s[den][ok], level) if ok.any() else (np.array([]), np.array([]))
@@ -269,8 +352,10 @@ def _percentiles(x: np.ndarray, q: list[float]) -> tuple[float, float]:
 def _parametric_draws(r: pd.Series, n_boot: int, value_cv: float, rng: np.random.Generator) -> pd.DataFrame:
     """Bootstrap replicates of one campaign's sums: conversions, and revenue as a gamma sum per converter."""
     out = {k: np.full(n_boot, r[k]) for k in COUNTS}
-    for conv, n, rev in (("conversions", "sent", "revenue"), ("control_conversions", "control_size",
-                                                               "control_revenue")):
+    for conv, n, rev in (
+        ("conversions", "sent", "revenue"),
+        ("control_conversions", "control_size", "control_revenue"),
+    ):
         # the count's uncertainty once: its rate from the Jeffreys posterior, times the group size (honest for
         # small counts, 0 or 1 control conversion). Drawing a binomial count from that rate again would add the
         # sampling variance a second time and make the intervals about 1.4 times too wide.
@@ -286,10 +371,23 @@ def _parametric_draws(r: pd.Series, n_boot: int, value_cv: float, rng: np.random
 
 
 def channel_view(campaigns: pd.DataFrame, level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
-    """Revenue, cost, ROI and ROMI per channel (the end-to-end view of the campaign-workflow step), bootstrap over campaigns."""
+    """Revenue, cost, ROI and ROMI per channel (the campaign-workflow step end to end), bootstrap over campaigns."""
     k = campaign_kpis(campaigns, by="channel", level=level, n_boot=n_boot, seed=seed)
-    return k[["campaigns", "delivered", "conversion_rate", "uplift", "revenue", "incremental_revenue", "cost",
-              "roi", "romi", "romi_low", "romi_high"]]
+    return k[
+        [
+            "campaigns",
+            "delivered",
+            "conversion_rate",
+            "uplift",
+            "revenue",
+            "incremental_revenue",
+            "cost",
+            "roi",
+            "romi",
+            "romi_low",
+            "romi_high",
+        ]
+    ]
 
 
 def workflow_kpis(entries: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
@@ -308,6 +406,7 @@ def workflow_kpis(entries: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
 
     def per_spent(x: float) -> float:  # return on what the workflow spent per entry (messages + discounts)
         return x / (msg + disc) if msg + disc > 0 else np.nan
+
     rows = {
         "entries (target / control)": (conv["n_target"], conv["n_control"], np.nan, np.nan),
         "conversion rate": (conv["rate_target"], conv["rate_control"], np.nan, np.nan),

@@ -27,13 +27,31 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-__all__ = ["basket_matrix", "mine_rules", "rules_from_itemsets", "StreamingRules", "next_best_offers", "price_levels", "popularity",
-           "popularity_offers", "buy_again_offers", "segment_popularity_offers", "planted_offers", "hit_rate",
-           "precision_at_k", "hits_per_buyer"]
+__all__ = [
+    "basket_matrix",
+    "mine_rules",
+    "rules_from_itemsets",
+    "StreamingRules",
+    "next_best_offers",
+    "price_levels",
+    "popularity",
+    "popularity_offers",
+    "buy_again_offers",
+    "segment_popularity_offers",
+    "planted_offers",
+    "hit_rate",
+    "precision_at_k",
+    "hits_per_buyer",
+]
 
 
-def basket_matrix(tx: pd.DataFrame, by: str = "order_id", item: str = "product_id",
-                  products: pd.DataFrame | None = None, level: str = "product"):
+def basket_matrix(
+    tx: pd.DataFrame,
+    by: str = "order_id",
+    item: str = "product_id",
+    products: pd.DataFrame | None = None,
+    level: str = "product",
+):
     """Sparse 0/1 matrix of baskets (rows: ``by`` values) x items (columns), with its row and column labels.
 
     ``level="category"`` maps products to their category through ``products`` first. Products missing from the
@@ -48,8 +66,9 @@ def basket_matrix(tx: pd.DataFrame, by: str = "order_id", item: str = "product_i
         catalogue = products.set_index("product_id")
         unknown = sorted(set(items.unique()) - set(catalogue.index.astype(str)))
         if unknown:
-            raise ValueError(f"product(s) {unknown[:5]} are not in the products table; add them to the catalogue or "
-                             "drop those lines")
+            raise ValueError(
+                f"product(s) {unknown[:5]} are not in the products table; add them to the catalogue or drop those lines"
+            )
         if level == "category":
             items = items.map(catalogue["category"].astype(str))
     elif level == "category":
@@ -61,9 +80,17 @@ def basket_matrix(tx: pd.DataFrame, by: str = "order_id", item: str = "product_i
     return m.astype(bool), pd.Index(rows, name=by), pd.Index(cols, name=item if level == "product" else "category")
 
 
-def mine_rules(tx: pd.DataFrame, min_support: float = 0.01, min_confidence: float = 0.1, min_lift: float = 1.0,
-               algorithm: str = "fpgrowth", max_len: int = 2, products: pd.DataFrame | None = None,
-               level: str = "product", by: str = "order_id") -> tuple[pd.DataFrame, pd.DataFrame]:
+def mine_rules(
+    tx: pd.DataFrame,
+    min_support: float = 0.01,
+    min_confidence: float = 0.1,
+    min_lift: float = 1.0,
+    algorithm: str = "fpgrowth",
+    max_len: int = 2,
+    products: pd.DataFrame | None = None,
+    level: str = "product",
+    by: str = "order_id",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Frequent itemsets and association rules of the baskets in ``tx`` (mlxtend), as readable tables.
 
     ``by="order_id"``: a basket is an order (what is bought *together*); ``by="customer_id"``: a basket is a
@@ -83,8 +110,10 @@ def mine_rules(tx: pd.DataFrame, min_support: float = 0.01, min_confidence: floa
         raise ValueError(f"only one distinct item ({items[0]!r}): rules need at least two")
     support = np.asarray(m.sum(axis=0)).ravel() / m.shape[0]
     if support.max() < min_support:
-        raise ValueError(f"no item reaches min_support={min_support}: the most frequent, {items[support.argmax()]!r}, "
-                         f"is in {support.max():.4f} of the baskets; lower min_support")
+        raise ValueError(
+            f"no item reaches min_support={min_support}: the most frequent, {items[support.argmax()]!r}, "
+            f"is in {support.max():.4f} of the baskets; lower min_support"
+        )
     if algorithm == "pairs":
         itemsets = _pair_itemsets(m, items, min_support, max_len)
     else:
@@ -94,28 +123,40 @@ def mine_rules(tx: pd.DataFrame, min_support: float = 0.01, min_confidence: floa
     return rules_from_itemsets(itemsets, m.shape[0], min_confidence, min_lift)
 
 
-def rules_from_itemsets(itemsets: pd.DataFrame, n_baskets: int, min_confidence: float = 0.1,
-                        min_lift: float = 1.0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`mine_rules`' tables from frequent itemsets found by any miner (mlxtend here, Spark's FP-growth in
-    :mod:`helpers.spark`): ``itemsets`` has ``support`` and ``itemsets`` (frozensets of item names)."""
+def rules_from_itemsets(
+    itemsets: pd.DataFrame, n_baskets: int, min_confidence: float = 0.1, min_lift: float = 1.0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rules tables from frequent itemsets found by any miner.
+
+    :func:`mine_rules`' tables from frequent itemsets found by any miner (mlxtend here, Spark's FP-growth in
+    :mod:`helpers.spark`): ``itemsets`` has ``support`` and ``itemsets`` (frozensets of item names).
+    """
     from mlxtend.frequent_patterns import association_rules
 
-    itemsets = itemsets.assign(items=itemsets["itemsets"].map(lambda s: " + ".join(sorted(s))),
-                               size=itemsets["itemsets"].map(len))
+    itemsets = itemsets.assign(
+        items=itemsets["itemsets"].map(lambda s: " + ".join(sorted(s))), size=itemsets["itemsets"].map(len)
+    )
     itemsets = itemsets.sort_values(["size", "support", "items"], ascending=[True, False, True], ignore_index=True)
-    empty = pd.DataFrame(columns=["antecedent", "consequent", "support", "confidence", "lift", "leverage",
-                                  "conviction"])
+    empty = pd.DataFrame(
+        columns=["antecedent", "consequent", "support", "confidence", "lift", "leverage", "conviction"]
+    )
     if (itemsets["size"] > 1).sum() == 0:
         return itemsets[["items", "size", "support"]], empty
-    rules = association_rules(itemsets[["support", "itemsets"]], num_itemsets=n_baskets, metric="confidence",
-                              min_threshold=min_confidence)
+    rules = association_rules(
+        itemsets[["support", "itemsets"]], num_itemsets=n_baskets, metric="confidence", min_threshold=min_confidence
+    )
     rules = rules[rules["lift"] >= min_lift]
-    out = pd.DataFrame({
-        "antecedent": rules["antecedents"].map(lambda s: " + ".join(sorted(s))),
-        "consequent": rules["consequents"].map(lambda s: " + ".join(sorted(s))),
-        "support": rules["support"], "confidence": rules["confidence"], "lift": rules["lift"],
-        "leverage": rules["leverage"], "conviction": rules["conviction"],
-    })
+    out = pd.DataFrame(
+        {
+            "antecedent": rules["antecedents"].map(lambda s: " + ".join(sorted(s))),
+            "consequent": rules["consequents"].map(lambda s: " + ".join(sorted(s))),
+            "support": rules["support"],
+            "confidence": rules["confidence"],
+            "lift": rules["lift"],
+            "leverage": rules["leverage"],
+            "conviction": rules["conviction"],
+        }
+    )
     out = out.sort_values(["lift", "antecedent", "consequent"], ascending=[False, True, True], ignore_index=True)
     return itemsets[["items", "size", "support"]], out
 
@@ -132,8 +173,10 @@ def _pair_itemsets(m, items: pd.Index, min_support: float, max_len: int) -> pd.D
         sub = x[:, frequent]
         pairs = sparse.triu((sub.T @ sub).tocoo(), k=1).tocoo()
         keep = pairs.data / n >= min_support
-        rows += [(c / n, frozenset([names[frequent[i]], names[frequent[j]]]))
-                 for i, j, c in zip(pairs.row[keep], pairs.col[keep], pairs.data[keep], strict=True)]
+        rows += [
+            (c / n, frozenset([names[frequent[i]], names[frequent[j]]]))
+            for i, j, c in zip(pairs.row[keep], pairs.col[keep], pairs.data[keep], strict=True)
+        ]
     return pd.DataFrame(rows, columns=["support", "itemsets"])
 
 
@@ -199,15 +242,31 @@ class StreamingRules:
         lift = conf / (self.item_counts_[b] / n)
         ok = (support >= self.min_support) & (conf >= self.min_confidence) & (lift >= self.min_lift)
         items = np.asarray(self.items_, dtype=object)
-        out = pd.DataFrame({"antecedent": items[a[ok]], "consequent": items[b[ok]], "support": support[ok],
-                            "confidence": conf[ok], "lift": lift[ok]})
+        out = pd.DataFrame(
+            {
+                "antecedent": items[a[ok]],
+                "consequent": items[b[ok]],
+                "support": support[ok],
+                "confidence": conf[ok],
+                "lift": lift[ok],
+            }
+        )
         return out.sort_values(["lift", "antecedent", "consequent"], ascending=[False, True, True], ignore_index=True)
 
 
-def next_best_offers(tx: pd.DataFrame, rules: pd.DataFrame, as_of, k: int = 3, suppress_days: int = 90,
-                     customers: Sequence | None = None, fill: pd.Series | None = None,
-                     price_band: tuple[float, float] | None = None, products: pd.DataFrame | None = None,
-                     chunk: int = 200_000, rank_by: str = "confidence") -> pd.DataFrame:
+def next_best_offers(
+    tx: pd.DataFrame,
+    rules: pd.DataFrame,
+    as_of,
+    k: int = 3,
+    suppress_days: int = 90,
+    customers: Sequence | None = None,
+    fill: pd.Series | None = None,
+    price_band: tuple[float, float] | None = None,
+    products: pd.DataFrame | None = None,
+    chunk: int = 200_000,
+    rank_by: str = "confidence",
+) -> pd.DataFrame:
     """Top-``k`` offers per customer from single-item rules whose antecedent the customer has bought.
 
     A product scores the highest ``rank_by`` among the rules that point to it from the customer's history (before
@@ -235,8 +294,14 @@ def next_best_offers(tx: pd.DataFrame, rules: pd.DataFrame, as_of, k: int = 3, s
         customers = pd.Index(np.sort(hist["customer_id"].unique()), name="customer_id")
     customers = pd.Index(customers, name="customer_id")
     bought = pd.Index(pd.unique(hist["product_id"])).astype(str)
-    items = pd.Index(sorted(set(bought) | set(single["consequent"]) | set(single["antecedent"])
-                            | (set(fill.index.astype(str)) if fill is not None else set())))
+    items = pd.Index(
+        sorted(
+            set(bought)
+            | set(single["consequent"])
+            | set(single["antecedent"])
+            | (set(fill.index.astype(str)) if fill is not None else set())
+        )
+    )
     owned = _bought(hist, customers, items)
     blocked = _blocked(hist, customers, items, as_of, suppress_days, price_band, products)
     a_idx = items.get_indexer(single["antecedent"])
@@ -246,8 +311,16 @@ def next_best_offers(tx: pd.DataFrame, rules: pd.DataFrame, as_of, k: int = 3, s
         conf = single["lift"].to_numpy(float)
     elif rank_by == "added_value":  # P(B | A) - P(B), with P(B) = confidence / lift
         conf = conf - conf / single["lift"].to_numpy(float)
-    text = (single["antecedent"] + " => " + single["consequent"] + " (confidence "
-            + single["confidence"].map("{:.2f}".format) + ", lift " + single["lift"].map("{:.1f}".format) + ")")
+    text = (
+        single["antecedent"]
+        + " => "
+        + single["consequent"]
+        + " (confidence "
+        + single["confidence"].map("{:.2f}".format)
+        + ", lift "
+        + single["lift"].map("{:.1f}".format)
+        + ")"
+    )
     text = np.append(text.to_numpy(dtype=object), "popular")  # index -1 (no rule) reads "popular"
     base = _fill_scores(fill, items)
     by_consequent = [(b, np.flatnonzero(b_idx == b)) for b in np.unique(b_idx)]
@@ -277,8 +350,11 @@ def price_levels(tx: pd.DataFrame, products: pd.DataFrame, customers: Sequence |
     price = _catalogue_prices(products, tx["product_id"])
     log_p = np.log(price.reindex(tx["product_id"].astype(str)).to_numpy(float))
     codes, ids = pd.factorize(tx["customer_id"].to_numpy(), sort=True)
-    level = pd.Series(np.exp(np.bincount(codes, weights=log_p) / np.bincount(codes)), index=pd.Index(ids, name="customer_id"),
-                      name="price_level")
+    level = pd.Series(
+        np.exp(np.bincount(codes, weights=log_p) / np.bincount(codes)),
+        index=pd.Index(ids, name="customer_id"),
+        name="price_level",
+    )
     return level if customers is None else level.reindex(pd.Index(customers, name="customer_id"))
 
 
@@ -296,8 +372,15 @@ def _catalogue_prices(products: pd.DataFrame | None, needed) -> pd.Series:
     return price
 
 
-def _blocked(hist: pd.DataFrame, customers: pd.Index, items: pd.Index, as_of: pd.Timestamp, suppress_days: int,
-             price_band: tuple[float, float] | None, products: pd.DataFrame | None):
+def _blocked(
+    hist: pd.DataFrame,
+    customers: pd.Index,
+    items: pd.Index,
+    as_of: pd.Timestamp,
+    suppress_days: int,
+    price_band: tuple[float, float] | None,
+    products: pd.DataFrame | None,
+):
     """``blocked(start, stop)``: dense bool, True where an item must not be offered (suppressed or out of band)."""
     suppressed = _bought(hist, customers, items, since=as_of - pd.Timedelta(days=suppress_days))
     if price_band is None:
@@ -329,8 +412,11 @@ def _bought(lines: pd.DataFrame, customers: pd.Index, items: pd.Index, since=Non
 
 
 def _fill_scores(fill: pd.Series | None, items: pd.Index) -> np.ndarray:
-    """Scores of ``fill`` (a popularity per product) scaled below any rule's or history's score (at most 1e-6), so
-    that they only order the slots the method itself leaves open; zeros without ``fill``."""
+    """Popularity scores that only fill the slots the method leaves open.
+
+    Scores of ``fill`` (a popularity per product) scaled below any rule's or history's score (at most 1e-6), so
+    that they only order the slots the method itself leaves open; zeros without ``fill``.
+    """
     if fill is None:
         return np.zeros(len(items))
     f = fill.reindex(items.astype(str)).fillna(0.0).to_numpy(float)
@@ -345,8 +431,7 @@ def _positions(values: pd.Series, items: pd.Index) -> np.ndarray:
     return items.get_indexer(values.astype(str))
 
 
-def _top_k(scores, customers: pd.Index, items: pd.Index, blocked, k: int, text: np.ndarray,
-           chunk: int) -> pd.DataFrame:
+def _top_k(scores, customers: pd.Index, items: pd.Index, blocked, k: int, text: np.ndarray, chunk: int) -> pd.DataFrame:
     """Best ``k`` positive, unblocked items per customer from ``scores(start, stop) -> (score, why)``.
 
     ``blocked(start, stop)`` gives the dense bool mask of items that must not be offered to those customers.
@@ -360,18 +445,23 @@ def _top_k(scores, customers: pd.Index, items: pd.Index, blocked, k: int, text: 
         rows = np.arange(stop - start)[:, None]
         s, w = score[rows, top], why[rows, top]
         valid = s > 0
-        frames.append(pd.DataFrame({
-            "customer_id": np.repeat(customers[start:stop].to_numpy(), k)[valid.ravel()],
-            "rank": np.tile(np.arange(1, k + 1), stop - start)[valid.ravel()],
-            "product_id": items.to_numpy()[top][valid],
-            "score": s[valid],
-            "rule": text[w[valid]],
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "customer_id": np.repeat(customers[start:stop].to_numpy(), k)[valid.ravel()],
+                    "rank": np.tile(np.arange(1, k + 1), stop - start)[valid.ravel()],
+                    "product_id": items.to_numpy()[top][valid],
+                    "score": s[valid],
+                    "rule": text[w[valid]],
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
-def planted_offers(truth, tx: pd.DataFrame, as_of, customers: Sequence, k: int = 3,
-                   suppress_days: int = 90) -> pd.DataFrame:
+def planted_offers(
+    truth, tx: pd.DataFrame, as_of, customers: Sequence, k: int = 3, suppress_days: int = 90
+) -> pd.DataFrame:
     """The oracle: each customer's ``k`` most likely products under the planted basket model of their segment.
 
     It knows every customer's hidden segment, each product's inclusion probability in that segment's orders and
@@ -407,16 +497,24 @@ def popularity(tx: pd.DataFrame, as_of=None) -> pd.Series:
     return pop.rename(index=str)
 
 
-def popularity_offers(tx: pd.DataFrame, as_of, customers: Sequence, k: int = 3, suppress_days: int = 90,
-                      weights: pd.Series | None = None) -> pd.DataFrame:
+def popularity_offers(
+    tx: pd.DataFrame, as_of, customers: Sequence, k: int = 3, suppress_days: int = 90, weights: pd.Series | None = None
+) -> pd.DataFrame:
     """The baseline: the ``k`` most bought products (in orders before ``as_of``), with the same suppression."""
     pop = popularity(tx, as_of) if weights is None else weights.rename(index=str)
     no_rules = pd.DataFrame(columns=["antecedent", "consequent", "confidence", "lift"], dtype=str)
     return next_best_offers(tx, no_rules, as_of, k=k, suppress_days=suppress_days, customers=customers, fill=pop)
 
 
-def buy_again_offers(tx: pd.DataFrame, as_of, customers: Sequence, k: int = 3, suppress_days: int = 90,
-                     fill: pd.Series | None = None, chunk: int = 200_000) -> pd.DataFrame:
+def buy_again_offers(
+    tx: pd.DataFrame,
+    as_of,
+    customers: Sequence,
+    k: int = 3,
+    suppress_days: int = 90,
+    fill: pd.Series | None = None,
+    chunk: int = 200_000,
+) -> pd.DataFrame:
     """The buy-again baseline: the products the customer ordered most often before ``as_of``, most orders first.
 
     Ties go to the product ordered most recently. Products bought within ``suppress_days`` are not offered (0 for
@@ -426,14 +524,27 @@ def buy_again_offers(tx: pd.DataFrame, as_of, customers: Sequence, k: int = 3, s
     as_of = pd.Timestamp(as_of)
     hist = tx[tx["order_date"] < as_of]
     customers = pd.Index(customers, name="customer_id")
-    items = pd.Index(sorted(set(pd.Index(pd.unique(hist["product_id"])).astype(str))
-                            | (set(fill.index.astype(str)) if fill is not None else set())))
+    items = pd.Index(
+        sorted(
+            set(pd.Index(pd.unique(hist["product_id"])).astype(str))
+            | (set(fill.index.astype(str)) if fill is not None else set())
+        )
+    )
     pos_c, pos_i = customers.get_indexer(hist["customer_id"]), _positions(hist["product_id"], items)
     ok = (pos_c >= 0) & (pos_i >= 0)
-    lines = pd.DataFrame({"c": pos_c[ok], "i": pos_i[ok], "order_id": hist["order_id"].to_numpy()[ok],
-                          "day": (as_of - hist["order_date"][ok]).dt.days.to_numpy()})
-    per = lines.drop_duplicates(["c", "i", "order_id"]).groupby(["c", "i"], sort=False).agg(
-        orders=("order_id", "size"), days=("day", "min"))
+    lines = pd.DataFrame(
+        {
+            "c": pos_c[ok],
+            "i": pos_i[ok],
+            "order_id": hist["order_id"].to_numpy()[ok],
+            "day": (as_of - hist["order_date"][ok]).dt.days.to_numpy(),
+        }
+    )
+    per = (
+        lines.drop_duplicates(["c", "i", "order_id"])
+        .groupby(["c", "i"], sort=False)
+        .agg(orders=("order_id", "size"), days=("day", "min"))
+    )
     c, i = per.index.get_level_values("c").to_numpy(), per.index.get_level_values("i").to_numpy()
     # orders first; among equal counts the most recent purchase (fewer days ago) ranks higher
     value = per["orders"].to_numpy(float) + 1.0 / (2.0 + per["days"].to_numpy(float))
@@ -449,8 +560,15 @@ def buy_again_offers(tx: pd.DataFrame, as_of, customers: Sequence, k: int = 3, s
     return _top_k(scores, customers, items, blocked, k, np.array(["bought before", "popular"], dtype=object), chunk)
 
 
-def segment_popularity_offers(tx: pd.DataFrame, as_of, segments: pd.Series, customers: Sequence | None = None,
-                              k: int = 3, suppress_days: int = 90, chunk: int = 200_000) -> pd.DataFrame:
+def segment_popularity_offers(
+    tx: pd.DataFrame,
+    as_of,
+    segments: pd.Series,
+    customers: Sequence | None = None,
+    k: int = 3,
+    suppress_days: int = 90,
+    chunk: int = 200_000,
+) -> pd.DataFrame:
     """The segment baseline: the ``k`` most bought products among the customer's own segment, with suppression.
 
     ``segments`` maps ``customer_id`` to a segment label (e.g. lesson 01's ``persona``). Popularity is the number
@@ -469,8 +587,9 @@ def segment_popularity_offers(tx: pd.DataFrame, as_of, segments: pd.Series, cust
     seg = segments.dropna().astype(str)
     labels = pd.Index(pd.unique(seg)).sort_values()
     line_seg = labels.get_indexer(hist["customer_id"].map(seg))  # -1: a customer without a segment
-    orders = pd.DataFrame({"seg": line_seg, "item": _positions(hist["product_id"], items),
-                           "order_id": hist["order_id"].to_numpy()}).drop_duplicates()
+    orders = pd.DataFrame(
+        {"seg": line_seg, "item": _positions(hist["product_id"], items), "order_id": hist["order_id"].to_numpy()}
+    ).drop_duplicates()
     table = np.zeros((len(labels) + 1, len(items)))
     known = orders[orders["seg"] >= 0]
     np.add.at(table, (known["seg"].to_numpy(), known["item"].to_numpy()), 1.0)
@@ -490,8 +609,9 @@ def segment_popularity_offers(tx: pd.DataFrame, as_of, segments: pd.Series, cust
 
 def _hits(offers: pd.DataFrame, future: pd.DataFrame, k: int) -> tuple[pd.Series, int]:
     """Offered-and-bought products per customer (top ``k``) among future buyers, and the number of buyers."""
-    bought = pd.DataFrame({"customer_id": future["customer_id"].to_numpy(),
-                           "product_id": future["product_id"].astype(str).to_numpy()}).drop_duplicates()
+    bought = pd.DataFrame(
+        {"customer_id": future["customer_id"].to_numpy(), "product_id": future["product_id"].astype(str).to_numpy()}
+    ).drop_duplicates()
     top = offers.loc[offers["rank"] <= k, ["customer_id", "product_id"]].astype({"product_id": str})
     hits = top.merge(bought, on=["customer_id", "product_id"]).groupby("customer_id").size()
     return hits, bought["customer_id"].nunique()

@@ -113,10 +113,25 @@ class ResponseModel:
         """Fatigue just before a message when messages come every ``spacing_days``: ``1 / (e^{d / tau} - 1)``."""
         return 1.0 / np.expm1(np.asarray(spacing_days, float) / self.fatigue_tau_days)
 
-    def respond(self, *, open_logit: np.ndarray, click_logit: np.ndarray, peak_hour: np.ndarray,
-                discount_sensitivity: np.ndarray, offset: Any, channel: str, hour: np.ndarray, when: np.ndarray,
-                after_drift: np.ndarray, subject: Any, discount: Any, fatigue: Any, alive: np.ndarray,
-                subject_extra: Any = 0.0, content_extra: Any = 0.0) -> dict[str, np.ndarray]:
+    def respond(
+        self,
+        *,
+        open_logit: np.ndarray,
+        click_logit: np.ndarray,
+        peak_hour: np.ndarray,
+        discount_sensitivity: np.ndarray,
+        offset: Any,
+        channel: str,
+        hour: np.ndarray,
+        when: np.ndarray,
+        after_drift: np.ndarray,
+        subject: Any,
+        discount: Any,
+        fatigue: Any,
+        alive: np.ndarray,
+        subject_extra: Any = 0.0,
+        content_extra: Any = 0.0,
+    ) -> dict[str, np.ndarray]:
         """Per-recipient probabilities of open, click given open, order given click, and unsubscribe.
 
         Segment parameters come per recipient (already indexed by each one's segment); ``subject`` holds codes
@@ -126,13 +141,21 @@ class ResponseModel:
         subject_before = np.array([self.subject_effect_before[x] for x in self.subjects])[subject]
         subject_after = np.array([self.subject_effect_after[x] for x in self.subjects])[subject]
         eta_open = (
-            open_logit + offset + self.channel_open[channel]
+            open_logit
+            + offset
+            + self.channel_open[channel]
             + self.hour_logit(hour, peak_hour)
-            + np.where(after_drift, subject_after, subject_before) + subject_extra + self.season_logit(when)
-            - self.fatigue_gamma * fatigue - np.where(alive, 0.0, self.churned_open_penalty)
+            + np.where(after_drift, subject_after, subject_before)
+            + subject_extra
+            + self.season_logit(when)
+            - self.fatigue_gamma * fatigue
+            - np.where(alive, 0.0, self.churned_open_penalty)
         )
-        d = (np.where(after_drift, self.discount_effect_after, self.discount_effect_before) * discount_sensitivity
-             * discount)
+        d = (
+            np.where(after_drift, self.discount_effect_after, self.discount_effect_before)
+            * discount_sensitivity
+            * discount
+        )
         eta_click = click_logit + self.channel_click[channel] + self.click_discount_share * d + content_extra
         eta_conv = self.conv_logit + d
         return dict(
@@ -153,12 +176,15 @@ class ResponseModel:
         values = truth["response_model"]
         missing = [f.name for f in fields(cls) if f.name not in values]
         if missing:
-            raise ValueError(f"truth response_model lacks {missing}: regenerate the world with this version of "
-                             "the course (python -m helpers.synth)")
+            raise ValueError(
+                f"truth response_model lacks {missing}: regenerate the world with this version of "
+                "the course (python -m helpers.synth)"
+            )
         return cls(**{f.name: values[f.name] for f in fields(cls)})
 
     def describe(self) -> str:
         """The description of truth ``response_model``, made from the values."""
+
         def signed(x: float) -> str:
             return f"+{x:g}" if x >= 0 else f"{x:g}"
 
@@ -192,8 +218,10 @@ class ChurnModel:
 
     def hazard(self, segment_hazard: Any, loyalty: Any, age: Any) -> np.ndarray:
         """Each customer's monthly hazard before the drift date."""
-        return segment_hazard * np.exp(self.loyalty_coef * np.asarray(loyalty)
-                                       + self.age_per_decade_coef * (np.asarray(age) - self.age_centre) / 10)
+        return segment_hazard * np.exp(
+            self.loyalty_coef * np.asarray(loyalty)
+            + self.age_per_decade_coef * (np.asarray(age) - self.age_centre) / 10
+        )
 
     def hazard_as_of(self, hazard: Any, in_drift_segment: Any, after_drift: bool) -> np.ndarray:
         """The monthly hazard in force at a date: the drift segment's is multiplied once the drift has begun."""
@@ -211,10 +239,13 @@ class ChurnModel:
         """The model and the drift segment's name a truth file describes."""
         values = truth["churn_model"]
         missing = [f.name for f in fields(cls) if f.name not in values] + (
-            [] if "drift_segment" in values else ["drift_segment"])
+            [] if "drift_segment" in values else ["drift_segment"]
+        )
         if missing:
-            raise ValueError(f"truth churn_model lacks {missing}: regenerate the world with this version of the "
-                             "course (python -m helpers.synth)")
+            raise ValueError(
+                f"truth churn_model lacks {missing}: regenerate the world with this version of the "
+                "course (python -m helpers.synth)"
+            )
         return cls(**{f.name: values[f.name] for f in fields(cls)}), values["drift_segment"]
 
     def describe(self, start: str) -> str:

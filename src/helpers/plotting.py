@@ -16,12 +16,22 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-__all__ = ["PALETTE", "MONTE_CARLO", "use_course_style", "colors", "finish", "heatmap", "silhouette", "intervals",
-           "monte_carlo", "figure_summary"]
+__all__ = [
+    "PALETTE",
+    "MONTE_CARLO",
+    "use_course_style",
+    "colors",
+    "finish",
+    "heatmap",
+    "silhouette",
+    "intervals",
+    "monte_carlo",
+    "figure_summary",
+    "label_problems",
+]
 
 # Okabe-Ito: distinguishable with the common forms of colour blindness.
-PALETTE: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
-                            "#000000")
+PALETTE: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 
 
 def use_course_style() -> None:
@@ -60,7 +70,8 @@ def _show_summaries_as_text() -> None:
     plt.get_backend()
     getattr(plt, "_get_backend_mod", lambda: None)()
     shell.display_formatter.formatters["text/plain"].for_type(
-        mpl.figure.Figure, lambda fig, printer, cycle: printer.text(figure_summary(fig)))
+        mpl.figure.Figure, lambda fig, printer, cycle: printer.text(figure_summary(fig))
+    )
 
 
 def colors(n: int) -> list[str]:
@@ -81,8 +92,15 @@ def finish(ax: plt.Axes, title: str, xlabel: str, ylabel: str, legend: bool | Se
         ax.legend(*(() if legend is True else (legend,)))
 
 
-def heatmap(ax: plt.Axes, table: pd.DataFrame, center: float | None = None, span: float | None = None,
-            fmt: str = "{:.0f}", cmap: str = "RdBu_r", colorbar: str | None = None) -> mpl.image.AxesImage:
+def heatmap(
+    ax: plt.Axes,
+    table: pd.DataFrame,
+    center: float | None = None,
+    span: float | None = None,
+    fmt: str = "{:.0f}",
+    cmap: str = "RdBu_r",
+    colorbar: str | None = None,
+) -> mpl.image.AxesImage:
     """Draw a table as a heat-map with its values written in the cells (rows top to bottom).
 
     ``center`` makes the colour scale symmetric around a value (e.g. 100 for an index, 0 for a loading), so
@@ -123,15 +141,30 @@ def silhouette(ax: plt.Axes, values: np.ndarray, labels: np.ndarray, names: dict
     for i, c in enumerate(np.unique(labels)):
         v = np.sort(values[labels == c])
         ax.fill_betweenx(np.arange(y, y + len(v)), 0, v, color=PALETTE[i % len(PALETTE)], linewidth=0)
-        ax.text(-0.01, y + len(v) / 2, str(names.get(c, c) if names else c), ha="right", va="center", fontsize=9,
-                transform=left_of_axis)
+        ax.text(
+            -0.01,
+            y + len(v) / 2,
+            str(names.get(c, c) if names else c),
+            ha="right",
+            va="center",
+            fontsize=9,
+            transform=left_of_axis,
+        )
         y += len(v) + max(len(values) // 100, 5)
     ax.axvline(values.mean(), color="black", linestyle="--", linewidth=1)
     ax.set_yticks([])
 
 
-def intervals(ax: plt.Axes, labels: Sequence[str], value, low, high, color: str | None = None,
-              offset: float = 0.0, label: str | None = None) -> None:
+def intervals(
+    ax: plt.Axes,
+    labels: Sequence[str],
+    value,
+    low,
+    high,
+    color: str | None = None,
+    offset: float = 0.0,
+    label: str | None = None,
+) -> None:
     """Horizontal points with interval bars, one row per label (top to bottom); ``offset`` shifts a second series.
 
     >>> fig, ax = plt.subplots()
@@ -142,8 +175,7 @@ def intervals(ax: plt.Axes, labels: Sequence[str], value, low, high, color: str 
     """
     y = np.arange(len(labels))[::-1] + offset
     value, low, high = (np.asarray(v, float) for v in (value, low, high))
-    ax.errorbar(value, y, xerr=[value - low, high - value], fmt="o", color=color or PALETTE[0], capsize=3,
-                label=label)
+    ax.errorbar(value, y, xerr=[value - low, high - value], fmt="o", color=color or PALETTE[0], capsize=3, label=label)
     ax.set_yticks(np.arange(len(labels))[::-1], list(labels))
 
 
@@ -183,10 +215,38 @@ def _marks(artist) -> list:
         return ["collection", paths, offsets, faces]
     if isinstance(artist, mpl.image.AxesImage):
         rgba = artist.to_rgba(artist.get_array(), bytes=True)
-        return ["image", hashlib.sha256(np.ascontiguousarray(rgba).tobytes()).hexdigest(), _rounded(artist.get_extent())]
+        return [
+            "image",
+            hashlib.sha256(np.ascontiguousarray(rgba).tobytes()).hexdigest(),
+            _rounded(artist.get_extent()),
+        ]
     if isinstance(artist, mpl.text.Text):
         return ["text", artist.get_text(), _rounded(artist.get_transform().transform(artist.get_position()))]
     return [type(artist).__name__]
+
+
+def label_problems(fig: mpl.figure.Figure) -> list[str]:
+    """What a figure lacks of the course's rule: every panel titled, both axes labelled (empty when it complies).
+
+    Colour bars (labelled by :func:`heatmap`) and panels drawn without axes (diagrams) need no axis labels.
+    :func:`figure_summary` names what is missing, so a lesson's committed output shows it and a test can see it.
+
+    >>> fig, ax = plt.subplots(); _ = ax.plot([0, 1]); _ = ax.set_title("Up"); label_problems(fig)
+    ['axes 1: no x label', 'axes 1: no y label']
+    >>> plt.close(fig)
+    """
+    out = []
+    panels = [ax for ax in fig.axes if not hasattr(ax, "_colorbar")]
+    for i, ax in enumerate(panels, start=1):
+        if not (ax.get_title() or ax.get_title("left") or ax.get_title("right")).strip():
+            out.append(f"axes {i}: no title")
+        if ax.axison:
+            out += [
+                f"axes {i}: no {name} label"
+                for name, text in (("x", ax.get_xlabel()), ("y", ax.get_ylabel()))
+                if not text.strip()
+            ]
+    return out
 
 
 def figure_summary(fig: mpl.figure.Figure) -> str:
@@ -215,8 +275,14 @@ def figure_summary(fig: mpl.figure.Figure) -> str:
         if title:
             titles.append(title)
         legend = ax.get_legend()
-        texts = [ax.get_title("left"), ax.get_title(), ax.get_title("right"), ax.get_xlabel(), ax.get_ylabel(),
-                 [t.get_text() for t in legend.get_texts()] if legend is not None else []]
+        texts = [
+            ax.get_title("left"),
+            ax.get_title(),
+            ax.get_title("right"),
+            ax.get_xlabel(),
+            ax.get_ylabel(),
+            [t.get_text() for t in legend.get_texts()] if legend is not None else [],
+        ]
         artists = [*ax.lines, *ax.patches, *ax.collections, *ax.images, *ax.texts]
         if ax.get_gid() == MONTE_CARLO:
             texts.append([MONTE_CARLO, len(artists)])
@@ -232,5 +298,12 @@ def figure_summary(fig: mpl.figure.Figure) -> str:
     if dump:
         Path(dump).mkdir(parents=True, exist_ok=True)
         (Path(dump) / f"{digest.hexdigest()[:12]}.json").write_text(json.dumps(hashed, indent=0))
-    return (f"<Figure {w}x{h} px, {len(fig.axes)} axes: {' | '.join(titles) or 'untitled'}; "
-            f"marks {digest.hexdigest()[:12]}>")
+    suptitle = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) is not None else ""
+    if suptitle:  # a figure-level message comes first
+        titles = [f"{suptitle}: {' | '.join(titles)}"] if titles else [suptitle]
+    problems = label_problems(fig)
+    missing = f"; MISSING {', '.join(problems)}" if problems else ""
+    return (
+        f"<Figure {w}x{h} px, {len(fig.axes)} axes: {' | '.join(titles) or 'untitled'}; "
+        f"marks {digest.hexdigest()[:12]}{missing}>"
+    )

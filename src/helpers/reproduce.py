@@ -100,8 +100,10 @@ def differences(fresh: Path | Mapping, committed: Path | Mapping) -> list[str]:
         xo, yo = x.get("outputs", []), y.get("outputs", [])
         if len(xo) != len(yo):
             kinds = [o.get("name", o["output_type"]) for o in xo]
-            found.append(f"cell {i}: {len(xo)} outputs instead of {len(yo)} (fresh: {kinds}); first fresh output: "
-                         f"{_brief(xo[0] if xo else None)}")
+            found.append(
+                f"cell {i}: {len(xo)} outputs instead of {len(yo)} (fresh: {kinds}); first fresh output: "
+                f"{_brief(xo[0] if xo else None)}"
+            )
             continue
         for j, (p, q) in enumerate(zip(xo, yo, strict=True)):
             if p == q:
@@ -112,11 +114,14 @@ def differences(fresh: Path | Mapping, committed: Path | Mapping) -> list[str]:
                 if key == "data":
                     for mime in sorted(set(p["data"]) | set(q.get("data", {}))):
                         if p["data"].get(mime) != q.get("data", {}).get(mime):
-                            found.append(f"cell {i} output {j} {mime}: fresh {_brief(p['data'].get(mime))} | "
-                                         f"committed {_brief(q.get('data', {}).get(mime))}")
+                            found.append(
+                                f"cell {i} output {j} {mime}: fresh {_brief(p['data'].get(mime))} | "
+                                f"committed {_brief(q.get('data', {}).get(mime))}"
+                            )
                 else:
-                    found.append(f"cell {i} output {j} {key}: fresh {_brief(p.get(key))} | committed "
-                                 f"{_brief(q.get(key))}")
+                    found.append(
+                        f"cell {i} output {j} {key}: fresh {_brief(p.get(key))} | committed {_brief(q.get(key))}"
+                    )
         if {k: v for k, v in x.items() if k != "outputs"} != {k: v for k, v in y.items() if k != "outputs"}:
             found.append(f"cell {i}: cell metadata or execution count differs")
     if a.get("metadata") != b.get("metadata"):
@@ -147,7 +152,7 @@ def keep_committed_figures(fresh: dict[str, Any], committed: Mapping[str, Any]) 
 # Numeric configurations
 # ----------------------------------------------------------------------------------------------------------------
 def _numpy_targets() -> tuple[list[str], list[str]]:
-    """numpy's SIMD dispatch targets (lowest first) and the ones this CPU runs."""
+    """Numpy's SIMD dispatch targets (lowest first) and the ones this CPU runs."""
     from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
 
     return list(__cpu_dispatch__), [t for t in __cpu_dispatch__ if __cpu_features__.get(t)]
@@ -168,12 +173,18 @@ def _disable_simd(dispatch: list[str], enabled: list[str]) -> str:
     """
     for level in ("X86_V4", "X86_V3"):
         if level in enabled:
-            return " ".join(enabled[enabled.index(level):])
+            return " ".join(enabled[enabled.index(level) :])
     return " ".join(enabled)
 
 
-_OTHER_KERNEL = {"skylakex": "Haswell", "cooperlake": "Haswell", "sapphirerapids": "Haswell",
-                 "haswell": "Sandybridge", "zen": "Sandybridge", "sandybridge": "Nehalem"}
+_OTHER_KERNEL = {
+    "skylakex": "Haswell",
+    "cooperlake": "Haswell",
+    "sapphirerapids": "Haswell",
+    "haswell": "Sandybridge",
+    "zen": "Sandybridge",
+    "sandybridge": "Nehalem",
+}
 
 
 def _blas_kernel() -> str | None:
@@ -218,7 +229,10 @@ def _other_locale(current: str, available: list[str]) -> str:
     """
     norm = current.lower().replace("-", "")
     for name in available:
-        if name.split(".")[0] in ("de_DE", "fr_FR", "nl_NL", "es_ES", "it_IT") and name.lower().replace("-", "") != norm:
+        if (
+            name.split(".")[0] in ("de_DE", "fr_FR", "nl_NL", "es_ES", "it_IT")
+            and name.lower().replace("-", "") != norm
+        ):
             return name
     return "POSIX" if norm not in ("posix", "c") else "C.UTF-8"
 
@@ -256,9 +270,11 @@ def describe(name: str, changes: Mapping[str, str]) -> str:
     """One paragraph naming a configuration's settings next to the native ones."""
     if not changes:
         dispatch, enabled = _numpy_targets()
-        return (f"{name}: as this machine is ({platform.machine()}, numpy SIMD targets {' '.join(enabled) or 'none'}, "
-                f"OpenBLAS kernel {_blas_kernel()}, TZ={os.environ.get('TZ', '(unset)')}, "
-                f"LC_ALL={os.environ.get('LC_ALL') or os.environ.get('LANG') or '(unset)'})")
+        return (
+            f"{name}: as this machine is ({platform.machine()}, numpy SIMD targets {' '.join(enabled) or 'none'}, "
+            f"OpenBLAS kernel {_blas_kernel()}, TZ={os.environ.get('TZ', '(unset)')}, "
+            f"LC_ALL={os.environ.get('LC_ALL') or os.environ.get('LANG') or '(unset)'})"
+        )
     parts = [f"{k}={v!r} (native: {os.environ.get(k, '(unset)')!r})" for k, v in changes.items()]
     return f"{name}: " + ", ".join(parts)
 
@@ -275,8 +291,7 @@ def _env(changes: Mapping[str, str]) -> dict[str, str]:
 def rederive(changes: Mapping[str, str], out: Path) -> list[str]:
     """Execute the course in a configuration into ``out``; return every difference from the committed notebooks."""
     cmd = [sys.executable, "-m", "helpers.run", "--out", str(out), "--no-progress"]
-    done = subprocess.run(cmd, env=_env(changes), cwd=str(paths.ROOT), capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(cmd, env=_env(changes), cwd=str(paths.ROOT), capture_output=True, text=True, check=False)
     if done.returncode != 0:
         tail = "\n".join((done.stderr or done.stdout).splitlines()[-15:])
         return [f"the course did not run in this configuration (exit {done.returncode}):\n{tail}"]
@@ -293,8 +308,21 @@ def nbval(changes: Mapping[str, str], run_dir: Path) -> tuple[int, str]:
     from .run import RUN_DIR_ENV
 
     changes = {**changes, RUN_DIR_ENV: str(run_dir)}
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "notebooks", "--nbval",
-           "--nbval-current-env", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg", "--nbval-cell-timeout", "600"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "notebooks",
+        "--nbval",
+        "--nbval-current-env",
+        "--nbval-sanitize-with",
+        "tests/nbval_sanitize.cfg",
+        "--nbval-cell-timeout",
+        "600",
+    ]
     done = subprocess.run(cmd, env=_env(changes), cwd=str(paths.ROOT), capture_output=True, text=True, check=False)
     lines = [ln for ln in done.stdout.splitlines() if ln.strip()]
     failed = [ln for ln in lines if ln.startswith("FAILED")]
@@ -305,8 +333,10 @@ def nbval(changes: Mapping[str, str], run_dir: Path) -> tuple[int, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m helpers.reproduce",
-                                 description="Re-derive the committed notebooks in a numeric configuration.")
+    """Command line: ``python -m helpers.reproduce --config alternate``."""
+    ap = argparse.ArgumentParser(
+        prog="python -m helpers.reproduce", description="Re-derive the committed notebooks in a numeric configuration."
+    )
     ap.add_argument("--config", choices=("native", "alternate"), default="alternate")
     ap.add_argument("--nbval", action="store_true", help="also run nbval over the committed notebooks")
     ap.add_argument("--show", action="store_true", help="only print the configurations")

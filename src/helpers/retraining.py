@@ -28,9 +28,27 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["psi", "psi_bins", "psi_chance", "first_shift", "auc_se", "psi_table", "drift_alarm", "fingerprint", "labels_known",
-           "label_delay_periods", "walk_forward", "recovery", "move_change", "change_points", "replay_change_points",
-           "POLICIES", "Registry", "RegistryError", "DriftError"]
+__all__ = [
+    "psi",
+    "psi_bins",
+    "psi_chance",
+    "first_shift",
+    "auc_se",
+    "psi_table",
+    "drift_alarm",
+    "fingerprint",
+    "labels_known",
+    "label_delay_periods",
+    "walk_forward",
+    "recovery",
+    "move_change",
+    "change_points",
+    "replay_change_points",
+    "POLICIES",
+    "Registry",
+    "RegistryError",
+    "DriftError",
+]
 
 
 class DriftError(ValueError):
@@ -41,8 +59,10 @@ def _psi_counts(reference, actual, bins: int = 10, min_expected: float = 5.0) ->
     """Counts of the reference and the new sample per bin, bins merged to >= ``min_expected`` expected rows."""
     r, a = pd.Series(reference).dropna(), pd.Series(actual).dropna()
     if r.empty or a.empty:
-        raise DriftError("psi: the reference or the new sample is empty; a window with no rows has no drift "
-                         "to measure (widen the window)")
+        raise DriftError(
+            "psi: the reference or the new sample is empty; a window with no rows has no drift "
+            "to measure (widen the window)"
+        )
     if pd.api.types.is_numeric_dtype(r) and pd.api.types.is_numeric_dtype(a) and not pd.api.types.is_bool_dtype(r):
         edges = np.unique(np.quantile(r.to_numpy(float), np.linspace(0, 1, bins + 1)[1:-1]))
         rc = np.bincount(np.searchsorted(edges, r.to_numpy(float), side="right"), minlength=len(edges) + 1)
@@ -96,8 +116,11 @@ def _psi_of_counts(rc: np.ndarray, ac: np.ndarray) -> float:
 
 
 def _psi_and_limit(reference, actual, threshold: float, level: float | None) -> tuple[float, float]:
-    """PSI of one feature and its alarm limit: ``threshold``, raised to what chance reaches at ``level`` for
-    samples of these sizes (rows, as given) with the bins the index compared."""
+    """PSI of one feature and its alarm limit.
+
+    PSI of one feature and its alarm limit: ``threshold``, raised to what chance reaches at ``level`` for
+    samples of these sizes (rows, as given) with the bins the index compared.
+    """
     rc, ac = _psi_counts(reference, actual)
     value = _psi_of_counts(rc, ac)
     if level is None:
@@ -130,8 +153,15 @@ def psi_chance(n_reference: int, n_new: int, bins: int = 10, level: float = 0.99
     return float(stats.chi2.ppf(level, max(bins, 2) - 1) * (1.0 / n_reference + 1.0 / n_new))
 
 
-def first_shift(data: pd.DataFrame, features: Sequence[str], time_col: str, reference_periods: int = 6,
-                freq: str = "M", threshold: float = 0.2, level: float = 0.99) -> pd.Timestamp | None:
+def first_shift(
+    data: pd.DataFrame,
+    features: Sequence[str],
+    time_col: str,
+    reference_periods: int = 6,
+    freq: str = "M",
+    threshold: float = 0.2,
+    level: float = 0.99,
+) -> pd.Timestamp | None:
     """The start of the first period whose inputs moved beyond chance against the first ``reference_periods``.
 
     The PSI alarm of :func:`walk_forward` without a model: a period fires when a feature's PSI exceeds both
@@ -167,14 +197,17 @@ def auc_se(auc: float, n_pos: int, n_neg: int) -> float:
     return float(np.sqrt(max(var, 0.0)))
 
 
-def psi_table(reference: pd.DataFrame, new: pd.DataFrame, window: str, features: Sequence[str],
-              bins: int = 10) -> pd.DataFrame:
+def psi_table(
+    reference: pd.DataFrame, new: pd.DataFrame, window: str, features: Sequence[str], bins: int = 10
+) -> pd.DataFrame:
     """PSI of each feature (rows) in each window of ``new`` (columns, by the ``window`` column) vs ``reference``."""
     for name, df in (("reference", reference), ("new data", new)):
         missing = [f for f in features if f not in df]
         if missing:
-            raise DriftError(f"psi_table: feature(s) {', '.join(missing)} missing in the {name}; the model was "
-                             "trained on them, so the new data must carry them (or retrain without them)")
+            raise DriftError(
+                f"psi_table: feature(s) {', '.join(missing)} missing in the {name}; the model was "
+                "trained on them, so the new data must carry them (or retrain without them)"
+            )
     if window not in new:
         raise DriftError(f"psi_table: no column {window!r} in the new data to cut windows by")
     out = {w: {f: psi(reference[f], d[f], bins) for f in features} for w, d in new.groupby(window, sort=True)}
@@ -182,7 +215,7 @@ def psi_table(reference: pd.DataFrame, new: pd.DataFrame, window: str, features:
 
 
 def drift_alarm(table: pd.DataFrame, threshold: float = 0.2) -> pd.Series:
-    """Per window (column of :func:`psi_table`): does any feature's PSI exceed ``threshold``?"""
+    """Per window (column of :func:`psi_table`): whether any feature's PSI exceeds ``threshold``."""
     return table.gt(threshold).any(axis=0)
 
 
@@ -223,15 +256,23 @@ def _period_scores(y: np.ndarray, p: np.ndarray, label: str) -> dict[str, float]
 
     pos = int(y.sum())
     if pos == 0 or pos == len(y):
-        raise DriftError(f"walk_forward: period {label} has {'no' if pos == 0 else 'only'} positives, so its AUC "
-                         "is undefined; use longer periods (freq) or start later")
+        raise DriftError(
+            f"walk_forward: period {label} has {'no' if pos == 0 else 'only'} positives, so its AUC "
+            "is undefined; use longer periods (freq) or start later"
+        )
     top = p >= np.quantile(p, 0.9)
-    return dict(n=len(y), positives=pos, auc=float(roc_auc_score(y, p)),
-                top_decile_capture=float(y[top].sum() / pos), calibration_gap=float(p.mean() - y.mean()))
+    return dict(
+        n=len(y),
+        positives=pos,
+        auc=float(roc_auc_score(y, p)),
+        top_decile_capture=float(y[top].sum() / pos),
+        calibration_gap=float(p.mean() - y.mean()),
+    )
 
 
-def labels_known(data: pd.DataFrame, time_col: str, label_time: str | None = None, label_delay: int = 0,
-                 freq: str = "M") -> pd.Series:
+def labels_known(
+    data: pd.DataFrame, time_col: str, label_time: str | None = None, label_delay: int = 0, freq: str = "M"
+) -> pd.Series:
     """Per period of ``time_col``: the first period at whose start every label of the period is known.
 
     A model trained at the start of period t may learn only from the periods whose value here is at most t,
@@ -258,12 +299,15 @@ def labels_known(data: pd.DataFrame, time_col: str, label_time: str | None = Non
         raise DriftError(f"{label_time}: {int(known_at.isna().sum())} rows without the time their label is known")
     early = (known_at < pd.to_datetime(data[time_col])).to_numpy()
     if early.any():
-        raise DriftError(f"{label_time}: {int(early.sum())} rows whose label is known before the row exists; a label "
-                         f"comes after the {time_col} it describes")
+        raise DriftError(
+            f"{label_time}: {int(early.sum())} rows whose label is known before the row exists; a label "
+            f"comes after the {time_col} it describes"
+        )
     last = known_at.groupby(period).max()
     # known at the start of period q when the last label came at or before q's first instant
-    out = {p: (t.to_period(freq) if t == t.to_period(freq).start_time else t.to_period(freq) + 1)
-           for p, t in last.items()}
+    out = {
+        p: (t.to_period(freq) if t == t.to_period(freq).start_time else t.to_period(freq) + 1) for p, t in last.items()
+    }
     return pd.Series(out, name="labels_known").sort_index()
 
 
@@ -276,11 +320,26 @@ def label_delay_periods(known: pd.Series) -> int:
     return int(max((k - p).n - 1 for p, k in known.items()))
 
 
-def walk_forward(data: pd.DataFrame, features: Sequence[str], target: str, time_col: str, first_test,
-                 make_model, policy: str = "never", freq: str = "M", window: int | None = None,
-                 reset_on_drift: bool = True, psi_threshold: float = 0.2, chance_level: float | None = 0.99,
-                 auc_drop: float = 0.1, label_delay: int = 0, label_time: str | None = None,
-                 registry: Registry | None = None, name: str = "model") -> pd.DataFrame:
+# each policy and each label-timing option is a branch of the one walk through time; see the docstring
+def walk_forward(  # noqa: C901
+    data: pd.DataFrame,
+    features: Sequence[str],
+    target: str,
+    time_col: str,
+    first_test,
+    make_model,
+    policy: str = "never",
+    freq: str = "M",
+    window: int | None = None,
+    reset_on_drift: bool = True,
+    psi_threshold: float = 0.2,
+    chance_level: float | None = 0.99,
+    auc_drop: float = 0.1,
+    label_delay: int = 0,
+    label_time: str | None = None,
+    registry: Registry | None = None,
+    name: str = "model",
+) -> pd.DataFrame:
     """Score each period from ``first_test`` on with the model of the moment; retrain by ``policy``.
 
     ``make_model()`` returns an unfitted classifier with ``predict_proba``. Every decision uses only what is
@@ -299,7 +358,8 @@ def walk_forward(data: pd.DataFrame, features: Sequence[str], target: str, time_
     With a ``chance_level`` both limits rise to what sampling noise alone reaches at that level when a period is
     small (:func:`psi_chance` with each feature's own bins, at ``1 - (1 - chance_level) / len(features)`` so that
     a period with nothing changed raises a PSI alarm with chance at most ``1 - chance_level`` whichever feature
-    fires; the AUC's standard error :func:`auc_se` times the normal quantile); None keeps them fixed. With ``reset_on_drift`` a retrain after an alarm learns only from the alarmed period on: the rows
+    fires; the AUC's standard error :func:`auc_se` times the normal quantile); None keeps them fixed. With
+    ``reset_on_drift`` a retrain after an alarm learns only from the alarmed period on: the rows
     before it describe the world that changed. The retrain waits until that period's labels are known.
 
     With a ``registry``, every model trained is registered as a version of ``name`` with its training window,
@@ -338,17 +398,26 @@ def walk_forward(data: pd.DataFrame, features: Sequence[str], target: str, time_
     def train(upto: pd.Period, since: pd.Period | None):
         rows = rows_for(upto, since)
         if not rows.any():
-            raise DriftError(f"walk_forward: no training rows whose labels are known by {upto} (window {window}, "
-                             f"labels known {label_delay_periods(known)} period(s) after a period ends)")
+            raise DriftError(
+                f"walk_forward: no training rows whose labels are known by {upto} (window {window}, "
+                f"labels known {label_delay_periods(known)} period(s) after a period ends)"
+            )
         if len(np.unique(y[rows])) < 2:
-            raise DriftError(f"walk_forward: the training rows before {upto} hold one class only; a model "
-                             "needs positives and negatives (train on more periods)")
+            raise DriftError(
+                f"walk_forward: the training rows before {upto} hold one class only; a model "
+                "needs positives and negatives (train on more periods)"
+            )
         model = make_model().fit(X[rows], y[rows])
         span = (period[rows].min(), period[rows].max())
         if registry is not None:
-            registry.register(name, model, window=(span[0].start_time.date(), span[1].end_time.date()),
-                              metrics={"train_rows": int(rows.sum()), "train_positive_rate": float(y[rows].mean())},
-                              features=features, data=data.loc[rows, [*features, target]])
+            registry.register(
+                name,
+                model,
+                window=(span[0].start_time.date(), span[1].end_time.date()),
+                metrics={"train_rows": int(rows.sum()), "train_positive_rate": float(y[rows].mean())},
+                features=features,
+                data=data.loc[rows, [*features, target]],
+            )
         return model, rows, f"{span[0]}..{span[1]}"
 
     model, train_rows, trained_on = train(first, None)
@@ -358,17 +427,39 @@ def walk_forward(data: pd.DataFrame, features: Sequence[str], target: str, time_
         here = (period == per).to_numpy()
         p = model.predict_proba(X[here])[:, 1]
         scores = _period_scores(y[here], p, str(per))
-        tested = {f: _psi_and_limit(X.loc[train_rows, f], X.loc[here, f], psi_threshold, feature_level)
-                  for f in features}
+        tested = {
+            f: _psi_and_limit(X.loc[train_rows, f], X.loc[here, f], psi_threshold, feature_level) for f in features
+        }
         drift, limits = {f: v for f, (v, _) in tested.items()}, {f: lim for f, (_, lim) in tested.items()}
         worst = max(drift, key=lambda f: drift[f] - limits[f])  # the feature furthest above (or nearest) its limit
         limit = limits[worst]
-        drop = auc_drop if chance_level is None else max(auc_drop, stats.norm.ppf(chance_level) * auc_se(
-            scores["auc"], scores["positives"], scores["n"] - scores["positives"]))
-        rows.append(dict(period=str(per), policy=policy, version=version, trained_on=trained_on, **scores,
-                         psi_max=drift[worst], psi_feature=worst, psi_limit=limit, auc_drop_limit=drop,
-                         psi_alarm=bool(drift[worst] > limit), auc_alarm=False, drift_alarm=bool(drift[worst] > limit),
-                         alarm_raised=False, labels_known=str(known[per])))
+        drop = (
+            auc_drop
+            if chance_level is None
+            else max(
+                auc_drop,
+                stats.norm.ppf(chance_level)
+                * auc_se(scores["auc"], scores["positives"], scores["n"] - scores["positives"]),
+            )
+        )
+        rows.append(
+            dict(
+                period=str(per),
+                policy=policy,
+                version=version,
+                trained_on=trained_on,
+                **scores,
+                psi_max=drift[worst],
+                psi_feature=worst,
+                psi_limit=limit,
+                auc_drop_limit=drop,
+                psi_alarm=bool(drift[worst] > limit),
+                auc_alarm=False,
+                drift_alarm=bool(drift[worst] > limit),
+                alarm_raised=False,
+                labels_known=str(known[per]),
+            )
+        )
         # the end of this period: what is known now is the PSI of this period and the AUC of every period whose
         # labels are all in by the next period's start
         now = per + 1
@@ -376,7 +467,9 @@ def walk_forward(data: pd.DataFrame, features: Sequence[str], target: str, time_
         for j, r in enumerate(rows):
             if known[periods[j]] != now or r["version"] != version:
                 continue  # not known yet, heard before, or scored by a model no longer in use
-            earlier = [q["auc"] for q in rows[:j] if q["version"] == version and known[pd.Period(q["period"], freq)] <= now]
+            earlier = [
+                q["auc"] for q in rows[:j] if q["version"] == version and known[pd.Period(q["period"], freq)] <= now
+            ]
             if earlier and r["auc"] < np.mean(earlier) - r["auc_drop_limit"]:
                 r["auc_alarm"] = r["drift_alarm"] = True
                 alarmed.append(periods[j])
@@ -424,16 +517,23 @@ def recovery(results: pd.DataFrame, change, windows: int = 2, freq: str = "M") -
     for policy, r in results.groupby("policy", sort=False):
         p = per[r.index]
         pre, post = r.loc[p < change, "auc"], r.loc[p.isin(after), "auc"]
-        out[policy] = dict(detect_lag=int((detected - change).n), raised_lag=int((raised.min() - change).n),
-                           label_delay=int((learn_from - detected).n) - 1,
-                           false_alarms=int(r.loc[p < change, "drift_alarm"].sum()), auc_before=pre.mean(),
-                           auc_recovered=post.mean(), windows_seen=len(post), ratio=round(post.mean() / pre.mean(), 6),
-                           lift_kept=round((post.mean() - 0.5) / (pre.mean() - 0.5), 6))
+        out[policy] = dict(
+            detect_lag=int((detected - change).n),
+            raised_lag=int((raised.min() - change).n),
+            label_delay=int((learn_from - detected).n) - 1,
+            false_alarms=int(r.loc[p < change, "drift_alarm"].sum()),
+            auc_before=pre.mean(),
+            auc_recovered=post.mean(),
+            windows_seen=len(post),
+            ratio=round(post.mean() / pre.mean(), 6),
+            lift_kept=round((post.mean() - 0.5) / (pre.mean() - 0.5), 6),
+        )
     return pd.DataFrame.from_dict(out, orient="index")
 
 
-def move_change(data: pd.DataFrame, time_col: str, change, at, label_time: str | None = None,
-                random_state: int = 0, freq: str = "M") -> pd.DataFrame:
+def move_change(
+    data: pd.DataFrame, time_col: str, change, at, label_time: str | None = None, random_state: int = 0, freq: str = "M"
+) -> pd.DataFrame:
     """A replay of ``data`` in which the world changes at period ``at`` instead of at ``change``.
 
     One change is one draw of chance: a policy that recovered from it may have been lucky in which months came
@@ -456,20 +556,27 @@ def move_change(data: pd.DataFrame, time_col: str, change, at, label_time: str |
     change, at = pd.Period(change, freq=freq), pd.Period(at, freq=freq)
     before, after = np.flatnonzero((period < change).to_numpy()), np.flatnonzero((period >= change).to_numpy())
     if not len(before) or not len(after):
-        raise DriftError(f"move_change: the data need rows before and after the change {change}; they run from "
-                         f"{period.min()} to {period.max()}")
+        raise DriftError(
+            f"move_change: the data need rows before and after the change {change}; they run from "
+            f"{period.min()} to {period.max()}"
+        )
     if not period.min() < at <= period.max():
-        raise DriftError(f"move_change: the new change {at} must fall after the first period {period.min()} and "
-                         f"at or before the last {period.max()}")
+        raise DriftError(
+            f"move_change: the new change {at} must fall after the first period {period.min()} and "
+            f"at or before the last {period.max()}"
+        )
     rng = np.random.default_rng(random_state)
     counts = period.value_counts().sort_index()
-    picks = np.concatenate([rng.choice(before if per < at else after, size=int(n), replace=True)
-                            for per, n in counts.items()])
+    picks = np.concatenate(
+        [rng.choice(before if per < at else after, size=int(n), replace=True) for per, n in counts.items()]
+    )
     target = np.repeat(counts.index.to_numpy(), counts.to_numpy())
     start = pd.DatetimeIndex([p.start_time for p in target])
     longest = pd.TimedeltaIndex([p.end_time.normalize() - p.start_time for p in target])
     offset = pd.TimedeltaIndex(t.to_numpy()[picks] - period.dt.start_time.to_numpy()[picks])
-    new_time = start + np.minimum(offset, longest + (offset - offset.floor("D")))  # the 31st of a 30-day month: the 30th
+    new_time = start + np.minimum(
+        offset, longest + (offset - offset.floor("D"))
+    )  # the 31st of a 30-day month: the 30th
     out = data.iloc[picks].reset_index(drop=True)
     shift = new_time - pd.DatetimeIndex(t.to_numpy()[picks])
     out[time_col] = new_time
@@ -479,26 +586,52 @@ def move_change(data: pd.DataFrame, time_col: str, change, at, label_time: str |
     return out
 
 
-def change_points(data: pd.DataFrame, time_col: str, first_test, label_time: str | None = None,
-                  label_delay: int = 0, windows: int = 2, freq: str = "M") -> list[str]:
-    """The periods where a moved change (:func:`move_change`) can be judged like the real one: at least two
+def change_points(
+    data: pd.DataFrame,
+    time_col: str,
+    first_test,
+    label_time: str | None = None,
+    label_delay: int = 0,
+    windows: int = 2,
+    freq: str = "M",
+) -> list[str]:
+    """Periods where a moved change can be judged like the real one.
+
+    The periods where a moved change (:func:`move_change`) can be judged like the real one: at least two
     scored periods before it, and ``windows`` periods with a score after the alarmed period's labels are known
-    (from ``label_time`` or ``label_delay``, as in :func:`walk_forward`)."""
+    (from ``label_time`` or ``label_delay``, as in :func:`walk_forward`).
+    """
     period = pd.to_datetime(data[time_col]).dt.to_period(freq)
     delay = label_delay_periods(labels_known(data, time_col, label_time, label_delay, freq))
     first, last = pd.Period(first_test, freq=freq), period.max()
     out = [str(first + k) for k in range(2, (last - first).n + 1) if first + k + delay + windows <= last]
     if not out:
-        raise DriftError(f"change_points: from {first} to {last} no period leaves two scored periods before a change "
-                         f"and {windows} after its labels are known ({delay} period(s) late); use more data")
+        raise DriftError(
+            f"change_points: from {first} to {last} no period leaves two scored periods before a change "
+            f"and {windows} after its labels are known ({delay} period(s) late); use more data"
+        )
     return out
 
 
-def replay_change_points(data: pd.DataFrame, change, at: Sequence, features: Sequence[str], target: str,
-                         time_col: str, first_test, make_model, policies: Sequence[str] = POLICIES,
-                         windows: int = 2, label_time: str | None = None, random_state: int = 0,
-                         freq: str = "M", **walk_args) -> pd.DataFrame:
-    """Each retraining policy through the change moved to each period of ``at`` (:func:`move_change`, a new
+def replay_change_points(
+    data: pd.DataFrame,
+    change,
+    at: Sequence,
+    features: Sequence[str],
+    target: str,
+    time_col: str,
+    first_test,
+    make_model,
+    policies: Sequence[str] = POLICIES,
+    windows: int = 2,
+    label_time: str | None = None,
+    random_state: int = 0,
+    freq: str = "M",
+    **walk_args,
+) -> pd.DataFrame:
+    """Replay every retraining policy through changes moved in time.
+
+    Each retraining policy through the change moved to each period of ``at`` (:func:`move_change`, a new
     draw for each), replayed with :func:`walk_forward` and summarised with :func:`recovery`.
 
     Returns one row per moved change and policy: ``change``, ``policy`` and :func:`recovery`'s columns
@@ -508,14 +641,31 @@ def replay_change_points(data: pd.DataFrame, change, at: Sequence, features: Seq
     allowed = set(change_points(data, time_col, first_test, label_time, walk_args.get("label_delay", 0), windows, freq))
     wrong = [str(pd.Period(a, freq=freq)) for a in at if str(pd.Period(a, freq=freq)) not in allowed]
     if wrong:
-        raise DriftError(f"replay_change_points: {', '.join(wrong)} cannot be judged like the real change; "
-                         f"choose among {', '.join(sorted(allowed))} (change_points)")
+        raise DriftError(
+            f"replay_change_points: {', '.join(wrong)} cannot be judged like the real change; "
+            f"choose among {', '.join(sorted(allowed))} (change_points)"
+        )
     rows = []
     for k, a in enumerate(at):
         stream = move_change(data, time_col, change, a, label_time, random_state=random_state + k, freq=freq)
-        results = pd.concat([walk_forward(stream, features, target, time_col, first_test, make_model, policy=p,
-                                          freq=freq, label_time=label_time, **walk_args) for p in policies],
-                            ignore_index=True)
+        results = pd.concat(
+            [
+                walk_forward(
+                    stream,
+                    features,
+                    target,
+                    time_col,
+                    first_test,
+                    make_model,
+                    policy=p,
+                    freq=freq,
+                    label_time=label_time,
+                    **walk_args,
+                )
+                for p in policies
+            ],
+            ignore_index=True,
+        )
         rec = recovery(results, a, windows=windows, freq=freq)
         rows.append(rec.rename_axis("policy").reset_index().assign(change=str(pd.Period(a, freq=freq))))
     out = pd.concat(rows, ignore_index=True)
@@ -561,20 +711,26 @@ class Registry:
     def _read(self) -> dict[str, Any]:
         if not self.index_path.exists():
             if self.folder.exists() and any(p.suffix == ".skops" for p in self.folder.rglob("*.skops")):
-                raise RegistryError(f"{self.folder}: model files but no {self.INDEX}; the registry is damaged. "
-                                    "Restore registry.json from a backup or use a new folder")
+                raise RegistryError(
+                    f"{self.folder}: model files but no {self.INDEX}; the registry is damaged. "
+                    "Restore registry.json from a backup or use a new folder"
+                )
             return {"schema": self.SCHEMA, "models": {}}
         try:
             index = json.loads(self.index_path.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise RegistryError(f"{self.index_path}: not valid JSON ({error}); the registry is corrupted and was "
-                                "left as it is. Restore it from a backup or use a new folder") from None
+            raise RegistryError(
+                f"{self.index_path}: not valid JSON ({error}); the registry is corrupted and was "
+                "left as it is. Restore it from a backup or use a new folder"
+            ) from None
         if not isinstance(index, dict) or "schema" not in index or "models" not in index:
             raise RegistryError(f"{self.index_path}: not a model registry (no schema/models); left as it is")
         if index["schema"] > self.SCHEMA:
-            raise RegistryError(f"{self.index_path}: schema {index['schema']} is newer than this course's "
-                                f"({self.SCHEMA}); update the course (git pull, make install) rather than "
-                                "overwrite it")
+            raise RegistryError(
+                f"{self.index_path}: schema {index['schema']} is newer than this course's "
+                f"({self.SCHEMA}); update the course (git pull, make install) rather than "
+                "overwrite it"
+            )
         return index
 
     def _write(self) -> None:
@@ -584,8 +740,17 @@ class Registry:
         os.replace(tmp, self.index_path)  # atomic: a crash leaves the old index or the new one, never half
 
     # -- the API ---------------------------------------------------------------------------------------------------
-    def register(self, name: str, model: Any, *, window: tuple[str, str], metrics: Mapping[str, float],
-                 features: Sequence[str], data: pd.DataFrame | None = None, promote: bool = True) -> int:
+    def register(
+        self,
+        name: str,
+        model: Any,
+        *,
+        window: tuple[str, str],
+        metrics: Mapping[str, float],
+        features: Sequence[str],
+        data: pd.DataFrame | None = None,
+        promote: bool = True,
+    ) -> int:
         """Save ``model`` as the next version of ``name`` and (by default) make it the current one."""
         import skops.io as sio
 
@@ -597,12 +762,18 @@ class Registry:
             raise RegistryError(f"{path} exists but the index does not list it; refusing to overwrite it")
         path.parent.mkdir(parents=True, exist_ok=True)
         sio.dump(model, path)
-        entry["versions"].append({
-            "version": version, "file": rel.as_posix(), "sha256": _sha256(path),
-            "window": [str(window[0]), str(window[1])], "metrics": {k: float(v) for k, v in metrics.items()},
-            "features": list(features), "data_fingerprint": fingerprint(data) if data is not None else None,
-            "type": f"{type(model).__module__}.{type(model).__qualname__}",
-        })
+        entry["versions"].append(
+            {
+                "version": version,
+                "file": rel.as_posix(),
+                "sha256": _sha256(path),
+                "window": [str(window[0]), str(window[1])],
+                "metrics": {k: float(v) for k, v in metrics.items()},
+                "features": list(features),
+                "data_fingerprint": fingerprint(data) if data is not None else None,
+                "type": f"{type(model).__module__}.{type(model).__qualname__}",
+            }
+        )
         if promote:
             entry["current"] = version
         self._write()
@@ -617,15 +788,26 @@ class Registry:
     def versions(self, name: str) -> pd.DataFrame:
         """One row per version: window, metrics, features, fingerprint, and which one is current."""
         e = self._entry(name)
-        rows = [{"version": v["version"], "from": v["window"][0], "to": v["window"][1], **v["metrics"],
-                 "features": len(v["features"]), "data_fingerprint": v["data_fingerprint"],
-                 "current": v["version"] == e["current"]} for v in e["versions"]]
+        rows = [
+            {
+                "version": v["version"],
+                "from": v["window"][0],
+                "to": v["window"][1],
+                **v["metrics"],
+                "features": len(v["features"]),
+                "data_fingerprint": v["data_fingerprint"],
+                "current": v["version"] == e["current"],
+            }
+            for v in e["versions"]
+        ]
         return pd.DataFrame(rows).set_index("version")
 
     def current(self, name: str) -> int | None:
+        """The current version of model ``name`` (None before any is registered)."""
         return self._entry(name)["current"]
 
     def info(self, name: str, version: int | None = None) -> dict[str, Any]:
+        """What the registry knows of a version of ``name`` (default: the current one)."""
         e = self._entry(name)
         version = e["current"] if version is None else version
         for v in e["versions"]:
@@ -646,8 +828,10 @@ class Registry:
         if not path.exists():
             raise RegistryError(f"{path} is missing; the registry lists it as {name!r} version {v['version']}")
         if _sha256(path) != v["sha256"]:
-            raise RegistryError(f"{path} does not match the checksum recorded when it was registered; the file "
-                                "was changed or damaged. Roll back to another version or retrain")
+            raise RegistryError(
+                f"{path} does not match the checksum recorded when it was registered; the file "
+                "was changed or damaged. Roll back to another version or retrain"
+            )
         untrusted = sio.get_untrusted_types(file=path)
         refused = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]
         if refused:

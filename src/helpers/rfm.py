@@ -50,7 +50,8 @@ Extend it by passing your own list to :func:`name_segments`.
 def check_transactions(tx: pd.DataFrame, as_of: pd.Timestamp, name: str = "transactions") -> np.ndarray:
     """Refuse what would make RFM silently wrong: missing columns, non-positive amounts, an as-of before the data.
 
-    Returns each line's value (quantity x unit price), which the check computes anyway."""
+    Returns each line's value (quantity x unit price), which the check computes anyway.
+    """
     need = ["customer_id", "order_id", "order_date", "quantity", "unit_price"]
     missing = [c for c in need if c not in tx.columns]
     if missing:
@@ -62,18 +63,22 @@ def check_transactions(tx: pd.DataFrame, as_of: pd.Timestamp, name: str = "trans
     bad = ~(value > 0)  # NaN too
     if bad.any():
         rows = tx.index[bad][:3].tolist()
-        raise ValueError(f"{name}: {int(bad.sum())} line(s) with quantity x unit_price <= 0 or missing (rows {rows}). "
-                         "Fix: RFM counts purchases; drop returns, refunds and free items, and fill or drop "
-                         "missing amounts first")
+        raise ValueError(
+            f"{name}: {int(bad.sum())} line(s) with quantity x unit_price <= 0 or missing (rows {rows}). "
+            "Fix: RFM counts purchases; drop returns, refunds and free items, and fill or drop "
+            "missing amounts first"
+        )
     first = tx["order_date"].min()
     if as_of <= first:
-        raise ValueError(f"{name}: as_of {as_of.date()} is not after the first order ({first.date()}); "
-                         "choose a later as_of")
+        raise ValueError(
+            f"{name}: as_of {as_of.date()} is not after the first order ({first.date()}); choose a later as_of"
+        )
     return value
 
 
-def rfm_table(tx: pd.DataFrame, as_of: pd.Timestamp | str | None = None, bins: int = 5,
-              customers: Sequence | None = None) -> pd.DataFrame:
+def rfm_table(
+    tx: pd.DataFrame, as_of: pd.Timestamp | str | None = None, bins: int = 5, customers: Sequence | None = None
+) -> pd.DataFrame:
     """Recency, frequency, monetary, their scores, the RFM code and the named segment per customer.
 
     Parameters
@@ -113,11 +118,14 @@ def rfm_table(tx: pd.DataFrame, as_of: pd.Timestamp | str | None = None, bins: i
     first_line = ~pd.Series(tx["order_id"].to_numpy()).duplicated().to_numpy()  # an order id has one customer
     last = np.full(len(ids), np.iinfo(np.int64).min)
     np.maximum.at(last, pos, tx["order_date"].to_numpy().astype("datetime64[s]").view(np.int64))
-    out = pd.DataFrame({
-        "recency_days": (as_of - pd.to_datetime(last, unit="s")).days,
-        "frequency": np.bincount(pos[first_line], minlength=len(ids)),
-        "monetary": np.bincount(pos, weights=value, minlength=len(ids)).round(2),
-    }, index=ids)
+    out = pd.DataFrame(
+        {
+            "recency_days": (as_of - pd.to_datetime(last, unit="s")).days,
+            "frequency": np.bincount(pos[first_line], minlength=len(ids)),
+            "monetary": np.bincount(pos, weights=value, minlength=len(ids)).round(2),
+        },
+        index=ids,
+    )
     if customers is not None:
         out = out.reindex(pd.Index(customers, name="customer_id")).dropna()
         out = out.astype({"recency_days": int, "frequency": int})
@@ -144,8 +152,11 @@ def score(values: pd.Series, bins: int) -> pd.Series:
 
 
 def _rule_level(v: object, bins: int) -> int:
-    """A score level of :data:`SEGMENT_RULES` as a number: ``"top"`` is ``bins``, ``"bottom"`` 1, ``"top-k"``
-    ``bins - k``, a number itself."""
+    """A score level of SEGMENT_RULES as a number.
+
+    A score level of :data:`SEGMENT_RULES` as a number: ``"top"`` is ``bins``, ``"bottom"`` 1, ``"top-k"``
+    ``bins - k``, a number itself.
+    """
     if v == "top":
         return bins
     if v == "bottom":
@@ -155,8 +166,9 @@ def _rule_level(v: object, bins: int) -> int:
     return int(v)
 
 
-def name_segments(scores: pd.DataFrame, bins: int,
-                  rules: Sequence[tuple[str, Sequence[tuple[str, str, object]]]] = SEGMENT_RULES) -> pd.Series:
+def name_segments(
+    scores: pd.DataFrame, bins: int, rules: Sequence[tuple[str, Sequence[tuple[str, str, object]]]] = SEGMENT_RULES
+) -> pd.Series:
     """Name each row by the first rule of ``rules`` its R, F and M scores satisfy ("other" if none)."""
     ops = {"==": np.equal, ">=": np.greater_equal, "<=": np.less_equal, ">": np.greater, "<": np.less}
 
@@ -174,8 +186,11 @@ def name_segments(scores: pd.DataFrame, bins: int,
 
 
 def _history(tx: pd.DataFrame, as_of):
-    """Checked order lines before ``as_of`` (default: the day after the last order), each line's customer
-    position among the sorted customer ids, and each line's value."""
+    """Checked order lines before ``as_of``, with customer positions and values.
+
+    Checked order lines before ``as_of`` (default: the day after the last order), each line's customer
+    position among the sorted customer ids, and each line's value.
+    """
     as_of = pd.Timestamp(as_of) if as_of is not None else tx["order_date"].max().normalize() + pd.Timedelta(days=1)
     value = check_transactions(tx, as_of)
     if tx["order_date"].max() >= as_of:
@@ -235,11 +250,14 @@ def lifetimes_summary(tx: pd.DataFrame, as_of: pd.Timestamp | str | None = None)
     first_day, last_day = first_day.astype(np.int64) + d0, last_day.astype(np.int64) + d0
     index = ids
     end = (as_of.normalize() - pd.Timedelta(days=1)).to_datetime64().astype("datetime64[D]").view(np.int64)
-    out = pd.DataFrame({
-        "frequency": (n_days - 1).astype(float),
-        "recency": (last_day - first_day).astype(float),
-        "T": (end - first_day).astype(float),
-    }, index=pd.Index(index, name="customer_id"))
+    out = pd.DataFrame(
+        {
+            "frequency": (n_days - 1).astype(float),
+            "recency": (last_day - first_day).astype(float),
+            "T": (end - first_day).astype(float),
+        },
+        index=pd.Index(index, name="customer_id"),
+    )
     repeats = out["frequency"]
     out["monetary_value"] = np.where(repeats > 0, (total - first_value) / repeats.where(repeats > 0, 1.0), 0.0)
     return out

@@ -37,8 +37,18 @@ import pandas as pd
 
 from . import paths
 
-__all__ = ["RunContext", "start", "record", "save_table", "read_table", "context", "notebooks", "run_course",
-           "clean_notebook", "main"]
+__all__ = [
+    "RunContext",
+    "start",
+    "record",
+    "save_table",
+    "read_table",
+    "context",
+    "notebooks",
+    "run_course",
+    "clean_notebook",
+    "main",
+]
 
 RUN_DIR_ENV = "MLM_RUN_DIR"
 KERNEL_NAME = "ml-marketing"
@@ -53,6 +63,7 @@ class RunContext:
 
     @property
     def metrics_file(self) -> Path:
+        """Where this notebook's metrics are written."""
         return self.run_dir / "metrics" / f"{self.notebook}.json"
 
     def path(self, filename: str) -> Path:
@@ -168,7 +179,9 @@ def notebooks(only: Sequence[str] | None = None) -> list[Path]:
 
 
 def clean_notebook(path: Path) -> None:
-    """Strip what differs between runs from an executed notebook: timings, papermill's bookkeeping and the
+    """Strip what differs between runs from an executed notebook.
+
+    Strip what differs between runs from an executed notebook: timings, papermill's bookkeeping and the
     interpreter's version.
 
     Consecutive prints to one stream are merged (nbconvert's ``CoalesceStreamsPreprocessor``): the kernel
@@ -194,8 +207,11 @@ def clean_notebook(path: Path) -> None:
 
 
 def _refresh(fresh: Path, committed: Path) -> None:
-    """Write a fresh run of a notebook over the committed one, keeping each figure that is the same by the
-    course's rule (:mod:`helpers.reproduce`): a run on another computer then changes no committed file."""
+    """Write a fresh run over the committed notebook, keeping figures that are the same.
+
+    Write a fresh run of a notebook over the committed one, keeping each figure that is the same by the
+    course's rule (:mod:`helpers.reproduce`): a run on another computer then changes no committed file.
+    """
     import nbformat
 
     from . import reproduce
@@ -228,9 +244,15 @@ class NotebookFailure(Exception):
         return f"{self.notebook} failed at {where}: {self.error}{code}"
 
 
-def run_course(data_dir: str | Path | None = None, out: str | Path | None = None, *,
-               only: Sequence[str] | None = None, seed: int | None = None, refresh: bool = False,
-               progress: bool = True) -> dict[str, dict[str, Any]]:
+def run_course(
+    data_dir: str | Path | None = None,
+    out: str | Path | None = None,
+    *,
+    only: Sequence[str] | None = None,
+    seed: int | None = None,
+    refresh: bool = False,
+    progress: bool = True,
+) -> dict[str, dict[str, Any]]:
     """Execute the notebooks in order on ``data_dir`` into ``out``; return and write ``out/metrics.json``.
 
     Raises :class:`NotebookFailure` naming the notebook, the cell and the error when a notebook fails; the
@@ -240,8 +262,10 @@ def run_course(data_dir: str | Path | None = None, out: str | Path | None = None
 
     default_world = data_dir is None or paths.resolve_data_dir(data_dir) == paths.DATA_DIR.resolve()
     if refresh and not (default_world and seed is None and not only):
-        raise ValueError("--refresh rewrites the committed notebooks: only on the course world (data/), with "
-                         "default parameters and every notebook")
+        raise ValueError(
+            "--refresh rewrites the committed notebooks: only on the course world (data/), with "
+            "default parameters and every notebook"
+        )
     out_dir = Path(out) if out is not None else paths.DEFAULT_RUN_DIR
     out_dir = out_dir.expanduser().resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -257,8 +281,15 @@ def run_course(data_dir: str | Path | None = None, out: str | Path | None = None
         for nb in notebooks(only):
             target = out_dir / nb.name
             try:
-                pm.execute_notebook(str(nb), str(target), parameters=params, kernel_name=kernel,
-                                    progress_bar=progress, cwd=str(paths.NOTEBOOKS_DIR), log_output=False)
+                pm.execute_notebook(
+                    str(nb),
+                    str(target),
+                    parameters=params,
+                    kernel_name=kernel,
+                    progress_bar=progress,
+                    cwd=str(paths.NOTEBOOKS_DIR),
+                    log_output=False,
+                )
             except pm.PapermillExecutionError as e:
                 first = next((ln for ln in str(e.source).splitlines() if ln.strip()), "")
                 raise NotebookFailure(nb.stem, e.cell_index + 1, f"{e.ename}: {e.evalue}", first) from None
@@ -284,29 +315,35 @@ def gather_metrics(run_dir: str | Path) -> dict[str, dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line: ``python -m helpers.run``."""
     ap = argparse.ArgumentParser(prog="python -m helpers.run", description="Execute the course notebooks.")
-    ap.add_argument("--data-dir", type=Path, default=None,
-                    help="folder of CSV files (default: the course world in data/)")
+    ap.add_argument(
+        "--data-dir", type=Path, default=None, help="folder of CSV files (default: the course world in data/)"
+    )
     ap.add_argument("--out", type=Path, default=None, help="run folder (default: runs/course)")
     ap.add_argument("--only", nargs="+", default=None, help="notebook numbers or names, e.g. 01 02")
     ap.add_argument("--seed", type=int, default=None, help="seed passed to every notebook")
-    ap.add_argument("--refresh", action="store_true",
-                    help="also write the executed notebooks over the committed ones (course world only)")
+    ap.add_argument(
+        "--refresh",
+        action="store_true",
+        help="also write the executed notebooks over the committed ones (course world only)",
+    )
     ap.add_argument("--no-progress", action="store_true", help="no progress bars")
     a = ap.parse_args(argv)
     data_dir = a.data_dir.expanduser().resolve() if a.data_dir is not None else None  # relative to the shell
     try:
-        metrics = run_course(data_dir, a.out, only=a.only, seed=a.seed, refresh=a.refresh,
-                             progress=not a.no_progress)
+        metrics = run_course(data_dir, a.out, only=a.only, seed=a.seed, refresh=a.refresh, progress=not a.no_progress)
     except NotebookFailure as e:
         print(f"\nFAILED: {e}", file=sys.stderr)
-        print(f"The executed notebook is in {a.out or paths.DEFAULT_RUN_DIR}; open it to see the failing cell.",
-              file=sys.stderr)
+        print(
+            f"The executed notebook is in {a.out or paths.DEFAULT_RUN_DIR}; open it to see the failing cell.",
+            file=sys.stderr,
+        )
         return 1
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    out = (a.out or paths.DEFAULT_RUN_DIR)
+    out = a.out or paths.DEFAULT_RUN_DIR
     print(f"ran {len(metrics)} notebook(s); figures in {Path(out) / 'metrics.json'}")
     for nb, m in metrics.items():
         print(f"  {nb}: " + ", ".join(f"{k}={v}" for k, v in m.items()))

@@ -27,15 +27,44 @@ from sklearn.tree import DecisionTreeClassifier
 
 from .kpis import wilson
 
-__all__ = ["DEFAULT_RULES", "LEAD_FEATURES", "rule_scores", "lead_features", "feature_sources", "backward_select", "decile_table",
-           "calibration_table", "learn_trigger", "odds_ratio", "adjusted_odds_ratio",
-           "risk_ratio", "adjusted_risk", "planted_risk",
-           "one_se_size", "selection_frequency", "backward_aic", "first_lead_shift", "out_of_time_split",
-           "profit_curve", "best_cutoff", "unit_profit", "realised_profit", "profit_differences", "decision_table", "lead_outcome_days"]
+__all__ = [
+    "DEFAULT_RULES",
+    "LEAD_FEATURES",
+    "rule_scores",
+    "lead_features",
+    "feature_sources",
+    "backward_select",
+    "decile_table",
+    "calibration_table",
+    "learn_trigger",
+    "odds_ratio",
+    "adjusted_odds_ratio",
+    "risk_ratio",
+    "adjusted_risk",
+    "planted_risk",
+    "one_se_size",
+    "selection_frequency",
+    "backward_aic",
+    "first_lead_shift",
+    "out_of_time_split",
+    "profit_curve",
+    "best_cutoff",
+    "unit_profit",
+    "realised_profit",
+    "profit_differences",
+    "decision_table",
+    "lead_outcome_days",
+]
 
 DEFAULT_RULES: dict = {
-    "points": {"site_visit": 1, "email_click": 5, "catalog_click": 10, "guide_download": 20,
-               "payment_form_view": 30, "unsubscribe": -30},
+    "points": {
+        "site_visit": 1,
+        "email_click": 5,
+        "catalog_click": 10,
+        "guide_download": 20,
+        "payment_form_view": 30,
+        "unsubscribe": -30,
+    },
     "inactivity": {"after_days": 30, "points": -10},
 }
 """The method's point table: +1 website visit, +5 email click, +10 catalog click, +20 buyer's-guide download,
@@ -43,10 +72,20 @@ DEFAULT_RULES: dict = {
 Event types not listed score 0."""
 
 LEAD_FEATURES: dict[str, object] = {
-    "site_visits": "log1p", "product_page_views": "log1p", "catalog_clicks": "log1p", "guide_downloads": "flag",
-    "payment_form_views": "log1p", "email_opens": "log1p", "email_clicks": "log1p", "social_engagements": "log1p",
-    "days_since_last_activity": "identity", "unsubscribed": "flag", "age": "per_decade",
-    "is_female": ("gender", "F"), "income_high": ("income_band", "high"), "source_referral": ("source", "referral"),
+    "site_visits": "log1p",
+    "product_page_views": "log1p",
+    "catalog_clicks": "log1p",
+    "guide_downloads": "flag",
+    "payment_form_views": "log1p",
+    "email_opens": "log1p",
+    "email_clicks": "log1p",
+    "social_engagements": "log1p",
+    "days_since_last_activity": "identity",
+    "unsubscribed": "flag",
+    "age": "per_decade",
+    "is_female": ("gender", "F"),
+    "income_high": ("income_band", "high"),
+    "source_referral": ("source", "referral"),
     "region_north": ("region", "North"),
 }
 """Candidate predictors: column -> transform. ``log1p`` for counts, ``flag`` for 0/1, ``identity``,
@@ -76,8 +115,11 @@ def _check_rules(rules: Mapping) -> None:
 
 
 def _positions(ids: pd.Index, values: pd.Series) -> np.ndarray:
-    """Position of each value in the unique index ``ids`` (-1 when absent); categorical values go through their
-    categories, so a long column of repeated text ids is matched once per distinct id."""
+    """Position of each value in the unique index ``ids``.
+
+    Position of each value in the unique index ``ids`` (-1 when absent); categorical values go through their
+    categories, so a long column of repeated text ids is matched once per distinct id.
+    """
     if isinstance(values.dtype, pd.CategoricalDtype):
         codes = values.cat.codes.to_numpy()
         where = np.append(ids.get_indexer(values.cat.categories), -1)  # code -1 (missing) -> -1
@@ -85,8 +127,14 @@ def _positions(ids: pd.Index, values: pd.Series) -> np.ndarray:
     return ids.get_indexer(values)
 
 
-def rule_scores(events: pd.DataFrame, as_of, rules: Mapping = DEFAULT_RULES, id_col: str = "lead_id",
-                ids: Sequence | None = None, active_since=None) -> pd.DataFrame:
+def rule_scores(
+    events: pd.DataFrame,
+    as_of,
+    rules: Mapping = DEFAULT_RULES,
+    id_col: str = "lead_id",
+    ids: Sequence | None = None,
+    active_since=None,
+) -> pd.DataFrame:
     """Points per lead from its events up to ``as_of``, with a penalty per full period of inactivity.
 
     Parameters
@@ -119,14 +167,19 @@ def rule_scores(events: pd.DataFrame, as_of, rules: Mapping = DEFAULT_RULES, id_
     ids = pd.Index(pd.unique(events[id_col]) if ids is None else ids, name=id_col)
     cutoff = as_of.reindex(ids) if isinstance(as_of, pd.Series) else pd.Series(pd.Timestamp(as_of), index=ids)
     if cutoff.isna().any():
-        raise ValueError(f"as_of has no date for {int(cutoff.isna().sum())} id(s), e.g. "
-                         f"{cutoff.index[cutoff.isna()][:3].tolist()}")
+        raise ValueError(
+            f"as_of has no date for {int(cutoff.isna().sum())} id(s), e.g. {cutoff.index[cutoff.isna()][:3].tolist()}"
+        )
     if len(events) and cutoff.max() <= events["timestamp"].min():
-        raise ValueError(f"as_of ({cutoff.max()}) is not after the first event ({events['timestamp'].min()}): "
-                         "nothing can be scored; choose a later as_of")
+        raise ValueError(
+            f"as_of ({cutoff.max()}) is not after the first event ({events['timestamp'].min()}): "
+            "nothing can be scored; choose a later as_of"
+        )
     if not ids.is_unique:
-        raise ValueError(f"ids holds {int(ids.duplicated().sum())} repeated id(s), e.g. "
-                         f"{ids[ids.duplicated()][:3].tolist()}; score each lead once")
+        raise ValueError(
+            f"ids holds {int(ids.duplicated().sum())} repeated id(s), e.g. "
+            f"{ids[ids.duplicated()][:3].tolist()}; score each lead once"
+        )
     # everything below is array arithmetic on each event's position among `ids` (-1: not scored)
     pos = _positions(ids, events[id_col])
     ts = events["timestamp"].to_numpy().astype("datetime64[ns]")
@@ -143,15 +196,18 @@ def rule_scores(events: pd.DataFrame, as_of, rules: Mapping = DEFAULT_RULES, id_
     points = pd.Series(np.bincount(at, weights=pts, minlength=len(ids)), index=ids)
     newest = np.full(len(ids), np.iinfo(np.int64).min)
     np.maximum.at(newest, at, ts.view("int64"))
-    last = pd.Series(np.where(newest == np.iinfo(np.int64).min, np.datetime64("NaT", "ns"),
-                              newest.view("datetime64[ns]")), index=ids)
+    last = pd.Series(
+        np.where(newest == np.iinfo(np.int64).min, np.datetime64("NaT", "ns"), newest.view("datetime64[ns]")), index=ids
+    )
     if active_since is not None:
         last = last.fillna(pd.Series(active_since).reindex(ids))
     inactive = (cutoff - last).dt.days
     if (inactive < 0).any():
         bad = inactive.index[inactive < 0][:3].tolist()
-        raise ValueError(f"active_since is after as_of for {int((inactive < 0).sum())} id(s), e.g. {bad}: those leads "
-                         "did not exist yet at the scoring date")
+        raise ValueError(
+            f"active_since is after as_of for {int((inactive < 0).sum())} id(s), e.g. {bad}: those leads "
+            "did not exist yet at the scoring date"
+        )
     out = pd.DataFrame({"points": points.astype(float), "inactive_days": inactive})
     inact = rules.get("inactivity")
     if inact:
@@ -169,8 +225,10 @@ def lead_features(leads: pd.DataFrame, spec: Mapping[str, object] = LEAD_FEATURE
     for name, how in spec.items():
         src = how[0] if isinstance(how, tuple) else name
         if src not in leads.columns:
-            raise ValueError(f"leads table has no column {src!r} (needed for feature {name!r}); remove {name!r} from "
-                             "the spec or add the column")
+            raise ValueError(
+                f"leads table has no column {src!r} (needed for feature {name!r}); remove {name!r} from "
+                "the spec or add the column"
+            )
         col = leads[src]
         if isinstance(how, tuple) and len(how) == 3:
             if how[1] != ">=":
@@ -189,18 +247,27 @@ def lead_features(leads: pd.DataFrame, spec: Mapping[str, object] = LEAD_FEATURE
         elif how == "per_decade":
             out[name] = (col.astype(float) - 40.0) / 10.0
         else:
-            raise ValueError(f"unknown transform {how!r} for {name!r}; use log1p, flag, identity, per_decade or "
-                             "(column, level)")
+            raise ValueError(
+                f"unknown transform {how!r} for {name!r}; use log1p, flag, identity, per_decade or (column, level)"
+            )
     return out
 
 
-def backward_select(x: pd.DataFrame, y, cv: int = 5, scoring: str = "neg_log_loss", k_features="best",
-                    random_state: int = 0, n_jobs: int = 1):
+def backward_select(
+    x: pd.DataFrame,
+    y,
+    cv: int = 5,
+    scoring: str = "neg_log_loss",
+    k_features="best",
+    random_state: int = 0,
+    n_jobs: int = 1,
+):
     """Backward stepwise selection of a logistic regression's predictors, cross-validated (mlxtend SFS).
 
     Starts from every column and removes, one at a time, the column whose removal hurts the cross-validated
     ``scoring`` least. ``k_features="parsimonious"`` keeps the smallest subset whose score is within one
-    standard error of the best; the default ``"best"`` keeps the subset with the best score. Returns ``(model, selected, path)``: the pipeline (standardise + logistic)
+    standard error of the best; the default ``"best"`` keeps the subset with the best score. Returns ``(model,
+    selected, path)``: the pipeline (standardise + logistic)
     refitted on the selected columns, their names, and a table of the score at each subset size with its
     standard error over the folds (``cv_se``).
     """
@@ -212,14 +279,22 @@ def backward_select(x: pd.DataFrame, y, cv: int = 5, scoring: str = "neg_log_los
         raise ValueError("the outcome has one class only: selection needs converted and non-converted leads")
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
     folds = StratifiedKFold(cv, shuffle=True, random_state=random_state)
-    sfs = SequentialFeatureSelector(model, k_features=k_features, forward=False, floating=False, scoring=scoring,
-                                    cv=folds, n_jobs=n_jobs)
+    sfs = SequentialFeatureSelector(
+        model, k_features=k_features, forward=False, floating=False, scoring=scoring, cv=folds, n_jobs=n_jobs
+    )
     sfs.fit(x, y)
     selected = list(sfs.k_feature_names_)
-    path = pd.DataFrame([{"n_features": k, "cv_score": v["avg_score"],
-                          "cv_se": float(np.std(v["cv_scores"], ddof=1) / np.sqrt(len(v["cv_scores"]))),
-                          "features": list(v["feature_names"])}
-                         for k, v in sorted(sfs.subsets_.items())]).set_index("n_features")
+    path = pd.DataFrame(
+        [
+            {
+                "n_features": k,
+                "cv_score": v["avg_score"],
+                "cv_se": float(np.std(v["cv_scores"], ddof=1) / np.sqrt(len(v["cv_scores"]))),
+                "features": list(v["feature_names"]),
+            }
+            for k, v in sorted(sfs.subsets_.items())
+        ]
+    ).set_index("n_features")
     return model.fit(x[selected], y), [c for c in x.columns if c in selected], path
 
 
@@ -269,17 +344,25 @@ def odds_ratio(flag, y, level: float = 0.95) -> dict:
     log_or = np.log(a * d / (b * c))
     se = np.sqrt((1 / cells).sum())
     z = stats.norm.ppf(0.5 + level / 2)
-    return {"odds_ratio": float(np.exp(log_or)), "low": float(np.exp(log_or - z * se)),
-            "high": float(np.exp(log_or + z * se))}
+    return {
+        "odds_ratio": float(np.exp(log_or)),
+        "low": float(np.exp(log_or - z * se)),
+        "high": float(np.exp(log_or + z * se)),
+    }
 
 
 def _logit_fit(x: pd.DataFrame, y, column: str, caller: str):
-    """The unpenalised logistic fit behind the adjusted effects: design (with intercept), coefficients, their
-    covariance (inverse Fisher information) and the position of ``column``. Constant columns are left out."""
+    """The unpenalised logistic fit behind the adjusted effects.
+
+    The unpenalised logistic fit behind the adjusted effects: design (with intercept), coefficients, their
+    covariance (inverse Fisher information) and the position of ``column``. Constant columns are left out.
+    """
     constant = [c for c in x.columns if x[c].nunique(dropna=False) <= 1]
     if column in constant:
-        raise ValueError(f"{caller}: {column!r} takes a single value in these rows, so it has no effect to "
-                         "measure; choose another threshold or feature")
+        raise ValueError(
+            f"{caller}: {column!r} takes a single value in these rows, so it has no effect to "
+            "measure; choose another threshold or feature"
+        )
     x = x.drop(columns=constant)
     xa = np.column_stack([np.ones(len(x)), x.to_numpy(float)])
     fit = LogisticRegression(C=np.inf, max_iter=5000, fit_intercept=False).fit(xa, np.asarray(y).astype(int))
@@ -298,8 +381,11 @@ def adjusted_odds_ratio(x: pd.DataFrame, y, column: str, level: float = 0.95) ->
     xa, beta, cov, j = _logit_fit(x, y, column, "adjusted_odds_ratio")
     se = np.sqrt(cov[j, j])
     z = stats.norm.ppf(0.5 + level / 2)
-    return {"odds_ratio": float(np.exp(beta[j])), "low": float(np.exp(beta[j] - z * se)),
-            "high": float(np.exp(beta[j] + z * se))}
+    return {
+        "odds_ratio": float(np.exp(beta[j])),
+        "low": float(np.exp(beta[j] - z * se)),
+        "high": float(np.exp(beta[j] + z * se)),
+    }
 
 
 def risk_ratio(flag, y, level: float = 0.95) -> dict:
@@ -323,9 +409,16 @@ def risk_ratio(flag, y, level: float = 0.95) -> dict:
     z = stats.norm.ppf(0.5 + level / 2)
     se_log = np.sqrt(1 / k1 - 1 / n1 + 1 / k0 - 1 / n0)
     se_d = np.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
-    return {"rate_with": p1, "rate_without": p0, "risk_ratio": p1 / p0, "rr_low": float(p1 / p0 * np.exp(-z * se_log)),
-            "rr_high": float(p1 / p0 * np.exp(z * se_log)), "risk_difference": p1 - p0,
-            "rd_low": float(p1 - p0 - z * se_d), "rd_high": float(p1 - p0 + z * se_d)}
+    return {
+        "rate_with": p1,
+        "rate_without": p0,
+        "risk_ratio": p1 / p0,
+        "rr_low": float(p1 / p0 * np.exp(-z * se_log)),
+        "rr_high": float(p1 / p0 * np.exp(z * se_log)),
+        "risk_difference": p1 - p0,
+        "rd_low": float(p1 - p0 - z * se_d),
+        "rd_high": float(p1 - p0 + z * se_d),
+    }
 
 
 def adjusted_risk(x: pd.DataFrame, y, column: str, level: float = 0.95) -> dict:
@@ -346,9 +439,16 @@ def adjusted_risk(x: pd.DataFrame, y, column: str, level: float = 0.95) -> dict:
     se_d = float(np.sqrt((g1 - g0) @ cov @ (g1 - g0)))
     g_log = g1 / m1 - g0 / m0
     se_log = float(np.sqrt(g_log @ cov @ g_log))
-    return {"rate_with": m1, "rate_without": m0, "risk_ratio": m1 / m0, "rr_low": float(m1 / m0 * np.exp(-z * se_log)),
-            "rr_high": float(m1 / m0 * np.exp(z * se_log)), "risk_difference": m1 - m0,
-            "rd_low": m1 - m0 - z * se_d, "rd_high": m1 - m0 + z * se_d}
+    return {
+        "rate_with": m1,
+        "rate_without": m0,
+        "risk_ratio": m1 / m0,
+        "rr_low": float(m1 / m0 * np.exp(-z * se_log)),
+        "rr_high": float(m1 / m0 * np.exp(z * se_log)),
+        "risk_difference": m1 - m0,
+        "rd_low": m1 - m0 - z * se_d,
+        "rd_high": m1 - m0 + z * se_d,
+    }
 
 
 def planted_risk(p_convert, flag, odds_ratio: float) -> dict:
@@ -369,7 +469,9 @@ def planted_risk(p_convert, flag, odds_ratio: float) -> dict:
 
 
 def one_se_size(path: pd.DataFrame) -> int:
-    """The one-standard-error rule on a :func:`backward_select` path: the fewest predictors whose cross-validated
+    """The one-standard-error rule on a backward-selection path.
+
+    The one-standard-error rule on a :func:`backward_select` path: the fewest predictors whose cross-validated
     score is within one standard error (over the folds) of the best score.
 
     >>> one_se_size(pd.DataFrame({"cv_score": [-0.50, -0.46, -0.45], "cv_se": [0.01, 0.01, 0.02]}, index=[1, 2, 3]))
@@ -380,9 +482,12 @@ def one_se_size(path: pd.DataFrame) -> int:
     return int(min(ok))
 
 
-def _logit_loglik(xa: np.ndarray, y: np.ndarray, start: np.ndarray | None = None,
-                  max_iter: int = 50) -> tuple[float, np.ndarray]:
-    """Maximum log-likelihood of an unpenalised logistic regression (design ``xa`` with its intercept column) by
+def _logit_loglik(
+    xa: np.ndarray, y: np.ndarray, start: np.ndarray | None = None, max_iter: int = 50
+) -> tuple[float, np.ndarray]:
+    """Maximum log-likelihood of an unpenalised logistic regression by Newton's method.
+
+    Maximum log-likelihood of an unpenalised logistic regression (design ``xa`` with its intercept column) by
     Newton's method, started at ``start``; returns ``(loglik, coefficients)``.
 
     statsmodels' ``GLM(..., Binomial()).fit()`` gives the same maximum (tests check it to 1e-8) but costs about
@@ -414,7 +519,9 @@ def _logit_loglik(xa: np.ndarray, y: np.ndarray, start: np.ndarray | None = None
 
 
 def backward_aic(x: pd.DataFrame, y) -> list[str]:
-    """Backward elimination by AIC: from every column, remove the one whose removal lowers the AIC most (an
+    """Backward elimination by AIC.
+
+    Backward elimination by AIC: from every column, remove the one whose removal lowers the AIC most (an
     unpenalised logistic fit), until no removal lowers it. Returns the kept columns, in ``x``'s order.
 
     In large samples the AIC and the cross-validated log-loss rank models alike (Stone 1977), so this is the
@@ -432,7 +539,7 @@ def backward_aic(x: pd.DataFrame, y) -> list[str]:
     while keep:
         best = None
         for pos in range(len(keep)):
-            rest = keep[:pos] + keep[pos + 1:]
+            rest = keep[:pos] + keep[pos + 1 :]
             start = np.delete(beta, pos + 1)  # warm start: the current fit without that column
             ll_j, beta_j = _logit_loglik(xa[:, [0] + [i + 1 for i in rest]], y, start)
             aic_j = -2 * ll_j + 2 * (len(rest) + 1)
@@ -445,8 +552,9 @@ def backward_aic(x: pd.DataFrame, y) -> list[str]:
     return [x.columns[j] for j in sorted(keep)]
 
 
-def selection_frequency(x: pd.DataFrame, y, n_boot: int = 50, random_state: int = 0,
-                        level: float = 0.95) -> pd.DataFrame:
+def selection_frequency(
+    x: pd.DataFrame, y, n_boot: int = 50, random_state: int = 0, level: float = 0.95
+) -> pd.DataFrame:
     """Bootstrap inclusion frequencies: how often each predictor survives :func:`backward_aic` on resamples.
 
     Each of ``n_boot`` resamples draws the rows with replacement and repeats the whole backward elimination; a
@@ -473,9 +581,16 @@ def selection_frequency(x: pd.DataFrame, y, n_boot: int = 50, random_state: int 
     share = counts / n_boot
     low, high = wilson(counts.to_numpy(), np.full(len(counts), n_boot), level)
     # the bounds hold the share itself: rounding must not put a share of 0 or 1 outside its own interval
-    return pd.DataFrame({"on_all_rows": [c in kept_all for c in x.columns], "share": share,
-                         "low": np.minimum(low, share), "high": np.maximum(high, share),
-                         "resamples": n_boot}, index=x.columns)
+    return pd.DataFrame(
+        {
+            "on_all_rows": [c in kept_all for c in x.columns],
+            "share": share,
+            "low": np.minimum(low, share),
+            "high": np.maximum(high, share),
+            "resamples": n_boot,
+        },
+        index=x.columns,
+    )
 
 
 def first_lead_shift(leads: pd.DataFrame) -> pd.Timestamp | None:
@@ -499,8 +614,10 @@ def lead_outcome_days(leads: pd.DataFrame) -> int:
     ``converted_date`` (then the lessons take ``lead_outcome_days``, the sales cycle in days, as a parameter).
     """
     if "converted_date" not in leads.columns:
-        raise ValueError("leads.csv has no converted_date column, so the day a lead's outcome becomes known cannot "
-                         "be read from the data; set the parameter lead_outcome_days to your sales cycle in days")
+        raise ValueError(
+            "leads.csv has no converted_date column, so the day a lead's outcome becomes known cannot "
+            "be read from the data; set the parameter lead_outcome_days to your sales cycle in days"
+        )
     from .timeline import outcome_window_days
 
     return outcome_window_days(leads["created_date"], leads["converted_date"])
@@ -530,14 +647,18 @@ def out_of_time_split(dates: pd.Series, test_share: float = 0.3, label_days: int
     test = dates.index[dates >= cut]
     train = dates.index[dates < cut - pd.Timedelta(days=label_days)]
     if len(train) == 0 or len(test) == 0:
-        raise ValueError(f"out-of-time split: {len(train)} rows to learn from and {len(test)} to test on; the "
-                         f"history ({dates.min().date()} to {dates.max().date()}) is too short for a label delay of "
-                         f"{label_days} days and a test share of {test_share}")
+        raise ValueError(
+            f"out-of-time split: {len(train)} rows to learn from and {len(test)} to test on; the "
+            f"history ({dates.min().date()} to {dates.max().date()}) is too short for a label delay of "
+            f"{label_days} days and a test share of {test_share}"
+        )
     return train, test
 
 
 def profit_curve(y, score, benefit, cost) -> pd.DataFrame:
-    """Profit of acting on the ``n`` best-scored rows, for every ``n``: sum of ``benefit`` over the positives
+    """Profit of acting on the ``n`` best-scored rows, for every ``n``.
+
+    Profit of acting on the ``n`` best-scored rows, for every ``n``: sum of ``benefit`` over the positives
     reached minus ``cost`` per row acted on.
 
     ``benefit`` (what acting on a positive earns, e.g. a deal's margin, or save rate x a kept customer's value)
@@ -557,13 +678,15 @@ def profit_curve(y, score, benefit, cost) -> pd.DataFrame:
     cost = np.broadcast_to(np.asarray(cost, float), y.shape)
     order = np.argsort(-s, kind="stable")
     gain = np.cumsum(y[order] * benefit[order] - cost[order])
-    return pd.DataFrame({"share": np.arange(len(y) + 1) / len(y),
-                         "threshold": np.r_[np.inf, s[order]],
-                         "profit": np.r_[0.0, gain]})
+    return pd.DataFrame(
+        {"share": np.arange(len(y) + 1) / len(y), "threshold": np.r_[np.inf, s[order]], "profit": np.r_[0.0, gain]}
+    )
 
 
 def best_cutoff(y, score, benefit, cost) -> float:
-    """The score at and above which acting earned the most on ``(y, score)``: how to set a cut-off for a score
+    """The most profitable cut-off of a score on past rows.
+
+    The score at and above which acting earned the most on ``(y, score)``: how to set a cut-off for a score
     that is not a probability, on past rows whose outcome is known (never on the rows it is then used for).
 
     >>> best_cutoff([1, 0, 1, 0], [0.9, 0.8, 0.7, 0.1], benefit=10, cost=3)
@@ -575,7 +698,9 @@ def best_cutoff(y, score, benefit, cost) -> float:
 
 
 def unit_profit(y, acted, benefit, cost) -> pd.Series:
-    """What acting earned on each row: ``benefit`` if the row is a positive acted on, minus ``cost`` if acted on,
+    """What acting earned on each row.
+
+    What acting earned on each row: ``benefit`` if the row is a positive acted on, minus ``cost`` if acted on,
     0 if not acted on. Indexed like ``y`` when it is a Series, so that two decision rules can be compared on the
     same rows with :func:`helpers.compare.paired_difference`.
 
@@ -600,9 +725,12 @@ def realised_profit(y, acted, benefit, cost) -> float:
     return float(unit_profit(y, acted, benefit, cost).sum())
 
 
-def profit_differences(y: pd.Series, acted: Mapping[str, object], benefit, cost, pairs: list[tuple[str, str]],
-                       random_state: int = 0) -> pd.DataFrame:
-    """Profit of decision rule A minus rule B over all rows of ``y``, for each ``(A, B)`` of ``pairs``, with a 95 %
+def profit_differences(
+    y: pd.Series, acted: Mapping[str, object], benefit, cost, pairs: list[tuple[str, str]], random_state: int = 0
+) -> pd.DataFrame:
+    """Profit of decision rule A minus rule B, with a paired bootstrap interval.
+
+    Profit of decision rule A minus rule B over all rows of ``y``, for each ``(A, B)`` of ``pairs``, with a 95 %
     paired bootstrap interval (:func:`helpers.compare.difference_table` on :func:`unit_profit`, in totals).
 
     One row per pair, indexed by ``(A, B)``, with ``profit A - B``, ``low`` and ``high``.
@@ -630,8 +758,13 @@ def decision_table(y, scores: pd.DataFrame, acted: Mapping[str, object], benefit
         if name in scores:
             curve = profit_curve(y, scores[name], benefit, cost)
             best = int(np.argmax(curve["profit"].to_numpy()))
-            row.update({"best share in hindsight": float(curve["share"].iloc[best]),
-                        "profit at best share": float(curve["profit"].iloc[best])})
+            row.update(
+                {
+                    "best share in hindsight": float(curve["share"].iloc[best]),
+                    "profit at best share": float(curve["profit"].iloc[best]),
+                }
+            )
         rows[name] = row
-    return pd.DataFrame(rows).T.reindex(columns=["share acted on", "profit", "best share in hindsight",
-                                                 "profit at best share"])
+    return pd.DataFrame(rows).T.reindex(
+        columns=["share acted on", "profit", "best share in hindsight", "profit at best share"]
+    )

@@ -48,8 +48,19 @@ __all__ = [
     "personas",
 ]
 
-CUSTOMER_ACTIONS = ("site_visit", "product_page_view", "catalog_click", "guide_download", "cart_add",
-                    "cart_abandon", "payment_form_view", "email_open", "email_click", "push_open", "push_click")
+CUSTOMER_ACTIONS = (
+    "site_visit",
+    "product_page_view",
+    "catalog_click",
+    "guide_download",
+    "cart_add",
+    "cart_abandon",
+    "payment_form_view",
+    "email_open",
+    "email_click",
+    "push_open",
+    "push_click",
+)
 """Event types that the customer does (rather than receives); the last of them ends the active life."""
 ACTIVE_PAD_DAYS = 30
 LEFT_OUT = ("tenure_months", "monetary", "product_views")
@@ -61,8 +72,9 @@ SKEWED = ("frequency", "monetary", "avg_order_value", "recency_days", "web_sessi
 """Features that are log-transformed (log1p) before scaling."""
 
 
-def customer_features(world, as_of: pd.Timestamp | str | None = None, shrink: float = 3.0,
-                      undefined: str = "population") -> pd.DataFrame:
+def customer_features(
+    world, as_of: pd.Timestamp | str | None = None, shrink: float = 3.0, undefined: str = "population"
+) -> pd.DataFrame:
     """Per-customer behaviour features from ``customers``, ``transactions``, ``products`` and ``events``.
 
     Parameters
@@ -121,7 +133,7 @@ def _features_and_last_action(world, as_of, shrink: float, undefined: str) -> tu
 
     # per-customer sums by position (bincount), not by groupby: this is the step that meets 100M-row tables
     pos = _positions(cust.index, tx["customer_id"].to_numpy(), "transactions")
-    value = (tx["quantity"].to_numpy(float) * tx["unit_price"].to_numpy(float))
+    value = tx["quantity"].to_numpy(float) * tx["unit_price"].to_numpy(float)
     first_line = ~tx["order_id"].duplicated().to_numpy()  # one line per order counts the order
     n_orders = pd.Series(np.bincount(pos[first_line], minlength=n).astype(float), index=cust.index)
     monetary = pd.Series(np.bincount(pos, weights=value, minlength=n), index=cust.index)
@@ -142,8 +154,11 @@ def _features_and_last_action(world, as_of, shrink: float, undefined: str) -> tu
     f["recency_days"] = (as_of - last_order).dt.days.fillna(tenure_days).astype(float)
     f["monetary"] = monetary
     aov_pop = monetary.sum() / max(n_orders.sum(), 1.0)
-    f["avg_order_value"] = (monetary + shrink * aov_pop) / (n_orders + shrink) if shrink > 0 else \
-        (monetary / n_orders.where(n_orders > 0)).fillna(aov_pop)
+    f["avg_order_value"] = (
+        (monetary + shrink * aov_pop) / (n_orders + shrink)
+        if shrink > 0
+        else (monetary / n_orders.where(n_orders > 0)).fillna(aov_pop)
+    )
 
     products = world.products.set_index("product_id")["category"].astype(str)
     cats = sorted(products.unique())
@@ -161,6 +176,7 @@ def _features_and_last_action(world, as_of, shrink: float, undefined: str) -> tu
         f[f"share_{c}"] = shares[:, j]
 
     if ev is not None:
+
         def col(name: str) -> pd.Series:
             return pd.Series(counts[:, types.index(name)] if name in types else 0, index=cust.index, dtype=float)
 
@@ -187,8 +203,10 @@ def _positions(index: pd.Index, ids: np.ndarray, table: str) -> np.ndarray:
     pos = index.get_indexer(ids)
     if (pos < 0).any():
         unknown = pd.unique(ids[pos < 0])[:5].tolist()
-        raise ValueError(f"{table} has customer_id(s) not in customers, e.g. {unknown}: load the world with "
-                         "helpers.io.load_world, which checks keys, or drop those rows")
+        raise ValueError(
+            f"{table} has customer_id(s) not in customers, e.g. {unknown}: load the world with "
+            "helpers.io.load_world, which checks keys, or drop those rows"
+        )
     return pos
 
 
@@ -204,7 +222,9 @@ def _as_times(last: np.ndarray, index: pd.Index) -> pd.Series:
 
 
 def _event_stats(ev: pd.DataFrame, index: pd.Index, chunk: int = 8_000_000, until: pd.Timestamp | None = None):
-    """Counts per customer and event type, and each customer's last own action, in chunks of rows; only the
+    """Event counts per customer and type, and each customer's last own action.
+
+    Counts per customer and event type, and each customer's last own action, in chunks of rows; only the
     events before ``until`` when given.
 
     Event tables reach 10^8 rows at a million customers: working through them a chunk at a time keeps the
@@ -224,7 +244,11 @@ def _event_stats(ev: pd.DataFrame, index: pd.Index, chunk: int = 8_000_000, unti
     last = np.full(n, _NONE)
     limit = None if until is None else np.datetime64(pd.Timestamp(until).as_unit("ns").asm8)
     for start in range(0, len(ev), chunk):
-        ids_c, codes, stamps_c = ids[start:start + chunk], codes_all[start:start + chunk], stamps[start:start + chunk]
+        ids_c, codes, stamps_c = (
+            ids[start : start + chunk],
+            codes_all[start : start + chunk],
+            stamps[start : start + chunk],
+        )
         if limit is not None:
             keep = stamps_c < limit
             ids_c, codes, stamps_c = ids_c[keep], codes[keep], stamps_c[keep]
@@ -245,8 +269,12 @@ def _rate(count: pd.Series, months: pd.Series, shrink: float) -> pd.Series:
     return (count + shrink * pop) / (months + shrink)
 
 
-def mixed_inputs(world, left_out: Sequence[str] = LEFT_OUT, categorical: Sequence[str] = CRM_COLUMNS,
-                 as_of: pd.Timestamp | str | None = None) -> pd.DataFrame:
+def mixed_inputs(
+    world,
+    left_out: Sequence[str] = LEFT_OUT,
+    categorical: Sequence[str] = CRM_COLUMNS,
+    as_of: pd.Timestamp | str | None = None,
+) -> pd.DataFrame:
     """The table two-step clustering reads: scaled behaviour features (undefined values missing) + CRM columns.
 
     Parameters
@@ -265,8 +293,10 @@ def mixed_inputs(world, left_out: Sequence[str] = LEFT_OUT, categorical: Sequenc
     cust = world.customers.set_index("customer_id")
     absent = [c for c in categorical if c not in cust.columns]
     if absent:
-        raise ValueError(f"customers table has no column(s) {absent}; pass categorical= with the columns your "
-                         f"customers table has (it has {list(cust.columns)})")
+        raise ValueError(
+            f"customers table has no column(s) {absent}; pass categorical= with the columns your "
+            f"customers table has (it has {list(cust.columns)})"
+        )
     feats = customer_features(world, as_of=as_of, undefined="missing")
     unknown = [c for c in left_out if c not in feats.columns]
     if unknown:
@@ -286,8 +316,7 @@ def quantile_segments(values: pd.Series, k: int) -> np.ndarray:
     return np.minimum(((ranks - 1) * k / len(values)).astype(int), k - 1)
 
 
-def scale_features(features: pd.DataFrame, skewed: Sequence[str] = SKEWED,
-                   allow_missing: bool = False) -> pd.DataFrame:
+def scale_features(features: pd.DataFrame, skewed: Sequence[str] = SKEWED, allow_missing: bool = False) -> pd.DataFrame:
     """log1p the skewed columns, then standardise every column (mean 0, sd 1).
 
     Constant columns cannot be standardised and are refused with the list of their names. Missing values are
@@ -314,15 +343,21 @@ def pca_summary(x: pd.DataFrame, n_components: int = 2, random_state: int = 0):
     """PCA of scaled features: explained-variance table, loadings table and the projection on the first axes."""
     pca = PCA(random_state=random_state).fit(x)
     names = [f"PC{i + 1}" for i in range(pca.n_components_)]
-    explained = pd.DataFrame({"explained_variance_ratio": pca.explained_variance_ratio_,
-                              "cumulative": np.cumsum(pca.explained_variance_ratio_)}, index=names)
+    explained = pd.DataFrame(
+        {
+            "explained_variance_ratio": pca.explained_variance_ratio_,
+            "cumulative": np.cumsum(pca.explained_variance_ratio_),
+        },
+        index=names,
+    )
     loadings = pd.DataFrame(pca.components_.T, index=x.columns, columns=names)
     projection = pd.DataFrame(pca.transform(x)[:, :n_components], index=x.index, columns=names[:n_components])
     return explained, loadings, projection
 
 
-def choose_k(x: pd.DataFrame, ks: Sequence[int] = range(2, 10), random_state: int = 0, n_boot: int = 5,
-             sample: int = 5_000) -> pd.DataFrame:
+def choose_k(
+    x: pd.DataFrame, ks: Sequence[int] = range(2, 10), random_state: int = 0, n_boot: int = 5, sample: int = 5_000
+) -> pd.DataFrame:
     """k-means for each k: inertia (elbow), silhouette, and stability (mean ARI between runs on bootstrap samples).
 
     Silhouette and stability are computed on a random ``sample`` of rows to stay fast on large data.
@@ -445,9 +480,19 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
         "random_state": [Interval(Integral, 0, None, closed="left"), None],
     }
 
-    def __init__(self, n_clusters: int | str = "auto", categorical: Sequence[str] = (), max_clusters: int = 15,
-                 max_subclusters: int = 300, sample: int = 50_000, var_floor: float | None = 0.01,
-                 refine: bool = True, max_iter: int = 200, tol: float = 1e-6, random_state: int | None = 0) -> None:
+    def __init__(
+        self,
+        n_clusters: int | str = "auto",
+        categorical: Sequence[str] = (),
+        max_clusters: int = 15,
+        max_subclusters: int = 300,
+        sample: int = 50_000,
+        var_floor: float | None = 0.01,
+        refine: bool = True,
+        max_iter: int = 200,
+        tol: float = 1e-6,
+        random_state: int | None = 0,
+    ) -> None:
         self.n_clusters = n_clusters
         self.categorical = categorical
         self.max_clusters = max_clusters
@@ -465,8 +510,13 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
         if not fitting:
             check_is_fitted(self)
         if not isinstance(X, pd.DataFrame):  # an array: numeric only, its columns named "0", "1", ...
-            X = check_array(X, dtype="numeric", ensure_all_finite="allow-nan", ensure_min_samples=2 if fitting else 1,
-                            input_name="X")
+            X = check_array(
+                X,
+                dtype="numeric",
+                ensure_all_finite="allow-nan",
+                ensure_min_samples=2 if fitting else 1,
+                input_name="X",
+            )
             validate_data(self, X, skip_check_array=True, reset=fitting)
             X = pd.DataFrame(X, columns=[str(j) for j in range(X.shape[1])])
         else:
@@ -474,8 +524,10 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
             if X.shape[1] == 0:
                 raise ValueError(f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
             if len(X) < (2 if fitting else 1):
-                raise ValueError(f"Found array with {len(X)} sample(s) (shape={X.shape}) while a minimum of "
-                                 f"{2 if fitting else 1} is required: two-step clustering needs at least 2 rows.")
+                raise ValueError(
+                    f"Found array with {len(X)} sample(s) (shape={X.shape}) while a minimum of "
+                    f"{2 if fitting else 1} is required: two-step clustering needs at least 2 rows."
+                )
         cats = list(self.categorical)
         absent = [c for c in cats if c not in X.columns]
         if absent:
@@ -490,8 +542,9 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
             raise ValueError(f"Input X contains infinity in column(s) {bad}; a missing value is NaN")
         if X[cats].isna().any().any():
             bad = [c for c in cats if X[c].isna().any()]
-            raise ValueError(f"categorical column(s) {bad} have missing values; make 'missing' a level or drop "
-                             "those rows")
+            raise ValueError(
+                f"categorical column(s) {bad} have missing values; make 'missing' a level or drop those rows"
+            )
         if fitting:
             empty = num.columns[num.isna().all()].tolist()
             if empty:
@@ -501,8 +554,7 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
             self.num_sd_ = num.std(ddof=0).replace(0.0, 1.0)
             self.levels_ = {c: sorted(X[c].astype(str).unique()) for c in cats}
         elif list(num.columns) != self.num_columns_:
-            raise ValueError(f"X has numeric columns {list(num.columns)}, the model was fitted on "
-                             f"{self.num_columns_}")
+            raise ValueError(f"X has numeric columns {list(num.columns)}, the model was fitted on {self.num_columns_}")
         z = ((num - self.num_mean_) / self.num_sd_).to_numpy()
         obs = ~np.isnan(z)
         z = np.where(obs, z, 0.0)
@@ -540,7 +592,9 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
                     break
                 threshold *= factor
         # a small or tightly packed X can leave fewer sub-clusters than the clusters asked for: lower the threshold
-        while k_req is not None and len(birch.subcluster_centers_) < min(k_req, len(np.unique(space[fit_rows], axis=0))):
+        while k_req is not None and len(birch.subcluster_centers_) < min(
+            k_req, len(np.unique(space[fit_rows], axis=0))
+        ):
             threshold /= 2
             birch = Birch(threshold=threshold, n_clusters=None, compute_labels=False).fit(space[fit_rows])
         sub = _nearest(space, birch.subcluster_centers_)
@@ -566,8 +620,9 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
         self.merge_distances_ = np.asarray(dists)
         k = self._auto_k() if k_req is None else k_req
         if k > int(keep.sum()):
-            raise ValueError(f"n_clusters={k} is more than the {int(keep.sum())} sub-clusters of step 1; "
-                             "raise max_subclusters")
+            raise ValueError(
+                f"n_clusters={k} is more than the {int(keep.sum())} sub-clusters of step 1; raise max_subclusters"
+            )
         groups = stats.groups_at(merges, k)
         lab_of_sub = np.full(s, -1)
         live = np.flatnonzero(keep)
@@ -590,10 +645,15 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
         rank[order] = np.arange(k)
         self.labels_ = rank[labels]
         self.hierarchical_labels_ = rank[hier]
-        self.weights_, self.means_, self.variances_, probs = (params[0][order], params[1][order],
-                                                              params[2][order], [p[order] for p in params[3]])
-        self.category_probs_ = {c: pd.DataFrame(p, columns=lv) for (c, lv), p in zip(self.levels_.items(), probs,
-                                                                                      strict=True)}
+        self.weights_, self.means_, self.variances_, probs = (
+            params[0][order],
+            params[1][order],
+            params[2][order],
+            [p[order] for p in params[3]],
+        )
+        self.category_probs_ = {
+            c: pd.DataFrame(p, columns=lv) for (c, lv), p in zip(self.levels_.items(), probs, strict=True)
+        }
         self._lab_of_sub = np.where(lab_of_sub >= 0, rank[np.maximum(lab_of_sub, 0)], -1)
         self.n_clusters_ = k
         return self
@@ -613,10 +673,11 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
 
     @staticmethod
     def _log_joint(z, obs, onehots, params) -> np.ndarray:
-        """log p(row, cluster): Gaussian terms over the observed columns only, plus categorical terms."""
+        """Log p(row, cluster): Gaussian terms over the observed columns only, plus categorical terms."""
         weights, means, var, probs = params
         ll = np.log(np.maximum(weights, 1e-300))[None, :] - 0.5 * (
-            (z * z) @ (1.0 / var).T - 2.0 * z @ (means / var).T + obs @ (means**2 / var + np.log(2 * np.pi * var)).T)
+            (z * z) @ (1.0 / var).T - 2.0 * z @ (means / var).T + obs @ (means**2 / var + np.log(2 * np.pi * var)).T
+        )
         for oh, p in zip(onehots, probs, strict=True):
             ll += oh @ np.log(p).T
         return ll
@@ -671,8 +732,10 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
                 dist_ratio[j - 1] = d[j - 2] / d[j - 1]
         below = np.flatnonzero(ratio < 0.04)
         bound = int(below[0]) + 1 if len(below) else len(bic)
-        out = pd.DataFrame({"bic": bic, "bic_change": d_bic, "change_ratio": ratio, "distance_ratio": dist_ratio},
-                           index=self.bic_.index)
+        out = pd.DataFrame(
+            {"bic": bic, "bic_change": d_bic, "change_ratio": ratio, "distance_ratio": dist_ratio},
+            index=self.bic_.index,
+        )
         out["bic_rule"] = out.index == bound
         out["chosen"] = out.index == self._auto_k()
         return out
@@ -703,8 +766,8 @@ def _nearest(x: np.ndarray, centres: np.ndarray, chunk: int = 65_536) -> np.ndar
     c2 = (centres**2).sum(axis=1)
     out = np.empty(len(x), dtype=np.intp)
     for start in range(0, len(x), chunk):
-        block = x[start:start + chunk]
-        out[start:start + chunk] = np.argmin(c2[None, :] - 2.0 * block @ centres.T, axis=1)
+        block = x[start : start + chunk]
+        out[start : start + chunk] = np.argmin(c2[None, :] - 2.0 * block @ centres.T, axis=1)
     return out
 
 
@@ -762,7 +825,9 @@ class _Stats:
             for c in counts:
                 c[a] += c[b]
             alive[b] = False
-            xi[a] = self.xi(n[a:a + 1], nd[a:a + 1], sums[a:a + 1], sq[a:a + 1], [c[a:a + 1] for c in counts])[0]
+            xi[a] = self.xi(
+                n[a : a + 1], nd[a : a + 1], sums[a : a + 1], sq[a : a + 1], [c[a : a + 1] for c in counts]
+            )[0]
             dmat[b, :] = np.inf
             dmat[:, b] = np.inf
             row = dist_to(a)
@@ -818,17 +883,29 @@ def profile_clusters(features: pd.DataFrame, labels: np.ndarray, top: int = 3) -
     for c in z.index:
         order = z.loc[c].abs().sort_values(ascending=False).index[:top]
         for rank, feat in enumerate(order, 1):
-            rows.append({"cluster": c, "rank": rank, "feature": feat, "z": round(float(z.loc[c, feat]), 2),
-                         "direction": "high" if z.loc[c, feat] > 0 else "low"})
+            rows.append(
+                {
+                    "cluster": c,
+                    "rank": rank,
+                    "feature": feat,
+                    "z": round(float(z.loc[c, feat]), 2),
+                    "direction": "high" if z.loc[c, feat] > 0 else "low",
+                }
+            )
     return profile, pd.DataFrame(rows)
 
 
 _WORDS = {
-    "frequency": ("frequent buyers", "rare buyers"), "recency_days": ("lapsing", "recently active"),
-    "monetary": ("big spenders", "small spenders"), "avg_order_value": ("premium baskets", "bargain baskets"),
-    "web_sessions": ("browsers", "rarely online"), "product_views": ("product researchers", "quick deciders"),
-    "email_open_rate": ("email readers", "email ignorers"), "email_click_rate": ("email clickers", "non-clickers"),
-    "age": ("older", "young"), "tenure_months": ("long-standing", "newcomers"),
+    "frequency": ("frequent buyers", "rare buyers"),
+    "recency_days": ("lapsing", "recently active"),
+    "monetary": ("big spenders", "small spenders"),
+    "avg_order_value": ("premium baskets", "bargain baskets"),
+    "web_sessions": ("browsers", "rarely online"),
+    "product_views": ("product researchers", "quick deciders"),
+    "email_open_rate": ("email readers", "email ignorers"),
+    "email_click_rate": ("email clickers", "non-clickers"),
+    "age": ("older", "young"),
+    "tenure_months": ("long-standing", "newcomers"),
 }
 
 
@@ -847,9 +924,15 @@ def propose_labels(top_features: pd.DataFrame) -> dict[int, str]:
     return out
 
 
-def personas(world, as_of: pd.Timestamp | str | None = None, k: int | str = "auto",
-             categorical: Sequence[str] = CRM_COLUMNS, left_out: Sequence[str] = LEFT_OUT, random_state: int = 0,
-             top: int = 3) -> tuple[pd.DataFrame, TwoStepClustering]:
+def personas(
+    world,
+    as_of: pd.Timestamp | str | None = None,
+    k: int | str = "auto",
+    categorical: Sequence[str] = CRM_COLUMNS,
+    left_out: Sequence[str] = LEFT_OUT,
+    random_state: int = 0,
+    top: int = 3,
+) -> tuple[pd.DataFrame, TwoStepClustering]:
     """Personas as a team could have built them on ``as_of``: lesson 01's two-step clustering in one call.
 
     Only what was known before ``as_of`` enters: the customers who had signed up by then, and their orders and
@@ -880,8 +963,10 @@ def personas(world, as_of: pd.Timestamp | str | None = None, k: int | str = "aut
     if as_of is not None:
         as_of = pd.Timestamp(as_of)
         if "signup_date" not in cust.columns:
-            raise ValueError("personas(as_of=...) needs the customers table's signup_date column, to know who was a "
-                             f"customer on {as_of.date()}; it has {list(cust.columns)}")
+            raise ValueError(
+                "personas(as_of=...) needs the customers table's signup_date column, to know who was a "
+                f"customer on {as_of.date()}; it has {list(cust.columns)}"
+            )
         cust = cust[cust["signup_date"] < as_of]
         if not len(cust):
             raise ValueError(f"no customer had signed up before {as_of.date()}: choose a later as_of")

@@ -42,8 +42,9 @@ def open_curves(truth, hours: Sequence[int] = range(6, 23)) -> pd.DataFrame:
     return curves[list(hours)]
 
 
-def history_prior(sends: pd.DataFrame, hours: Sequence[int] = range(6, 23),
-                  strength: float = 50.0) -> tuple[np.ndarray, np.ndarray]:
+def history_prior(
+    sends: pd.DataFrame, hours: Sequence[int] = range(6, 23), strength: float = 50.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Beta prior per hour from past sends (``send_hour, opened``): the observed open rate, as ``strength`` sends.
 
     Hours never tried take the overall rate. The prior is pooled over segments and deliberately weak: it tells
@@ -60,9 +61,16 @@ def history_prior(sends: pd.DataFrame, hours: Sequence[int] = range(6, 23),
     return rate * strength, (1 - rate) * strength
 
 
-def simulate(curves: pd.DataFrame, policy: str, audience: int | Sequence[int] = 1000, n_campaigns: int = 52,
-             prior: tuple[np.ndarray, np.ndarray] | None = None, epsilon: float = 0.1, explore: int = 2,
-             seed: int = 0) -> pd.DataFrame:
+def simulate(
+    curves: pd.DataFrame,
+    policy: str,
+    audience: int | Sequence[int] = 1000,
+    n_campaigns: int = 52,
+    prior: tuple[np.ndarray, np.ndarray] | None = None,
+    epsilon: float = 0.1,
+    explore: int = 2,
+    seed: int = 0,
+) -> pd.DataFrame:
     """A season of ``n_campaigns`` campaigns, each to ``audience`` recipients per segment, under ``policy``.
 
     ``curves``: true open probability per segment (rows) and hour (columns). The first campaign is an equal
@@ -111,9 +119,18 @@ def simulate(curves: pd.DataFrame, policy: str, audience: int | Sequence[int] = 
             a[s] += opens
             b[s] += sends - opens
             expected = float(sends @ p[s])
-            rows.append({"campaign": c + 1, "segment": curves.index[s], "sends": sends.tolist(),
-                         "opens_by_hour": opens.tolist(), "opens": int(opens.sum()), "expected_opens": expected, "regret": n * best[s] - expected,
-                         "estimate": (a[s] / (a[s] + b[s])).tolist()})
+            rows.append(
+                {
+                    "campaign": c + 1,
+                    "segment": curves.index[s],
+                    "sends": sends.tolist(),
+                    "opens_by_hour": opens.tolist(),
+                    "opens": int(opens.sum()),
+                    "expected_opens": expected,
+                    "regret": n * best[s] - expected,
+                    "estimate": (a[s] / (a[s] + b[s])).tolist(),
+                }
+            )
     out = pd.DataFrame(rows)
     out.attrs["hours"] = list(curves.columns)
     out.attrs["policy"] = policy
@@ -142,8 +159,11 @@ def best_hours(season: pd.DataFrame, smooth: bool = True, harmonics: int = 1) ->
             continue
         grid = np.linspace(hours.min(), hours.max(), 1 + 60 * int(hours.max() - hours.min()))
         used = sends > 0
-        fit = sm.GLM(np.c_[opens[used], sends[used] - opens[used]], _harmonics(hours[used], harmonics),
-                     family=sm.families.Binomial()).fit()
+        fit = sm.GLM(
+            np.c_[opens[used], sends[used] - opens[used]],
+            _harmonics(hours[used], harmonics),
+            family=sm.families.Binomial(),
+        ).fit()
         curve = _harmonics(grid, harmonics) @ fit.params
         peak = float(grid[np.argmax(curve)])
         rows.append({"segment": segment, "best_hour": int(hours[np.argmin(np.abs(hours - peak))]), "peak": peak})
@@ -158,13 +178,15 @@ def _harmonics(h: np.ndarray, k: int) -> np.ndarray:
     return np.column_stack(cols)
 
 
-def frequency_curve(truth, segment: str, per_month: Sequence[float] = (1, 2, 3, 4, 6, 8, 10, 12, 15, 20, 25, 30),
-                    months: int = 12) -> pd.DataFrame:
+def frequency_curve(
+    truth, segment: str, per_month: Sequence[float] = (1, 2, 3, 4, 6, 8, 10, 12, 15, 20, 25, 30), months: int = 12
+) -> pd.DataFrame:
     """Planted steady-state response of one segment to ``per_month`` evenly spaced emails, at the best hour.
 
     Fatigue just before a message, with spacing ``d`` days and decay time ``tau``, is ``1 / (e^{d / tau} - 1)``;
     the open logit loses ``fatigue_gamma`` per unit. Each message may also make the customer unsubscribe
-    (:meth:`helpers.planted.ResponseModel.p_unsubscribe`). Returns per frequency: open rate, clicks per customer per month while
+    (:meth:`helpers.planted.ResponseModel.p_unsubscribe`). Returns per frequency: open rate, clicks per customer per
+    month while
     subscribed, the share still subscribed after ``months``, and clicks per customer per month averaged over
     those months (unsubscribes included), the quantity a sender should maximise.
     """
@@ -182,7 +204,12 @@ def frequency_curve(truth, segment: str, per_month: Sequence[float] = (1, 2, 3, 
     keep_month = (1 - unsub) ** f
     survival = keep_month ** np.arange(months)[:, None]  # subscribed at the start of each month
     clicks = f * p_open * p_click
-    return pd.DataFrame({"open_rate": p_open, "clicks_while_subscribed": clicks,
-                         f"subscribed_after_{months}_months": keep_month ** months,
-                         "clicks_per_month": clicks * survival.mean(axis=0)},
-                        index=pd.Index(f, name="emails_per_month"))
+    return pd.DataFrame(
+        {
+            "open_rate": p_open,
+            "clicks_while_subscribed": clicks,
+            f"subscribed_after_{months}_months": keep_month**months,
+            "clicks_per_month": clicks * survival.mean(axis=0),
+        },
+        index=pd.Index(f, name="emails_per_month"),
+    )

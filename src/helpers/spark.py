@@ -35,14 +35,17 @@ def session(app: str = "ml-marketing", master: str = "local[2]", memory: str = "
     """A Spark session in local mode (``master``), with UTC timestamps, no web UI and quiet logs."""
     from pyspark.sql import SparkSession
 
-    spark = (SparkSession.builder.master(master).appName(app)
-             .config("spark.sql.session.timeZone", "UTC")
-             .config("spark.ui.enabled", "false")
-             .config("spark.ui.showConsoleProgress", "false")
-             .config("spark.driver.memory", memory)
-             .config("spark.sql.shuffle.partitions", "8")
-             .config("spark.sql.ansi.enabled", "true")
-             .getOrCreate())
+    spark = (
+        SparkSession.builder.master(master)
+        .appName(app)
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.memory", memory)
+        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.sql.ansi.enabled", "true")
+        .getOrCreate()
+    )
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
@@ -60,21 +63,38 @@ def read_transactions(spark: SparkSession, path, ids: str = "long") -> DataFrame
     if ids not in ("long", "string"):
         raise ValueError(f"ids must be 'long' or 'string', got {ids!r}")
     id_type = T.LongType() if ids == "long" else T.StringType()
-    kinds = {"order_id": id_type, "customer_id": id_type, "order_date": T.TimestampType(),
-             "product_id": T.StringType(), "quantity": T.LongType(), "unit_price": T.DoubleType()}
+    kinds = {
+        "order_id": id_type,
+        "customer_id": id_type,
+        "order_date": T.TimestampType(),
+        "product_id": T.StringType(),
+        "quantity": T.LongType(),
+        "unit_price": T.DoubleType(),
+    }
     header = spark.read.option("header", True).option("inferSchema", False).csv(str(path)).columns
     missing = [c for c in kinds if c not in header]
     if missing:
-        raise ValueError(f"{path}: missing column(s) {missing}; the header has {header}. Fix: export "
-                         f"{list(kinds)} (other columns may follow)")
+        raise ValueError(
+            f"{path}: missing column(s) {missing}; the header has {header}. Fix: export "
+            f"{list(kinds)} (other columns may follow)"
+        )
     schema = T.StructType([T.StructField(c, kinds.get(c, T.StringType())) for c in header])
-    return (spark.read.option("header", True).option("mode", "FAILFAST").option("enforceSchema", False)
-            .option("timestampFormat", "yyyy-MM-dd[ HH:mm:ss]").schema(schema).csv(str(path)))
+    return (
+        spark.read.option("header", True)
+        .option("mode", "FAILFAST")
+        .option("enforceSchema", False)
+        .option("timestampFormat", "yyyy-MM-dd[ HH:mm:ss]")
+        .schema(schema)
+        .csv(str(path))
+    )
 
 
 def check_transactions(lines: DataFrame, name: str = "transactions") -> None:
-    """Refuse what would make RFM silently wrong, as :func:`helpers.rfm.check_transactions` does: missing
-    columns, no lines, missing values, amounts that are not positive."""
+    """Refuse what would make RFM silently wrong.
+
+    Refuse what would make RFM silently wrong, as :func:`helpers.rfm.check_transactions` does: missing
+    columns, no lines, missing values, amounts that are not positive.
+    """
     from pyspark.sql import functions as F
 
     need = ["customer_id", "order_id", "order_date", "quantity", "unit_price"]
@@ -92,8 +112,10 @@ def check_transactions(lines: DataFrame, name: str = "transactions") -> None:
     if nulls:
         raise ValueError(f"{name}: missing values in {nulls} (column: lines). Fix: fill or drop those lines first")
     if stats["not_positive"]:
-        raise ValueError(f"{name}: {stats['not_positive']} line(s) with quantity x unit_price <= 0. Fix: RFM "
-                         "counts purchases; drop returns, refunds and free items first")
+        raise ValueError(
+            f"{name}: {stats['not_positive']} line(s) with quantity x unit_price <= 0. Fix: RFM "
+            "counts purchases; drop returns, refunds and free items first"
+        )
 
 
 def _history(lines: DataFrame, as_of):
@@ -106,15 +128,20 @@ def _history(lines: DataFrame, as_of):
     first, last = lines.agg(F.date_format(F.min("order_date"), text), F.date_format(F.max("order_date"), text)).first()
     as_of = pd.Timestamp(last).normalize() + pd.Timedelta(days=1) if as_of is None else pd.Timestamp(as_of)
     if as_of <= pd.Timestamp(first):
-        raise ValueError(f"transactions: as_of {as_of.date()} is not after the first order "
-                         f"({pd.Timestamp(first).date()}); choose a later as_of")
+        raise ValueError(
+            f"transactions: as_of {as_of.date()} is not after the first order "
+            f"({pd.Timestamp(first).date()}); choose a later as_of"
+        )
     before = lines.where(F.col("order_date") < F.to_timestamp(F.lit(as_of.strftime("%Y-%m-%d %H:%M:%S"))))
     return as_of, before.withColumn("value", F.col("quantity") * F.col("unit_price"))
 
 
 def _score(frame: DataFrame, column: str, bins: int, ascending: bool = True) -> DataFrame:
-    """Add ``1 + floor(bins * below / n)`` where ``below`` counts the rows with a strictly lower value (higher
-    for ``ascending=False``): :func:`helpers.rfm.score`. Only the distinct values are ordered globally."""
+    """RFM scores on Spark, as helpers.rfm.score.
+
+    Add ``1 + floor(bins * below / n)`` where ``below`` counts the rows with a strictly lower value (higher
+    for ``ascending=False``): :func:`helpers.rfm.score`. Only the distinct values are ordered globally.
+    """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -131,8 +158,13 @@ def _segment(bins: int, rules=SEGMENT_RULES):
     """The ``segment`` column of :func:`helpers.rfm.name_segments`, as one Spark ``CASE WHEN``."""
     from pyspark.sql import functions as F
 
-    ops = {"==": lambda c, v: c == v, ">=": lambda c, v: c >= v, "<=": lambda c, v: c <= v,
-           ">": lambda c, v: c > v, "<": lambda c, v: c < v}
+    ops = {
+        "==": lambda c, v: c == v,
+        ">=": lambda c, v: c >= v,
+        "<=": lambda c, v: c <= v,
+        ">": lambda c, v: c > v,
+        "<": lambda c, v: c < v,
+    }
     out = None
     for name, conds in rules:
         cond = F.lit(True)
@@ -145,8 +177,11 @@ def _segment(bins: int, rules=SEGMENT_RULES):
 
 
 def rfm_table(lines: DataFrame, as_of=None, bins: int = 5) -> DataFrame:
-    """:func:`helpers.rfm.rfm_table` on Spark: ``customer_id, recency_days, frequency, monetary, R, F, M, rfm,
-    segment`` (one row per customer who ordered before ``as_of``; order it yourself if you need to)."""
+    """The RFM table on Spark.
+
+    :func:`helpers.rfm.rfm_table` on Spark: ``customer_id, recency_days, frequency, monetary, R, F, M, rfm,
+    segment`` (one row per customer who ordered before ``as_of``; order it yourself if you need to).
+    """
     from pyspark.sql import functions as F
 
     if not 2 <= int(bins) <= 10:
@@ -162,12 +197,16 @@ def rfm_table(lines: DataFrame, as_of=None, bins: int = 5) -> DataFrame:
         out = _score(out, measure, bins, ascending).withColumnRenamed("_s", col)
     out = out.withColumn("rfm", F.col("R") * 100 + F.col("F") * 10 + F.col("M"))
     return out.withColumn("segment", _segment(bins)).select(
-        "customer_id", "recency_days", "frequency", "monetary", "R", "F", "M", "rfm", "segment")
+        "customer_id", "recency_days", "frequency", "monetary", "R", "F", "M", "rfm", "segment"
+    )
 
 
 def lifetimes_summary(lines: DataFrame, as_of=None) -> DataFrame:
-    """:func:`helpers.rfm.lifetimes_summary` on Spark: ``customer_id, frequency, recency, T, monetary_value`` in
-    the definitions of the ``lifetimes`` package (daily periods; repeat days only in ``monetary_value``)."""
+    """The lifetimes summary on Spark.
+
+    :func:`helpers.rfm.lifetimes_summary` on Spark: ``customer_id, frequency, recency, T, monetary_value`` in
+    the definitions of the ``lifetimes`` package (daily periods; repeat days only in ``monetary_value``).
+    """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -186,9 +225,16 @@ def lifetimes_summary(lines: DataFrame, as_of=None) -> DataFrame:
     return per.withColumn("monetary_value", monetary).drop("_repeat_spend")
 
 
-def mine_rules(lines: DataFrame, min_support: float = 0.01, min_confidence: float = 0.1, min_lift: float = 1.0,
-               algorithm: str = "fpgrowth", max_len: int = 2, by: str = "order_id", item: str = "product_id"
-               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def mine_rules(
+    lines: DataFrame,
+    min_support: float = 0.01,
+    min_confidence: float = 0.1,
+    min_lift: float = 1.0,
+    algorithm: str = "fpgrowth",
+    max_len: int = 2,
+    by: str = "order_id",
+    item: str = "product_id",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`helpers.nbo.mine_rules` with Spark doing the counting.
 
     Baskets (``by``: orders or customers) and their frequent itemsets are found in Spark; the itemsets, few
@@ -223,8 +269,10 @@ def mine_rules(lines: DataFrame, min_support: float = 0.01, min_confidence: floa
         single = pd.DataFrame(pairs.groupBy("item").count().collect(), columns=["item", "count"])
         top = single.loc[single["count"].idxmax()]
         if top["count"] / n < min_support:
-            raise ValueError(f"no item reaches min_support={min_support}: the most frequent, {top['item']!r}, is in "
-                             f"{top['count'] / n:.4f} of the baskets; lower min_support")
+            raise ValueError(
+                f"no item reaches min_support={min_support}: the most frequent, {top['item']!r}, is in "
+                f"{top['count'] / n:.4f} of the baskets; lower min_support"
+            )
         if algorithm == "fpgrowth":
             found = _fpgrowth(pairs, min_support, max_len)
         else:
@@ -235,14 +283,17 @@ def mine_rules(lines: DataFrame, min_support: float = 0.01, min_confidence: floa
                 a, b = kept.alias("a"), kept.alias("b")
                 counted = pd.DataFrame(
                     a.join(b, (F.col("a.basket") == F.col("b.basket")) & (F.col("a.item") < F.col("b.item")))
-                    .groupBy(F.col("a.item").alias("x"), F.col("b.item").alias("y")).count().collect(),
-                    columns=["x", "y", "count"])
-                found += [(c, [x, y]) for x, y, c in counted[["x", "y", "count"]].to_numpy()
-                          if c / n >= min_support]
+                    .groupBy(F.col("a.item").alias("x"), F.col("b.item").alias("y"))
+                    .count()
+                    .collect(),
+                    columns=["x", "y", "count"],
+                )
+                found += [(c, [x, y]) for x, y, c in counted[["x", "y", "count"]].to_numpy() if c / n >= min_support]
     finally:
         pairs.unpersist()
-    itemsets = pd.DataFrame({"support": [c / n for c, _ in found],
-                             "itemsets": [frozenset(map(str, items)) for _, items in found]})
+    itemsets = pd.DataFrame(
+        {"support": [c / n for c, _ in found], "itemsets": [frozenset(map(str, items)) for _, items in found]}
+    )
     return rules_from_itemsets(itemsets, n, min_confidence, min_lift)
 
 

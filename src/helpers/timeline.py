@@ -17,8 +17,15 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-__all__ = ["DAYS_PER_MONTH", "unix_seconds", "last_as_of", "as_of_dates", "first_month", "outcome_window_days",
-           "resolve"]
+__all__ = [
+    "DAYS_PER_MONTH",
+    "unix_seconds",
+    "last_as_of",
+    "as_of_dates",
+    "first_month",
+    "outcome_window_days",
+    "resolve",
+]
 
 DAYS_PER_MONTH = 30.4375
 """The mean length of a month in days (365.25 / 12): every "per month" rate of the course uses it."""
@@ -55,8 +62,10 @@ def last_as_of(dates, horizon_days: int) -> pd.Timestamp:
     limit = d.max().normalize() + pd.Timedelta(days=1) - pd.Timedelta(days=horizon_days)
     out = limit.to_period("M").to_timestamp()
     if out <= d.min():
-        raise ValueError(f"the data span {d.min().date()} to {d.max().date()}: too short for a {horizon_days}-day "
-                         "horizon after a first month of history")
+        raise ValueError(
+            f"the data span {d.min().date()} to {d.max().date()}: too short for a {horizon_days}-day "
+            "horizon after a first month of history"
+        )
     return out
 
 
@@ -73,8 +82,10 @@ def as_of_dates(dates, horizon_days: int) -> list[pd.Timestamp]:
         start = (start.to_period("Q") + 1).start_time
     out = list(pd.date_range(start, last_as_of(d, horizon_days), freq="QS"))
     if len(out) < 2:
-        raise ValueError(f"the data span {d.min().date()} to {d.max().date()}: fewer than two quarters with a "
-                         f"{horizon_days}-day outcome; the churn walk-forward needs at least two")
+        raise ValueError(
+            f"the data span {d.min().date()} to {d.max().date()}: fewer than two quarters with a "
+            f"{horizon_days}-day outcome; the churn walk-forward needs at least two"
+        )
     return out
 
 
@@ -87,8 +98,10 @@ def first_month(dates, train_months: int = 6) -> str:
     d = _dates(dates)
     first = d.min().to_period("M") + train_months
     if first > d.max().to_period("M"):
-        raise ValueError(f"the data span {d.min().date()} to {d.max().date()}: nothing left to score after "
-                         f"{train_months} months of training")
+        raise ValueError(
+            f"the data span {d.min().date()} to {d.max().date()}: nothing left to score after "
+            f"{train_months} months of training"
+        )
     return str(first)
 
 
@@ -107,8 +120,10 @@ def outcome_window_days(start, outcome) -> int:
     wait = (o.to_numpy() - s.to_numpy()) / pd.Timedelta(days=1)
     wait = wait[~np.isnan(wait)]
     if wait.size == 0:
-        raise ValueError("no row has an outcome date, so the outcome window cannot be read from the data; give it "
-                         "in days (e.g. the length of the sales cycle)")
+        raise ValueError(
+            "no row has an outcome date, so the outcome window cannot be read from the data; give it "
+            "in days (e.g. the length of the sales cycle)"
+        )
     if (wait < 0).any():
         raise ValueError(f"{int((wait < 0).sum())} outcome dates come before their start date")
     return int(np.floor(wait.max())) + 1

@@ -1,6 +1,7 @@
 """Campaign workflows as data: a trigger event, then waits, conditions and actions (touchpoints), with branches.
 
-A workflow is a dict (or YAML text) that :meth:`Workflow.from_dict` (:meth:`Workflow.from_yaml`) validates: unknown trigger events, step types,
+A workflow is a dict (or YAML text) that :meth:`Workflow.from_dict` (:meth:`Workflow.from_yaml`) validates: unknown
+trigger events, step types,
 conditions, channels or offers, dangling links, unreachable steps and cycles are refused with a message that
 names the step. :meth:`Workflow.draw` draws it; :func:`cart_recovery` and :func:`cross_sell` are the two ready
 workflows of lesson 05.
@@ -38,8 +39,22 @@ from .planted import ResponseModel
 from .timeline import unix_seconds
 from .world import EVENT_TYPES
 
-__all__ = ["WorkflowError", "Workflow", "Response", "Simulation", "cart_recovery", "cross_sell", "simulate", "Simulator",
-           "STEP_TYPES", "CONDITIONS", "CHANNELS", "OFFERS", "TRIGGERS", "MESSAGE_COST"]
+__all__ = [
+    "WorkflowError",
+    "Workflow",
+    "Response",
+    "Simulation",
+    "cart_recovery",
+    "cross_sell",
+    "simulate",
+    "Simulator",
+    "STEP_TYPES",
+    "CONDITIONS",
+    "CHANNELS",
+    "OFFERS",
+    "TRIGGERS",
+    "MESSAGE_COST",
+]
 
 TRIGGERS = (*EVENT_TYPES, "purchase")
 STEP_TYPES = ("wait", "condition", "action", "stop")
@@ -89,8 +104,9 @@ class Workflow:
                 raise WorkflowError(f"{where}: missing {key!r}")
         trigger = spec["trigger"]
         if trigger not in TRIGGERS:
-            raise WorkflowError(f"{where}: unknown trigger event {trigger!r}; the events table has "
-                                f"{', '.join(TRIGGERS)}")
+            raise WorkflowError(
+                f"{where}: unknown trigger event {trigger!r}; the events table has {', '.join(TRIGGERS)}"
+            )
         goal = float(spec.get("goal_hours", 72))
         if not goal > 0:
             raise WorkflowError(f"{where}: goal_hours must be > 0 (conversions are counted in that window)")
@@ -113,16 +129,29 @@ class Workflow:
         order = _topological(where, start, steps)
         unreachable = [s for s in steps if s not in order]
         if unreachable:
-            raise WorkflowError(f"{where}: step(s) {', '.join(unreachable)} cannot be reached from {start!r}; "
-                                "link them or remove them")
-        return cls(name=name, trigger=trigger, goal_hours=goal, steps=steps, start=start,
-                   description=str(spec.get("description", "")), order=tuple(order))
+            raise WorkflowError(
+                f"{where}: step(s) {', '.join(unreachable)} cannot be reached from {start!r}; link them or remove them"
+            )
+        return cls(
+            name=name,
+            trigger=trigger,
+            goal_hours=goal,
+            steps=steps,
+            start=start,
+            description=str(spec.get("description", "")),
+            order=tuple(order),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The workflow as data again (``Workflow.from_dict(w.to_dict()) == w``)."""
-        return {"name": self.name, "description": self.description, "trigger": self.trigger,
-                "goal_hours": self.goal_hours, "start": self.start,
-                "steps": [copy.deepcopy(self.steps[s]) for s in self.order]}
+        return {
+            "name": self.name,
+            "description": self.description,
+            "trigger": self.trigger,
+            "goal_hours": self.goal_hours,
+            "start": self.start,
+            "steps": [copy.deepcopy(self.steps[s]) for s in self.order],
+        }
 
     @classmethod
     def from_yaml(cls, text: str) -> Workflow:
@@ -143,17 +172,27 @@ class Workflow:
 
     def edges(self) -> list[tuple[str, str, str]]:
         """(from, to, label) for every link; labels are "yes"/"no" after a condition, "" otherwise."""
-        return [(sid, st[key], "" if key == "next" else key)
-                for sid in self.order for st in [self.steps[sid]] for key in _LINKS[st["type"]]]
+        return [
+            (sid, st[key], "" if key == "next" else key)
+            for sid in self.order
+            for st in [self.steps[sid]]
+            for key in _LINKS[st["type"]]
+        ]
 
     def table(self) -> pd.DataFrame:
         """One row per step in walking order: type, what it does, where it goes."""
         rows = []
         for sid in self.order:
             st = self.steps[sid]
-            rows.append(dict(step=sid, type=st["type"], does=_label(st).replace("\n", " "),
-                             next=st.get("next", "") or (f"yes: {st['yes']}, no: {st['no']}"
-                                                         if st["type"] == "condition" else "")))
+            rows.append(
+                dict(
+                    step=sid,
+                    type=st["type"],
+                    does=_label(st).replace("\n", " "),
+                    next=st.get("next", "")
+                    or (f"yes: {st['yes']}, no: {st['no']}" if st["type"] == "condition" else ""),
+                )
+            )
         return pd.DataFrame(rows).set_index("step")
 
     def draw(self, ax=None):
@@ -173,25 +212,48 @@ class Workflow:
             for j, sid in enumerate(ids):
                 pos[sid] = (j - (len(ids) - 1) / 2, -float(d))
         colours = {"wait": "#f2f2f2", "condition": "#fff2cc", "action": "#d9ead3", "stop": "#f4cccc"}
-        ax.text(*pos["__trigger__"], f"trigger\n{self.trigger}", ha="center", va="center", fontsize=8,
-                bbox=dict(boxstyle="round,pad=0.4", fc="#cfe2f3", ec="0.3"))
+        ax.text(
+            *pos["__trigger__"],
+            f"trigger\n{self.trigger}",
+            ha="center",
+            va="center",
+            fontsize=8,
+            bbox=dict(boxstyle="round,pad=0.4", fc="#cfe2f3", ec="0.3"),
+        )
         for sid in self.order:
             st = self.steps[sid]
-            ax.text(*pos[sid], _label(st), ha="center", va="center", fontsize=8,
-                    bbox=dict(boxstyle="round,pad=0.4" if st["type"] != "condition" else "sawtooth,pad=0.4",
-                              fc=colours[st["type"]], ec="0.3"))
+            ax.text(
+                *pos[sid],
+                _label(st),
+                ha="center",
+                va="center",
+                fontsize=8,
+                bbox=dict(
+                    boxstyle="round,pad=0.4" if st["type"] != "condition" else "sawtooth,pad=0.4",
+                    fc=colours[st["type"]],
+                    ec="0.3",
+                ),
+            )
         lane = max(p[0] for p in pos.values()) + 0.75  # edges that skip levels run down a lane on the right
         for a, b, lab in [("__trigger__", self.start, ""), *self.edges()]:
             (x0, y0), (x1, y1) = pos[a], pos[b]
             if depth[b] - depth[a] == 1:
-                ax.annotate("", xy=(x1, y1 + 0.28), xytext=(x0, y0 - 0.28),
-                            arrowprops=dict(arrowstyle="->", color="0.35", shrinkA=0, shrinkB=0))
+                ax.annotate(
+                    "",
+                    xy=(x1, y1 + 0.28),
+                    xytext=(x0, y0 - 0.28),
+                    arrowprops=dict(arrowstyle="->", color="0.35", shrinkA=0, shrinkB=0),
+                )
                 if lab:
                     ax.text((x0 + x1) / 2 + 0.06, (y0 + y1) / 2, lab, fontsize=7, color="0.25", va="center")
             else:
                 ax.plot([x0 + 0.5, lane, lane], [y0, y0, y1], color="0.35", lw=1)
-                ax.annotate("", xy=(x1 + 0.3, y1), xytext=(lane, y1),
-                            arrowprops=dict(arrowstyle="->", color="0.35", shrinkA=0, shrinkB=0))
+                ax.annotate(
+                    "",
+                    xy=(x1 + 0.3, y1),
+                    xytext=(lane, y1),
+                    arrowprops=dict(arrowstyle="->", color="0.35", shrinkA=0, shrinkB=0),
+                )
                 if lab:
                     ax.text(x0 + 0.55, y0 + 0.06, lab, fontsize=7, color="0.25", va="bottom")
                 lane += 0.18
@@ -238,8 +300,9 @@ def _check_step(where: str, sid: str, st: dict[str, Any], steps: dict[str, dict]
         conds = _conditions(st)
         unknown = [c for c in conds if c not in CONDITIONS]
         if not conds or unknown:
-            raise WorkflowError(f"{here}: unknown condition {unknown or st.get('if')!r}; known: "
-                                f"{', '.join(CONDITIONS)}")
+            raise WorkflowError(
+                f"{here}: unknown condition {unknown or st.get('if')!r}; known: {', '.join(CONDITIONS)}"
+            )
     elif t == "action":
         if st.get("channel") not in CHANNELS:
             raise WorkflowError(f"{here}: unknown channel {st.get('channel')!r}; known: {', '.join(CHANNELS)}")
@@ -253,6 +316,7 @@ def _check_step(where: str, sid: str, st: dict[str, Any], steps: dict[str, dict]
 
 def _topological(where: str, start: str, steps: dict[str, dict]) -> list[str]:
     """Steps reachable from ``start`` in an order where every link points forward; a cycle is an error."""
+
     def nxt(sid: str) -> list[str]:
         return [steps[sid][k] for k in _LINKS[steps[sid]["type"]]]
 
@@ -270,9 +334,11 @@ def _topological(where: str, start: str, steps: dict[str, dict]) -> list[str]:
             stack.append((sid, i + 1))
             c = children[i]
             if state.get(c) == 1:
-                cyc = path[path.index(c):] + [c]
-                raise WorkflowError(f"{where}: the steps form a cycle {' -> '.join(cyc)}; a workflow must "
-                                    "end (use a wait and a stop instead of looping back)")
+                cyc = path[path.index(c) :] + [c]
+                raise WorkflowError(
+                    f"{where}: the steps form a cycle {' -> '.join(cyc)}; a workflow must "
+                    "end (use a wait and a stop instead of looping back)"
+                )
             if c not in state:
                 stack.append((c, 0))
         else:
@@ -285,42 +351,64 @@ def _topological(where: str, start: str, steps: dict[str, dict]) -> list[str]:
 # ----------------------------------------------------------------------------------------------------------------
 # The two ready workflows
 # ----------------------------------------------------------------------------------------------------------------
-def cart_recovery(first_wait_hours: float = 1.0, second_wait_hours: float = 24.0, discount: float = 0.10,
-                  channel: str = "email", goal_hours: float = 72.0) -> Workflow:
+def cart_recovery(
+    first_wait_hours: float = 1.0,
+    second_wait_hours: float = 24.0,
+    discount: float = 0.10,
+    channel: str = "email",
+    goal_hours: float = 72.0,
+) -> Workflow:
     """cart_abandon -> wait 1 h -> reminder -> wait 24 h -> discount; stop on purchase or unsubscribe."""
     stop_if = ["purchased", "unsubscribed"] if channel == "email" else ["purchased"]
-    return Workflow.from_dict({
-        "name": "abandoned-cart recovery", "trigger": "cart_abandon", "goal_hours": goal_hours,
-        "description": "Remind the customer of the cart, then offer a discount if they still have not bought.",
-        "steps": [
-            {"id": "wait_1", "type": "wait", "hours": first_wait_hours, "next": "check_1"},
-            {"id": "check_1", "type": "condition", "if": stop_if, "yes": "end", "no": "reminder"},
-            {"id": "reminder", "type": "action", "channel": channel, "offer": "reminder", "next": "wait_2"},
-            {"id": "wait_2", "type": "wait", "hours": second_wait_hours, "next": "check_2"},
-            {"id": "check_2", "type": "condition", "if": stop_if, "yes": "end", "no": "discount"},
-            {"id": "discount", "type": "action", "channel": channel, "offer": "discount", "discount": discount,
-             "next": "end"},
-            {"id": "end", "type": "stop"},
-        ]})
+    return Workflow.from_dict(
+        {
+            "name": "abandoned-cart recovery",
+            "trigger": "cart_abandon",
+            "goal_hours": goal_hours,
+            "description": "Remind the customer of the cart, then offer a discount if they still have not bought.",
+            "steps": [
+                {"id": "wait_1", "type": "wait", "hours": first_wait_hours, "next": "check_1"},
+                {"id": "check_1", "type": "condition", "if": stop_if, "yes": "end", "no": "reminder"},
+                {"id": "reminder", "type": "action", "channel": channel, "offer": "reminder", "next": "wait_2"},
+                {"id": "wait_2", "type": "wait", "hours": second_wait_hours, "next": "check_2"},
+                {"id": "check_2", "type": "condition", "if": stop_if, "yes": "end", "no": "discount"},
+                {
+                    "id": "discount",
+                    "type": "action",
+                    "channel": channel,
+                    "offer": "discount",
+                    "discount": discount,
+                    "next": "end",
+                },
+                {"id": "end", "type": "stop"},
+            ],
+        }
+    )
 
 
 def cross_sell(wait_hours: float = 72.0, goal_hours: float = 240.0) -> Workflow:
-    """purchase -> wait 3 days -> (bought again? stop) -> email consent? -> email the next best offer."""
-    return Workflow.from_dict({
-        "name": "cross-sell mailing", "trigger": "purchase", "goal_hours": goal_hours,
-        "description": "After an order, wait, then email the customer's next best offer unless they ordered again.",
-        "steps": [
-            {"id": "wait", "type": "wait", "hours": wait_hours, "next": "bought_again"},
-            {"id": "bought_again", "type": "condition", "if": "purchased", "yes": "end", "no": "consent"},
-            {"id": "consent", "type": "condition", "if": "email_consent", "yes": "offer", "no": "end"},
-            {"id": "offer", "type": "action", "channel": "email", "offer": "nbo", "next": "end"},
-            {"id": "end", "type": "stop"},
-        ]})
+    """Purchase -> wait 3 days -> (bought again? stop) -> email consent? -> email the next best offer."""
+    return Workflow.from_dict(
+        {
+            "name": "cross-sell mailing",
+            "trigger": "purchase",
+            "goal_hours": goal_hours,
+            "description": "After an order, wait, then email the customer's next best offer unless they ordered again.",
+            "steps": [
+                {"id": "wait", "type": "wait", "hours": wait_hours, "next": "bought_again"},
+                {"id": "bought_again", "type": "condition", "if": "purchased", "yes": "end", "no": "consent"},
+                {"id": "consent", "type": "condition", "if": "email_consent", "yes": "offer", "no": "end"},
+                {"id": "offer", "type": "action", "channel": "email", "offer": "nbo", "next": "end"},
+                {"id": "end", "type": "stop"},
+            ],
+        }
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # Response to touchpoints
 # ----------------------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Response:
@@ -364,15 +452,23 @@ class Response:
         churn_day = (churn - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy() / 86400.0
         churn_day = np.where(np.isnan(churn_day), np.inf, churn_day)
         segs = truth["segments"]
-        model = dict(open_logit=np.array([s["open_logit"] for s in segs]),
-                     click_logit=np.array([s["click_logit"] for s in segs]),
-                     peak_hour=np.array([s["peak_hour"] for s in segs], float),
-                     discount_sensitivity=np.array([s["discount_sensitivity"] for s in segs]),
-                     drift_day=unix_seconds([truth["drift"]["date"]])[0] / 86400.0,
-                     response=ResponseModel.from_truth(truth))
-        return cls(cart={"reminder": q_rem, "discount": q_disc}, nbo=None, source="planted",
-                   _segment=cust["segment"].to_numpy(), _churn_day=churn_day,
-                   _index=pd.Index(cust["customer_id"]), _model=model)
+        model = dict(
+            open_logit=np.array([s["open_logit"] for s in segs]),
+            click_logit=np.array([s["click_logit"] for s in segs]),
+            peak_hour=np.array([s["peak_hour"] for s in segs], float),
+            discount_sensitivity=np.array([s["discount_sensitivity"] for s in segs]),
+            drift_day=unix_seconds([truth["drift"]["date"]])[0] / 86400.0,
+            response=ResponseModel.from_truth(truth),
+        )
+        return cls(
+            cart={"reminder": q_rem, "discount": q_disc},
+            nbo=None,
+            source="planted",
+            _segment=cust["segment"].to_numpy(),
+            _churn_day=churn_day,
+            _index=pd.Index(cust["customer_id"]),
+            _model=model,
+        )
 
     def prob(self, offer: str, channel: str, customer_id: np.ndarray, t_days: np.ndarray) -> np.ndarray:
         """Persuasion probability of each message (``t_days``: days since 1970-01-01)."""
@@ -389,11 +485,20 @@ class Response:
         ch = "push" if channel == "sms" else channel  # SMS is not planted: it answers like a push message
         # a fresh recipient (no fatigue), plain subject, no discount, the customer's own offset unknown (0)
         p = m["response"].respond(
-            open_logit=m["open_logit"][s], click_logit=m["click_logit"][s], peak_hour=m["peak_hour"][s],
-            discount_sensitivity=m["discount_sensitivity"][s], offset=0.0, channel=ch, hour=(t_days * 24.0) % 24.0,
+            open_logit=m["open_logit"][s],
+            click_logit=m["click_logit"][s],
+            peak_hour=m["peak_hour"][s],
+            discount_sensitivity=m["discount_sensitivity"][s],
+            offset=0.0,
+            channel=ch,
+            hour=(t_days * 24.0) % 24.0,
             when=np.datetime64("1970-01-01") + (t_days * 86400).astype("int64").astype("timedelta64[s]"),
-            after_drift=t_days >= m["drift_day"], subject=0, discount=0.0, fatigue=0.0,
-            alive=t_days < self._churn_day[pos])
+            after_drift=t_days >= m["drift_day"],
+            subject=0,
+            discount=0.0,
+            fatigue=0.0,
+            alive=t_days < self._churn_day[pos],
+        )
         return p["open"] * p["click"] * p["conv"]
 
 
@@ -429,15 +534,25 @@ def _orders(transactions: pd.DataFrame) -> pd.DataFrame:
         if col not in transactions:
             raise WorkflowError(f"simulate: transactions has no column {col!r}")
     value = transactions["quantity"].to_numpy(float) * transactions["unit_price"].to_numpy(float)
-    o = (transactions.assign(value=value).groupby("order_id", sort=False)
-         .agg(customer_id=("customer_id", "first"), order_date=("order_date", "first"), value=("value", "sum")))
+    o = (
+        transactions.assign(value=value)
+        .groupby("order_id", sort=False)
+        .agg(customer_id=("customer_id", "first"), order_date=("order_date", "first"), value=("value", "sum"))
+    )
     # by customer, then date, ties in order of appearance: one stable argsort of a 64-bit (customer, second) key
     # when the ids and whole-second dates fit it (pandas' two-key sort factorizes both keys: 3x slower at 10 M)
     cust = o["customer_id"].to_numpy()
     ns = pd.to_datetime(o["order_date"]).to_numpy().astype("datetime64[ns]").view(np.int64)
     sec, frac = np.divmod(ns, 10**9)
-    if (len(o) and np.issubdtype(cust.dtype, np.integer) and 0 <= cust.min() and cust.max() < 2**31
-            and 0 <= sec.min() and sec.max() < 2**32 and not frac.any()):
+    if (
+        len(o)
+        and np.issubdtype(cust.dtype, np.integer)
+        and 0 <= cust.min()
+        and cust.max() < 2**31
+        and 0 <= sec.min()
+        and sec.max() < 2**32
+        and not frac.any()
+    ):
         order = np.argsort((cust.astype(np.int64) << 32) | sec, kind="stable")
         return o.take(order).reset_index()
     return o.sort_values(["customer_id", "order_date"], kind="stable").reset_index()
@@ -447,9 +562,17 @@ def _next_after(key_sorted: np.ndarray, key: np.ndarray) -> np.ndarray:
     return np.searchsorted(key_sorted, key, side="right")
 
 
-def simulate(workflow: Workflow, events: pd.DataFrame, transactions: pd.DataFrame,
-             customers: pd.DataFrame | None = None, response: Response | None = None, control_share: float = 0.5,
-             seed: int = 0, lag_hours: float = 3.0, since=None) -> Simulation:
+def simulate(
+    workflow: Workflow,
+    events: pd.DataFrame,
+    transactions: pd.DataFrame,
+    customers: pd.DataFrame | None = None,
+    response: Response | None = None,
+    control_share: float = 0.5,
+    seed: int = 0,
+    lag_hours: float = 3.0,
+    since=None,
+) -> Simulation:
     """Replay the history through ``workflow`` for a random target group, the rest held out as control.
 
     Entries are the trigger events (``purchase``: each order) whose goal window ends inside the data (and
@@ -460,19 +583,29 @@ def simulate(workflow: Workflow, events: pd.DataFrame, transactions: pd.DataFram
     the latest at the end of the goal window) for their mean order value, less any discount they were sent.
     A discount also costs its share of any order after it, persuaded or not.
     """
-    return Simulator(workflow, events, transactions, customers, response, lag_hours=lag_hours,
-                     since=since).run(seed=seed, control_share=control_share)
+    return Simulator(workflow, events, transactions, customers, response, lag_hours=lag_hours, since=since).run(
+        seed=seed, control_share=control_share
+    )
 
 
 class Simulator:
     """:func:`simulate` in two parts: the entries and the oracle once, then :meth:`run` per seed."""
 
-    def __init__(self, workflow: Workflow, events: pd.DataFrame, transactions: pd.DataFrame,
-                 customers: pd.DataFrame | None = None, response: Response | None = None, lag_hours: float = 3.0,
-                 since=None) -> None:
+    def __init__(
+        self,
+        workflow: Workflow,
+        events: pd.DataFrame,
+        transactions: pd.DataFrame,
+        customers: pd.DataFrame | None = None,
+        response: Response | None = None,
+        lag_hours: float = 3.0,
+        since=None,
+    ) -> None:
         if response is None:
-            raise WorkflowError("simulate: pass response=Response.planted(truth) on the course world, or "
-                                "Response.assumed(...) with your own assumptions on your data")
+            raise WorkflowError(
+                "simulate: pass response=Response.planted(truth) on the course world, or "
+                "Response.assumed(...) with your own assumptions on your data"
+            )
         self.workflow, self.response, self.lag_hours = workflow, response, lag_hours
         orders = _orders(transactions)
         ocust = orders["customer_id"].to_numpy(np.int64)
@@ -482,12 +615,14 @@ class Simulator:
             trig = pd.DataFrame({"customer_id": ocust, "sec": osec})
         else:
             ev = events.loc[events["event_type"] == workflow.trigger, ["customer_id", "timestamp"]]
-            trig = pd.DataFrame({"customer_id": ev["customer_id"].to_numpy(np.int64),
-                                 "sec": unix_seconds(ev["timestamp"])})
+            trig = pd.DataFrame(
+                {"customer_id": ev["customer_id"].to_numpy(np.int64), "sec": unix_seconds(ev["timestamp"])}
+            )
         ts = events["timestamp"]
         last_event = ts.max() if pd.api.types.is_datetime64_any_dtype(ts) else pd.to_datetime(ts).max()
-        end_sec = max(int(osec.max()) if len(osec) else 0,
-                      int(pd.Timestamp(last_event).value // 10**9) if len(events) else 0)
+        end_sec = max(
+            int(osec.max()) if len(osec) else 0, int(pd.Timestamp(last_event).value // 10**9) if len(events) else 0
+        )
         goal_sec = int(round(workflow.goal_hours * 3600))
         keep = trig["sec"].to_numpy() + goal_sec <= end_sec
         if since is not None:
@@ -495,8 +630,10 @@ class Simulator:
         trig = trig[keep].sort_values(["customer_id", "sec"], kind="stable").reset_index(drop=True)
         n = len(trig)
         if n == 0:
-            raise WorkflowError(f"simulate: no {workflow.trigger!r} events with a complete goal window of "
-                                f"{workflow.goal_hours:g} h in the data")
+            raise WorkflowError(
+                f"simulate: no {workflow.trigger!r} events with a complete goal window of "
+                f"{workflow.goal_hours:g} h in the data"
+            )
         cust = trig["customer_id"].to_numpy(np.int64)
         t0 = trig["sec"].to_numpy(np.int64)
         # what happened anyway: the first order strictly after the trigger, inside the goal window
@@ -512,13 +649,19 @@ class Simulator:
         un = events.loc[events["event_type"] == "unsubscribe", ["customer_id", "timestamp"]]
         first_unsub = pd.Series(_days(un["timestamp"]), index=un["customer_id"].to_numpy()).groupby(level=0).min()
         if customers is not None and "email_consent" in customers:
-            consent = (customers.set_index("customer_id")["email_consent"].reindex(cust).fillna(False)
-                       .astype(bool).to_numpy())
+            consent = (
+                customers.set_index("customer_id")["email_consent"].reindex(cust).fillna(False).astype(bool).to_numpy()
+            )
         else:
             consent = np.ones(n, bool)
-        self.base = dict(t=t0 / _DAY, end=(t0 + goal_sec) / _DAY,
-                         organic_t=np.where(organic, nxt_sec / _DAY, np.inf),
-                         unsub_t=first_unsub.reindex(cust).fillna(np.inf).to_numpy(), consent=consent, cust=cust)
+        self.base = dict(
+            t=t0 / _DAY,
+            end=(t0 + goal_sec) / _DAY,
+            organic_t=np.where(organic, nxt_sec / _DAY, np.inf),
+            unsub_t=first_unsub.reindex(cust).fillna(np.inf).to_numpy(),
+            consent=consent,
+            cust=cust,
+        )
         self.t0 = t0
         self.customers_unique, self.customer_code = np.unique(cust, return_inverse=True)
         # the oracle: expected conversion of every entry if it were treated, minus what happened anyway
@@ -526,13 +669,16 @@ class Simulator:
         self.true_uplift = float(np.mean(p_treat - organic))
 
     def __len__(self) -> int:
+        """Number of entries."""
         return len(self.t0)
 
     def run(self, seed: int = 0, control_share: float = 0.5) -> Simulation:
         """One randomised replay: customers split at random, target entries walk the workflow."""
         if not 0 < control_share < 1:
-            raise WorkflowError(f"simulate: control_share must be in (0, 1), got {control_share!r}; with no "
-                                "control group there is nothing to compare with")
+            raise WorkflowError(
+                f"simulate: control_share must be in (0, 1), got {control_share!r}; with no "
+                "control group there is nothing to compare with"
+            )
         base, n = self.base, len(self)
         rng_assign = np.random.default_rng([seed, 1])
         rng = np.random.default_rng([seed, 2])
@@ -551,35 +697,54 @@ class Simulator:
         messages, message_cost = np.zeros(n, np.int64), np.zeros(n)
         messages[tgt], message_cost[tgt] = res["messages"], res["message_cost"]
         purchase_s = np.where(converted, np.round(np.where(converted, purchase_t, 0) * _DAY), 0).astype(np.int64)
-        entries = pd.DataFrame({
-            "customer_id": base["cust"],
-            "trigger_at": self.t0.astype("datetime64[s]"),
-            "group": np.where(control, "control", "target"),
-            "converted": converted,
-            "purchase_at": pd.Series(purchase_s.astype("datetime64[s]")).where(converted),
-            "revenue": np.round(gross - discount_cost, 2),
-            "discount_cost": np.round(discount_cost, 2),
-            "messages": messages,
-            "message_cost": message_cost,
-            "persuaded": persuaded,
-        })
-        return Simulation(workflow=self.workflow, entries=entries, steps=steps, true_uplift=self.true_uplift,
-                          response_source=self.response.source)
+        entries = pd.DataFrame(
+            {
+                "customer_id": base["cust"],
+                "trigger_at": self.t0.astype("datetime64[s]"),
+                "group": np.where(control, "control", "target"),
+                "converted": converted,
+                "purchase_at": pd.Series(purchase_s.astype("datetime64[s]")).where(converted),
+                "revenue": np.round(gross - discount_cost, 2),
+                "discount_cost": np.round(discount_cost, 2),
+                "messages": messages,
+                "message_cost": message_cost,
+                "persuaded": persuaded,
+            }
+        )
+        return Simulation(
+            workflow=self.workflow,
+            entries=entries,
+            steps=steps,
+            true_uplift=self.true_uplift,
+            response_source=self.response.source,
+        )
 
-    def coverage(self, n_runs: int = 100, level: float = 0.95, control_share: float = 0.5,
-                 seed: int = 0) -> pd.DataFrame:
-        """Repeat :meth:`run` ``n_runs`` times; per run the uplift estimate, its interval, and whether the
-        interval holds the oracle's true uplift (it should, in about ``level`` of the runs)."""
+    def coverage(
+        self, n_runs: int = 100, level: float = 0.95, control_share: float = 0.5, seed: int = 0
+    ) -> pd.DataFrame:
+        """Repeat :meth:`run` ``n_runs`` times and check the uplift intervals.
+
+        Per run: the uplift estimate, its interval, and whether the interval holds the oracle's true uplift (it
+        should, in about ``level`` of the runs).
+        """
         rows = []
         for r in range(n_runs):
             u = uplift_by_customer(self.run(seed=seed + r, control_share=control_share).entries, level=level)
-            rows.append(dict(run=r, uplift=u["uplift"], low=u["low"], high=u["high"],
-                             covered=bool(u["low"] <= self.true_uplift <= u["high"])))
+            rows.append(
+                dict(
+                    run=r,
+                    uplift=u["uplift"],
+                    low=u["low"],
+                    high=u["high"],
+                    covered=bool(u["low"] <= self.true_uplift <= u["high"]),
+                )
+            )
         return pd.DataFrame(rows)
 
 
-def _walk(wf: Workflow, base: dict, idx: np.ndarray, response: Response, rng: np.random.Generator | None,
-          lag_hours: float):
+def _walk(
+    wf: Workflow, base: dict, idx: np.ndarray, response: Response, rng: np.random.Generator | None, lag_hours: float
+):
     """Walk entries ``idx`` through the steps. ``rng=None``: expected conversion probabilities (the oracle)."""
     m = len(idx)
     tau = base["t"][idx].copy()
@@ -598,8 +763,15 @@ def _walk(wf: Workflow, base: dict, idx: np.ndarray, response: Response, rng: np
     for sid in wf.order:
         loc = np.concatenate(at.pop(sid, [np.empty(0, np.int64)]))
         st = wf.steps[sid]
-        row = dict(step=sid, type=st["type"], does=_label(st).replace("\n", " "), entered=len(loc), sent=0,
-                   undeliverable=0, persuaded=0)
+        row = dict(
+            step=sid,
+            type=st["type"],
+            does=_label(st).replace("\n", " "),
+            entered=len(loc),
+            sent=0,
+            undeliverable=0,
+            persuaded=0,
+        )
         if st["type"] == "wait":
             tau[loc] += st["hours"] / 24.0
             at.setdefault(st["next"], []).append(loc)
@@ -643,5 +815,6 @@ def _walk(wf: Workflow, base: dict, idx: np.ndarray, response: Response, rng: np
     if rng is None:
         organic = base["organic_t"][idx] <= end
         return np.where(organic, 1.0, 1.0 - survive), steps
-    return dict(purchase_t=purchase, persuaded=persuaded, discount_t=disc_t, discount=disc, messages=messages,
-                message_cost=cost), steps
+    return dict(
+        purchase_t=purchase, persuaded=persuaded, discount_t=disc_t, discount=disc, messages=messages, message_cost=cost
+    ), steps

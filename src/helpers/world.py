@@ -29,9 +29,22 @@ TABLES = (
 )
 """Every table of the world, in the order they are written."""
 
-EVENT_TYPES = ("site_visit", "product_page_view", "catalog_click", "guide_download", "cart_add", "cart_abandon",
-               "payment_form_view", "email_sent", "email_open", "email_click", "unsubscribe", "push_sent",
-               "push_open", "push_click")
+EVENT_TYPES = (
+    "site_visit",
+    "product_page_view",
+    "catalog_click",
+    "guide_download",
+    "cart_add",
+    "cart_abandon",
+    "payment_form_view",
+    "email_sent",
+    "email_open",
+    "email_click",
+    "unsubscribe",
+    "push_sent",
+    "push_open",
+    "push_click",
+)
 """Event types of the course world's events table (a team's may have others)."""
 
 
@@ -46,12 +59,15 @@ class Truth:
     entries: dict[str, dict[str, Any]]
 
     def __getitem__(self, key: str) -> Any:
+        """The value of truth key ``key``."""
         return self.entries[key]["value"]
 
     def __contains__(self, key: object) -> bool:
+        """Whether the truth has key ``key``."""
         return key in self.entries
 
     def keys(self) -> list[str]:
+        """Every truth key, in file order."""
         return list(self.entries)
 
     def describe(self) -> pd.DataFrame:
@@ -73,10 +89,12 @@ class Truth:
         return pd.DataFrame(self["lead_latent"])
 
     def to_json(self) -> str:
+        """The truth as the text of ``truth.json``."""
         return json.dumps(self.entries, indent=1, sort_keys=False, ensure_ascii=True) + "\n"
 
     @classmethod
     def from_json(cls, text: str) -> Truth:
+        """A truth from the text of ``truth.json``."""
         return cls(json.loads(text))
 
 
@@ -90,6 +108,7 @@ class World:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __getattr__(self, name: str) -> pd.DataFrame:
+        """A table of the world by name, e.g. ``world.customers``."""
         tables = self.__dict__.get("tables", {})
         if name in tables:
             return tables[name]

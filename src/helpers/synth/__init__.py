@@ -70,8 +70,20 @@ __all__ = [
     "main",
 ]
 
-_STREAMS = ("segments", "customers", "churn", "products", "orders", "baskets", "web", "campaigns",
-            "experiments", "leads", "lead_events", "jitter")
+_STREAMS = (
+    "segments",
+    "customers",
+    "churn",
+    "products",
+    "orders",
+    "baskets",
+    "web",
+    "campaigns",
+    "experiments",
+    "leads",
+    "lead_events",
+    "jitter",
+)
 
 
 def generate_world(
@@ -142,8 +154,7 @@ def generate_world(
     packer = Packer(n_customers, n_campaigns + N_EXPERIMENTS)
     event_keys, abandoned = web_sessions(rng["web"], lat, life, packer)
     order_parts = [poisson_orders(rng["orders"], seg, lat, life), recovered_orders(rng["orders"], life, abandoned)]
-    records, campaign_orders, log = campaigns(rng["campaigns"], rng["experiments"], seg, cust, lat, life,
-                                              n_campaigns)
+    records, campaign_orders, log = campaigns(rng["campaigns"], rng["experiments"], seg, cust, lat, life, n_campaigns)
     order_parts.append(campaign_orders)
     orders = all_orders(order_parts)
     del order_parts, campaign_orders
@@ -151,8 +162,9 @@ def generate_world(
     tx = basket.transactions
     event_keys += order_events(orders, basket.kept, packer)
 
-    campaign_table, experiments, email_sends, camp_keys = campaign_tables(records, log, orders, basket.kept, tx, seg,
-                                                                         packer)
+    campaign_table, experiments, email_sends, camp_keys = campaign_tables(
+        records, log, orders, basket.kept, tx, seg, packer
+    )
     event_keys += camp_keys
     del camp_keys, orders, records
     events = assemble_events(event_keys, packer, log.ids)
@@ -174,13 +186,14 @@ def generate_world(
         "leads": lead_table,
         "lead_events": lead_events,
     }
-    truth = build_truth(seed, n_customers, seg, lat, life, cust, catalogue, pi, rules, basket.attempts, log,
-                        lead_latent)
+    truth = build_truth(
+        seed, n_customers, seg, lat, life, cust, catalogue, pi, rules, basket.attempts, log, lead_latent
+    )
     return World(tables=tables, truth=truth, meta={"seed": seed, "n_customers": n_customers})
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m helpers.synth --seed 42 --customers 20000 --out data``"""
+    """Command line: ``python -m helpers.synth --seed 42 --customers 20000 --out data``."""
     ap = argparse.ArgumentParser(prog="python -m helpers.synth", description=__doc__.split("\n\n")[0])
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--customers", type=int, default=20_000)
@@ -188,21 +201,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--products", type=int, default=40)
     ap.add_argument("--campaigns", type=int, default=240)
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--check", type=Path, default=None,
-                    help="compare the written files with this manifest and exit 1 when they differ")
+    ap.add_argument(
+        "--check",
+        type=Path,
+        default=None,
+        help="compare the written files with this manifest and exit 1 when they differ",
+    )
     a = ap.parse_args(argv)
     expected = read_manifest(a.check) if a.check is not None else None
-    w = generate_world(seed=a.seed, n_customers=a.customers, n_segments=a.segments, n_products=a.products,
-                       n_campaigns=a.campaigns)
+    w = generate_world(
+        seed=a.seed, n_customers=a.customers, n_segments=a.segments, n_products=a.products, n_campaigns=a.campaigns
+    )
     got = write_world(w, a.out, manifest=expected is None)
     print(f"wrote {len(TABLES)} tables and truth.json to {a.out}")
     if expected is not None:
         bad = sorted(k for k in set(expected) | set(got) if expected.get(k) != got.get(k))
         if bad:
-            print(f"error: the generated {', '.join(bad)} differ from {a.check}. If the generator changed on "
-                  f"purpose, regenerate the manifest: python -m helpers.synth --out {a.out} (no --check) and "
-                  "commit it with the change.", file=sys.stderr)
+            print(
+                f"error: the generated {', '.join(bad)} differ from {a.check}. If the generator changed on "
+                f"purpose, regenerate the manifest: python -m helpers.synth --out {a.out} (no --check) and "
+                "commit it with the change.",
+                file=sys.stderr,
+            )
             return 1
         print(f"identical to {a.check}")
     return 0
-

@@ -1,6 +1,9 @@
-"""Stage 4: campaigns and experiments sent in date order, each recipient answering through the planted
+"""Stage 4: campaigns and experiments, answered through the planted response model.
+
+Stage 4: campaigns and experiments sent in date order, each recipient answering through the planted
 :class:`helpers.planted.ResponseModel`; then the campaigns, experiments and email_sends tables and the messaging
-events."""
+events.
+"""
 
 from __future__ import annotations
 
@@ -56,21 +59,50 @@ class CampaignLog:
     unsubscribed_ids: np.ndarray
 
 
-def respond(seg: Segments, lat: Latent, life: Lifetimes, who: np.ndarray, t_send: np.ndarray, hour: np.ndarray,
-            channel: str, subject: Any, discount: float, fatigue: np.ndarray, subject_extra: Any,
-            content_extra: Any) -> dict[str, np.ndarray]:
+def respond(
+    seg: Segments,
+    lat: Latent,
+    life: Lifetimes,
+    who: np.ndarray,
+    t_send: np.ndarray,
+    hour: np.ndarray,
+    channel: str,
+    subject: Any,
+    discount: float,
+    fatigue: np.ndarray,
+    subject_extra: Any,
+    content_extra: Any,
+) -> dict[str, np.ndarray]:
     """The planted response of recipients ``who`` (customer indices) to messages sent at ``t_send``."""
     s = lat.segment[who]
     return RESPONSE.respond(
-        open_logit=seg.open_logit[s], click_logit=seg.click_logit[s], peak_hour=seg.peak_hour[s],
-        discount_sensitivity=seg.discount_sens[s], offset=lat.open_offset[who], channel=channel, hour=hour,
-        when=send_times(t_send), after_drift=t_send >= DRIFT_DAY, subject=subject, discount=discount,
-        fatigue=fatigue, alive=t_send < life.churn_day[who], subject_extra=subject_extra,
-        content_extra=content_extra)
+        open_logit=seg.open_logit[s],
+        click_logit=seg.click_logit[s],
+        peak_hour=seg.peak_hour[s],
+        discount_sensitivity=seg.discount_sens[s],
+        offset=lat.open_offset[who],
+        channel=channel,
+        hour=hour,
+        when=send_times(t_send),
+        after_drift=t_send >= DRIFT_DAY,
+        subject=subject,
+        discount=discount,
+        fatigue=fatigue,
+        alive=t_send < life.churn_day[who],
+        subject_extra=subject_extra,
+        content_extra=content_extra,
+    )
 
 
-def campaigns(rng: np.random.Generator, rng_x: np.random.Generator, seg: Segments, cust: pd.DataFrame, lat: Latent,
-              life: Lifetimes, n_campaigns: int) -> tuple[SendRecords, Orders, CampaignLog]:
+def campaigns(
+    rng: np.random.Generator,
+    rng_x: np.random.Generator,
+    seg: Segments,
+    cust: pd.DataFrame,
+    lat: Latent,
+    life: Lifetimes,
+    n_campaigns: int,
+) -> tuple[SendRecords, Orders, CampaignLog]:
     """Send campaigns and experiments in date order; draw each recipient's open, click, unsubscribe, order."""
     n = len(cust)
     s = lat.segment
@@ -87,7 +119,7 @@ def campaigns(rng: np.random.Generator, rng_x: np.random.Generator, seg: Segment
     n_x = N_EXPERIMENTS
     x_day = np.sort(rng_x.uniform(20.0, DAYS - RESPONSE.attribution_days - 1, n_x).round()) + 0.5
     x_kind = np.array(["subject"] * 6 + ["content"] * 4 + ["send_time"] * 6)[rng_x.permutation(n_x)]
-    experiments = []
+    experiments: list[dict[str, Any]] = []
     for i in range(n_x):
         kind = x_kind[i]
         if kind == "send_time":
@@ -103,9 +135,16 @@ def campaigns(rng: np.random.Generator, rng_x: np.random.Generator, seg: Segment
             if i % 4 == 1:  # an experiment whose winner differs by segment
                 effect[1] = np.round(np.where(np.arange(k) % 2 == 0, 0.3, -0.25), 3)
             hours = (int(rng_x.integers(8, 21)),) * nv
-        experiments.append(dict(kind=str(kind), variants=variants, effect=effect, hours=hours,
-                                target=int(rng_x.integers(0, k)) if i % 5 == 4 else -1,
-                                reach=float(rng_x.uniform(0.25, 0.5))))
+        experiments.append(
+            dict(
+                kind=str(kind),
+                variants=variants,
+                effect=effect,
+                hours=hours,
+                target=int(rng_x.integers(0, k)) if i % 5 == 4 else -1,
+                reach=float(rng_x.uniform(0.25, 0.5)),
+            )
+        )
 
     sched = [(c_day[i], 0, i) for i in range(n_campaigns)] + [(x_day[i], 1, i) for i in range(n_x)]
     sched.sort()
@@ -117,8 +156,9 @@ def campaigns(rng: np.random.Generator, rng_x: np.random.Generator, seg: Segment
     fatigue = np.zeros(n)
     last_msg = np.zeros(n)
     unsubscribed = np.zeros(n, bool)
-    rec: dict[str, list[np.ndarray]] = {k_: [] for k_ in ("code", "who", "hour", "variant", "flag", "off_open",
-                                                         "off_click")}
+    rec: dict[str, list[np.ndarray]] = {
+        k_: [] for k_ in ("code", "who", "hour", "variant", "flag", "off_open", "off_click")
+    }
     conv_orders: dict[str, list[np.ndarray]] = {"who": [], "t": [], "discount": []}
     camp_truth = []
     x_truth = []
@@ -159,8 +199,20 @@ def campaigns(rng: np.random.Generator, rng_x: np.random.Generator, seg: Segment
         t_send = np.floor(day) + hs / 24.0
         # fatigue decays between messages
         fatigue[sent] *= np.exp(-(t_send - last_msg[sent]) / RESPONSE.fatigue_tau_days)
-        p = respond(seg, lat, life, sent, t_send, hs, channel, subj[~holdout], disc, fatigue[sent],
-                    np.broadcast_to(subj_eff, len(aud))[~holdout], np.broadcast_to(content_eff, len(aud))[~holdout])
+        p = respond(
+            seg,
+            lat,
+            life,
+            sent,
+            t_send,
+            hs,
+            channel,
+            subj[~holdout],
+            disc,
+            fatigue[sent],
+            np.broadcast_to(subj_eff, len(aud))[~holdout],
+            np.broadcast_to(content_eff, len(aud))[~holdout],
+        )
         u = rng.random((4, len(sent)))
         opened = u[0] < p["open"]
         clicked = opened & (u[1] < p["click"])
@@ -188,36 +240,73 @@ def campaigns(rng: np.random.Generator, rng_x: np.random.Generator, seg: Segment
         rec["flag"].append(flag)
         rec["off_open"].append(np.concatenate([off_open, np.zeros(m - ns)]).astype(np.float32))
         rec["off_click"].append(np.concatenate([off_click, np.zeros(m - ns)]).astype(np.float32))
-        row = dict(campaign_id=ids[code], day=float(day), channel=channel, target=int(target),
-                   exp_open_rate=float(p["open"].mean()) if ns else 0.0,
-                   exp_click_rate=float((p["open"] * p["click"]).mean()) if ns else 0.0,
-                   exp_click_conv_rate=float((p["open"] * p["click"] * p["conv"]).mean()) if ns else 0.0)
+        row = dict(
+            campaign_id=ids[code],
+            day=float(day),
+            channel=channel,
+            target=int(target),
+            exp_open_rate=float(p["open"].mean()) if ns else 0.0,
+            exp_click_rate=float((p["open"] * p["click"]).mean()) if ns else 0.0,
+            exp_click_conv_rate=float((p["open"] * p["click"] * p["conv"]).mean()) if ns else 0.0,
+        )
         if is_x:
             ex_rates = []
             for vi, name in enumerate(ex["variants"]):
                 for si in range(k):
                     mm = (v[~holdout] == vi) & (s[sent] == si)
                     if mm.any():
-                        ex_rates.append(dict(variant=name, segment=si, n=int(mm.sum()),
-                                             p_open=float(p["open"][mm].mean()),
-                                             p_click=float((p["open"] * p["click"])[mm].mean())))
-            x_truth.append(dict(row, kind=ex["kind"], variants=ex["variants"], hours=list(ex["hours"]),
-                                effect=ex["effect"].tolist(), rates=ex_rates))
+                        ex_rates.append(
+                            dict(
+                                variant=name,
+                                segment=si,
+                                n=int(mm.sum()),
+                                p_open=float(p["open"][mm].mean()),
+                                p_click=float((p["open"] * p["click"])[mm].mean()),
+                            )
+                        )
+            x_truth.append(
+                dict(
+                    row,
+                    kind=ex["kind"],
+                    variants=ex["variants"],
+                    hours=list(ex["hours"]),
+                    effect=ex["effect"].tolist(),
+                    rates=ex_rates,
+                )
+            )
         else:
             camp_truth.append(dict(row, send_hour=int(c_hour[i]), subject=SUBJECTS[c_subject[i]], discount=float(disc)))
     records = SendRecords(**{k_: np.concatenate(v_) for k_, v_ in rec.items()})
     who_c = np.concatenate(conv_orders["who"])
-    orders = Orders(who=who_c, t=np.concatenate(conv_orders["t"]), discount=np.concatenate(conv_orders["discount"]),
-                    source=np.full(len(who_c), 2, np.int8))
-    log = CampaignLog(camp_truth=camp_truth, x_truth=x_truth, experiments=experiments, ids=ids, day_of=day_of,
-                      channel_of=channel_of, n_campaigns=n_campaigns,
-                      unsubscribed_ids=cust["customer_id"].to_numpy()[unsubscribed])
+    orders = Orders(
+        who=who_c,
+        t=np.concatenate(conv_orders["t"]),
+        discount=np.concatenate(conv_orders["discount"]),
+        source=np.full(len(who_c), 2, np.int8),
+    )
+    log = CampaignLog(
+        camp_truth=camp_truth,
+        x_truth=x_truth,
+        experiments=experiments,
+        ids=ids,
+        day_of=day_of,
+        channel_of=channel_of,
+        n_campaigns=n_campaigns,
+        unsubscribed_ids=cust["customer_id"].to_numpy()[unsubscribed],
+    )
     return records, orders, log
 
 
-def campaign_tables(records: SendRecords, log: CampaignLog, orders: Orders, kept: np.ndarray, tx: pd.DataFrame,
-                    seg: Segments, packer: Packer, chunk: int = 4_000_000
-                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[np.ndarray]]:
+def campaign_tables(
+    records: SendRecords,
+    log: CampaignLog,
+    orders: Orders,
+    kept: np.ndarray,
+    tx: pd.DataFrame,
+    seg: Segments,
+    packer: Packer,
+    chunk: int = 4_000_000,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[np.ndarray]]:
     """Campaign outcomes (with holdouts), experiments, per-recipient email_sends, and the messaging events."""
     ids, n_c = log.ids, log.n_campaigns
     code, who, hour, flag = records.code, records.who, records.hour, records.flag
@@ -225,7 +314,9 @@ def campaign_tables(records: SendRecords, log: CampaignLog, orders: Orders, kept
     t_send = np.floor(log.day_of[code]) + hour / 24.0
     o_who, o_t = orders.who[kept], orders.t[kept]
     # order value per order (orders are chronological and order ids sequential)
-    value = np.bincount(tx["order_id"].to_numpy() - ORDER_ID_BASE, weights=(tx["quantity"] * tx["unit_price"]).to_numpy())
+    value = np.bincount(
+        tx["order_id"].to_numpy() - ORDER_ID_BASE, weights=(tx["quantity"] * tx["unit_price"]).to_numpy()
+    )
     # orders within the attribution window after each send (or holdout) time, per record, by sorted key
     key_o = o_who.astype(np.float64) * 1e4 + o_t
     srt = np.argsort(key_o, kind="stable")
@@ -236,8 +327,20 @@ def campaign_tables(records: SendRecords, log: CampaignLog, orders: Orders, kept
     opened, clicked, unsub = (flag & F_OPEN) > 0, (flag & F_CLICK) > 0, (flag & F_UNSUB) > 0
     sent_m = ~control
     conv_any = np.zeros(len(code), bool)
-    agg = {k_: np.zeros(n_codes) for k_ in ("sent", "opens", "clicks", "conversions", "lead_conversions", "revenue",
-                                            "control_size", "control_conversions", "control_revenue")}
+    agg = {
+        k_: np.zeros(n_codes)
+        for k_ in (
+            "sent",
+            "opens",
+            "clicks",
+            "conversions",
+            "lead_conversions",
+            "revenue",
+            "control_size",
+            "control_conversions",
+            "control_revenue",
+        )
+    }
     for lo in range(0, len(code), chunk):
         sl = slice(lo, lo + chunk)
         k0 = who[sl].astype(np.float64) * 1e4 + t_send[sl]
@@ -247,13 +350,18 @@ def campaign_tables(records: SendRecords, log: CampaignLog, orders: Orders, kept
         rev = cumval[b_] - cumval[a_]
         conv_any[sl] = conv
         c_, snt, ctl = code[sl], sent_m[sl], control[sl]
-        for name, mask, weights in (("sent", snt, None), ("opens", snt & opened[sl], None),
-                                    ("clicks", snt & clicked[sl], None), ("conversions", snt & conv, None),
-                                    ("lead_conversions", snt & clicked[sl] & conv, None), ("revenue", snt, rev),
-                                    ("control_size", ctl, None),
-                                    ("control_conversions", ctl & conv, None), ("control_revenue", ctl, rev)):
-            agg[name] += np.bincount(c_[mask], weights=None if weights is None else weights[mask],
-                                     minlength=n_codes)
+        for name, mask, weights in (
+            ("sent", snt, None),
+            ("opens", snt & opened[sl], None),
+            ("clicks", snt & clicked[sl], None),
+            ("conversions", snt & conv, None),
+            ("lead_conversions", snt & clicked[sl] & conv, None),
+            ("revenue", snt, rev),
+            ("control_size", ctl, None),
+            ("control_conversions", ctl & conv, None),
+            ("control_revenue", ctl, rev),
+        ):
+            agg[name] += np.bincount(c_[mask], weights=None if weights is None else weights[mask], minlength=n_codes)
     del key_o, cumval
     ct = pd.DataFrame(log.camp_truth).set_index("campaign_id").loc[ids[:n_c]]
     names = np.asarray(seg.names + ["all"])
@@ -269,8 +377,20 @@ def campaign_tables(records: SendRecords, log: CampaignLog, orders: Orders, kept
             "subject_variant": ct["subject"].to_numpy(),
             "discount": ct["discount"].to_numpy(),
             "audience_size": a["sent"] + a["control_size"],
-            **{k_: a[k_] for k_ in ("sent", "opens", "clicks", "conversions", "lead_conversions", "revenue",
-                                   "control_size", "control_conversions", "control_revenue")},
+            **{
+                k_: a[k_]
+                for k_ in (
+                    "sent",
+                    "opens",
+                    "clicks",
+                    "conversions",
+                    "lead_conversions",
+                    "revenue",
+                    "control_size",
+                    "control_conversions",
+                    "control_revenue",
+                )
+            },
         }
     )
     # the cost is what the campaign paid out: a fixed cost and each message. Its discounts are not in it: the
@@ -280,21 +400,27 @@ def campaign_tables(records: SendRecords, log: CampaignLog, orders: Orders, kept
     campaigns["cost"] = np.round(RESPONSE.fixed_cost_per_campaign + campaigns["sent"].to_numpy() * channel_cost, 2)
 
     xt = log.x_truth
-    experiments = pd.DataFrame(
-        {
-            "campaign_id": [x["campaign_id"] for x in xt],
-            "date": [START_DAY + np.timedelta64(int(x["day"]), "D") for x in xt],
-            "kind": [x["kind"] for x in xt],
-            "variants": ["|".join(x["variants"]) for x in xt],
-            "target_segment": [names[x["target"]] for x in xt],
-            "description": [
-                {"subject": "subject line test: variants differ only in the subject line",
-                 "content": "content test: variants differ only in the email body and call to action",
-                 "send_time": "send-time test: the same email sent at the hour named by each variant"}[x["kind"]]
-                for x in xt
-            ],
-        }
-    ).sort_values(["date", "campaign_id"], kind="stable").reset_index(drop=True)
+    experiments = (
+        pd.DataFrame(
+            {
+                "campaign_id": [x["campaign_id"] for x in xt],
+                "date": [START_DAY + np.timedelta64(int(x["day"]), "D") for x in xt],
+                "kind": [x["kind"] for x in xt],
+                "variants": ["|".join(x["variants"]) for x in xt],
+                "target_segment": [names[x["target"]] for x in xt],
+                "description": [
+                    {
+                        "subject": "subject line test: variants differ only in the subject line",
+                        "content": "content test: variants differ only in the email body and call to action",
+                        "send_time": "send-time test: the same email sent at the hour named by each variant",
+                    }[x["kind"]]
+                    for x in xt
+                ],
+            }
+        )
+        .sort_values(["date", "campaign_id"], kind="stable")
+        .reset_index(drop=True)
+    )
 
     # per-recipient rows of the experiments, by experiment then customer
     xm = np.flatnonzero((code >= n_c) & sent_m)
@@ -324,8 +450,10 @@ def campaign_tables(records: SendRecords, log: CampaignLog, orders: Orders, kept
         return t_send[mask] + records.off_open[mask]
 
     keys = []
-    for typ_sent, typ_open, typ_click, ch in (("email_sent", "email_open", "email_click", is_email),
-                                               ("push_sent", "push_open", "push_click", ~is_email)):
+    for typ_sent, typ_open, typ_click, ch in (
+        ("email_sent", "email_open", "email_click", is_email),
+        ("push_sent", "push_open", "push_click", ~is_email),
+    ):
         m = sent_m & ch
         keys.append(packer.pack(who[m], t_send[m], typ_sent, code[m]))
         m = sent_m & ch & opened

@@ -33,6 +33,7 @@ class Packer:
             raise ValueError("too many event types")
 
     def pack(self, who: np.ndarray, t_days: np.ndarray, typ: str, code: np.ndarray | None = None) -> np.ndarray:
+        """Pack events of one type into int64 keys."""
         sec = np.clip(np.floor(np.asarray(t_days) * 86400.0), 0, 2**self.T_BITS - 1).astype(np.int64)
         key = np.asarray(who).astype(np.int64) << (self.T_BITS + self.TYP_BITS + self.cid_bits)
         key |= sec << (self.TYP_BITS + self.cid_bits)
@@ -42,6 +43,7 @@ class Packer:
         return key
 
     def unpack(self, key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Customer index, second, type code and campaign code of packed keys."""
         cid = (key & ((1 << self.cid_bits) - 1)).astype(np.int16) - 1
         typ = ((key >> self.cid_bits) & ((1 << self.TYP_BITS) - 1)).astype(np.int8)
         sec = (key >> (self.cid_bits + self.TYP_BITS)) & ((1 << self.T_BITS) - 1)
@@ -49,8 +51,9 @@ class Packer:
         return who, sec, typ, cid
 
 
-def web_sessions(rng: np.random.Generator, lat: Latent, life: Lifetimes, packer: Packer
-                 ) -> tuple[list[np.ndarray], Carts]:
+def web_sessions(
+    rng: np.random.Generator, lat: Latent, life: Lifetimes, packer: Packer
+) -> tuple[list[np.ndarray], Carts]:
     """Browsing sessions while a customer is active: visits, product pages, catalogue clicks, carts."""
     active = np.maximum(life.active_to - life.active_from, 0.0)
     n_sess = rng.poisson(lat.web_rate * active / MONTH)
@@ -86,8 +89,7 @@ def order_events(orders: Orders, kept: np.ndarray, packer: Packer) -> list[np.nd
     ]
 
 
-def assemble_events(keys: list[np.ndarray], packer: Packer, ids: list[str], chunk: int = 8_000_000
-                     ) -> pd.DataFrame:
+def assemble_events(keys: list[np.ndarray], packer: Packer, ids: list[str], chunk: int = 8_000_000) -> pd.DataFrame:
     """Sort the packed events (customer, time, type, campaign) and decode them into the events table.
 
     Parts are moved into one preallocated array (each freed once copied) and decoded chunk by chunk into the
@@ -98,7 +100,7 @@ def assemble_events(keys: list[np.ndarray], packer: Packer, ids: list[str], chun
     at = 0
     while keys:
         part = keys.pop(0)
-        key[at:at + len(part)] = part
+        key[at : at + len(part)] = part
         at += len(part)
         del part
     key.sort()
@@ -107,11 +109,11 @@ def assemble_events(keys: list[np.ndarray], packer: Packer, ids: list[str], chun
     typ = np.empty(n, np.int8)
     cid = np.empty(n, np.int16)
     for lo in range(0, n, chunk):
-        w_, s_, t_, c_ = packer.unpack(key[lo:lo + chunk])
-        customer_id[lo:lo + chunk] = w_ + CUSTOMER_ID_BASE
-        seconds[lo:lo + chunk] = s_
-        typ[lo:lo + chunk] = t_
-        cid[lo:lo + chunk] = c_
+        w_, s_, t_, c_ = packer.unpack(key[lo : lo + chunk])
+        customer_id[lo : lo + chunk] = w_ + CUSTOMER_ID_BASE
+        seconds[lo : lo + chunk] = s_
+        typ[lo : lo + chunk] = t_
+        cid[lo : lo + chunk] = c_
     del key
     seconds += START_EPOCH_S
     return pd.DataFrame(

@@ -27,8 +27,9 @@ from .params import (
 from .tools import choice_rows, norm, to_ts
 
 
-def leads(rng: np.random.Generator, rng_e: np.random.Generator, n: int
-          ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list]]:
+def leads(
+    rng: np.random.Generator, rng_e: np.random.Generator, n: int
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list]]:
     """Prospects: a 30-day activity window from creation, then conversion from the planted logistic model."""
     created = np.floor(rng.random(n) * LEAD_DAYS)
     after = created >= DRIFT_DAY
@@ -51,12 +52,26 @@ def leads(rng: np.random.Generator, rng_e: np.random.Generator, n: int
     }
     f["email_clicks"] = rng.binomial(f["email_opens"], sigmoid(-1.4 + 0.4 * z))
     unsub = (rng.random(n) < 0.06).astype(int)
-    kinds = ["site_visits", "product_page_views", "catalog_clicks", "guide_downloads", "payment_form_views",
-             "email_opens", "email_clicks", "social_engagements"]
-    ev_name = {"site_visits": "site_visit", "product_page_views": "product_page_view",
-               "catalog_clicks": "catalog_click", "guide_downloads": "guide_download",
-               "payment_form_views": "payment_form_view", "email_opens": "email_open", "email_clicks": "email_click",
-               "social_engagements": "social_engagement"}
+    kinds = [
+        "site_visits",
+        "product_page_views",
+        "catalog_clicks",
+        "guide_downloads",
+        "payment_form_views",
+        "email_opens",
+        "email_clicks",
+        "social_engagements",
+    ]
+    ev_name = {
+        "site_visits": "site_visit",
+        "product_page_views": "product_page_view",
+        "catalog_clicks": "catalog_click",
+        "guide_downloads": "guide_download",
+        "payment_form_views": "payment_form_view",
+        "email_opens": "email_open",
+        "email_clicks": "email_click",
+        "social_engagements": "social_engagement",
+    }
     # activity fades over the window for low-intent leads: times drawn as created + 30 * U^(1 + exp(-z))
     who_l, t_l, typ_l = [], [], []
     for kname in kinds:
@@ -118,15 +133,24 @@ def leads(rng: np.random.Generator, rng_e: np.random.Generator, n: int
             "days_since_last_activity": days_since.astype(np.int64),
             "converted": converted,
             "converted_date": pd.Series(
-                np.where(converted, START_DAY + conv_day.astype(int).astype("timedelta64[D]"),
-                         np.datetime64("NaT")), dtype="datetime64[s]"
+                np.where(converted, START_DAY + conv_day.astype(int).astype("timedelta64[D]"), np.datetime64("NaT")),
+                dtype="datetime64[s]",
             ),
         }
     )
     ts = to_ts(t_a)
     order = np.lexsort((typ_a, ts, who_a))
-    lead_events = pd.DataFrame({"lead_id": lead_id[who_a[order]], "timestamp": ts[order],
-                                "event_type": pd.Categorical.from_codes(typ_a[order], list(LEAD_EVENT_TYPES))})
-    latent = dict(lead_id=lead_id.tolist(), p_convert=np.round(p, 6).tolist(), intent=np.round(z, 4).tolist(),
-                  after_drift=after.tolist())
+    lead_events = pd.DataFrame(
+        {
+            "lead_id": lead_id[who_a[order]],
+            "timestamp": ts[order],
+            "event_type": pd.Categorical.from_codes(typ_a[order], list(LEAD_EVENT_TYPES)),
+        }
+    )
+    latent = dict(
+        lead_id=lead_id.tolist(),
+        p_convert=np.round(p, 6).tolist(),
+        intent=np.round(z, 4).tolist(),
+        after_drift=after.tolist(),
+    )
     return leads, lead_events, latent

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,8 +15,11 @@ from .tools import at_hour
 
 @dataclass(frozen=True)
 class Orders:
-    """Order attempts: customer index, time (days since START), discount, source (0 own rhythm, 1 recovered cart,
-    2 campaign). An attempt whose basket draw is empty is not an order (see :class:`Baskets`)."""
+    """Order attempts of every source.
+
+    Order attempts: customer index, time (days since START), discount, source (0 own rhythm, 1 recovered cart,
+    2 campaign). An attempt whose basket draw is empty is not an order (see :class:`Baskets`).
+    """
 
     who: np.ndarray
     t: np.ndarray
@@ -42,17 +46,49 @@ class Baskets:
 
 def products(rng: np.random.Generator, seg: Segments, n_products: int) -> tuple[pd.DataFrame, np.ndarray]:
     """The catalogue, and each segment's probability of including each product in a basket (``pi``)."""
-    adjectives = ("Classic", "Smart", "Eco", "Pro", "Urban", "Cosy", "Ultra", "Mini", "Deluxe", "Everyday",
-                  "Nordic", "Vivid", "Pure", "Swift", "Bold", "Soft")
+    adjectives = (
+        "Classic",
+        "Smart",
+        "Eco",
+        "Pro",
+        "Urban",
+        "Cosy",
+        "Ultra",
+        "Mini",
+        "Deluxe",
+        "Everyday",
+        "Nordic",
+        "Vivid",
+        "Pure",
+        "Swift",
+        "Bold",
+        "Soft",
+    )
     nouns = {
         "electronics": ("Headphones", "Speaker", "Tablet", "Smartwatch", "Camera", "Charger", "Router", "E-reader"),
         "home": ("Lamp", "Blanket", "Kettle", "Cookware Set", "Vase", "Cushion", "Towel Set", "Coffee Maker"),
         "fashion": ("Sneakers", "Jacket", "Scarf", "Backpack", "Jeans", "Sunglasses", "Hoodie", "Belt"),
         "beauty": ("Serum", "Moisturiser", "Perfume", "Shampoo", "Lipstick", "Face Mask", "Sunscreen", "Body Oil"),
-        "sports": ("Yoga Mat", "Dumbbells", "Water Bottle", "Running Shorts", "Tennis Racket", "Bike Light",
-                   "Jump Rope", "Gym Bag"),
-        "books": ("Cookbook", "Thriller", "Travel Guide", "Biography", "Poetry", "Sci-Fi Novel", "Art Book",
-                  "Puzzle Book"),
+        "sports": (
+            "Yoga Mat",
+            "Dumbbells",
+            "Water Bottle",
+            "Running Shorts",
+            "Tennis Racket",
+            "Bike Light",
+            "Jump Rope",
+            "Gym Bag",
+        ),
+        "books": (
+            "Cookbook",
+            "Thriller",
+            "Travel Guide",
+            "Biography",
+            "Poetry",
+            "Sci-Fi Novel",
+            "Art Book",
+            "Puzzle Book",
+        ),
     }
     price_mu = {"electronics": 5.0, "home": 3.8, "fashion": 3.9, "beauty": 3.2, "sports": 3.5, "books": 2.8}
     cat_idx = np.arange(n_products) % len(CATEGORIES)
@@ -91,7 +127,7 @@ def plant_rules(rng: np.random.Generator, products: pd.DataFrame, n_rules: int) 
     n = len(products)
     order = rng.permutation(n)
     used: set[int] = set()
-    rules = []
+    rules: list[dict[str, Any]] = []
     cat = products["category"].to_numpy()
     for a in order:
         if len(rules) == n_rules:
@@ -136,8 +172,16 @@ def all_orders(parts: list[Orders]) -> Orders:
     return Orders(who=who[order], t=t[order], discount=discount[order], source=source[order])
 
 
-def baskets(rng: np.random.Generator, seg: Segments, orders: Orders, lat: Latent, products: pd.DataFrame,
-            pi: np.ndarray, rules: list[dict], chunk: int = 200_000) -> Baskets:
+def baskets(
+    rng: np.random.Generator,
+    seg: Segments,
+    orders: Orders,
+    lat: Latent,
+    products: pd.DataFrame,
+    pi: np.ndarray,
+    rules: list[dict],
+    chunk: int = 200_000,
+) -> Baskets:
     """Independent Bernoulli inclusion per product given the segment, then planted rules; empty draws dropped.
 
     Two passes keep memory flat: first the basket cells as compact (order, product) pairs, then the
@@ -165,17 +209,20 @@ def baskets(rng: np.random.Generator, seg: Segments, orders: Orders, lat: Latent
     price = products["price"].to_numpy()
     n = len(oi)
     cols = {
-        "order_id": np.empty(n, np.int64), "customer_id": np.empty(n, np.int64),
-        "order_date": np.empty(n, np.int64), "quantity": np.empty(n, np.int64), "unit_price": np.empty(n),
+        "order_id": np.empty(n, np.int64),
+        "customer_id": np.empty(n, np.int64),
+        "order_date": np.empty(n, np.int64),
+        "quantity": np.empty(n, np.int64),
+        "unit_price": np.empty(n),
     }
     step = 5_000_000
     for lo in range(0, n, step):
-        o, j = oi[lo:lo + step], pj[lo:lo + step]
-        cols["order_id"][lo:lo + step] = new_id[o] + ORDER_ID_BASE
-        cols["customer_id"][lo:lo + step] = orders.who[o] + CUSTOMER_ID_BASE
-        cols["order_date"][lo:lo + step] = np.floor(orders.t[o] * 86400.0).astype(np.int64) + START_EPOCH_S
-        cols["quantity"][lo:lo + step] = 1 + rng.poisson(0.25, len(o))
-        cols["unit_price"][lo:lo + step] = np.round(price[j] * (1.0 - orders.discount[o]), 2)
+        o, j = oi[lo : lo + step], pj[lo : lo + step]
+        cols["order_id"][lo : lo + step] = new_id[o] + ORDER_ID_BASE
+        cols["customer_id"][lo : lo + step] = orders.who[o] + CUSTOMER_ID_BASE
+        cols["order_date"][lo : lo + step] = np.floor(orders.t[o] * 86400.0).astype(np.int64) + START_EPOCH_S
+        cols["quantity"][lo : lo + step] = 1 + rng.poisson(0.25, len(o))
+        cols["unit_price"][lo : lo + step] = np.round(price[j] * (1.0 - orders.discount[o]), 2)
     tx = pd.DataFrame(
         {
             "order_id": cols["order_id"],

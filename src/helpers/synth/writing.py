@@ -18,7 +18,7 @@ def _datetime_format(s: pd.Series, chunk: int = 5_000_000) -> str:
     arr = s.to_numpy().astype("datetime64[s]").view(np.int64)
     nat = np.iinfo(np.int64).min
     for lo in range(0, len(arr), chunk):
-        part = arr[lo:lo + chunk]
+        part = arr[lo : lo + chunk]
         if ((part % 86400 != 0) & (part != nat)).any():
             return "%Y-%m-%d %H:%M:%S"
     return "%Y-%m-%d"
@@ -37,23 +37,24 @@ def _format_datetimes(values: np.ndarray, fmt: str) -> np.ndarray:
 
 
 def write_csv(df: pd.DataFrame, path: Path, chunk: int = 1_000_000) -> str:
-    """Stream ``df`` to ``path`` as deterministic CSV and return its sha256.
+    r"""Stream ``df`` to ``path`` as deterministic CSV and return its sha256.
 
     Dates as YYYY-MM-DD (with HH:MM:SS when a column has times), booleans as 0/1, decimals with two places,
-    empty fields for missing values, ``\\n`` line ends. Written in chunks, so memory stays flat on large tables.
+    empty fields for missing values, ``\n`` line ends. Written in chunks, so memory stays flat on large tables.
     """
     formats = {c: _datetime_format(df[c]) for c in df.columns if pd.api.types.is_datetime64_any_dtype(df[c])}
     h = hashlib.sha256()
     with open(path, "wb") as f:
         for lo in range(0, max(len(df), 1), chunk):
-            part = df.iloc[lo:lo + chunk].copy()
+            part = df.iloc[lo : lo + chunk].copy()
             for col in part.columns:
                 if col in formats:
                     part[col] = _format_datetimes(part[col].to_numpy(), formats[col])
                 elif pd.api.types.is_bool_dtype(part[col]):
                     part[col] = part[col].astype(np.int8)
-            data = part.to_csv(index=False, header=lo == 0, lineterminator="\n", float_format="%.2f",
-                               na_rep="").encode("utf-8")
+            data = part.to_csv(index=False, header=lo == 0, lineterminator="\n", float_format="%.2f", na_rep="").encode(
+                "utf-8"
+            )
             h.update(data)
             f.write(data)
     return h.hexdigest()
