@@ -28,6 +28,19 @@ from .params import (
 )
 from .tools import send_times, to_ts
 
+#: the per-campaign outcome columns of the campaigns table, in their order
+OUTCOMES = (
+    "sent",
+    "opens",
+    "clicks",
+    "conversions",
+    "lead_conversions",
+    "revenue",
+    "control_size",
+    "control_conversions",
+    "control_revenue",
+)
+
 # flags of a recipient record
 F_OPEN, F_CLICK, F_UNSUB, F_CONV, F_CONTROL = 1, 2, 4, 8, 16
 
@@ -327,20 +340,7 @@ def campaign_tables(
     opened, clicked, unsub = (flag & F_OPEN) > 0, (flag & F_CLICK) > 0, (flag & F_UNSUB) > 0
     sent_m = ~control
     conv_any = np.zeros(len(code), bool)
-    agg = {
-        k_: np.zeros(n_codes)
-        for k_ in (
-            "sent",
-            "opens",
-            "clicks",
-            "conversions",
-            "lead_conversions",
-            "revenue",
-            "control_size",
-            "control_conversions",
-            "control_revenue",
-        )
-    }
+    agg = {k_: np.zeros(n_codes) for k_ in OUTCOMES}
     for lo in range(0, len(code), chunk):
         sl = slice(lo, lo + chunk)
         k0 = who[sl].astype(np.float64) * 1e4 + t_send[sl]
@@ -377,20 +377,7 @@ def campaign_tables(
             "subject_variant": ct["subject"].to_numpy(),
             "discount": ct["discount"].to_numpy(),
             "audience_size": a["sent"] + a["control_size"],
-            **{
-                k_: a[k_]
-                for k_ in (
-                    "sent",
-                    "opens",
-                    "clicks",
-                    "conversions",
-                    "lead_conversions",
-                    "revenue",
-                    "control_size",
-                    "control_conversions",
-                    "control_revenue",
-                )
-            },
+            **{k_: a[k_] for k_ in OUTCOMES},
         }
     )
     # the cost is what the campaign paid out: a fixed cost and each message. Its discounts are not in it: the
