@@ -25,13 +25,21 @@ WORLD := $(addprefix data/,customers.csv products.csv transactions.csv events.cs
            experiments.csv email_sends.csv leads.csv lead_events.csv truth.json)
 
 help: ## Show the targets
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.lock pyproject.toml tools/bootstrap.sh tools/ensure_blas.sh
 	bash tools/bootstrap.sh "$(PYTHON)" $(VENV)
 	touch $@
 
 install: $(STAMP) ## Create .venv: pinned packages, the helpers package, the ml-marketing Jupyter kernel
+
+# The tools that only test and check the course (requirements-dev.lock): not needed to run the lessons.
+DEV_STAMP := $(VENV)/.dev-installed
+$(DEV_STAMP): $(STAMP) requirements-dev.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock -r requirements-dev.lock
+	touch $@
+
+install-dev: $(DEV_STAMP) ## Also install the test and check tools: pytest, nbval, coverage, ruff, mypy, numpydoc, selenium
 
 data/.generated: $(STAMP) $(wildcard src/helpers/synth/*.py) src/helpers/planted.py src/helpers/world.py data/MANIFEST.sha256
 	$(BIN)/python -m helpers.synth --seed $(SEED) --customers $(CUSTOMERS) --out data --check data/MANIFEST.sha256
@@ -48,22 +56,26 @@ endif
 
 LINTED := src tests tools benchmarks notebooks
 
-lint: $(STAMP) ## Ruff (rules and formatting) over the package, tests, tools, benchmarks and notebooks
+lint: $(DEV_STAMP) ## Ruff (rules and formatting) over the package, tests, tools, benchmarks and notebooks
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
 
-format: $(STAMP) ## Format the code and notebooks with ruff, then fix what ruff can fix
+format: $(DEV_STAMP) ## Format the code and notebooks with ruff, then fix what ruff can fix
 	$(BIN)/ruff format $(LINTED)
 	$(BIN)/ruff check --fix $(LINTED)
 
-check: $(STAMP) data lint ## The fast loop while editing: lint, unit tests and doctests (no notebook execution)
+types: $(DEV_STAMP) ## Type-check the helpers package with mypy (configuration in pyproject.toml)
+	$(BIN)/mypy
+
+check: $(DEV_STAMP) data lint types ## The fast loop while editing: lint, types, unit tests and doctests (no notebooks)
 	$(BIN)/python -m pytest tests src/helpers --doctest-modules -q \
 	  --deselect tests/test_notebooks.py::test_make_course_reproduces_every_committed_notebook \
 	  -k "not spark and not site and not benchmarks"
 
-test: $(STAMP) data lint browser spark ## Run every test; re-derive every committed output as is and in a second numeric configuration
+test: $(DEV_STAMP) data lint types browser spark ## Run every test with coverage; re-derive every committed output as is and in a second numeric configuration
 	$(BIN)/python -m pytest tests src/helpers notebooks --doctest-modules --nbval --nbval-current-env \
-	  --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600 --rederive-alternate
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600 --rederive-alternate \
+	  --cov=helpers --cov-report=term:skip-covered --cov-fail-under=90
 
 PYTHONS ?= python3.11 python3.12 python3.13
 test-pythons: ## Re-derive the course with each Python of PYTHONS (own .venv-3.X each); every one must match
@@ -80,7 +92,7 @@ $(SPARK_STAMP): $(STAMP) requirements-spark.lock tools/ensure_java.sh
 
 spark: $(SPARK_STAMP) ## Install pyspark and Java 17 for the scale-out steps and their tests (docs/scale-out.md)
 
-bench: $(STAMP) data ## Benchmarks at scale (SIZES="10000 100000 1000000"); results in benchmarks/results/
+bench: $(DEV_STAMP) data ## Benchmarks at scale (SIZES="10000 100000 1000000"); results in benchmarks/results/
 	$(BIN)/python benchmarks/run.py $(if $(SIZES),--sizes $(SIZES))
 	$(BIN)/python benchmarks/baskets.py
 	$(BIN)/python benchmarks/pymc_models.py
@@ -91,8 +103,10 @@ html: $(STAMP) ## Render the committed notebooks as a static site in site/
 jupyter: $(STAMP) data ## Open JupyterLab on the notebooks with the course kernel
 	$(BIN)/jupyter lab notebooks
 
-lock: ## Recompile requirements.lock and requirements-spark.lock from their .in files (needs the package index)
+lock: ## Recompile requirements.lock, requirements-dev.lock and requirements-spark.lock from their .in files (needs the package index)
 	$(BIN)/uv pip compile requirements.in --universal --python-version 3.11 --no-header -o requirements.lock
+	$(BIN)/uv pip compile requirements-dev.in -c requirements.lock --universal --python-version 3.11 --no-header \
+	  -o requirements-dev.lock
 	$(BIN)/uv pip compile requirements-spark.in -c requirements.lock --universal --python-version 3.11 --no-header \
 	  -o requirements-spark.lock
 
@@ -102,4 +116,4 @@ clean: ## Remove generated data, runs and caches (keeps .venv)
 distclean: clean ## Also remove .venv (and the .venv-3.X of make test-pythons)
 	rm -rf $(VENV) .venv-3.*
 
-.PHONY: help install data course lint format check test test-pythons browser spark bench html jupyter lock clean distclean
+.PHONY: help install install-dev data course lint format types check test test-pythons browser spark bench html jupyter lock clean distclean

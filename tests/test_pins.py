@@ -1,4 +1,9 @@
-"""The pins are exact, in one place, and environment.yml, requirements.lock and requirements-spark.lock agree."""
+"""The pins are exact, in one place per audience, and the conda files and the three locks agree.
+
+requirements.in is what a student installs to run the lessons; requirements-dev.in adds what only testing and
+checking the course needs; requirements-spark.in adds pyspark. Each lock is compiled from its .in file, the two
+extra locks constrained by the course's lock.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PIN = re.compile(r"^\s*-?\s*([A-Za-z0-9_.\-]+)\s*==\s*([^\s;#]+)")
+# the tools that test and check the course, and the peers only benchmarks use: never in a student's install
+TEST_ONLY = {"pytest", "nbval", "pytest-cov", "coverage", "ruff", "mypy", "selenium", "lifetimes"}
 
 
 def _pins(path: Path, skip: set[str] = frozenset()) -> dict[str, str]:
@@ -21,34 +28,37 @@ def _pins(path: Path, skip: set[str] = frozenset()) -> dict[str, str]:
     return out
 
 
-def _direct() -> dict[str, str]:
-    lines = [ln.split("#")[0].strip() for ln in (ROOT / "requirements.in").read_text().splitlines()]
+def _direct(name: str = "requirements.in") -> dict[str, str]:
+    lines = [ln.split("#")[0].strip() for ln in (ROOT / name).read_text().splitlines()]
     lines = [ln for ln in lines if ln]
     loose = [ln for ln in lines if "==" not in ln]
-    assert not loose, f"requirements.in must pin exactly (==): {loose}"
-    return _pins(ROOT / "requirements.in")
+    assert not loose, f"{name} must pin exactly (==): {loose}"
+    return _pins(ROOT / name)
+
+
+def _dev() -> dict[str, str]:
+    return _direct("requirements-dev.in")
 
 
 def test_every_direct_dependency_is_pinned_exactly():
     pins = _direct()
-    for needed in (
-        "jupyterlab",
-        "papermill",
-        "nbval",
-        "pandas",
-        "scikit-learn",
-        "mlxtend",
-        "pymc",
-        "matplotlib",
-        "ipykernel",
-        "pytest",
-    ):
-        assert needed in pins, f"{needed} is a direct dependency of the course and must be pinned"
+    for needed in ("jupyterlab", "papermill", "pandas", "scikit-learn", "mlxtend", "pymc", "matplotlib", "ipykernel"):
+        assert needed in pins, f"{needed} is a direct dependency of the lessons and must be pinned in requirements.in"
+    dev = _dev()
+    for needed in ("pytest", "nbval", "pytest-cov", "ruff", "mypy"):
+        assert needed in dev, f"{needed} tests or checks the course and must be pinned in requirements-dev.in"
 
 
-def test_environment_yml_has_the_same_pins():
-    env = _pins(ROOT / "environment.yml", skip={"python"})
-    assert env == _direct()
+def test_a_students_install_carries_no_test_tool():
+    lessons = set(_pins(ROOT / "requirements.lock"))
+    assert not lessons & TEST_ONLY, f"requirements.lock installs test-only tools: {sorted(lessons & TEST_ONLY)}"
+    both = set(_direct()) & set(_dev())
+    assert not both, f"pinned in both requirements.in and requirements-dev.in: {sorted(both)}"
+
+
+def test_environment_files_have_the_same_pins():
+    assert _pins(ROOT / "environment.yml", skip={"python"}) == _direct()
+    assert _pins(ROOT / "environment-dev.yml") == _dev()
 
 
 def test_lock_agrees_with_direct_pins():
@@ -57,9 +67,18 @@ def test_lock_agrees_with_direct_pins():
         assert lock.get(name) == ver, f"requirements.lock has {name}=={lock.get(name)}, requirements.in {ver}"
 
 
-@pytest.mark.parametrize("name", sorted(_direct()))
+def test_dev_lock_agrees_with_its_pins_and_with_the_course_lock():
+    dev_lock = _pins(ROOT / "requirements-dev.lock")
+    for name, ver in _dev().items():
+        assert dev_lock.get(name) == ver, f"requirements-dev.lock has {name}=={dev_lock.get(name)}, .in {ver}"
+    course = _pins(ROOT / "requirements.lock")
+    clashes = {n: (v, course[n]) for n, v in dev_lock.items() if n in course and course[n] != v}
+    assert not clashes, f"requirements-dev.lock and requirements.lock pin different versions: {clashes}"
+
+
+@pytest.mark.parametrize("name", sorted({**_direct(), **_dev()}))
 def test_installed_versions_are_the_pinned_ones(name):
-    assert version(name) == _direct()[name]
+    assert version(name) == {**_direct(), **_dev()}[name]
 
 
 def test_spark_lock_pins_pyspark_and_agrees_with_the_course_lock():

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import integrate, special, stats
 
 __all__ = [
@@ -76,6 +77,19 @@ def assign(
     variants in turn, so each variant's share of every stratum is equal to within one unit. ``variants`` is a
     number (names "A", "B", ...) or a list of names.
 
+    Parameters
+    ----------
+    units : sequence
+        The units to assign (customer ids), each once.
+    variants : int or sequence of str
+        The number of variants (named "A", "B", ...) or their names, at least two and distinct.
+    strata : Series or sequence, optional
+        A stratum per unit (e.g. segment), aligned with ``units``; default: one stratum.
+    seed : int, default 0
+        Random seed of the shuffle.
+
+    Examples
+    --------
     >>> assign([1, 2, 3, 4], ["A", "B"], seed=1).value_counts().tolist()
     [2, 2]
     """
@@ -84,45 +98,54 @@ def assign(
         raise ValueError(f"an A/B test needs at least two variants, got {names}")
     if len(set(names)) != len(names):
         raise ValueError(f"variant names must be distinct, got {names}")
-    units = pd.Index(units, name="customer_id")
-    if units.has_duplicates:
-        raise ValueError(f"units {units[units.duplicated()].unique().tolist()[:5]} appear more than once")
+    ids = pd.Index(units, name="customer_id")
+    if ids.has_duplicates:
+        raise ValueError(f"units {ids[ids.duplicated()].unique().tolist()[:5]} appear more than once")
     rng = np.random.default_rng(seed)
-    order = rng.permutation(len(units))
+    order = rng.permutation(len(ids))
     if strata is None:
-        group = np.zeros(len(units), np.int64)
+        group = np.zeros(len(ids), np.int64)
     else:
         group = pd.factorize(np.asarray(strata, dtype=object), sort=True, use_na_sentinel=False)[0]
     # rank of each unit within its stratum, in shuffled order; then a random variant offset per stratum
     shuffled_group = group[order]
     rank = pd.Series(shuffled_group).groupby(shuffled_group).cumcount().to_numpy()
     offset = rng.integers(0, len(names), group.max() + 1 if len(group) else 1)
-    slot = np.empty(len(units), np.int64)
+    slot = np.empty(len(ids), np.int64)
     slot[order] = (rank + offset[shuffled_group]) % len(names)
-    return pd.Series(np.asarray(names, dtype=object)[slot], index=units, name="variant")
+    return pd.Series(np.asarray(names, dtype=object)[slot], index=ids, name="variant")
 
 
 class SampleRatioMismatch(ValueError):
     """The variants' sizes differ from the designed split more than chance allows."""
 
 
-def srm_test(sizes: Sequence[int], shares: Sequence[float] | None = None) -> float:
+def srm_test(sizes: ArrayLike, shares: ArrayLike | None = None) -> float:
     """Chi-square goodness-of-fit p-value of the variant sizes against the designed shares (default: equal)."""
-    sizes = np.asarray(sizes, float)
-    shares = np.full(len(sizes), 1 / len(sizes)) if shares is None else np.asarray(shares, float) / np.sum(shares)
-    return float(stats.chisquare(sizes, sizes.sum() * shares).pvalue)
+    n = np.asarray(sizes, float)
+    w = np.full(len(n), 1 / len(n)) if shares is None else np.asarray(shares, float) / np.sum(shares)
+    return float(stats.chisquare(n, n.sum() * w).pvalue)
 
 
-def check_srm(sizes: Sequence[int] | pd.Series, shares: Sequence[float] | None = None, alpha: float = 0.001) -> float:
+def check_srm(sizes: ArrayLike | pd.Series, shares: ArrayLike | None = None, alpha: float = 0.001) -> float:
     """Raise :class:`SampleRatioMismatch` when the split is off (p < ``alpha``); return the p-value otherwise.
 
     A mismatch means the assignment or the logging is broken (a variant's emails bounced, a filter ran after
     the split): the test's results cannot be trusted, whatever they say.
+
+    Parameters
+    ----------
+    sizes : array-like or Series
+        Recipients per variant (a Series names the variants in the message).
+    shares : array-like, optional
+        The designed shares (normalised to sum to 1); default: equal.
+    alpha : float, default 0.001
+        The p-value below which the split is refused.
     """
-    names = list(sizes.index) if isinstance(sizes, pd.Series) else list(range(len(sizes)))
-    p = srm_test(np.asarray(sizes), shares)
+    n = np.asarray(sizes, float)
+    names = list(sizes.index) if isinstance(sizes, pd.Series) else list(range(len(n)))
+    p = srm_test(n, shares)
     if p < alpha:
-        n = np.asarray(sizes, float)
         expect = n.sum() * (np.full(len(n), 1 / len(n)) if shares is None else np.asarray(shares) / np.sum(shares))
         detail = ", ".join(f"{k}: {int(a)} (expected {e:.0f})" for k, a, e in zip(names, n, expect, strict=True))
         raise SampleRatioMismatch(
@@ -149,6 +172,19 @@ def pick_experiment(
 
     A lesson written for the course world's tests (e.g. ``X012``) then still runs on a team's experiments,
     and says which one it read instead.
+
+    Parameters
+    ----------
+    experiments : DataFrame
+        The experiments table (``campaign_id``, ``variants``).
+    sends : DataFrame
+        One row per recipient with ``campaign_id`` and ``variant``.
+    preferred : str
+        The experiment the lesson was written for.
+    n_variants : int or None, default 2
+        Only experiments with this many variants qualify; None for any.
+    exclude : sequence of str, default ()
+        Experiments not to choose (e.g. the one another section reads).
     """
     ids = experiments["campaign_id"].astype(str)
     if preferred in set(ids):
@@ -172,6 +208,17 @@ def counts(sends: pd.DataFrame, metric: str, variant: str = "variant", by: str |
 
     Returns a DataFrame indexed by variant (or by ``(by, variant)``), labels as text in sorted order, with
     columns ``n, successes, rate``.
+
+    Parameters
+    ----------
+    sends : DataFrame
+        One row per recipient, with ``variant`` and a 0/1 ``metric`` column.
+    metric : str
+        The 0/1 outcome column (e.g. ``opened``).
+    variant : str, default "variant"
+        The column holding each recipient's variant.
+    by : str, optional
+        A column to count within (e.g. ``segment``).
     """
     for col in [metric, variant] + ([by] if by else []):
         if col not in sends:
@@ -193,6 +240,15 @@ def revenue_per_recipient(sends: pd.DataFrame, transactions: pd.DataFrame, days:
     ``sends`` has ``customer_id, sent_at``; ``transactions`` has ``customer_id, order_date, quantity,
     unit_price``. Every order in the window counts, as in a campaign's attribution window: the control variant
     has the same organic orders, so the difference between variants is the effect.
+
+    Parameters
+    ----------
+    sends : DataFrame
+        One row per recipient with ``customer_id, sent_at``.
+    transactions : DataFrame
+        Order lines with ``customer_id, order_date, quantity, unit_price``.
+    days : float, default 7.0
+        The attribution window after each send, in days.
     """
     lines = transactions[transactions["customer_id"].isin(sends["customer_id"])]
     lines = pd.DataFrame(
@@ -252,6 +308,19 @@ def compare_proportions(
     the difference. With more than one challenger the p-values are adjusted (``correction``: any method of
     ``statsmodels.stats.multitest.multipletests``, e.g. "holm", "bonferroni"; None for none). The frame's
     ``attrs["chi2_p"]`` holds the chi-square test that all variants share one rate.
+
+    Parameters
+    ----------
+    successes : sequence of int
+        Successes per variant, the control first.
+    n : sequence of int
+        Recipients per variant.
+    names : sequence of str, optional
+        Variant names; default "A", "B", ...
+    alpha : float, default 0.05
+        One minus the intervals' confidence level.
+    correction : str or None, default "holm"
+        Multiple-comparison correction of the challengers' p-values (a ``multipletests`` method), None for none.
     """
     from statsmodels.stats.multitest import multipletests
 
@@ -293,14 +362,22 @@ def _pooled_z(s_a, n_a, s_b, n_b) -> np.ndarray:
 
 
 def welch(a: Sequence[float], b: Sequence[float], alpha: float = 0.05) -> dict:
-    """Welch's t-test of mean(b) - mean(a) (e.g. revenue per recipient), with its (1 - ``alpha``) interval."""
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    if min(len(a), len(b)) < 2:
+    """Welch's t-test of mean(b) - mean(a) (e.g. revenue per recipient), with its (1 - ``alpha``) interval.
+
+    Parameters
+    ----------
+    a, b : sequence of float
+        The values of the two groups; the difference is mean(b) - mean(a).
+    alpha : float, default 0.05
+        One minus the interval's confidence level.
+    """
+    xa, xb = np.asarray(a, float), np.asarray(b, float)
+    if min(len(xa), len(xb)) < 2:
         raise ValueError("each group needs at least two recipients for a t-test")
-    r = stats.ttest_ind(b, a, equal_var=False)
+    r = stats.ttest_ind(xb, xa, equal_var=False)
     ci = r.confidence_interval(1 - alpha)
     return {
-        "diff": float(b.mean() - a.mean()),
+        "diff": float(xb.mean() - xa.mean()),
         "ci_low": float(ci.low),
         "ci_high": float(ci.high),
         "t": float(r.statistic),
@@ -311,10 +388,22 @@ def welch(a: Sequence[float], b: Sequence[float], alpha: float = 0.05) -> dict:
 def bootstrap_diff(
     a: Sequence[float], b: Sequence[float], alpha: float = 0.05, n_resamples: int = 2000, seed: int = 0
 ) -> dict:
-    """Bootstrap (BCa) interval of mean(b) - mean(a): no normality assumed, for skewed revenue."""
-    a, b = np.asarray(a, float), np.asarray(b, float)
+    """Bootstrap (BCa) interval of mean(b) - mean(a): no normality assumed, for skewed revenue.
+
+    Parameters
+    ----------
+    a, b : sequence of float
+        The values of the two groups (e.g. revenue per recipient); the difference is mean(b) - mean(a).
+    alpha : float, default 0.05
+        One minus the interval's confidence level.
+    n_resamples : int, default 2000
+        Bootstrap resamples.
+    seed : int, default 0
+        Random seed of the resampling.
+    """
+    xa, xb = np.asarray(a, float), np.asarray(b, float)
     r = stats.bootstrap(
-        (b, a),
+        (xb, xa),
         lambda x, y, axis=-1: x.mean(axis=axis) - y.mean(axis=axis),
         vectorized=True,
         n_resamples=n_resamples,
@@ -323,7 +412,7 @@ def bootstrap_diff(
         rng=np.random.default_rng(seed),
     )
     return {
-        "diff": float(b.mean() - a.mean()),
+        "diff": float(xb.mean() - xa.mean()),
         "ci_low": float(r.confidence_interval.low),
         "ci_high": float(r.confidence_interval.high),
     }
@@ -334,6 +423,21 @@ def sample_size(p_base: float, lift: float, alpha: float = 0.05, power: float = 
 
     With more than two variants, ``alpha`` is split among the challengers (Bonferroni), as the analysis will.
 
+    Parameters
+    ----------
+    p_base : float
+        The base rate (e.g. the usual open rate).
+    lift : float
+        The relative lift to detect (0.10: 10 % above ``p_base``).
+    alpha : float, default 0.05
+        Significance level (split among the challengers when there are more than two variants).
+    power : float, default 0.8
+        Probability of detecting the lift.
+    n_variants : int, default 2
+        Number of variants, the control included.
+
+    Examples
+    --------
     >>> sample_size(0.20, 0.10)  # 20 % -> 22 % open rate
     6508
     """
@@ -366,6 +470,19 @@ def minimum_detectable_lift(p_base: float, n_per_variant: int, alpha: float = 0.
 
     The inverse of :func:`sample_size` (on Cohen's arcsine scale ``h``).
 
+    Parameters
+    ----------
+    p_base : float
+        The base rate (e.g. the usual open rate).
+    n_per_variant : int
+        Recipients per variant.
+    alpha : float, default 0.05
+        Significance level of the two-sided test.
+    power : float, default 0.8
+        Probability of detecting the lift.
+
+    Examples
+    --------
     >>> round(minimum_detectable_lift(0.20, 6508), 3)  # sample_size(0.20, 0.10) is 6508
     0.1
     """
@@ -392,6 +509,19 @@ def sequential_bounds(looks: int, alpha: float = 0.05, kind: str = "obrien-flemi
     Rowe 1969; Jennison and Turnbull 2000, ch. 19), so it needs no simulation. Reproduces Jennison and Turnbull's
     tables 2.1 and 2.3 (e.g. 5 looks at 5 %: Pocock 2.413, O'Brien-Fleming 2.040 at the last look).
 
+    Parameters
+    ----------
+    looks : int
+        Number of equally spaced looks.
+    alpha : float, default 0.05
+        The overall two-sided false-positive rate to keep.
+    kind : {"obrien-fleming", "pocock"}
+        The shape of the bounds.
+    points : int, default 201
+        Grid points of the numerical integration.
+
+    Examples
+    --------
     >>> sequential_bounds(5, kind="obrien-fleming").round(3).tolist()
     [4.562, 3.226, 2.634, 2.281, 2.04]
     """
@@ -457,6 +587,23 @@ def peeking_simulation(
     (``single look``): the latter stays near ``alpha``, the former climbs with every look. With ``bounds``
     (a critical |z| per look, e.g. :func:`sequential_bounds`) a look is significant when |z| reaches its bound
     instead of the fixed ``alpha``: the same simulation then checks that a sequential design keeps its promise.
+
+    Parameters
+    ----------
+    p : float
+        The rate of both variants.
+    n_per_variant : int
+        Recipients per variant at the end of a test.
+    looks : int
+        Equally spaced looks at the data.
+    n_experiments : int, default 2000
+        Number of simulated A/A tests.
+    alpha : float, default 0.05
+        Significance level of each look.
+    seed : int, default 0
+        Random seed.
+    bounds : sequence of float, optional
+        A critical |z| per look (e.g. :func:`sequential_bounds`) instead of the fixed ``alpha``.
     """
     rng = np.random.default_rng(seed)
     step = n_per_variant // looks
@@ -492,6 +639,17 @@ def beta_prior_from_rates(
     campaigns. The strength ``a + b`` is capped at ``max_strength`` pseudo-recipients, so a prior never outweighs a
     test's own data when past campaigns happened to be alike.
 
+    Parameters
+    ----------
+    rates : sequence of float
+        The rates of past campaigns.
+    n : sequence of float, optional
+        The campaigns' sizes, to remove each rate's binomial noise from the spread.
+    max_strength : float, default 1000.0
+        Cap on the prior's strength ``a + b``, in pseudo-recipients.
+
+    Examples
+    --------
     >>> a, b = beta_prior_from_rates([0.1, 0.2, 0.3])
     >>> round(a / (a + b), 3)
     0.2
@@ -511,7 +669,15 @@ def beta_prior_from_rates(
 
 
 def posterior(successes, n, prior: tuple[float, float] = (1.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
-    """Conjugate Beta posterior parameters per variant: (a + successes, b + failures)."""
+    """Conjugate Beta posterior parameters per variant: (a + successes, b + failures).
+
+    Parameters
+    ----------
+    successes, n : array-like
+        Successes and recipients per variant.
+    prior : tuple of float, default (1.0, 1.0)
+        The Beta(a, b) prior of every variant's rate.
+    """
     s, m = _check_counts(successes, n, min_variants=1)
     a, b = prior
     if a <= 0 or b <= 0:
@@ -522,6 +688,15 @@ def posterior(successes, n, prior: tuple[float, float] = (1.0, 1.0)) -> tuple[np
 def prob_b_beats_a(a_a: float, b_a: float, a_b: float, b_b: float) -> float:
     """P(p_B > p_A) for independent p_A ~ Beta(a_a, b_a), p_B ~ Beta(a_b, b_b), by numerical integration.
 
+    Parameters
+    ----------
+    a_a, b_a : float
+        A's Beta posterior parameters.
+    a_b, b_b : float
+        B's Beta posterior parameters.
+
+    Examples
+    --------
     >>> round(prob_b_beats_a(1, 1, 2, 1), 6)  # p_B ~ Beta(2, 1) against a uniform p_A: 2/3
     0.666667
     """
@@ -543,6 +718,13 @@ def bayes_summary(draws: np.ndarray | pd.DataFrame, names: Sequence[str] | None 
     points, if we pick it and it is not the best. ``p_beats_first_mcse`` is the Monte-Carlo standard error of
     ``p_beats_first``: from the chains (ArviZ, effective sample size) when the draws come from :func:`pymc_ab`,
     else for independent draws.
+
+    Parameters
+    ----------
+    draws : ndarray or DataFrame
+        Posterior draws of the variants' rates, draws x variants.
+    names : sequence of str, optional
+        Variant names; default: the DataFrame's columns, or "A", "B", ...
     """
     chains = draws.attrs.get("chains") if isinstance(draws, pd.DataFrame) else None
     if isinstance(draws, pd.DataFrame):
@@ -574,6 +756,15 @@ def exact_summary(a, b, names: Sequence[str] | None = None) -> pd.DataFrame:
     expected loss by numerical integration over the rate. These are the numbers Monte-Carlo draws of the same
     posterior (independent, or PyMC's) estimate; they are the same on every computer, to their last printed digit.
 
+    Parameters
+    ----------
+    a, b : array-like
+        The Beta posterior parameters per variant (e.g. from :func:`posterior`).
+    names : sequence of str, optional
+        Variant names; default "A", "B", ...
+
+    Examples
+    --------
     >>> s = exact_summary([1, 2], [1, 1], names=["A", "B"])
     >>> s["p_beats_first"].round(6).tolist(), s["mean"].round(6).tolist()
     ([0.0, 0.666667], [0.5, 0.666667])
@@ -618,6 +809,13 @@ def mc_errors(draws: pd.DataFrame, chains: int | None = None) -> pd.DataFrame:
     From the chains (ArviZ's MCSE, which accounts for autocorrelation) when the draws come from :func:`pymc_ab`
     (or ``chains`` is given), else for independent draws. A figure that is the same in every draw (e.g. the
     control's lift over itself) has an error of 0.
+
+    Parameters
+    ----------
+    draws : DataFrame
+        Posterior draws, draws x variants (from :func:`pymc_ab` or independent).
+    chains : int, optional
+        Number of chains the draws come from; default: the draws' ``attrs["chains"]``, else independent draws.
     """
     chains = chains or (draws.attrs.get("chains") if isinstance(draws, pd.DataFrame) else None) or None
     names = list(draws.columns) if isinstance(draws, pd.DataFrame) else None
@@ -651,6 +849,15 @@ def mc_check(estimate: pd.DataFrame, exact: pd.DataFrame, mcse: pd.DataFrame | N
     the draws agree with the exact answer; a larger value is a sampler, a model or a formula that is wrong, not
     bad luck (the chance of |z| > 5 is 6 in 10 million per figure; the errors of tail quantiles are themselves
     estimated from few draws, which the margin allows for).
+
+    Parameters
+    ----------
+    estimate : DataFrame
+        Figures estimated from draws (e.g. :func:`bayes_summary`).
+    exact : DataFrame
+        The same figures computed exactly, same rows (e.g. :func:`exact_summary`).
+    mcse : DataFrame, optional
+        Their Monte-Carlo standard errors; default: the ``<figure>_mcse`` columns of ``estimate``.
     """
     figures = [c for c in exact.columns if c in estimate.columns]
     errors = mcse[figures] if mcse is not None else estimate[[f"{c}_mcse" for c in figures]].set_axis(figures, axis=1)
@@ -686,15 +893,15 @@ def _mcse(values: np.ndarray, chains: int | None, prob: float | None = None) -> 
         return iid
     import arviz as az
 
-    out = []
+    errors = []
     for col in x.T:
         if col.min() == col.max():
-            out.append(0.0)
+            errors.append(0.0)
         elif prob is None:
-            out.append(float(np.ravel(az.mcse(col.reshape(chains, -1)))[0]))
+            errors.append(float(np.ravel(az.mcse(col.reshape(chains, -1)))[0]))
         else:
-            out.append(float(np.ravel(az.mcse(col.reshape(chains, -1), method="quantile", prob=prob))[0]))
-    out = np.asarray(out)
+            errors.append(float(np.ravel(az.mcse(col.reshape(chains, -1), method="quantile", prob=prob))[0]))
+    out = np.asarray(errors)
     # ArviZ's error of a tail quantile comes from a noisy estimate of its effective sample size and can come out
     # below what even independent draws would give: never report less than that
     return np.maximum(out, iid) if prob is not None else out
@@ -717,6 +924,19 @@ def decide(
 
     Returns ``{"winner": name index or None, "expected_loss": ..., "p_best": ...}``; ``winner`` is None while
     every variant could still cost more than ``threshold`` (keep the test running).
+
+    Parameters
+    ----------
+    successes, n : array-like
+        Successes and recipients per variant.
+    prior : tuple of float, default (1.0, 1.0)
+        The Beta(a, b) prior of every variant's rate.
+    threshold : float, default 0.001
+        Expected loss (rate points) below which a winner is declared.
+    n_draws : int, default 20000
+        Posterior draws used to estimate the expected losses.
+    seed : int, default 0
+        Random seed of the draws.
     """
     a, b = posterior(successes, n, prior)
     d = np.random.default_rng(seed).beta(a, b, size=(n_draws, len(a)))
@@ -739,6 +959,18 @@ class LiftPrior:
     mixture of normals. ``sd`` is its standard deviation: the typical size of a lift.
 
     Attributes: ``lifts`` (the table of past lifts), ``tau`` (the grid) and ``weights`` (its posterior).
+
+    Parameters
+    ----------
+    lifts : DataFrame
+        Past lifts, one row per comparison, with ``lift`` (log-odds) and ``se`` (its standard error), as made by
+        :func:`past_lifts`.
+    hyper_scale : float, default 0.5
+        Scale of the half-normal hyper-prior of ``tau``, the spread of true lifts.
+    grid : int, default 400
+        Number of grid points for ``tau``.
+    max_tau : float, default 2.0
+        Largest ``tau`` on the grid (log-odds).
     """
 
     def __init__(self, lifts: pd.DataFrame, hyper_scale: float = 0.5, grid: int = 400, max_tau: float = 2.0):
@@ -759,11 +991,25 @@ class LiftPrior:
         return float(np.sqrt((self.weights * self.tau**2).sum()))
 
     def sample(self, size: int, rng: np.random.Generator) -> np.ndarray:
-        """True log-odds lifts of ``size`` new tests: a spread from its posterior, then a lift."""
+        """True log-odds lifts of ``size`` new tests: a spread from its posterior, then a lift.
+
+        Parameters
+        ----------
+        size : int
+            Number of lifts to draw.
+        rng : numpy.random.Generator
+            The random generator to draw with.
+        """
         return rng.normal(0.0, rng.choice(self.tau, size=size, p=self.weights))
 
     def logpdf(self, d: np.ndarray) -> np.ndarray:
-        """Log-density of the prior at lifts ``d``."""
+        """Log-density of the prior at lifts ``d``.
+
+        Parameters
+        ----------
+        d : ndarray
+            Log-odds lifts.
+        """
         comp = stats.norm.logpdf(np.asarray(d)[..., None], 0.0, self.tau) + np.log(np.maximum(self.weights, 1e-300))
         return special.logsumexp(comp, axis=-1)
 
@@ -777,6 +1023,19 @@ def past_lifts(
     default every kind but ``send_time``, whose variants are hours, not messages). Counts get half a pseudo-count
     so that a variant without a success has a finite lift. Only experiments sent *before* the one a prior is for
     may inform it: later ones were not known when it was read.
+
+    Parameters
+    ----------
+    experiments : DataFrame
+        The experiments table (``campaign_id``, ``date``, ``kind``, optionally ``variants`` as "A|B|...").
+    sends : DataFrame
+        One row per recipient with ``campaign_id``, ``variant`` and ``metric``.
+    metric : str
+        The 0/1 outcome column (``opened``, ``clicked``).
+    before : date
+        Only experiments dated before this day are used.
+    kinds : sequence of str, optional
+        The experiment kinds to use; default: every kind but ``send_time``.
     """
     when = pd.to_datetime(experiments["date"])
     keep = when < pd.Timestamp(before)
@@ -821,6 +1080,21 @@ def lift_expected_loss(
     The model: A's rate has the Beta ``level`` prior, B's log-odds are A's plus a lift with the prior ``lift``;
     the posterior is integrated on a grid around the data (A's log-odds ± 6 standard errors; the lift ± 6
     posterior standard deviations), which is exact to well under the rule's thresholds. Returns shape (tests, 2).
+
+    Parameters
+    ----------
+    successes_a, n_a : array-like
+        A's successes and recipients, one value per test.
+    successes_b, n_b : array-like
+        B's successes and recipients, one value per test.
+    level : tuple of float
+        The Beta(a, b) prior of A's rate.
+    lift : LiftPrior
+        The prior of B's log-odds lift over A.
+    mu_points : int, default 41
+        Grid points for A's log-odds.
+    lift_points : int, default 121
+        Grid points for the lift.
     """
     sa, na, sb, nb = (np.atleast_1d(np.asarray(x, float))[:, None, None] for x in (successes_a, n_a, successes_b, n_b))
     mu_hat = np.log((sa + 0.5) / (na - sa + 0.5))
@@ -865,6 +1139,25 @@ def bayes_decision_simulation(
     true rate minus the chosen one's) with ``stated_loss`` (the expected loss at the stop). Returns one row per
     test: ``decided``, ``chosen``, ``better`` (the chosen rate is the higher one), ``recipients`` per variant at the
     stop, ``true_lift`` (B's log-odds over A's), ``stated_loss`` and ``realised_loss``.
+
+    Parameters
+    ----------
+    level : tuple of float
+        The Beta(a, b) prior of A's rate, from which each test's A rate is drawn.
+    lift : LiftPrior
+        The prior of B's log-odds lift over A, from which each test's lift is drawn.
+    batch : int, default 500
+        Recipients added per variant at each look.
+    max_batches : int, default 40
+        Looks before a test stops undecided.
+    threshold : float, default 0.001
+        Expected loss (rate points) below which the rule stops and chooses.
+    n_experiments : int, default 1000
+        Number of simulated tests.
+    aa : bool, default False
+        Simulate A/A tests (no lift).
+    seed : int, default 0
+        Random seed.
     """
     if threshold <= 0 or batch < 1 or max_batches < 1 or n_experiments < 1:
         raise ValueError("threshold, batch, max_batches and n_experiments must be positive")
@@ -926,6 +1219,21 @@ def pymc_ab(
 
     The same model as :func:`posterior`, sampled by NUTS: the two must agree (tests check it), and this one
     extends to models without a closed form. Sampling is seeded and silent.
+
+    Parameters
+    ----------
+    successes, n : array-like
+        Successes and recipients per variant.
+    prior : tuple of float, default (1.0, 1.0)
+        The Beta(a, b) prior of every variant's rate.
+    names : sequence of str, optional
+        Variant names; default "A", "B", ...
+    draws : int, default 2000
+        Draws per chain after tuning.
+    chains : int, default 2
+        Number of chains.
+    seed : int, default 0
+        Random seed of the sampler.
     """
     import pymc as pm
 
@@ -991,6 +1299,23 @@ def pymc_by_group(
     Monte-Carlo standard error (``<figure>_mcse``, from the chains), and ``attrs["sigma_mean"]`` with its error. With
     two
     variants, :func:`by_group_exact` computes the same figures without sampling; :func:`mc_check` compares them.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per (group, variant) with ``group, variant, n, successes``; the first variant is the control.
+    prior_logit_sd : float, default 1.5
+        Standard deviation of the prior of each group's level (logit scale).
+    effect_sd : float, default 0.5
+        Standard deviation of the prior of each variant's shared effect (logit scale).
+    draws : int, default 1000
+        Draws per chain after tuning.
+    chains : int, default 2
+        Number of chains.
+    seed : int, default 0
+        Random seed of the sampler.
+    centered : bool, default False
+        Sample the centred form (a funnel; for the lesson's comparison) instead of the non-centred one.
     """
     import pymc as pm
 
@@ -1061,6 +1386,13 @@ def divergence_note(draws: pd.DataFrame) -> str:
     The count itself follows each chain's exact path, which last-bit differences between CPUs change (3 on one
     machine, 5 on another for the same seed), so a lesson reports only what a reader acts on: none, or some.
 
+    Parameters
+    ----------
+    draws : DataFrame
+        Draws made by :func:`pymc_by_group` (their ``attrs["divergences"]`` is read).
+
+    Examples
+    --------
     >>> divergence_note(pd.DataFrame())  # no attrs: nothing was sampled
     Traceback (most recent call last):
     ...
@@ -1084,6 +1416,19 @@ def by_group_exact(
     P(challenger beats the control)) and ``attrs["sigma_mean"]``. It is deterministic, so it is the same on every
     computer to its last printed digit, and PyMC's draws must agree with it within their Monte-Carlo error
     (:func:`mc_check`). Grid error is below 1e-4 in every figure on groups of a few hundred recipients or more.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per (group, variant) with ``group, variant, n, successes``, two variants, the control first.
+    prior_logit_sd : float, default 1.5
+        Standard deviation of the prior of each group's level (logit scale).
+    effect_sd : float, default 0.5
+        Standard deviation of the prior of the shared effect (logit scale).
+    sigma_sd : float, default 0.3
+        Scale of the half-normal prior of ``sigma``, the spread of the groups' effects.
+    points : int, default 97
+        Grid points per dimension.
     """
     groups, variants = _groups_and_variants(table)
     if len(variants) != 2:

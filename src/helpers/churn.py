@@ -57,6 +57,15 @@ def churn_frame(world, as_of: pd.Timestamp | str, horizon_days: int = 90) -> tup
     same for ``inactive_days`` at the customer's rate of orders, visits and product views).
 
     Raises when the horizon runs past the end of the data (the outcome would be unknown, not "churned").
+
+    Parameters
+    ----------
+    world : World
+        The world (``customers``, ``transactions``, ``events``).
+    as_of : Timestamp or str
+        The date the features are known on; the outcome is read in the horizon after it.
+    horizon_days : int, default 90
+        The horizon of "no order", in days.
     """
     as_of = pd.Timestamp(as_of)
     tx = world.transactions
@@ -89,6 +98,15 @@ def churn_panel(world, as_of_dates, horizon_days: int = 90) -> pd.DataFrame:
     Columns: ``customer_id``, ``as_of``, the features and ``churned``. A customer appears at every date at
     which they had bought before; each row's outcome is only known ``horizon_days`` after its ``as_of``, so a
     model that scores one date may learn only from dates at least a horizon earlier.
+
+    Parameters
+    ----------
+    world : World
+        The world (``customers``, ``transactions``, ``events``).
+    as_of_dates : sequence of date
+        The dates to stack, each as in :func:`churn_frame`.
+    horizon_days : int, default 90
+        The horizon of "no order", in days.
     """
     dates = sorted(pd.Timestamp(d) for d in as_of_dates)
     if not dates:
@@ -146,7 +164,15 @@ class NeighbourChurn(ClassifierMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, x: pd.DataFrame, y) -> NeighbourChurn:
-        """Remember the standardised customers ``x`` and whether each churned (``y``)."""
+        """Remember the standardised customers ``x`` and whether each churned (``y``).
+
+        Parameters
+        ----------
+        x : DataFrame
+            Standardised features of the known customers.
+        y : array-like
+            Whether each churned (0/1).
+        """
         x, y = validate_data(self, x, y, dtype=float)
         check_classification_targets(y)
         if len(x) < self.n_neighbors:
@@ -161,13 +187,25 @@ class NeighbourChurn(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, x: pd.DataFrame) -> np.ndarray:
-        """Share of each class among the nearest known customers (columns in the order of ``classes_``)."""
+        """Share of each class among the nearest known customers (columns in the order of ``classes_``).
+
+        Parameters
+        ----------
+        x : DataFrame
+            Standardised features of the customers to score, in the columns of ``fit``.
+        """
         check_is_fitted(self)
         x = validate_data(self, x, dtype=float, reset=False)
         return self.knn_.predict_proba(self.scaler_.transform(self._prep(x)))
 
     def predict(self, x: pd.DataFrame) -> np.ndarray:
-        """The majority class among the nearest known customers."""
+        """The majority class among the nearest known customers.
+
+        Parameters
+        ----------
+        x : DataFrame
+            Standardised features of the customers to score, in the columns of ``fit``.
+        """
         check_is_fitted(self)
         return self.classes_[self.predict_proba(x).argmax(axis=1)]
 
@@ -179,6 +217,17 @@ def oracle_no_purchase(truth, customer_ids, as_of: pd.Timestamp | str, horizon_d
     hazard is multiplied after the drift date). With horizon H: P = h/(h+lambda) (1 - e^{-(h+lambda)H}) +
     e^{-(h+lambda)H}. Campaign-driven extra orders are not in this formula, so it is an excellent, not a perfect,
     score.
+
+    Parameters
+    ----------
+    truth : Truth
+        The world's planted truth.
+    customer_ids : array-like
+        The customers to score.
+    as_of : Timestamp or str
+        The scoring date.
+    horizon_days : int, default 90
+        The horizon of "no order", in days.
     """
     as_of = pd.Timestamp(as_of)
     lat, h, lam = _planted_rates(truth, customer_ids, as_of)
@@ -199,6 +248,17 @@ def oracle_from_history(world, customer_ids, as_of: pd.Timestamp | str, horizon_
 
     A customer with no visit or order before ``as_of`` counts from signup. ``world`` needs ``truth``,
     ``transactions`` and ``events``.
+
+    Parameters
+    ----------
+    world : World
+        The world, with ``truth``, ``transactions`` and ``events``.
+    customer_ids : array-like
+        The customers to score.
+    as_of : Timestamp or str
+        The scoring date: only the history before it is used.
+    horizon_days : int, default 90
+        The horizon of "no order", in days.
     """
     as_of = pd.Timestamp(as_of)
     if world.truth is None:
@@ -247,7 +307,13 @@ def _p_no_order_if_active(h: np.ndarray, lam: np.ndarray, horizon_days: int) -> 
 
 
 def churn_model(random_state: int = 0):
-    """The course's churn classifier: gradient-boosted trees, slow learning rate, mild regularisation."""
+    """The course's churn classifier: gradient-boosted trees, slow learning rate, mild regularisation.
+
+    Parameters
+    ----------
+    random_state : int, default 0
+        Random seed of the boosting.
+    """
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     return HistGradientBoostingClassifier(
@@ -256,7 +322,21 @@ def churn_model(random_state: int = 0):
 
 
 def feature_importance(model, x: pd.DataFrame, y, random_state: int = 0, n_repeats: int = 5) -> pd.Series:
-    """Drop in ROC AUC when each feature is shuffled (permutation importance), largest first."""
+    """Drop in ROC AUC when each feature is shuffled (permutation importance), largest first.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted classifier with ``predict_proba``.
+    x : DataFrame
+        Features to shuffle, one column per feature (held-out rows).
+    y : array-like
+        The outcome of each row of ``x``.
+    random_state : int, default 0
+        Random seed of the shuffles.
+    n_repeats : int, default 5
+        Shuffles per feature.
+    """
     from sklearn.inspection import permutation_importance
 
     r = permutation_importance(
@@ -270,6 +350,17 @@ def bgnbd_no_purchase(world, customer_ids, as_of: pd.Timestamp | str, horizon_da
 
     The model is fitted on :func:`helpers.rfm.lifetimes_summary` of every customer who bought before ``as_of``
     (days; it uses no label, so it may be fitted on the customers it scores) and scored for ``customer_ids``.
+
+    Parameters
+    ----------
+    world : World
+        The world (its ``transactions`` are used).
+    customer_ids : array-like
+        The customers to score.
+    as_of : Timestamp or str
+        The scoring date: the model sees the orders before it.
+    horizon_days : int, default 90
+        The horizon of "no order", in days.
     """
     from . import clv, rfm
 
@@ -294,6 +385,17 @@ def auc_by_population(
 
     One column per population (``"all"``, ``"last order <= 365 d"``, ...), one row per score, and a last row
     ``customers`` with the population's size and ``churn rate`` with its share of churners.
+
+    Parameters
+    ----------
+    y : Series
+        1 for a churner, 0 otherwise, indexed by customer.
+    scores : DataFrame
+        One column per score (higher: more likely to churn), same index as ``y``.
+    recency_days : Series
+        Days since each customer's last order, same index as ``y``.
+    within_days : sequence of int or None, default (None, 365, 180)
+        The populations: None for all customers, ``d`` for those whose last order is at most ``d`` days old.
     """
     from sklearn.metrics import roc_auc_score
 
@@ -325,6 +427,19 @@ def customer_value(
     What keeping the customer for one more horizon is worth at the pace they were buying, known on ``as_of``:
     the value in a retention decision. A customer who has not bought for ``lookback_days`` is worth 0, so no
     offer to them can pay. Spend is ``quantity x unit_price`` (net of discounts).
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Order lines with ``customer_id, order_date, quantity, unit_price``.
+    customer_ids : array-like
+        The customers to value.
+    as_of : Timestamp or str
+        The decision date: only orders before it count.
+    horizon_days : int, default 90
+        The horizon the value is scaled to, in days.
+    lookback_days : int, default 365
+        The window of past spend, in days.
     """
     as_of = pd.Timestamp(as_of)
     if lookback_days <= 0 or horizon_days <= 0:

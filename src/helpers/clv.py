@@ -37,7 +37,7 @@ SUMMARY_COLUMNS = ("frequency", "recency", "T")
 def check_summary(summary: pd.DataFrame, name: str = "summary") -> pd.DataFrame:
     """Validate a lifetimes-style summary; return its three columns as floats. Raises with the rows at fault."""
     if not isinstance(summary, pd.DataFrame):
-        shape = np.shape(summary) if hasattr(summary, "__len__") or hasattr(summary, "shape") else ()
+        shape: tuple[int, ...] = np.shape(summary) if hasattr(summary, "__len__") or hasattr(summary, "shape") else ()
         if len(shape) != 2 or shape[1] != len(SUMMARY_COLUMNS) or hasattr(summary, "tocsr"):
             raise TypeError(
                 f"{name} must be a DataFrame with columns {', '.join(SUMMARY_COLUMNS)}, or an array of "
@@ -236,7 +236,7 @@ class BetaGeo(BaseEstimator):
 
     @staticmethod
     def _check_t(t: float) -> float:
-        if not np.isscalar(t) or not np.isfinite(t) or t <= 0:
+        if not isinstance(t, Real) or not np.isfinite(float(t)) or t <= 0:
             raise ValueError(f"horizon t must be a positive number of the summary's time unit; got {t!r}")
         return float(t)
 

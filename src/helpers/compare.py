@@ -146,6 +146,23 @@ def paired_metric_difference(
     Returns the same keys as :func:`paired_difference`: ``difference``, ``low``, ``high``, ``n``, ``a``, ``b``
     (the metric of each on all units).
 
+    Parameters
+    ----------
+    metric : callable
+        ``metric(truth, prediction) -> float`` (e.g. ``adjusted_rand_score``).
+    truth : array-like
+        The true labels or values, one per unit.
+    a, b : array-like
+        The two methods' predictions, aligned with ``truth``.
+    level : float, default 0.95
+        Confidence level of the interval.
+    n_resamples : int, default 1000
+        Bootstrap resamples.
+    random_state : int, default 0
+        Random seed of the resampling.
+
+    Examples
+    --------
     >>> from sklearn.metrics import adjusted_rand_score
     >>> truth = np.repeat([0, 1, 2], 100)
     >>> good, poor = truth.copy(), truth.copy()
@@ -185,7 +202,21 @@ def difference_table(
     n_resamples: int = 2000,
     random_state: int = 0,
 ) -> pd.DataFrame:
-    """:func:`paired_difference` for each ``(a, b)`` of ``pairs``, named from ``values``; one row per pair."""
+    """:func:`paired_difference` for each ``(a, b)`` of ``pairs``, named from ``values``; one row per pair.
+
+    Parameters
+    ----------
+    values : dict of str to Series
+        Per-unit values of each method (e.g. a hit or a squared error per customer), on a common index.
+    pairs : list of (str, str)
+        The pairs ``(a, b)`` of keys of ``values`` to compare (a - b).
+    level : float, default 0.95
+        Confidence level of the intervals.
+    n_resamples : int, default 2000
+        Bootstrap resamples.
+    random_state : int, default 0
+        Random seed of the resampling.
+    """
     rows = []
     for a, b in pairs:
         r = paired_difference(values[a], values[b], level=level, n_resamples=n_resamples, random_state=random_state)

@@ -15,6 +15,11 @@ __all__ = ["monthly_orders", "event_counts", "pair_lift", "planted_rule_check", 
 def monthly_orders(transactions: pd.DataFrame) -> pd.DataFrame:
     """Orders, customers and revenue per calendar month.
 
+    Parameters
+    ----------
+    transactions : DataFrame
+        Order lines with ``order_id, customer_id, order_date, quantity, unit_price``.
+
     Examples
     --------
     >>> tx = pd.DataFrame({"order_id": [1, 1, 2], "customer_id": [7, 7, 8],
@@ -33,12 +38,25 @@ def monthly_orders(transactions: pd.DataFrame) -> pd.DataFrame:
 
 
 def event_counts(events: pd.DataFrame) -> pd.Series:
-    """Number of events of each type, most frequent first."""
+    """Number of events of each type, most frequent first.
+
+    Parameters
+    ----------
+    events : DataFrame
+        The events table (``event_type``).
+    """
     return events["event_type"].value_counts().rename("events")
 
 
 def pair_lift(transactions: pd.DataFrame, a: str, b: str) -> dict[str, float]:
     """Support, confidence and lift of the rule ``a => b`` over orders (an order contains a product or not).
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Order lines with ``order_id, product_id``.
+    a, b : str
+        The products of the rule ``a => b``.
 
     Examples
     --------
@@ -57,7 +75,15 @@ def pair_lift(transactions: pd.DataFrame, a: str, b: str) -> dict[str, float]:
 
 
 def planted_rule_check(transactions: pd.DataFrame, truth: Truth) -> pd.DataFrame:
-    """Observed vs planted lift of every planted association rule, with the relative error."""
+    """Observed vs planted lift of every planted association rule, with the relative error.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Order lines with ``order_id, product_id``.
+    truth : Truth
+        The world's planted truth (its ``association_rules``).
+    """
     rows = []
     for r in truth["association_rules"]:
         obs = pair_lift(transactions, r["antecedent"], r["consequent"])
@@ -76,7 +102,15 @@ def planted_rule_check(transactions: pd.DataFrame, truth: Truth) -> pd.DataFrame
 
 
 def segment_share_check(customers: pd.DataFrame, truth: Truth) -> pd.DataFrame:
-    """Planted segment share vs the share of customers actually drawn into each segment."""
+    """Planted segment share vs the share of customers actually drawn into each segment.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        The customers table (``customer_id``): the customers whose drawn segments are counted.
+    truth : Truth
+        The world's planted truth (segment shares and each customer's segment).
+    """
     lat = truth.customers.set_index("customer_id")
     seg = lat.loc[customers["customer_id"], "segment_name"]
     drawn = seg.value_counts(normalize=True)

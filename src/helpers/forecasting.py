@@ -50,6 +50,19 @@ def send_log_features(
     before (any campaign); silent means no site visit or order in the ``silent_days`` before the send. Both
     are known before a launch for a planned audience. ``events`` needs customer_id, timestamp, event_type and
     campaign_id; ``orders`` (customer_id, order_date), when given, counts as activity too.
+
+    Parameters
+    ----------
+    events : DataFrame
+        The events table: ``customer_id, timestamp, event_type, campaign_id``.
+    orders : DataFrame, optional
+        Orders with ``customer_id, order_date``, counted as activity.
+    tau_days : float, default 10.0
+        Decay time of message fatigue, in days.
+    silent_days : float, default 90.0
+        A recipient with no visit or order in this many days before the send is silent.
+    chunk_rows : int, default 5000000
+        Rows of the send log processed at a time (bounds memory).
     """
     for col in ("customer_id", "timestamp", "event_type", "campaign_id"):
         if col not in events:
@@ -208,7 +221,15 @@ class CampaignFeatures(TransformerMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, campaigns: pd.DataFrame, y=None) -> CampaignFeatures:
-        """Learn the segments, subject variants and first date of the history ``campaigns``."""
+        """Learn the segments, subject variants and first date of the history ``campaigns``.
+
+        Parameters
+        ----------
+        campaigns : DataFrame
+            Past campaigns (the campaigns table).
+        y : None
+            Ignored; present for scikit-learn's pipeline API.
+        """
         c = self._table(campaigns)
         self.segments_ = sorted(c["target_segment"].astype(str).unique())
         self.subjects_ = sorted(c["subject_variant"].astype(str).unique())
@@ -218,7 +239,13 @@ class CampaignFeatures(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, campaigns: pd.DataFrame) -> pd.DataFrame:
-        """The features of ``campaigns`` (the history or planned campaigns) in the columns learned by ``fit``."""
+        """The features of ``campaigns`` (the history or planned campaigns) in the columns learned by ``fit``.
+
+        Parameters
+        ----------
+        campaigns : DataFrame
+            Campaigns in the layout of the campaigns table.
+        """
         check_is_fitted(self, "start_")
         c = self._table(campaigns)
         date = pd.to_datetime(c["date"])
@@ -243,7 +270,13 @@ class CampaignFeatures(TransformerMixin, BaseEstimator):
         return X
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
-        """Names of the features ``transform`` returns."""
+        """Names of the features ``transform`` returns.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored; present for scikit-learn's API.
+        """
         check_is_fitted(self, "feature_names_out_")
         return self.feature_names_out_
 
@@ -252,6 +285,13 @@ def with_send_log(campaigns: pd.DataFrame, send_log: pd.DataFrame) -> pd.DataFra
     """``campaigns`` with the columns of ``send_log`` (indexed by campaign_id, e.g. :func:`send_log_features`).
 
     Every campaign needs its row of the send log; the campaigns table itself is not changed.
+
+    Parameters
+    ----------
+    campaigns : DataFrame
+        The campaigns table (``campaign_id``).
+    send_log : DataFrame
+        Features per campaign, indexed by ``campaign_id``.
     """
     ids = campaigns["campaign_id"].astype(str)
     missing = ids[~ids.isin(send_log.index.astype(str))]
@@ -340,6 +380,23 @@ def forecast_cv(
     history holds, so that a team with fewer campaigns gets smaller folds rather than an error.
 
     Returns one row per (model, held-out campaign): date, fold, observed rate, prediction, trials.
+
+    Parameters
+    ----------
+    campaigns : DataFrame
+        Past campaigns with ``date``, ``kpi`` and its trials, in any order.
+    X : DataFrame
+        Their features (:class:`CampaignFeatures`), same rows.
+    kpi : str, default "open_rate"
+        The rate to forecast.
+    models : sequence of str, default ("glm", "kernel")
+        The models to compare.
+    n_splits : int, default 4
+        Number of time-ordered folds.
+    test_size : int, optional
+        Campaigns per fold; default: the history split in ``n_splits + 1`` equal parts.
+    seed : int, default 0
+        Random seed of the models.
     """
     if kpi not in KPI_COLUMNS:
         raise KPIError(f"forecast_cv: unknown kpi {kpi!r}; choose one of {', '.join(KPI_COLUMNS)}")
@@ -384,6 +441,13 @@ def noise_floor(cv: pd.DataFrame, expected: pd.Series) -> float:
 
     No forecast can beat it on average: it is the binomial noise of the recipients' draws around the rate
     the planted response model gives them. ``expected`` is indexed by campaign_id.
+
+    Parameters
+    ----------
+    cv : DataFrame
+        The output of :func:`forecast_cv` (the held-out campaigns and their trials).
+    expected : Series
+        The planted expected rate of each campaign, indexed by ``campaign_id``.
     """
     ids = cv["campaign_id"].drop_duplicates()
     missing = ids[~ids.isin(expected.index)]
@@ -394,7 +458,13 @@ def noise_floor(cv: pd.DataFrame, expected: pd.Series) -> float:
 
 
 def cv_errors(cv: pd.DataFrame) -> pd.Series:
-    """RMSE of each model over the held-out campaigns of :func:`forecast_cv`."""
+    """RMSE of each model over the held-out campaigns of :func:`forecast_cv`.
+
+    Parameters
+    ----------
+    cv : DataFrame
+        The output of :func:`forecast_cv`.
+    """
     return cv.groupby("model", sort=False).apply(
         lambda d: float(np.sqrt(np.mean((d["predicted"] - d["observed"]) ** 2))), include_groups=False
     )
@@ -415,6 +485,28 @@ def forecast(
 
     The interval adds the binomial noise of ``planned_sent`` recipients to the model's own error, measured as
     the mean squared held-out error in ``cv`` minus the binomial part of those campaigns (a normal interval).
+
+    Parameters
+    ----------
+    history : DataFrame
+        Past campaigns with their observed ``kpi`` and its trials (e.g. ``sent``).
+    X_history : DataFrame
+        The features of ``history`` (:class:`CampaignFeatures`), one row per campaign.
+    X_planned : DataFrame
+        The same features for the planned campaigns.
+    planned_sent : array-like
+        Planned recipients of each planned campaign (the trials of its rate).
+    kpi : str, default "open_rate"
+        The rate to forecast (``open_rate``, ``click_rate``, ...).
+    model : str, default "glm"
+        ``"glm"`` (binomial GLM) or ``"kernel"`` (kernel ridge).
+    cv : DataFrame, optional
+        :func:`forecast_cv` of the same model, for the model's error; without it the interval has the binomial
+        noise only.
+    level : float, default 0.9
+        Level of the prediction interval.
+    seed : int, default 0
+        Random seed of the model.
     """
     num, den = KPI_COLUMNS[kpi]
     h = history.assign(campaign_id=history["campaign_id"].astype(str))
@@ -451,6 +543,23 @@ def what_if(
 
     ``changes`` maps a column of the campaigns table (send_hour, subject_variant, channel, discount) to the
     values to try.
+
+    Parameters
+    ----------
+    history : DataFrame
+        The campaigns table.
+    extra : DataFrame or None
+        Extra features per campaign (e.g. :func:`send_log_features`), indexed by ``campaign_id``.
+    campaign_id : str
+        The past campaign to re-run.
+    changes : dict of str to sequence
+        Column of the campaigns table to the values to try.
+    kpi : str, default "open_rate"
+        The rate to forecast.
+    model : str, default "glm"
+        ``"glm"`` or ``"kernel"``.
+    seed : int, default 0
+        Random seed of the model.
     """
     import itertools
 

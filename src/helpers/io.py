@@ -645,6 +645,13 @@ def available_tables(data_dir: str | Path | None, tables: Iterable[str]) -> list
 
     A lesson loads ``required + io.available_tables(data_dir, optional)`` and says what it does without the
     others. An unknown table name is an error, not an absent file.
+
+    Parameters
+    ----------
+    data_dir : str or Path or None
+        The data folder; None for the course world.
+    tables : iterable of str
+        Table names of the schema (e.g. ``["events", "leads"]``).
     """
     d = resolve_data_dir(data_dir)
     names = list(tables)
@@ -753,7 +760,13 @@ def _check_foreign_keys(d: Path, name: str, loaded: dict[str, pd.DataFrame]) -> 
 
 
 def describe_schema(name: str | None = None) -> pd.DataFrame:
-    """The schema as a table (table, column, kind, required, minimum, description), e.g. for the data card."""
+    """The schema as a table (table, column, kind, required, minimum, description), e.g. for the data card.
+
+    Parameters
+    ----------
+    name : str, optional
+        One table's name; default: every table.
+    """
     rows = []
     for s in SCHEMAS.values():
         if name is not None and s.name != name:

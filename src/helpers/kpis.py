@@ -278,6 +278,24 @@ def campaign_kpis(
     Campaigns whose control group is empty get no uplift or ROMI (NaN, said in ``note``); without a
     ``lead_conversions`` column there is no lead-to-close.
 
+    Parameters
+    ----------
+    campaigns : DataFrame
+        One row per campaign with ``campaign_id, sent, opens, clicks, conversions, revenue, cost, control_size,
+        control_conversions`` (and optionally ``lead_conversions``); revenue is net of discounts.
+    by : str, optional
+        A column to sum campaigns by (``"channel"``, ``"target_segment"``); default: one row per campaign.
+    level : float, default 0.95
+        Confidence level of the intervals.
+    n_boot : int, default 2000
+        Bootstrap resamples.
+    value_cv : float, default 1.0
+        Coefficient of variation of revenue per converter, for the per-campaign parametric bootstrap.
+    seed : int, default 0
+        Random seed of the bootstrap.
+
+    Examples
+    --------
     >>> c = pd.DataFrame({"campaign_id": ["C1"], "sent": [1000], "opens": [300], "clicks": [50], "conversions": [60],
     ...                   "lead_conversions": [20], "revenue": [3000.0], "control_size": [1000],
     ...                   "control_conversions": [40], "control_revenue": [2000.0], "cost": [500.0]})
@@ -310,7 +328,7 @@ def campaign_kpis(
     if "lead_conversions" in campaigns:
         ok = s["clicks"] > 0
         out["lead_to_close"] = s["lead_conversions"] / s["clicks"].where(ok)
-        lo, hi = wilson(s["lead_conversions"][ok], s["clicks"][ok], level) if ok.any() else ([], [])
+        lo, hi = wilson(s["lead_conversions"][ok], s["clicks"][ok], level) if ok.any() else (np.array([]), np.array([]))
         out.loc[ok, "lead_to_close_low"], out.loc[ok, "lead_to_close_high"] = lo, hi
     d.loc[~has_ctl, ["incremental_conversions", "incremental_revenue", "incremental_per_1000", "romi"]] = np.nan
     for col in d:
@@ -371,7 +389,19 @@ def _parametric_draws(r: pd.Series, n_boot: int, value_cv: float, rng: np.random
 
 
 def channel_view(campaigns: pd.DataFrame, level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
-    """Revenue, cost, ROI and ROMI per channel (the campaign-workflow step end to end), bootstrap over campaigns."""
+    """Revenue, cost, ROI and ROMI per channel (the campaign-workflow step end to end), bootstrap over campaigns.
+
+    Parameters
+    ----------
+    campaigns : DataFrame
+        The campaigns table, as for :func:`campaign_kpis`.
+    level : float, default 0.95
+        Confidence level of the intervals.
+    n_boot : int, default 2000
+        Bootstrap resamples over campaigns.
+    seed : int, default 0
+        Random seed of the bootstrap.
+    """
     k = campaign_kpis(campaigns, by="channel", level=level, n_boot=n_boot, seed=seed)
     return k[
         [
@@ -397,6 +427,13 @@ def workflow_kpis(entries: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     clustered interval (:func:`uplift_by_customer`); messages, message cost and discounts given per target
     entry; incremental profit per entry (revenue uplift - message cost); and ROMI = incremental profit /
     (message cost + discounts given), the return on what the workflow spent.
+
+    Parameters
+    ----------
+    entries : DataFrame
+        One row per entry of a workflow replay (:func:`helpers.workflows.simulate`), target and control.
+    level : float, default 0.95
+        Confidence level of the intervals.
     """
     conv = uplift_by_customer(entries, "converted", level=level)
     rev = uplift_by_customer(entries, "revenue", level=level)

@@ -58,6 +58,19 @@ def basket_matrix(
     catalogue are an error (a typo or an outdated catalogue would otherwise invent items).
 
     Returns ``(matrix, rows, items)``: a ``scipy.sparse.csr_matrix`` of dtype bool and two ``pd.Index``.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Order lines with the ``by`` and ``item`` columns.
+    by : str, default "order_id"
+        What makes a basket: an order, or ``"customer_id"`` for a customer's whole history.
+    item : str, default "product_id"
+        The item column.
+    products : DataFrame, optional
+        The catalogue (``product_id, category``), needed for ``level="category"``.
+    level : {"product", "category"}
+        The items: products, or their categories.
     """
     if tx.empty:
         raise ValueError("no order lines: a basket analysis needs at least one order")
@@ -98,6 +111,27 @@ def mine_rules(
 
     Returns ``(itemsets, rules)``. ``rules`` has one row per rule with ``antecedent`` and ``consequent`` as text
     (items joined by " + "), ``support, confidence, lift, leverage, conviction``, sorted by lift.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Order lines with the ``by`` column and ``product_id``.
+    min_support : float, default 0.01
+        Least share of baskets holding an itemset.
+    min_confidence : float, default 0.1
+        Least confidence of a rule.
+    min_lift : float, default 1.0
+        Least lift of a rule.
+    algorithm : {"fpgrowth", "apriori"}
+        mlxtend's algorithm for the frequent itemsets.
+    max_len : int, default 2
+        Largest itemset (2: rules from one item to one item).
+    products : DataFrame, optional
+        The catalogue, needed for ``level="category"``.
+    level : {"product", "category"}
+        Mine products, or their categories.
+    by : str, default "order_id"
+        What makes a basket: ``"order_id"`` or ``"customer_id"``.
     """
     from mlxtend.frequent_patterns import apriori, fpgrowth
 
@@ -189,6 +223,15 @@ class StreamingRules:
     matrix, updated by one sparse matrix product per batch. The rules after the last batch therefore equal the
     batch result exactly, and a batch never needs the history again.
 
+    Parameters
+    ----------
+    min_support : float, default 0.01
+        Least share of baskets holding both items of a rule.
+    min_confidence : float, default 0.1
+        Least P(consequent | antecedent).
+    min_lift : float, default 1.0
+        Least lift of a rule.
+
     Examples
     --------
     >>> s = StreamingRules(min_support=0.3, min_confidence=0.5)
@@ -209,7 +252,13 @@ class StreamingRules:
         self.n_baskets_ = 0
 
     def partial_fit(self, baskets: Sequence[Sequence[str]] | pd.DataFrame) -> StreamingRules:
-        """Add a batch: a list of baskets (lists of items) or order lines with ``order_id`` and ``product_id``."""
+        """Add a batch: a list of baskets (lists of items) or order lines with ``order_id`` and ``product_id``.
+
+        Parameters
+        ----------
+        baskets : sequence of sequence of str, or DataFrame
+            The batch: baskets as lists of items, or order lines with ``order_id`` and ``product_id``.
+        """
         if isinstance(baskets, pd.DataFrame):
             baskets = baskets.groupby("order_id", sort=True)["product_id"].agg(lambda s: sorted(set(map(str, s))))
             baskets = baskets.tolist()
@@ -284,6 +333,31 @@ def next_best_offers(
     history have no price level and no band.
 
     Returns a DataFrame ``customer_id, rank, product_id, score, rule``.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Order lines with ``customer_id, order_id, order_date, product_id``.
+    rules : DataFrame
+        Single-item rules with ``antecedent, consequent`` and the ``rank_by`` column (e.g. :func:`mine_rules`).
+    as_of : date
+        The offer date: only orders before it are used.
+    k : int, default 3
+        Offers per customer.
+    suppress_days : int, default 90
+        Products bought within this many days before ``as_of`` are not offered.
+    customers : sequence, optional
+        The customers to make offers to; default: everyone who ordered before ``as_of``.
+    fill : Series, optional
+        A score per product (e.g. :func:`popularity`) that completes lists the rules leave short.
+    price_band : tuple of float, optional
+        ``(low, high)``: offer only products priced within ``low`` to ``high`` times the customer's price level.
+    products : DataFrame, optional
+        The catalogue (``product_id, price``), needed for ``price_band``.
+    chunk : int, default 200000
+        Customers scored at a time (bounds memory).
+    rank_by : {"confidence", "lift", "added_value"}
+        The rule measure that ranks the offers.
     """
     if rank_by not in ("confidence", "lift", "added_value"):
         raise ValueError(f"rank_by must be 'confidence', 'lift' or 'added_value', got {rank_by!r}")
@@ -346,6 +420,15 @@ def price_levels(tx: pd.DataFrame, products: pd.DataFrame, customers: Sequence |
 
     List prices (not the discounted unit prices) so that a customer who buys on discount is not mistaken for a
     budget buyer. NaN for a customer without lines; products missing from ``products`` are an error.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Order lines with ``customer_id, product_id``.
+    products : DataFrame
+        The catalogue with ``product_id, price`` (list prices).
+    customers : sequence, optional
+        The customers to return, in this order; default: those in ``tx``.
     """
     price = _catalogue_prices(products, tx["product_id"])
     log_p = np.log(price.reindex(tx["product_id"].astype(str)).to_numpy(float))
@@ -467,6 +550,21 @@ def planted_offers(
     It knows every customer's hidden segment, each product's inclusion probability in that segment's orders and
     the planted rules (a consequent is added with probability q when its antecedent is in the basket), and it
     applies the same suppression as :func:`next_best_offers`.
+
+    Parameters
+    ----------
+    truth : Truth
+        The world's planted truth (segments, basket model, rules).
+    tx : DataFrame
+        Order lines, for the suppression of recent purchases.
+    as_of : date
+        The offer date.
+    customers : sequence
+        The customers to make offers to.
+    k : int, default 3
+        Offers per customer.
+    suppress_days : int, default 90
+        Products bought within this many days before ``as_of`` are not offered.
     """
     as_of = pd.Timestamp(as_of)
     customers = pd.Index(customers, name="customer_id")
@@ -490,7 +588,15 @@ def planted_offers(
 
 
 def popularity(tx: pd.DataFrame, as_of=None) -> pd.Series:
-    """Number of orders (before ``as_of``, if given) that contain each product, indexed by product id as text."""
+    """Number of orders (before ``as_of``, if given) that contain each product, indexed by product id as text.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Order lines with ``order_id, order_date, product_id``.
+    as_of : date, optional
+        Count only the orders before it; default: all.
+    """
     if as_of is not None:
         tx = tx[tx["order_date"] < pd.Timestamp(as_of)]
     pop = tx.groupby("product_id", observed=True)["order_id"].nunique()
@@ -500,7 +606,23 @@ def popularity(tx: pd.DataFrame, as_of=None) -> pd.Series:
 def popularity_offers(
     tx: pd.DataFrame, as_of, customers: Sequence, k: int = 3, suppress_days: int = 90, weights: pd.Series | None = None
 ) -> pd.DataFrame:
-    """The baseline: the ``k`` most bought products (in orders before ``as_of``), with the same suppression."""
+    """The baseline: the ``k`` most bought products (in orders before ``as_of``), with the same suppression.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Order lines with ``customer_id, order_id, order_date, product_id``.
+    as_of : date
+        The offer date: only orders before it count.
+    customers : sequence
+        The customers to make offers to.
+    k : int, default 3
+        Offers per customer.
+    suppress_days : int, default 90
+        Products bought within this many days before ``as_of`` are not offered.
+    weights : Series, optional
+        A score per product to rank by instead of the number of orders.
+    """
     pop = popularity(tx, as_of) if weights is None else weights.rename(index=str)
     no_rules = pd.DataFrame(columns=["antecedent", "consequent", "confidence", "lift"], dtype=str)
     return next_best_offers(tx, no_rules, as_of, k=k, suppress_days=suppress_days, customers=customers, fill=pop)
@@ -520,17 +642,34 @@ def buy_again_offers(
     Ties go to the product ordered most recently. Products bought within ``suppress_days`` are not offered (0 for
     a plain buy-again list); ``fill`` (e.g. :func:`popularity`) completes lists that the history leaves short, as
     in :func:`next_best_offers`. It needs no model at all, which is what makes it a fair floor for one.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Order lines with ``customer_id, order_id, order_date, product_id``.
+    as_of : date
+        The offer date: only orders before it are used.
+    customers : sequence
+        The customers to make offers to.
+    k : int, default 3
+        Offers per customer.
+    suppress_days : int, default 90
+        Products bought within this many days before ``as_of`` are not offered.
+    fill : Series, optional
+        A score per product (e.g. :func:`popularity`) that completes short lists.
+    chunk : int, default 200000
+        Customers scored at a time (bounds memory).
     """
     as_of = pd.Timestamp(as_of)
     hist = tx[tx["order_date"] < as_of]
-    customers = pd.Index(customers, name="customer_id")
+    ids = pd.Index(customers, name="customer_id")
     items = pd.Index(
         sorted(
             set(pd.Index(pd.unique(hist["product_id"])).astype(str))
             | (set(fill.index.astype(str)) if fill is not None else set())
         )
     )
-    pos_c, pos_i = customers.get_indexer(hist["customer_id"]), _positions(hist["product_id"], items)
+    pos_c, pos_i = ids.get_indexer(hist["customer_id"]), _positions(hist["product_id"], items)
     ok = (pos_c >= 0) & (pos_i >= 0)
     lines = pd.DataFrame(
         {
@@ -548,16 +687,16 @@ def buy_again_offers(
     c, i = per.index.get_level_values("c").to_numpy(), per.index.get_level_values("i").to_numpy()
     # orders first; among equal counts the most recent purchase (fewer days ago) ranks higher
     value = per["orders"].to_numpy(float) + 1.0 / (2.0 + per["days"].to_numpy(float))
-    own = sparse.csr_matrix((value, (c, i)), shape=(len(customers), len(items)))
+    own = sparse.csr_matrix((value, (c, i)), shape=(len(ids), len(items)))
     base = _fill_scores(fill, items)
-    blocked = _blocked(hist, customers, items, as_of, suppress_days, None, None)
+    blocked = _blocked(hist, ids, items, as_of, suppress_days, None, None)
 
     def scores(start: int, stop: int):
         o = own[start:stop].toarray()
         score = np.where(o > 0, o, base[None, :])
         return score, np.where(o > 0, 0, 1)
 
-    return _top_k(scores, customers, items, blocked, k, np.array(["bought before", "popular"], dtype=object), chunk)
+    return _top_k(scores, ids, items, blocked, k, np.array(["bought before", "popular"], dtype=object), chunk)
 
 
 def segment_popularity_offers(
@@ -574,15 +713,30 @@ def segment_popularity_offers(
     ``segments`` maps ``customer_id`` to a segment label (e.g. lesson 01's ``persona``). Popularity is the number
     of orders before ``as_of`` placed by members of the segment that contain the product. A customer without a
     segment gets the overall popularity. The ``rule`` column says which segment's favourites were used.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Order lines with ``customer_id, order_id, order_date, product_id``.
+    as_of : date
+        The offer date: only orders before it count.
+    segments : Series
+        A segment label per ``customer_id`` (one each).
+    customers : sequence, optional
+        The customers to make offers to; default: everyone who ordered before ``as_of``.
+    k : int, default 3
+        Offers per customer.
+    suppress_days : int, default 90
+        Products bought within this many days before ``as_of`` are not offered.
+    chunk : int, default 200000
+        Customers scored at a time (bounds memory).
     """
     as_of = pd.Timestamp(as_of)
     if segments.index.has_duplicates:
         dup = segments.index[segments.index.duplicated()].unique().tolist()[:5]
         raise ValueError(f"customer(s) {dup} appear more than once in segments: give each customer one segment")
     hist = tx[tx["order_date"] < as_of]
-    if customers is None:
-        customers = pd.Index(np.sort(hist["customer_id"].unique()), name="customer_id")
-    customers = pd.Index(customers, name="customer_id")
+    ids = pd.Index(np.sort(hist["customer_id"].unique()) if customers is None else customers, name="customer_id")
     items = pd.Index(sorted(pd.Index(pd.unique(hist["product_id"])).astype(str)))
     seg = segments.dropna().astype(str)
     labels = pd.Index(pd.unique(seg)).sort_values()
@@ -595,16 +749,16 @@ def segment_popularity_offers(
     np.add.at(table, (known["seg"].to_numpy(), known["item"].to_numpy()), 1.0)
     table[-1] = popularity(hist).reindex(items).fillna(0.0).to_numpy()  # last row: every customer together
     table /= np.maximum(table.max(axis=1, keepdims=True), 1.0)
-    rows = labels.get_indexer(customers.map(seg))
+    rows = labels.get_indexer(ids.map(seg))
     rows = np.where(rows >= 0, rows, len(labels))
     text = np.array([f"popular in {s}" for s in labels] + ["popular"], dtype=object)
-    blocked = _blocked(hist, customers, items, as_of, suppress_days, None, None)
+    blocked = _blocked(hist, ids, items, as_of, suppress_days, None, None)
 
     def scores(start: int, stop: int):
         r = rows[start:stop]
         return table[r].copy(), np.repeat(r[:, None], len(items), axis=1)
 
-    return _top_k(scores, customers, items, blocked, k, text, chunk)
+    return _top_k(scores, ids, items, blocked, k, text, chunk)
 
 
 def _hits(offers: pd.DataFrame, future: pd.DataFrame, k: int) -> tuple[pd.Series, int]:
@@ -622,6 +776,15 @@ def hits_per_buyer(offers: pd.DataFrame, future: pd.DataFrame, k: int) -> pd.Ser
 
     Its mean is :func:`hit_rate`. Two methods scored on the same buyers give paired values, which
     :func:`helpers.compare.paired_difference` turns into an interval for "A beats B".
+
+    Parameters
+    ----------
+    offers : DataFrame
+        Offers with ``customer_id, rank, product_id``.
+    future : DataFrame
+        The order lines after the offer date (``customer_id, product_id``).
+    k : int
+        The offers that count: ranks 1 to ``k``.
     """
     hits, _ = _hits(offers, future, k)
     buyers = pd.Index(np.sort(pd.unique(future["customer_id"])), name="customer_id")
@@ -633,6 +796,15 @@ def hit_rate(offers: pd.DataFrame, future: pd.DataFrame, k: int) -> float:
 
     ``future`` holds the order lines after the offer date (``customer_id, product_id``); customers without a
     future purchase do not count.
+
+    Parameters
+    ----------
+    offers : DataFrame
+        Offers with ``customer_id, rank, product_id`` (e.g. :func:`next_best_offers`).
+    future : DataFrame
+        The order lines after the offer date (``customer_id, product_id``).
+    k : int
+        The offers that count: ranks 1 to ``k``.
     """
     hits, buyers = _hits(offers, future, k)
     return len(hits) / max(buyers, 1)
@@ -643,6 +815,15 @@ def precision_at_k(offers: pd.DataFrame, future: pd.DataFrame, k: int) -> float:
 
     A customer given fewer than ``k`` offers still has ``k`` slots (an empty slot is a miss), so precision@k
     never exceeds hit@k and a method cannot gain by offering less.
+
+    Parameters
+    ----------
+    offers : DataFrame
+        Offers with ``customer_id, rank, product_id``.
+    future : DataFrame
+        The order lines after the offer date (``customer_id, product_id``).
+    k : int
+        The offer slots per customer.
     """
     hits, buyers = _hits(offers, future, k)
     return float(hits.sum()) / k / max(buyers, 1)

@@ -15,6 +15,7 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib import rcsetup
 
 __all__ = [
     "PALETTE",
@@ -38,7 +39,7 @@ def use_course_style() -> None:
     """Set the course's matplotlib defaults (palette, sizes, a clean frame). Call once per notebook."""
     mpl.rcParams.update(
         {
-            "axes.prop_cycle": mpl.cycler(color=PALETTE),
+            "axes.prop_cycle": rcsetup.cycler(color=PALETTE),
             "figure.figsize": (7.5, 4.0),
             "figure.dpi": 90,
             "axes.spines.top": False,
@@ -75,7 +76,13 @@ def _show_summaries_as_text() -> None:
 
 
 def colors(n: int) -> list[str]:
-    """``n`` colours of the palette (cycled when more are needed)."""
+    """``n`` colours of the palette (cycled when more are needed).
+
+    Parameters
+    ----------
+    n : int
+        Number of colours.
+    """
     return [PALETTE[i % len(PALETTE)] for i in range(n)]
 
 
@@ -84,6 +91,17 @@ def finish(ax: plt.Axes, title: str, xlabel: str, ylabel: str, legend: bool | Se
 
     Returns nothing, so that a notebook cell ending with it shows the figure and no ``<Axes ...>`` text: a
     trailing ``;`` suppresses that text under papermill but not under nbval, whose outputs must agree.
+
+    Parameters
+    ----------
+    ax : Axes
+        The axis to finish.
+    title : str
+        The title: the figure's message.
+    xlabel, ylabel : str
+        The axis labels, with units.
+    legend : bool or sequence of str, default False
+        Draw a legend (True), with these labels (a sequence), or none.
     """
     ax.set_title(title)
     ax.set_xlabel(xlabel)
@@ -107,6 +125,23 @@ def heatmap(
     that colour intensity means distance from it; ``span`` fixes the half-width of that scale (values beyond
     it get the end colour; default: the largest distance in the table); ``colorbar`` is the colour bar's label
     (none if omitted).
+
+    Parameters
+    ----------
+    ax : Axes
+        The axis to draw on.
+    table : DataFrame
+        The values, rows drawn top to bottom.
+    center : float, optional
+        The value the colour scale is symmetric around.
+    span : float, optional
+        Half-width of the colour scale around ``center``; default: the largest distance in the table.
+    fmt : str, default "{:.0f}"
+        Format of the values written in the cells.
+    cmap : str, default "RdBu_r"
+        Matplotlib colour map.
+    colorbar : str, optional
+        Label of a colour bar; none if omitted.
     """
     values = table.to_numpy(dtype=float)
     finite = values[np.isfinite(values)]
@@ -134,6 +169,17 @@ def silhouette(ax: plt.Axes, values: np.ndarray, labels: np.ndarray, names: dict
 
     A wide, mostly positive band means a compact, well-separated cluster; values below zero are rows that sit
     closer to another cluster than to their own. The dashed line is the mean silhouette.
+
+    Parameters
+    ----------
+    ax : Axes
+        The axis to draw on.
+    values : ndarray
+        Each row's silhouette value (``sklearn.metrics.silhouette_samples``).
+    labels : ndarray
+        Each row's cluster.
+    names : dict, optional
+        Cluster label to the name shown; default: the labels.
     """
     values, labels = np.asarray(values, float), np.asarray(labels)
     left_of_axis = mpl.transforms.blended_transform_factory(ax.transAxes, ax.transData)
@@ -167,6 +213,23 @@ def intervals(
 ) -> None:
     """Horizontal points with interval bars, one row per label (top to bottom); ``offset`` shifts a second series.
 
+    Parameters
+    ----------
+    ax : Axes
+        The axis to draw on.
+    labels : sequence of str
+        One label per row, top to bottom.
+    value, low, high : array-like
+        The point and its interval, one per label.
+    color : str, optional
+        Colour of the series; default: the palette's first.
+    offset : float, default 0.0
+        Vertical shift of the series (to draw a second one beside the first).
+    label : str, optional
+        The series' name in a legend.
+
+    Examples
+    --------
     >>> fig, ax = plt.subplots()
     >>> intervals(ax, ["a", "b"], [0.1, 0.2], [0.05, 0.15], [0.15, 0.25])
     >>> [t.get_text() for t in ax.get_yticklabels()]
@@ -192,6 +255,11 @@ def monte_carlo(ax: plt.Axes) -> None:
     Such marks differ from one machine to another as any two runs of a chaotic sampler do, so
     :func:`figure_summary` keeps the axis' title, labels and legend and the number of its marks, not where they
     fall; the lesson checks the draws against an exact answer instead.
+
+    Parameters
+    ----------
+    ax : Axes
+        The axis whose marks are Monte-Carlo draws.
     """
     ax.set_gid(MONTE_CARLO)
 
@@ -211,10 +279,13 @@ def _marks(artist) -> list:
     if isinstance(artist, mpl.collections.Collection):
         paths = [_rounded(artist.get_transform().transform(p.vertices)) for p in artist.get_paths()]
         offsets = _rounded(artist.get_offset_transform().transform(artist.get_offsets()))
-        faces = np.round(np.asarray(artist.get_facecolors(), float) * 255).astype(int).ravel().tolist()
+        faces = np.round(np.asarray(artist.get_facecolor(), dtype=np.float64) * 255).astype(int).ravel().tolist()
         return ["collection", paths, offsets, faces]
     if isinstance(artist, mpl.image.AxesImage):
-        rgba = artist.to_rgba(artist.get_array(), bytes=True)
+        pixels = artist.get_array()
+        if pixels is None:
+            return ["image", None]
+        rgba = artist.to_rgba(pixels, bytes=True)
         return [
             "image",
             hashlib.sha256(np.ascontiguousarray(rgba).tobytes()).hexdigest(),
@@ -275,7 +346,7 @@ def figure_summary(fig: mpl.figure.Figure) -> str:
         if title:
             titles.append(title)
         legend = ax.get_legend()
-        texts = [
+        texts: list = [
             ax.get_title("left"),
             ax.get_title(),
             ax.get_title("right"),
@@ -298,7 +369,7 @@ def figure_summary(fig: mpl.figure.Figure) -> str:
     if dump:
         Path(dump).mkdir(parents=True, exist_ok=True)
         (Path(dump) / f"{digest.hexdigest()[:12]}.json").write_text(json.dumps(hashed, indent=0))
-    suptitle = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) is not None else ""
+    suptitle = fig.get_suptitle()
     if suptitle:  # a figure-level message comes first
         titles = [f"{suptitle}: {' | '.join(titles)}"] if titles else [suptitle]
     problems = label_problems(fig)

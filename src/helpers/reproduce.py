@@ -305,8 +305,16 @@ def nbval(changes: Mapping[str, str], run_dir: Path) -> tuple[int, str]:
 
     The notebooks' result files go to ``run_dir``, so that this run never meets another one in ``runs/course``.
     """
+    import importlib.util
+
     from .run import RUN_DIR_ENV
 
+    missing = [m for m in ("pytest", "nbval") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise RuntimeError(
+            f"--nbval needs the test tools ({', '.join(missing)} not installed): run `make install-dev`, or "
+            "`uv pip install -r requirements.lock -r requirements-dev.lock` in this environment"
+        )
     changes = {**changes, RUN_DIR_ENV: str(run_dir)}
     cmd = [
         sys.executable,

@@ -145,6 +145,19 @@ def psi_chance(n_reference: int, n_new: int, bins: int = 10, level: float = 0.99
     samples have a noise floor far above the customary 0.1 or 0.2: a month of 70 leads against 430 gives 0.36 at
     the 99 % level with ten bins. Tests check the false-alarm rate by simulation at 40, 70 and 500 rows.
 
+    Parameters
+    ----------
+    n_reference : int
+        Rows of the reference sample (e.g. the training rows).
+    n_new : int
+        Rows of the new sample (e.g. one month).
+    bins : int, default 10
+        Bins the PSI compares.
+    level : float, default 0.99
+        Probability that noise alone stays below the returned PSI.
+
+    Examples
+    --------
     >>> round(psi_chance(2855, 480), 3), round(psi_chance(430, 70), 3)
     (0.053, 0.36)
     """
@@ -184,7 +197,7 @@ def first_shift(
     return None
 
 
-def auc_se(auc: float, n_pos: int, n_neg: int) -> float:
+def auc_se(auc: float, n_pos: float, n_neg: float) -> float:
     """Standard error of an AUC measured on ``n_pos`` positives and ``n_neg`` negatives (Hanley & McNeil, 1982).
 
     >>> round(auc_se(0.77, 120, 360), 3), round(auc_se(0.77, 8, 23), 3)
@@ -200,7 +213,21 @@ def auc_se(auc: float, n_pos: int, n_neg: int) -> float:
 def psi_table(
     reference: pd.DataFrame, new: pd.DataFrame, window: str, features: Sequence[str], bins: int = 10
 ) -> pd.DataFrame:
-    """PSI of each feature (rows) in each window of ``new`` (columns, by the ``window`` column) vs ``reference``."""
+    """PSI of each feature (rows) in each window of ``new`` (columns, by the ``window`` column) vs ``reference``.
+
+    Parameters
+    ----------
+    reference : DataFrame
+        The reference rows (e.g. the training data), with every feature.
+    new : DataFrame
+        The new rows, with every feature and the ``window`` column.
+    window : str
+        The column of ``new`` that cuts it into windows (e.g. the month).
+    features : sequence of str
+        The features to compare.
+    bins : int, default 10
+        Quantile bins of the reference per feature.
+    """
     for name, df in (("reference", reference), ("new data", new)):
         missing = [f for f in features if f not in df]
         if missing:
@@ -215,7 +242,15 @@ def psi_table(
 
 
 def drift_alarm(table: pd.DataFrame, threshold: float = 0.2) -> pd.Series:
-    """Per window (column of :func:`psi_table`): whether any feature's PSI exceeds ``threshold``."""
+    """Per window (column of :func:`psi_table`): whether any feature's PSI exceeds ``threshold``.
+
+    Parameters
+    ----------
+    table : DataFrame
+        A :func:`psi_table`: features (rows) by windows (columns).
+    threshold : float, default 0.2
+        The PSI above which a feature has drifted.
+    """
     return table.gt(threshold).any(axis=0)
 
 
@@ -280,6 +315,21 @@ def labels_known(
     row's outcome becomes known, e.g. a lead's creation date plus its conversion window) the periods are read
     from the data; without it every period's labels are known ``label_delay`` periods after the period ends.
 
+    Parameters
+    ----------
+    data : DataFrame
+        The rows, with ``time_col`` (and ``label_time`` when given).
+    time_col : str
+        The column that dates each row.
+    label_time : str, optional
+        The column holding when each row's label is known.
+    label_delay : int, default 0
+        Without ``label_time``: periods after a period's end when its labels are known.
+    freq : str, default "M"
+        The period (pandas frequency).
+
+    Examples
+    --------
     >>> d = pd.DataFrame({"created": pd.to_datetime(["2025-01-05", "2025-01-31", "2025-02-10"])})
     >>> d["known"] = d["created"] + pd.Timedelta(days=90)
     >>> {str(p): str(k) for p, k in labels_known(d, "created", "known").items()}
@@ -314,6 +364,13 @@ def labels_known(
 def label_delay_periods(known: pd.Series) -> int:
     """The largest number of whole periods between a period's end and the start when its labels are all known.
 
+    Parameters
+    ----------
+    known : Series
+        :func:`labels_known`: per period, the period from whose start its labels are known.
+
+    Examples
+    --------
     >>> label_delay_periods(pd.Series({pd.Period("2025-01", "M"): pd.Period("2025-05", "M")}))
     3
     """
@@ -370,6 +427,43 @@ def walk_forward(  # noqa: C901
     ``auc_alarm`` and ``drift_alarm`` (either, on this period's data), ``alarm_raised`` (an alarm the policy heard
     at this period's end), which training periods the model used, ``labels_known`` and the model's version
     (1 = the first model of the run).
+
+    Parameters
+    ----------
+    data : DataFrame
+        The rows in time, with the features, ``target``, ``time_col`` (and ``label_time``).
+    features : sequence of str
+        The model's inputs.
+    target : str
+        The 0/1 outcome column.
+    time_col : str
+        The column that dates each row.
+    first_test : period-like
+        The first period scored.
+    make_model : callable
+        Returns an unfitted classifier with ``predict_proba``.
+    policy : {"never", "scheduled", "drift"}
+        When to retrain.
+    freq : str, default "M"
+        The period (pandas frequency).
+    window : int, optional
+        Train on the last ``window`` periods with known labels only; default: all of them.
+    reset_on_drift : bool, default True
+        A retrain after an alarm learns only from the alarmed period on.
+    psi_threshold : float, default 0.2
+        The PSI above which a feature raises an alarm.
+    chance_level : float or None, default 0.99
+        Raise both limits to what noise alone reaches at this level in a small period; None keeps them fixed.
+    auc_drop : float, default 0.1
+        The fall of a period's AUC below the model's earlier mean that raises an alarm.
+    label_delay : int, default 0
+        Without ``label_time``: periods after a period's end when its labels are known.
+    label_time : str, optional
+        The column holding when each row's label is known.
+    registry : Registry, optional
+        Register every model trained as a version of ``name``.
+    name : str, default "model"
+        The model's name in ``registry``.
     """
     if policy not in POLICIES:
         raise DriftError(f"walk_forward: unknown policy {policy!r}; choose from {', '.join(POLICIES)}")
@@ -495,6 +589,19 @@ def recovery(results: pd.DataFrame, change, windows: int = 2, freq: str = "M") -
     the old AUC the policy got back. An AUC of 0.5 is chance, so ``lift_kept`` = (recovered − 0.5) / (before −
     0.5) says more plainly what is left of the model's skill: a ratio of 0.8 at an AUC of 0.77 keeps 43 %.
 
+    Parameters
+    ----------
+    results : DataFrame
+        :func:`walk_forward` rows of one or more policies, stacked (with a ``policy`` column).
+    change : period-like
+        The period in which the world changed.
+    windows : int, default 2
+        Periods averaged for the recovered AUC.
+    freq : str, default "M"
+        The period (pandas frequency).
+
+    Examples
+    --------
     >>> r = pd.DataFrame({"period": ["2025-05", "2025-06", "2025-07", "2025-08"], "policy": "drift",
     ...                   "auc": [0.8, 0.8, 0.6, 0.76], "drift_alarm": [False, False, True, False],
     ...                   "labels_known": ["2025-06", "2025-07", "2025-08", "2025-09"]})
@@ -600,6 +707,23 @@ def change_points(
     The periods where a moved change (:func:`move_change`) can be judged like the real one: at least two
     scored periods before it, and ``windows`` periods with a score after the alarmed period's labels are known
     (from ``label_time`` or ``label_delay``, as in :func:`walk_forward`).
+
+    Parameters
+    ----------
+    data : DataFrame
+        The rows in time, with ``time_col`` (and ``label_time`` when given).
+    time_col : str
+        The column that dates each row.
+    first_test : period-like
+        The first period scored (as in :func:`walk_forward`).
+    label_time : str, optional
+        The column holding when each row's label is known.
+    label_delay : int, default 0
+        Without ``label_time``: periods after a period's end when its labels are known.
+    windows : int, default 2
+        Scored periods needed after the alarmed period's labels are known.
+    freq : str, default "M"
+        The period (pandas frequency).
     """
     period = pd.to_datetime(data[time_col]).dt.to_period(freq)
     delay = label_delay_periods(labels_known(data, time_col, label_time, label_delay, freq))
@@ -637,6 +761,37 @@ def replay_change_points(
     Returns one row per moved change and policy: ``change``, ``policy`` and :func:`recovery`'s columns
     (``detect_lag``, ``false_alarms``, ``ratio``, ``lift_kept``, ...). Take the ``at`` periods from
     :func:`change_points`, so that every change can be judged over the same number of periods.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The rows in time, with the features, ``target``, ``time_col`` (and ``label_time``).
+    change : period-like
+        The period in which the world really changed.
+    at : sequence of period-like
+        The periods to move the change to (from :func:`change_points`).
+    features : sequence of str
+        The model's inputs.
+    target : str
+        The 0/1 outcome column.
+    time_col : str
+        The column that dates each row.
+    first_test : period-like
+        The first period scored.
+    make_model : callable
+        Returns an unfitted classifier with ``predict_proba``.
+    policies : sequence of str, default ("never", "scheduled", "drift")
+        The retraining policies to replay.
+    windows : int, default 2
+        Periods averaged for the recovered AUC (:func:`recovery`).
+    label_time : str, optional
+        The column holding when each row's label is known.
+    random_state : int, default 0
+        Random seed of the first moved change (the k-th uses ``random_state + k``).
+    freq : str, default "M"
+        The period (pandas frequency).
+    **walk_args
+        Further arguments of :func:`walk_forward` (e.g. ``label_delay``, ``psi_threshold``).
     """
     allowed = set(change_points(data, time_col, first_test, label_time, walk_args.get("label_delay", 0), windows, freq))
     wrong = [str(pd.Period(a, freq=freq)) for a in at if str(pd.Period(a, freq=freq)) not in allowed]
@@ -689,6 +844,13 @@ _TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.sparse.", "builtins.", "collec
 class Registry:
     """Model versions in a folder: ``registry.json`` plus one skops file per version.
 
+    Parameters
+    ----------
+    folder : str or Path
+        The registry's folder (created on the first registration); an existing ``registry.json`` is read.
+
+    Examples
+    --------
     >>> import tempfile
     >>> from sklearn.linear_model import LogisticRegression
     >>> reg = Registry(tempfile.mkdtemp())
@@ -751,7 +913,25 @@ class Registry:
         data: pd.DataFrame | None = None,
         promote: bool = True,
     ) -> int:
-        """Save ``model`` as the next version of ``name`` and (by default) make it the current one."""
+        """Save ``model`` as the next version of ``name`` and (by default) make it the current one.
+
+        Parameters
+        ----------
+        name : str
+            The model's name (a plain folder name).
+        model : estimator
+            The fitted model (scikit-learn, NumPy and builtin types only, so it can be loaded safely).
+        window : tuple of str
+            The training window, first and last day.
+        metrics : mapping of str to float
+            Figures to keep with the version (e.g. training rows, AUC).
+        features : sequence of str
+            The model's inputs, in order.
+        data : DataFrame, optional
+            The training data, whose fingerprint is kept (not the data).
+        promote : bool, default True
+            Make the new version the current one.
+        """
         import skops.io as sio
 
         entry = self._index["models"].setdefault(name, {"current": None, "versions": []})
@@ -786,7 +966,13 @@ class Registry:
         return self._index["models"][name]
 
     def versions(self, name: str) -> pd.DataFrame:
-        """One row per version: window, metrics, features, fingerprint, and which one is current."""
+        """One row per version: window, metrics, features, fingerprint, and which one is current.
+
+        Parameters
+        ----------
+        name : str
+            The model's name.
+        """
         e = self._entry(name)
         rows = [
             {
@@ -803,11 +989,25 @@ class Registry:
         return pd.DataFrame(rows).set_index("version")
 
     def current(self, name: str) -> int | None:
-        """The current version of model ``name`` (None before any is registered)."""
+        """The current version of model ``name`` (None before any is registered).
+
+        Parameters
+        ----------
+        name : str
+            The model's name.
+        """
         return self._entry(name)["current"]
 
     def info(self, name: str, version: int | None = None) -> dict[str, Any]:
-        """What the registry knows of a version of ``name`` (default: the current one)."""
+        """What the registry knows of a version of ``name`` (default: the current one).
+
+        Parameters
+        ----------
+        name : str
+            The model's name.
+        version : int, optional
+            The version; default: the current one.
+        """
         e = self._entry(name)
         version = e["current"] if version is None else version
         for v in e["versions"]:
@@ -820,6 +1020,13 @@ class Registry:
 
         Only types from scikit-learn, NumPy and Python's builtins are trusted; anything else in the file is
         refused rather than loaded.
+
+        Parameters
+        ----------
+        name : str
+            The model's name.
+        version : int, optional
+            The version; default: the current one.
         """
         import skops.io as sio
 
@@ -839,13 +1046,27 @@ class Registry:
         return sio.load(path, trusted=untrusted)
 
     def promote(self, name: str, version: int) -> None:
-        """Make ``version`` the current model of ``name``."""
+        """Make ``version`` the current model of ``name``.
+
+        Parameters
+        ----------
+        name : str
+            The model's name.
+        version : int
+            The version to make current.
+        """
         self.info(name, version)
         self._entry(name)["current"] = version
         self._write()
 
     def rollback(self, name: str) -> int:
-        """Make the version before the current one current again; returns it."""
+        """Make the version before the current one current again; returns it.
+
+        Parameters
+        ----------
+        name : str
+            The model's name.
+        """
         cur = self.current(name)
         if cur is None or cur <= 1:
             raise RegistryError(f"model {name!r}: no earlier version to roll back to (current: {cur})")

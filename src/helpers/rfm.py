@@ -26,7 +26,7 @@ __all__ = ["SEGMENT_RULES", "check_transactions", "rfm_table", "score", "name_se
 
 # Ordered: the first rule a customer satisfies names it. Conditions on scores with `bins` = best; "low" = 1.
 # Each condition is (column, operator, value) with value "top" (= bins), "bottom" (= 1) or an int.
-SEGMENT_RULES: tuple[tuple[str, tuple[tuple[str, str, object], ...]], ...] = (
+SEGMENT_RULES: tuple[tuple[str, tuple[tuple[str, str, str | int], ...]], ...] = (
     ("best customers", (("R", "==", "top"), ("F", "==", "top"), ("M", "==", "top"))),
     ("almost lost", (("R", "==", 2), ("F", ">=", "top-1"), ("M", ">=", "top-1"))),
     ("lost", (("R", "==", "bottom"), ("F", ">=", "top-1"), ("M", ">=", "top-1"))),
@@ -151,7 +151,7 @@ def score(values: pd.Series, bins: int) -> pd.Series:
     return pd.Series((1 + np.floor(bins * below / n)).astype(int), index=values.index)
 
 
-def _rule_level(v: object, bins: int) -> int:
+def _rule_level(v: str | int, bins: int) -> int:
     """A score level of SEGMENT_RULES as a number.
 
     A score level of :data:`SEGMENT_RULES` as a number: ``"top"`` is ``bins``, ``"bottom"`` 1, ``"top-k"``
@@ -167,7 +167,7 @@ def _rule_level(v: object, bins: int) -> int:
 
 
 def name_segments(
-    scores: pd.DataFrame, bins: int, rules: Sequence[tuple[str, Sequence[tuple[str, str, object]]]] = SEGMENT_RULES
+    scores: pd.DataFrame, bins: int, rules: Sequence[tuple[str, Sequence[tuple[str, str, str | int]]]] = SEGMENT_RULES
 ) -> pd.Series:
     """Name each row by the first rule of ``rules`` its R, F and M scores satisfy ("other" if none)."""
     ops = {"==": np.equal, ">=": np.greater_equal, "<=": np.less_equal, ">": np.greater, "<": np.less}
@@ -222,8 +222,16 @@ def lifetimes_summary(tx: pd.DataFrame, as_of: pd.Timestamp | str | None = None)
     monetary_value_col="value", observation_period_end=as_of - 1 day, freq="D")`` where ``value`` is the line
     value: purchases are grouped by day, the first purchase day is not a repeat, and ``monetary_value`` is the
     mean spend of the repeat days.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Order lines with ``customer_id, order_date, quantity, unit_price``.
+    as_of : Timestamp or str, optional
+        End of the observation (exclusive): orders on or after it are ignored; default: the day after the last
+        order.
     """
-    as_of, tx, ids, pos, value = _history(tx, as_of)
+    cutoff, tx, ids, pos, value = _history(tx, as_of)
     day = tx["order_date"].to_numpy().astype("datetime64[D]").view(np.int64)
     d0 = int(day.min())
     span = int(day.max()) - d0 + 1
@@ -249,7 +257,7 @@ def lifetimes_summary(tx: pd.DataFrame, as_of: pd.Timestamp | str | None = None)
     first_value = np.bincount(pos[on_first], weights=value[on_first], minlength=n_cust)
     first_day, last_day = first_day.astype(np.int64) + d0, last_day.astype(np.int64) + d0
     index = ids
-    end = (as_of.normalize() - pd.Timedelta(days=1)).to_datetime64().astype("datetime64[D]").view(np.int64)
+    end = (cutoff.normalize() - pd.Timedelta(days=1)).to_datetime64().astype("datetime64[D]").view(np.int64)
     out = pd.DataFrame(
         {
             "frequency": (n_days - 1).astype(float),

@@ -80,6 +80,13 @@ def start(notebook: str, run_dir: str | Path | None = None) -> RunContext:
 
     Figures recorded earlier for the same notebook in the same folder are cleared, so a re-run never mixes old
     and new numbers.
+
+    Parameters
+    ----------
+    notebook : str
+        The notebook's name (e.g. ``"02_scoring"``): the figures' file name.
+    run_dir : str or Path, optional
+        The run folder; default: ``$MLM_RUN_DIR`` or ``runs/course``.
     """
     global _CONTEXT
     if run_dir is None:
@@ -115,6 +122,13 @@ def _clean(value: Any) -> Any:
 def record(key: str, value: Any) -> None:
     """Record one key figure of the current notebook (floats are rounded to 6 decimals).
 
+    Parameters
+    ----------
+    key : str
+        The figure's name in ``metrics.json``.
+    value : Any
+        The figure: a number, text, or a list or dict of them.
+
     Examples
     --------
     >>> import tempfile
@@ -130,7 +144,15 @@ def record(key: str, value: Any) -> None:
 
 
 def save_table(df: pd.DataFrame, filename: str) -> Path:
-    """Write a per-customer result (what a team loads into its CRM) into the run folder as CSV."""
+    """Write a per-customer result (what a team loads into its CRM) into the run folder as CSV.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table to write, its columns only (the index is not written: reset it to keep it).
+    filename : str
+        The file name in the run folder (e.g. ``"segments.csv"``).
+    """
     p = context().path(filename)
     df.to_csv(p, index=False, lineterminator="\n", float_format="%.6g")
     return p
@@ -142,6 +164,13 @@ def fresh_dir(name: str) -> Path:
     For results that a re-run must rebuild from nothing, such as lesson 06's model registry replayed over the
     history. Only a plain name is accepted, so nothing outside the run folder can be removed.
 
+    Parameters
+    ----------
+    name : str
+        A plain folder name (no path separators).
+
+    Examples
+    --------
     >>> import tempfile
     >>> _ = start("99_example", tempfile.mkdtemp())
     >>> d = fresh_dir("models"); (d / "old.txt").write_text("x") and sorted(fresh_dir("models").iterdir())
@@ -157,7 +186,13 @@ def fresh_dir(name: str) -> Path:
 
 
 def read_table(filename: str) -> pd.DataFrame | None:
-    """A result file an earlier lesson saved in this run (e.g. lesson 01's ``segments.csv``); None if absent."""
+    """A result file an earlier lesson saved in this run (e.g. lesson 01's ``segments.csv``); None if absent.
+
+    Parameters
+    ----------
+    filename : str
+        The file name an earlier lesson gave :func:`save_table`.
+    """
     p = context().run_dir / filename
     return pd.read_csv(p) if p.exists() else None
 

@@ -97,6 +97,11 @@ def feature_sources(spec: Mapping[str, object] = LEAD_FEATURES) -> dict[str, str
     """The column of the leads table each feature of ``spec`` is made from (threshold indicators -> their count).
 
     Level indicators such as ``is_female`` are their own source: they are separate predictors.
+
+    Parameters
+    ----------
+    spec : mapping, default LEAD_FEATURES
+        Feature name to its transform, as in :func:`lead_features`.
     """
     return {name: (how[0] if isinstance(how, tuple) and len(how) == 3 else name) for name, how in spec.items()}
 
@@ -147,6 +152,8 @@ def rule_scores(
     rules : dict
         ``{"points": {event_type: points}, "inactivity": {"after_days": d, "points": p}}``; inactivity adds
         ``p`` for every full ``d`` days between the last event (or ``active_since``, if no event) and ``as_of``.
+    id_col : str, default "lead_id"
+        The column of ``events`` that names the lead (or customer) each event belongs to.
     ids : ids, optional
         Leads to score (default: those with events); leads without events score only the inactivity penalty.
     active_since : Series, optional
@@ -164,8 +171,8 @@ def rule_scores(
     {'a': 1.0, 'b': -50.0}
     """
     _check_rules(rules)
-    ids = pd.Index(pd.unique(events[id_col]) if ids is None else ids, name=id_col)
-    cutoff = as_of.reindex(ids) if isinstance(as_of, pd.Series) else pd.Series(pd.Timestamp(as_of), index=ids)
+    scored = pd.Index(pd.unique(events[id_col]) if ids is None else ids, name=id_col)
+    cutoff = as_of.reindex(scored) if isinstance(as_of, pd.Series) else pd.Series(pd.Timestamp(as_of), index=scored)
     if cutoff.isna().any():
         raise ValueError(
             f"as_of has no date for {int(cutoff.isna().sum())} id(s), e.g. {cutoff.index[cutoff.isna()][:3].tolist()}"
@@ -175,13 +182,13 @@ def rule_scores(
             f"as_of ({cutoff.max()}) is not after the first event ({events['timestamp'].min()}): "
             "nothing can be scored; choose a later as_of"
         )
-    if not ids.is_unique:
+    if not scored.is_unique:
         raise ValueError(
-            f"ids holds {int(ids.duplicated().sum())} repeated id(s), e.g. "
-            f"{ids[ids.duplicated()][:3].tolist()}; score each lead once"
+            f"ids holds {int(scored.duplicated().sum())} repeated id(s), e.g. "
+            f"{scored[scored.duplicated()][:3].tolist()}; score each lead once"
         )
     # everything below is array arithmetic on each event's position among `ids` (-1: not scored)
-    pos = _positions(ids, events[id_col])
+    pos = _positions(scored, events[id_col])
     ts = events["timestamp"].to_numpy().astype("datetime64[ns]")
     cut = cutoff.to_numpy().astype("datetime64[ns]")
     keep = pos >= 0
@@ -193,14 +200,15 @@ def rule_scores(
         pts = table[kinds.cat.codes.to_numpy()[keep]]  # code -1 (missing) takes the trailing 0
     else:
         pts = kinds[keep].astype(str).map(rules["points"]).fillna(0.0).to_numpy(float)
-    points = pd.Series(np.bincount(at, weights=pts, minlength=len(ids)), index=ids)
-    newest = np.full(len(ids), np.iinfo(np.int64).min)
+    points = pd.Series(np.bincount(at, weights=pts, minlength=len(scored)), index=scored)
+    newest = np.full(len(scored), np.iinfo(np.int64).min)
     np.maximum.at(newest, at, ts.view("int64"))
     last = pd.Series(
-        np.where(newest == np.iinfo(np.int64).min, np.datetime64("NaT", "ns"), newest.view("datetime64[ns]")), index=ids
+        np.where(newest == np.iinfo(np.int64).min, np.datetime64("NaT", "ns"), newest.view("datetime64[ns]")),
+        index=scored,
     )
     if active_since is not None:
-        last = last.fillna(pd.Series(active_since).reindex(ids))
+        last = last.fillna(pd.Series(active_since).reindex(scored))
     inactive = (cutoff - last).dt.days
     if (inactive < 0).any():
         bad = inactive.index[inactive < 0][:3].tolist()
@@ -220,7 +228,16 @@ def rule_scores(
 
 
 def lead_features(leads: pd.DataFrame, spec: Mapping[str, object] = LEAD_FEATURES) -> pd.DataFrame:
-    """Model inputs from a leads table, one column per entry of ``spec`` (see :data:`LEAD_FEATURES`)."""
+    """Model inputs from a leads table, one column per entry of ``spec`` (see :data:`LEAD_FEATURES`).
+
+    Parameters
+    ----------
+    leads : DataFrame
+        The leads table.
+    spec : mapping, default LEAD_FEATURES
+        Feature name to its transform: ``"log1p"``, ``"flag"``, ``"identity"``, ``"per_decade"``, or a
+        ``(column, level)`` pair for a 0/1 indicator.
+    """
     out = pd.DataFrame(index=leads.index)
     for name, how in spec.items():
         src = how[0] if isinstance(how, tuple) else name
@@ -270,6 +287,23 @@ def backward_select(
     selected, path)``: the pipeline (standardise + logistic)
     refitted on the selected columns, their names, and a table of the score at each subset size with its
     standard error over the folds (``cv_se``).
+
+    Parameters
+    ----------
+    x : DataFrame
+        The candidate predictors.
+    y : array-like
+        The 0/1 outcome per row.
+    cv : int, default 5
+        Cross-validation folds (stratified).
+    scoring : str, default "neg_log_loss"
+        The scikit-learn scorer that ranks subsets.
+    k_features : {"best", "parsimonious"} or int
+        Which subset to keep: the best score, the one-standard-error rule, or a fixed number of predictors.
+    random_state : int, default 0
+        Random seed of the folds.
+    n_jobs : int, default 1
+        Parallel jobs of the cross-validation.
     """
     from mlxtend.feature_selection import SequentialFeatureSelector
     from sklearn.model_selection import StratifiedKFold
@@ -299,7 +333,17 @@ def backward_select(
 
 
 def decile_table(y, scores, bins: int = 10) -> pd.DataFrame:
-    """Lift and cumulative gain by score decile (decile 1 = highest scores), ties broken by position."""
+    """Lift and cumulative gain by score decile (decile 1 = highest scores), ties broken by position.
+
+    Parameters
+    ----------
+    y : array-like
+        The 0/1 outcome per row.
+    scores : array-like
+        The score per row (higher: more likely).
+    bins : int, default 10
+        Number of score groups.
+    """
     y = np.asarray(y).astype(float)
     order = np.argsort(-np.asarray(scores, float), kind="stable")
     decile = np.empty(len(y), int)
@@ -312,7 +356,17 @@ def decile_table(y, scores, bins: int = 10) -> pd.DataFrame:
 
 
 def calibration_table(y, p, bins: int = 10) -> pd.DataFrame:
-    """Mean predicted vs observed rate in equal-count bins of the predicted probability."""
+    """Mean predicted vs observed rate in equal-count bins of the predicted probability.
+
+    Parameters
+    ----------
+    y : array-like
+        The 0/1 outcome per row.
+    p : array-like
+        The predicted probability per row.
+    bins : int, default 10
+        Equal-count bins.
+    """
     y, p = np.asarray(y).astype(float), np.asarray(p, float)
     order = np.argsort(p, kind="stable")
     b = np.empty(len(p), int)
@@ -324,6 +378,15 @@ def learn_trigger(x: pd.DataFrame, y, random_state: int = 0) -> tuple[str, float
     """The single threshold rule ``column >= t`` that best splits converters (a depth-1 decision tree).
 
     ``x`` holds raw event counts; returns ``(column, t)`` with ``t`` rounded up to the next whole count.
+
+    Parameters
+    ----------
+    x : DataFrame
+        Raw event counts per lead.
+    y : array-like
+        The 0/1 outcome per lead.
+    random_state : int, default 0
+        Random seed of the tree.
     """
     tree = DecisionTreeClassifier(max_depth=1, random_state=random_state).fit(x, np.asarray(y).astype(int))
     feature = x.columns[tree.tree_.feature[0]]
@@ -335,6 +398,15 @@ def odds_ratio(flag, y, level: float = 0.95) -> dict:
     """Odds ratio of the outcome with vs without ``flag``, with Woolf's (log) confidence interval.
 
     Adds 0.5 to every cell when one is empty (Haldane-Anscombe), so the ratio stays finite.
+
+    Parameters
+    ----------
+    flag : array-like
+        The 0/1 flag per row.
+    y : array-like
+        The 0/1 outcome per row.
+    level : float, default 0.95
+        Confidence level of the interval.
     """
     flag, y = np.asarray(flag).astype(bool), np.asarray(y).astype(bool)
     cells = np.array([[(flag & y).sum(), (flag & ~y).sum()], [(~flag & y).sum(), (~flag & ~y).sum()]], float)
@@ -377,6 +449,17 @@ def adjusted_odds_ratio(x: pd.DataFrame, y, column: str, level: float = 0.95) ->
 
     The interval comes from the inverse Fisher information (the usual Wald interval). Columns that are constant
     in ``x`` (a region a team's data does not have, say) carry no information and are left out of the fit.
+
+    Parameters
+    ----------
+    x : DataFrame
+        The predictors, ``column`` among them.
+    y : array-like
+        The 0/1 outcome per row.
+    column : str
+        The 0/1 flag whose odds ratio is estimated.
+    level : float, default 0.95
+        Confidence level of the interval.
     """
     xa, beta, cov, j = _logit_fit(x, y, column, "adjusted_odds_ratio")
     se = np.sqrt(cov[j, j])
@@ -394,6 +477,17 @@ def risk_ratio(flag, y, level: float = 0.95) -> dict:
     An odds ratio is not a risk ratio: at a 24 % base rate, odds that are 3.7 times higher mean a rate 2.6 times
     higher. Marketers think in rates, so report these beside the odds ratio.
 
+    Parameters
+    ----------
+    flag : array-like
+        The 0/1 flag per row.
+    y : array-like
+        The 0/1 outcome per row.
+    level : float, default 0.95
+        Confidence level of the intervals.
+
+    Examples
+    --------
     >>> r = risk_ratio([1] * 100 + [0] * 100, [1] * 40 + [0] * 60 + [1] * 20 + [0] * 80)
     >>> round(r["risk_ratio"], 2), round(r["risk_difference"], 2)
     (2.0, 0.2)
@@ -427,6 +521,17 @@ def adjusted_risk(x: pd.DataFrame, y, column: str, level: float = 0.95) -> dict:
     The unpenalised logistic regression of :func:`adjusted_odds_ratio` holds the other behaviours fixed; setting
     the flag on and off for every lead and averaging the predictions (standardisation, or g-computation) turns
     its one odds ratio into the risk ratio and risk difference over these leads, with delta-method intervals.
+
+    Parameters
+    ----------
+    x : DataFrame
+        The predictors, ``column`` among them.
+    y : array-like
+        The 0/1 outcome per row.
+    column : str
+        The 0/1 flag whose effect is estimated.
+    level : float, default 0.95
+        Confidence level of the intervals.
     """
     xa, beta, cov, j = _logit_fit(x, y, column, "adjusted_risk")
     on, off = xa.copy(), xa.copy()
@@ -458,6 +563,17 @@ def planted_risk(p_convert, flag, odds_ratio: float) -> dict:
     the trigger and ``odds_ratio`` the trigger's planted factor on the odds: removing the flag's term from each
     lead's log-odds and adding it back gives the rates it would have without and with the trigger.
 
+    Parameters
+    ----------
+    p_convert : array-like
+        Each lead's planted conversion probability.
+    flag : array-like
+        Whether each lead has the trigger (0/1).
+    odds_ratio : float
+        The trigger's planted factor on the odds.
+
+    Examples
+    --------
     >>> r = planted_risk([0.5, 0.2], [1, 0], 3.0)
     >>> round(r["rate_with"], 3), round(r["rate_without"], 3)
     (0.464, 0.225)
@@ -474,6 +590,13 @@ def one_se_size(path: pd.DataFrame) -> int:
     The one-standard-error rule on a :func:`backward_select` path: the fewest predictors whose cross-validated
     score is within one standard error (over the folds) of the best score.
 
+    Parameters
+    ----------
+    path : DataFrame
+        A :func:`backward_select` path: ``cv_score`` and ``cv_se`` indexed by the number of predictors.
+
+    Examples
+    --------
     >>> one_se_size(pd.DataFrame({"cv_score": [-0.50, -0.46, -0.45], "cv_se": [0.01, 0.01, 0.02]}, index=[1, 2, 3]))
     2
     """
@@ -545,7 +668,7 @@ def backward_aic(x: pd.DataFrame, y) -> list[str]:
             aic_j = -2 * ll_j + 2 * (len(rest) + 1)
             if best is None or aic_j < best[0] - 1e-9:
                 best = (aic_j, pos, beta_j)
-        if best[0] >= aic - 1e-9:
+        if best is None or best[0] >= aic - 1e-9:
             break
         aic, pos, beta = best
         keep.pop(pos)
@@ -564,6 +687,19 @@ def selection_frequency(
     Returns a DataFrame indexed by the columns of ``x``: ``on_all_rows`` (kept by :func:`backward_aic` on the
     rows as given), ``share`` (of resamples that kept it), ``low`` and ``high`` (a Wilson interval for that share
     at ``level``: the Monte-Carlo error of ``n_boot`` resamples) and ``resamples``.
+
+    Parameters
+    ----------
+    x : DataFrame
+        The candidate predictors.
+    y : array-like
+        The 0/1 outcome per row.
+    n_boot : int, default 50
+        Bootstrap resamples.
+    random_state : int, default 0
+        Random seed of the resampling.
+    level : float, default 0.95
+        Confidence level of the Wilson intervals.
     """
     if n_boot < 1:
         raise ValueError(f"n_boot must be at least 1, got {n_boot!r}")
@@ -599,6 +735,11 @@ def first_lead_shift(leads: pd.DataFrame) -> pd.Timestamp | None:
     :func:`helpers.retraining.first_shift` on :func:`lead_features` by ``created_date`` (``leads`` as in the data
     card, ``lead_id`` a column or the index); None when the inputs never moved. On the course world it finds the
     planted change of 2025-07-01 without reading the truth file.
+
+    Parameters
+    ----------
+    leads : DataFrame
+        The leads table (``created_date`` and the feature sources).
     """
     from helpers.retraining import first_shift
 
@@ -612,6 +753,11 @@ def lead_outcome_days(leads: pd.DataFrame) -> int:
 
     :func:`helpers.timeline.outcome_window_days` on the leads table; a clear error when the table has no
     ``converted_date`` (then the lessons take ``lead_outcome_days``, the sales cycle in days, as a parameter).
+
+    Parameters
+    ----------
+    leads : DataFrame
+        The leads table with ``created_date`` and ``converted_date``.
     """
     if "converted_date" not in leads.columns:
         raise ValueError(
@@ -632,6 +778,17 @@ def out_of_time_split(dates: pd.Series, test_share: float = 0.3, label_days: int
     :func:`helpers.timeline.outcome_window_days`). Rows in between are in neither: on the day the score goes
     live their outcome is not known yet. Returns (train index, test index).
 
+    Parameters
+    ----------
+    dates : Series
+        The date of each row.
+    test_share : float, default 0.3
+        The latest share of rows to test on.
+    label_days : int, default 0
+        Days after its date at which a row's label is known.
+
+    Examples
+    --------
     >>> d = pd.Series(pd.date_range("2025-01-01", periods=10, freq="10D"))
     >>> [list(i) for i in out_of_time_split(d, 0.3, label_days=25)]
     [[0, 1, 2, 3, 4], [7, 8, 9]]
@@ -666,6 +823,19 @@ def profit_curve(y, score, benefit, cost) -> pd.DataFrame:
     by position. Returns one row per ``n`` = 0 .. len(y): ``share`` acted on, ``threshold`` (the lowest score
     acted on), ``profit``.
 
+    Parameters
+    ----------
+    y : array-like
+        The 0/1 outcome per row.
+    score : array-like
+        The score per row.
+    benefit : float or array-like
+        What acting on a positive earns.
+    cost : float or array-like
+        What acting on a row costs.
+
+    Examples
+    --------
     >>> profit_curve([1, 0, 1], [0.9, 0.8, 0.1], benefit=10, cost=3)["profit"].tolist()
     [0.0, 7.0, 4.0, 11.0]
     """
@@ -689,6 +859,19 @@ def best_cutoff(y, score, benefit, cost) -> float:
     The score at and above which acting earned the most on ``(y, score)``: how to set a cut-off for a score
     that is not a probability, on past rows whose outcome is known (never on the rows it is then used for).
 
+    Parameters
+    ----------
+    y : array-like
+        The 0/1 outcome of past rows.
+    score : array-like
+        Their scores.
+    benefit : float or array-like
+        What acting on a positive earns (per row, or one value).
+    cost : float or array-like
+        What acting on a row costs.
+
+    Examples
+    --------
     >>> best_cutoff([1, 0, 1, 0], [0.9, 0.8, 0.7, 0.1], benefit=10, cost=3)
     0.7
     """
@@ -734,6 +917,21 @@ def profit_differences(
     paired bootstrap interval (:func:`helpers.compare.difference_table` on :func:`unit_profit`, in totals).
 
     One row per pair, indexed by ``(A, B)``, with ``profit A - B``, ``low`` and ``high``.
+
+    Parameters
+    ----------
+    y : Series
+        The 0/1 outcome per row.
+    acted : mapping of str to array-like
+        Decision rule name to a 0/1 mask of the rows it acts on.
+    benefit : float or array-like
+        What acting on a positive earns.
+    cost : float or array-like
+        What acting on a row costs.
+    pairs : list of (str, str)
+        The pairs ``(A, B)`` of rule names to compare.
+    random_state : int, default 0
+        Random seed of the bootstrap.
     """
     from .compare import difference_table
 
@@ -749,6 +947,19 @@ def decision_table(y, scores: pd.DataFrame, acted: Mapping[str, object], benefit
     ``scores``, the ``best share in hindsight`` and its ``profit at best share`` on that score's
     :func:`profit_curve`: what a perfectly placed cut-off on the same score would have earned, a bound that no
     cut-off set in advance reaches.
+
+    Parameters
+    ----------
+    y : array-like
+        The 0/1 outcome per row.
+    scores : DataFrame
+        Scores per row, one column per score, for the hindsight bound.
+    acted : mapping of str to array-like
+        Decision rule name to a 0/1 mask of the rows it acts on.
+    benefit : float or array-like
+        What acting on a positive earns.
+    cost : float or array-like
+        What acting on a row costs.
     """
     y = np.asarray(y, float)
     rows = {}

@@ -285,6 +285,8 @@ def mixed_inputs(
         Behaviour features not to cluster on (default :data:`LEFT_OUT`).
     categorical : list of str
         Columns of the customers table to add as categorical inputs (default :data:`CRM_COLUMNS`).
+    as_of : date, optional
+        Only history before this moment counts, as for :func:`customer_features`.
 
     Returns
     -------
@@ -309,6 +311,13 @@ def quantile_segments(values: pd.Series, k: int) -> np.ndarray:
     """A naive segmentation: k equal-sized groups by one field (ties broken by order of appearance).
 
     The floor every clustering method must beat, e.g. ``quantile_segments(features["recency_days"], 5)``.
+
+    Parameters
+    ----------
+    values : Series
+        The field to cut.
+    k : int
+        Number of groups.
     """
     if k < 1 or k > len(values):
         raise ValueError(f"k must be between 1 and the number of rows ({len(values)}), got {k}")
@@ -321,6 +330,15 @@ def scale_features(features: pd.DataFrame, skewed: Sequence[str] = SKEWED, allow
 
     Constant columns cannot be standardised and are refused with the list of their names. Missing values are
     refused unless ``allow_missing`` (then they stay missing, and mean and sd come from the observed values).
+
+    Parameters
+    ----------
+    features : DataFrame
+        Numeric features, one row per customer.
+    skewed : sequence of str
+        Columns to log1p first (those absent are ignored).
+    allow_missing : bool, default False
+        Keep missing values (they stay missing) instead of refusing them.
     """
     x = features.astype(float).copy()
     for c in skewed:
@@ -340,7 +358,17 @@ def scale_features(features: pd.DataFrame, skewed: Sequence[str] = SKEWED, allow
 
 
 def pca_summary(x: pd.DataFrame, n_components: int = 2, random_state: int = 0):
-    """PCA of scaled features: explained-variance table, loadings table and the projection on the first axes."""
+    """PCA of scaled features: explained-variance table, loadings table and the projection on the first axes.
+
+    Parameters
+    ----------
+    x : DataFrame
+        Scaled features.
+    n_components : int, default 2
+        Axes kept for the projection and loadings.
+    random_state : int, default 0
+        Random seed of the PCA solver.
+    """
     pca = PCA(random_state=random_state).fit(x)
     names = [f"PC{i + 1}" for i in range(pca.n_components_)]
     explained = pd.DataFrame(
@@ -361,6 +389,19 @@ def choose_k(
     """k-means for each k: inertia (elbow), silhouette, and stability (mean ARI between runs on bootstrap samples).
 
     Silhouette and stability are computed on a random ``sample`` of rows to stay fast on large data.
+
+    Parameters
+    ----------
+    x : DataFrame
+        Scaled features (e.g. :func:`scale_features`).
+    ks : sequence of int, default range(2, 10)
+        The numbers of clusters to try.
+    random_state : int, default 0
+        Random seed of k-means and the samples.
+    n_boot : int, default 5
+        Bootstrap samples for the stability.
+    sample : int, default 5000
+        Rows sampled for silhouette and stability.
     """
     if len(x) < max(ks):
         raise ValueError(f"{len(x)} customers are fewer than the largest k ({max(ks)})")
@@ -387,6 +428,15 @@ def suggest_k(table: pd.DataFrame, rule: str = "elbow", min_stability: float = 0
     (the "kneedle" reading of the elbow), among stable k. ``"silhouette"``: the best silhouette among stable k.
     A k is stable when its clusters survive resampling (mean bootstrap ARI at least ``min_stability``); if no k
     is, the most stable one is returned. The elbow depends on the range of k tried: try a sensible range.
+
+    Parameters
+    ----------
+    table : DataFrame
+        A :func:`choose_k` table.
+    rule : {"elbow", "silhouette"}
+        The rule.
+    min_stability : float, default 0.9
+        The least mean bootstrap ARI of a stable k.
 
     Examples
     --------
@@ -573,7 +623,15 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: pd.DataFrame, y=None) -> TwoStepClustering:
-        """Cluster the rows of ``X`` (a DataFrame, or a numeric array); see the class docstring for the steps."""
+        """Cluster the rows of ``X`` (a DataFrame, or a numeric array); see the class docstring for the steps.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+            The rows to cluster: numeric columns, and text or categorical columns for the categorical part.
+        y : None
+            Ignored; present for scikit-learn's API.
+        """
         z, obs, codes = self._prepare(X, fitting=True)
         k_req = None if self.n_clusters == "auto" else int(self.n_clusters)
         if k_req is not None and not 1 <= k_req <= len(z):
@@ -699,14 +757,26 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
         return [np.eye(len(lv))[codes[:, j]] for j, lv in enumerate(self.levels_.values())]
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """Posterior probability of each cluster for each row under the fitted mixture."""
+        """Posterior probability of each cluster for each row under the fitted mixture.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+            Rows in the columns of ``fit``.
+        """
         z, obs, codes = self._prepare(X, fitting=False)
         params = (self.weights_, self.means_, self.variances_, [p.to_numpy() for p in self.category_probs_.values()])
         ll = self._log_joint(z, obs.astype(float), self._onehots(codes), params)
         return np.exp(ll - logsumexp(ll, axis=1)[:, None])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        """Cluster of new rows: the most probable cluster (``refine``) or that of the nearest sub-cluster."""
+        """Cluster of new rows: the most probable cluster (``refine``) or that of the nearest sub-cluster.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+            Rows in the columns of ``fit``.
+        """
         if self.refine:
             return self.predict_proba(X).argmax(axis=1)
         z, obs, codes = self._prepare(X, fitting=False)
@@ -755,7 +825,7 @@ class TwoStepClustering(ClusterMixin, BaseEstimator):
         r = {j: d[j - 2] / d[j - 1] for j in cands if d[j - 1] > 0}
         if not r:
             return j0
-        best = sorted(r, key=r.get, reverse=True)
+        best = sorted(r, key=r.__getitem__, reverse=True)
         if len(best) == 1 or r[best[0]] / r[best[1]] > 1.15:
             return best[0]
         return max(best[0], best[1])
@@ -851,6 +921,13 @@ def match_clusters(labels, reference) -> dict[int, object]:
     an unsupervised method are arbitrary. Clusters left without a partner (more clusters than groups) are absent
     from the result.
 
+    Parameters
+    ----------
+    labels : array-like
+        The found cluster of each row.
+    reference : array-like
+        The reference group of each row (e.g. the planted segment).
+
     Examples
     --------
     >>> match_clusters([0, 0, 1, 1, 1], ["b", "b", "a", "a", "b"])
@@ -871,6 +948,15 @@ def profile_clusters(features: pd.DataFrame, labels: np.ndarray, top: int = 3) -
     Returns ``(profile, top_features)``: ``profile`` has one row per cluster (``size``, ``share`` and an index per
     feature); ``top_features`` lists per cluster the ``top`` features whose cluster mean is furthest from the
     population mean in standard deviations, with the direction (``high``/``low``).
+
+    Parameters
+    ----------
+    features : DataFrame
+        The features on their own scale (not standardised), one row per customer.
+    labels : ndarray
+        The cluster of each row.
+    top : int, default 3
+        Distinctive features listed per cluster.
     """
     lab = pd.Series(np.asarray(labels), index=features.index, name="cluster")
     means = features.groupby(lab).mean()
@@ -910,7 +996,13 @@ _WORDS = {
 
 
 def propose_labels(top_features: pd.DataFrame) -> dict[int, str]:
-    """A plain-language persona name per cluster from its two most distinctive features (edit freely)."""
+    """A plain-language persona name per cluster from its two most distinctive features (edit freely).
+
+    Parameters
+    ----------
+    top_features : DataFrame
+        The second output of :func:`profile_clusters`.
+    """
     out = {}
     for c, g in top_features.sort_values("rank").groupby("cluster"):
         words = []
@@ -961,15 +1053,16 @@ def personas(
     """
     cust = world.customers
     if as_of is not None:
-        as_of = pd.Timestamp(as_of)
+        when = pd.Timestamp(as_of)
         if "signup_date" not in cust.columns:
             raise ValueError(
                 "personas(as_of=...) needs the customers table's signup_date column, to know who was a "
-                f"customer on {as_of.date()}; it has {list(cust.columns)}"
+                f"customer on {when.date()}; it has {list(cust.columns)}"
             )
-        cust = cust[cust["signup_date"] < as_of]
+        cust = cust[cust["signup_date"] < when]
         if not len(cust):
-            raise ValueError(f"no customer had signed up before {as_of.date()}: choose a later as_of")
+            raise ValueError(f"no customer had signed up before {when.date()}: choose a later as_of")
+        as_of = when
     known = type(world)(tables={**world.tables, "customers": cust}, truth=world.truth, source=world.source)
     inputs = mixed_inputs(known, left_out=left_out, categorical=categorical, as_of=as_of)
     model = TwoStepClustering(n_clusters=k, categorical=categorical, random_state=random_state).fit(inputs)

@@ -35,7 +35,15 @@ POLICIES = ("split", "epsilon", "thompson", "pooled", "explore-commit", "oracle"
 
 
 def open_curves(truth, hours: Sequence[int] = range(6, 23)) -> pd.DataFrame:
-    """Planted open probability per segment (rows) and send hour (columns), restricted to ``hours``."""
+    """Planted open probability per segment (rows) and send hour (columns), restricted to ``hours``.
+
+    Parameters
+    ----------
+    truth : Truth
+        The world's planted truth.
+    hours : sequence of int, default range(6, 23)
+        The send hours (columns).
+    """
     curves = pd.DataFrame(truth["open_rate_by_hour"]).T
     curves.columns = pd.Index(range(24), name="hour")
     curves.index.name = "segment"
@@ -49,6 +57,15 @@ def history_prior(
 
     Hours never tried take the overall rate. The prior is pooled over segments and deliberately weak: it tells
     the bandit which hours looked good in the past without stopping it from finding that a segment differs.
+
+    Parameters
+    ----------
+    sends : DataFrame
+        Past sends with ``send_hour, opened``.
+    hours : sequence of int, default range(6, 23)
+        The candidate hours.
+    strength : float, default 50.0
+        The prior's weight, in sends per hour.
     """
     for col in ("send_hour", "opened"):
         if col not in sends:
@@ -78,6 +95,25 @@ def simulate(
     and segment with ``sends`` and ``opens_by_hour`` (lists, one entry per hour), ``opens``, ``expected_opens``
     and ``regret`` (expected opens of the oracle minus this policy's), plus the posterior mean open rate per hour
     after the campaign (``estimate``, for :func:`best_hours`).
+
+    Parameters
+    ----------
+    curves : DataFrame
+        True open probability per segment (rows) and hour (columns).
+    policy : {"split", "epsilon", "thompson", "pooled", "explore-commit", "oracle"}
+        The send-time policy.
+    audience : int or sequence of int, default 1000
+        Recipients per segment and campaign (one value, or one per segment).
+    n_campaigns : int, default 52
+        Campaigns in the season.
+    prior : tuple of ndarray, optional
+        Beta prior per hour (``(a, b)``, e.g. :func:`history_prior`); default: uniform.
+    epsilon : float, default 0.1
+        Share of sends spread over all hours by ``"epsilon"``.
+    explore : int, default 2
+        Campaigns split equally before ``"explore-commit"`` commits.
+    seed : int, default 0
+        Random seed.
     """
     if policy not in POLICIES:
         raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
@@ -145,6 +181,15 @@ def best_hours(season: pd.DataFrame, smooth: bool = True, harmonics: int = 1) ->
     (``logit p = a + sum_k b_k cos(2 pi k h / 24) + c_k sin(2 pi k h / 24)``, ``k = 1..harmonics``: open rates
     that change smoothly around the clock) to all sends and takes the candidate hour where the fit peaks.
     Returns per segment ``best_hour`` and, when smoothed, ``peak`` (the fitted peak, in hours).
+
+    Parameters
+    ----------
+    season : DataFrame
+        :func:`simulate`'s rows of a season: per campaign and segment, ``sends`` and ``opens_by_hour``.
+    smooth : bool, default True
+        Fit a harmonic logistic regression per segment instead of taking the best observed hour.
+    harmonics : int, default 1
+        Harmonics of the smooth fit.
     """
     import statsmodels.api as sm
 
@@ -189,6 +234,17 @@ def frequency_curve(
     month while
     subscribed, the share still subscribed after ``months``, and clicks per customer per month averaged over
     those months (unsubscribes included), the quantity a sender should maximise.
+
+    Parameters
+    ----------
+    truth : Truth
+        The world's planted truth.
+    segment : str
+        The segment's name.
+    per_month : sequence of float
+        The email frequencies to evaluate, per month.
+    months : int, default 12
+        The span over which unsubscribes accumulate.
     """
     rm = ResponseModel.from_truth(truth)
     seg = {s["name"]: s for s in truth["segments"]}

@@ -173,7 +173,7 @@ def _segment(bins: int, rules=SEGMENT_RULES):
                 raise ValueError(f"rule {name!r}: unknown operator {op!r}; use one of {sorted(ops)}")
             cond = cond & ops[op](F.col(col), _rule_level(v, bins))
         out = F.when(cond, name) if out is None else out.when(cond, name)
-    return out.otherwise("other")
+    return F.lit("other") if out is None else out.otherwise("other")
 
 
 def rfm_table(lines: DataFrame, as_of=None, bins: int = 5) -> DataFrame:

@@ -53,6 +53,15 @@ def _dates(dates) -> pd.Series:
 def last_as_of(dates, horizon_days: int) -> pd.Timestamp:
     """The latest first day of a month ``t`` with ``t + horizon_days`` at most one day after the last date.
 
+    Parameters
+    ----------
+    dates : array-like of datetime
+        The dates of the data.
+    horizon_days : int
+        The outcome horizon that must fit after the date.
+
+    Examples
+    --------
     >>> last_as_of(pd.to_datetime(["2024-01-05", "2025-12-31"]), 90)
     Timestamp('2025-10-01 00:00:00')
     >>> last_as_of(pd.to_datetime(["2024-01-05", "2025-12-28"]), 90)
@@ -72,6 +81,15 @@ def last_as_of(dates, horizon_days: int) -> pd.Timestamp:
 def as_of_dates(dates, horizon_days: int) -> list[pd.Timestamp]:
     """First days of quarters, from the first quarter start after three months of data up to :func:`last_as_of`.
 
+    Parameters
+    ----------
+    dates : array-like of datetime
+        The dates of the data (e.g. order dates).
+    horizon_days : int
+        The outcome horizon each date needs after it.
+
+    Examples
+    --------
     >>> [str(t.date()) for t in as_of_dates(pd.to_datetime(["2024-01-01", "2025-12-31"]), 90)]
     ['2024-04-01', '2024-07-01', '2024-10-01', '2025-01-01', '2025-04-01', '2025-07-01', '2025-10-01']
     """
@@ -92,6 +110,15 @@ def as_of_dates(dates, horizon_days: int) -> list[pd.Timestamp]:
 def first_month(dates, train_months: int = 6) -> str:
     """The month after the first ``train_months`` months of the data, as 'YYYY-MM'.
 
+    Parameters
+    ----------
+    dates : array-like of datetime
+        The dates of the data.
+    train_months : int, default 6
+        Months of data reserved for the first training window.
+
+    Examples
+    --------
     >>> first_month(pd.to_datetime(["2024-01-01", "2025-09-30"]))
     '2024-07'
     """
@@ -113,6 +140,15 @@ def outcome_window_days(start, outcome) -> int:
     course world that is 89 days, so a lead's outcome is known 90 days after its creation. A team that knows its
     window (the sales cycle) should pass it instead: the longest wait in a short history may be too short.
 
+    Parameters
+    ----------
+    start : array-like of datetime
+        Each row's start (e.g. a lead's creation).
+    outcome : array-like of datetime
+        Each row's outcome date (e.g. conversion), NaT where none.
+
+    Examples
+    --------
     >>> outcome_window_days(pd.to_datetime(["2025-01-01", "2025-01-10"]), pd.to_datetime(["2025-03-01", None]))
     60
     """
@@ -132,6 +168,15 @@ def outcome_window_days(start, outcome) -> int:
 def resolve(value, derive: Callable[[], object]):
     """``derive()`` when ``value`` is ``"auto"``, else ``value`` unchanged.
 
+    Parameters
+    ----------
+    value : object
+        A value, or ``"auto"``.
+    derive : callable
+        Called without arguments when ``value`` is ``"auto"``.
+
+    Examples
+    --------
     >>> resolve("2025-10-01", lambda: "never called"), resolve("auto", lambda: "derived")
     ('2025-10-01', 'derived')
     """

@@ -81,7 +81,25 @@ class WorkflowError(ValueError):
 
 @dataclass(frozen=True)
 class Workflow:
-    """A validated workflow: ``steps`` maps step id -> step dict; ``start`` is the first step."""
+    """A validated workflow: ``steps`` maps step id -> step dict; ``start`` is the first step.
+
+    Parameters
+    ----------
+    name : str
+        The workflow's name.
+    trigger : str
+        The event type that enters a customer.
+    goal_hours : float
+        Hours after entry within which a purchase counts as the goal.
+    steps : dict of str to dict
+        Step id to step (``type`` wait, condition, action or stop, and its fields).
+    start : str
+        The first step's id.
+    description : str, default ""
+        What the workflow is for.
+    order : tuple of str, default ()
+        The order to list the steps in; default: as in ``steps``.
+    """
 
     name: str
     trigger: str
@@ -94,7 +112,13 @@ class Workflow:
     # ------------------------------------------------------------------------------------------------------------
     @classmethod
     def from_dict(cls, spec: Mapping[str, Any]) -> Workflow:
-        """Validate a workflow given as data; see the module docstring for the layout."""
+        """Validate a workflow given as data; see the module docstring for the layout.
+
+        Parameters
+        ----------
+        spec : mapping
+            The workflow: ``name``, ``trigger``, ``goal_hours``, ``start`` and ``steps`` (see the module docstring).
+        """
         if not isinstance(spec, Mapping):
             raise WorkflowError("a workflow is a mapping with name, trigger, goal_hours and steps")
         name = str(spec.get("name", "workflow"))
@@ -155,7 +179,13 @@ class Workflow:
 
     @classmethod
     def from_yaml(cls, text: str) -> Workflow:
-        """Validate a workflow written in YAML (the same layout as the dict)."""
+        """Validate a workflow written in YAML (the same layout as the dict).
+
+        Parameters
+        ----------
+        text : str
+            The workflow in YAML, in the layout of :meth:`from_dict`.
+        """
         import yaml
 
         try:
@@ -196,7 +226,13 @@ class Workflow:
         return pd.DataFrame(rows).set_index("step")
 
     def draw(self, ax=None):
-        """Draw the workflow top-down: trigger, then steps by depth, branches side by side."""
+        """Draw the workflow top-down: trigger, then steps by depth, branches side by side.
+
+        Parameters
+        ----------
+        ax : Axes, optional
+            The axis to draw on; default: a new figure.
+        """
         import matplotlib.pyplot as plt
 
         if ax is None:
@@ -279,7 +315,8 @@ def _label(st: dict[str, Any]) -> str:
 
 def _conditions(st: dict[str, Any]) -> list:
     """A condition step's ``if`` as a list (a single name or a list meaning "any of")."""
-    return st.get("if") if isinstance(st.get("if"), list) else [st.get("if")]
+    cond = st.get("if")
+    return cond if isinstance(cond, list) else [cond]
 
 
 def _check_step(where: str, sid: str, st: dict[str, Any], steps: dict[str, dict]) -> None:
@@ -358,7 +395,21 @@ def cart_recovery(
     channel: str = "email",
     goal_hours: float = 72.0,
 ) -> Workflow:
-    """cart_abandon -> wait 1 h -> reminder -> wait 24 h -> discount; stop on purchase or unsubscribe."""
+    """cart_abandon -> wait 1 h -> reminder -> wait 24 h -> discount; stop on purchase or unsubscribe.
+
+    Parameters
+    ----------
+    first_wait_hours : float, default 1.0
+        Hours from the abandoned cart to the reminder.
+    second_wait_hours : float, default 24.0
+        Hours from the reminder to the discount.
+    discount : float, default 0.1
+        The discount offered.
+    channel : str, default "email"
+        The channel of both messages.
+    goal_hours : float, default 72.0
+        Hours within which a purchase counts as recovered.
+    """
     stop_if = ["purchased", "unsubscribed"] if channel == "email" else ["purchased"]
     return Workflow.from_dict(
         {
@@ -387,7 +438,15 @@ def cart_recovery(
 
 
 def cross_sell(wait_hours: float = 72.0, goal_hours: float = 240.0) -> Workflow:
-    """Purchase -> wait 3 days -> (bought again? stop) -> email consent? -> email the next best offer."""
+    """Purchase -> wait 3 days -> (bought again? stop) -> email consent? -> email the next best offer.
+
+    Parameters
+    ----------
+    wait_hours : float, default 72.0
+        Hours from the purchase to the offer.
+    goal_hours : float, default 240.0
+        Hours within which a purchase counts as the goal.
+    """
     return Workflow.from_dict(
         {
             "name": "cross-sell mailing",
@@ -410,6 +469,21 @@ def cross_sell(wait_hours: float = 72.0, goal_hours: float = 240.0) -> Workflow:
 # ----------------------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _PlantedCustomers:
+    """What :meth:`Response.planted` needs per customer and segment to evaluate the planted response model."""
+
+    index: pd.Index  # customer ids
+    segment: np.ndarray  # each customer's segment number
+    churn_day: np.ndarray  # days since 1970-01-01 of the planted churn (inf: never)
+    open_logit: np.ndarray  # per segment
+    click_logit: np.ndarray
+    peak_hour: np.ndarray
+    discount_sensitivity: np.ndarray
+    drift_day: float
+    response: ResponseModel
+
+
 @dataclass
 class Response:
     """P(a touchpoint makes a customer buy who has not bought yet), per offer.
@@ -417,19 +491,35 @@ class Response:
     ``cart`` holds constant probabilities for the cart offers (reminder, discount); ``nbo`` is a constant or,
     for the planted world, computed per customer and send time from the planted response model
     (:class:`helpers.planted.ResponseModel`: open x click x order). ``source`` says where the numbers come from.
+
+    Parameters
+    ----------
+    cart : dict of str to float
+        Persuasion probability of each cart offer (``reminder``, ``discount``).
+    nbo : float, optional
+        Persuasion probability of a next-best-offer message; None when it comes from the planted model.
+    source : str, default "assumed"
+        Where the numbers come from (``"assumed"``, ``"planted"``).
     """
 
     cart: dict[str, float]
     nbo: float | None = None
     source: str = "assumed"
-    _segment: np.ndarray | None = field(default=None, repr=False)
-    _churn_day: np.ndarray | None = field(default=None, repr=False)
-    _index: pd.Index | None = field(default=None, repr=False)
-    _model: dict[str, Any] | None = field(default=None, repr=False)
+    _planted: _PlantedCustomers | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def assumed(cls, reminder: float = 0.05, discount: float = 0.05, nbo: float = 0.01) -> Response:
-        """Stated assumptions for a team's own data (no planted truth): persuasion probability per offer."""
+        """Stated assumptions for a team's own data (no planted truth): persuasion probability per offer.
+
+        Parameters
+        ----------
+        reminder : float, default 0.05
+            Probability that a cart reminder persuades a customer who would not have bought.
+        discount : float, default 0.05
+            The same for the discount message.
+        nbo : float, default 0.01
+            The same for a next-best-offer message.
+        """
         for name, v in (("reminder", reminder), ("discount", discount), ("nbo", nbo)):
             if not 0 <= v < 1:
                 raise WorkflowError(f"Response.assumed: {name} must be a probability in [0, 1), got {v!r}")
@@ -443,6 +533,11 @@ class Response:
         ``reminder`` and a reminder followed by a discount adds ``discount`` in all. As probabilities of
         persuading a customer who would not have bought: q_reminder = reminder / (1 - organic), and q_discount
         such that 1 - (1 - q_reminder)(1 - q_discount) = discount / (1 - organic).
+
+        Parameters
+        ----------
+        truth : Truth
+            The world's planted truth.
         """
         cr = truth["cart_recovery"]
         q_rem = cr["reminder"] / (1 - cr["organic"])
@@ -452,52 +547,62 @@ class Response:
         churn_day = (churn - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy() / 86400.0
         churn_day = np.where(np.isnan(churn_day), np.inf, churn_day)
         segs = truth["segments"]
-        model = dict(
+        planted = _PlantedCustomers(
+            index=pd.Index(cust["customer_id"]),
+            segment=cust["segment"].to_numpy(),
+            churn_day=churn_day,
             open_logit=np.array([s["open_logit"] for s in segs]),
             click_logit=np.array([s["click_logit"] for s in segs]),
             peak_hour=np.array([s["peak_hour"] for s in segs], float),
             discount_sensitivity=np.array([s["discount_sensitivity"] for s in segs]),
-            drift_day=unix_seconds([truth["drift"]["date"]])[0] / 86400.0,
+            drift_day=float(unix_seconds([truth["drift"]["date"]])[0] / 86400.0),
             response=ResponseModel.from_truth(truth),
         )
-        return cls(
-            cart={"reminder": q_rem, "discount": q_disc},
-            nbo=None,
-            source="planted",
-            _segment=cust["segment"].to_numpy(),
-            _churn_day=churn_day,
-            _index=pd.Index(cust["customer_id"]),
-            _model=model,
-        )
+        response = cls(cart={"reminder": q_rem, "discount": q_disc}, nbo=None, source="planted")
+        response._planted = planted
+        return response
 
     def prob(self, offer: str, channel: str, customer_id: np.ndarray, t_days: np.ndarray) -> np.ndarray:
-        """Persuasion probability of each message (``t_days``: days since 1970-01-01)."""
+        """Persuasion probability of each message (``t_days``: days since 1970-01-01).
+
+        Parameters
+        ----------
+        offer : str
+            The offer sent (``reminder``, ``discount``, ``nbo``).
+        channel : str
+            The channel (``email``, ``push``, ``sms``).
+        customer_id : ndarray
+            The recipients.
+        t_days : ndarray
+            The send times, in days since 1970-01-01.
+        """
         if offer in self.cart:
             return np.full(len(customer_id), self.cart[offer])
         if offer != "nbo":
             raise WorkflowError(f"Response: no probability for offer {offer!r}")
-        if self._model is None:
+        m = self._planted
+        if m is None:
             return np.full(len(customer_id), float(self.nbo or 0.0))
-        pos = self._index.get_indexer(customer_id)
+        pos = m.index.get_indexer(customer_id)
         if (pos < 0).any():
             raise WorkflowError("Response.planted: customers missing from the truth (was the world changed?)")
-        m, s = self._model, self._segment[pos]
+        s = m.segment[pos]
         ch = "push" if channel == "sms" else channel  # SMS is not planted: it answers like a push message
         # a fresh recipient (no fatigue), plain subject, no discount, the customer's own offset unknown (0)
-        p = m["response"].respond(
-            open_logit=m["open_logit"][s],
-            click_logit=m["click_logit"][s],
-            peak_hour=m["peak_hour"][s],
-            discount_sensitivity=m["discount_sensitivity"][s],
+        p = m.response.respond(
+            open_logit=m.open_logit[s],
+            click_logit=m.click_logit[s],
+            peak_hour=m.peak_hour[s],
+            discount_sensitivity=m.discount_sensitivity[s],
             offset=0.0,
             channel=ch,
             hour=(t_days * 24.0) % 24.0,
             when=np.datetime64("1970-01-01") + (t_days * 86400).astype("int64").astype("timedelta64[s]"),
-            after_drift=t_days >= m["drift_day"],
+            after_drift=t_days >= m.drift_day,
             subject=0,
             discount=0.0,
             fatigue=0.0,
-            alive=t_days < self._churn_day[pos],
+            alive=t_days < m.churn_day[pos],
         )
         return p["open"] * p["click"] * p["conv"]
 
@@ -589,7 +694,26 @@ def simulate(
 
 
 class Simulator:
-    """:func:`simulate` in two parts: the entries and the oracle once, then :meth:`run` per seed."""
+    """:func:`simulate` in two parts: the entries and the oracle once, then :meth:`run` per seed.
+
+    Parameters
+    ----------
+    workflow : Workflow
+        The workflow to replay.
+    events : DataFrame
+        The events table (triggers such as ``cart_abandon``).
+    transactions : DataFrame
+        Order lines (goals: a purchase stops the workflow).
+    customers : DataFrame, optional
+        The customers table (``email_consent``); default: everyone may be emailed.
+    response : Response
+        The response to touchpoints: :meth:`Response.planted` on the course world, :meth:`Response.assumed` on a
+        team's data (required; None is refused).
+    lag_hours : float, default 3.0
+        Mean hours from a persuading message to the purchase it causes (exponential).
+    since : date, optional
+        Replay only triggers from this date on.
+    """
 
     def __init__(
         self,
@@ -673,7 +797,15 @@ class Simulator:
         return len(self.t0)
 
     def run(self, seed: int = 0, control_share: float = 0.5) -> Simulation:
-        """One randomised replay: customers split at random, target entries walk the workflow."""
+        """One randomised replay: customers split at random, target entries walk the workflow.
+
+        Parameters
+        ----------
+        seed : int, default 0
+            Random seed of the split and the responses.
+        control_share : float, default 0.5
+            Share of customers held out as control.
+        """
         if not 0 < control_share < 1:
             raise WorkflowError(
                 f"simulate: control_share must be in (0, 1), got {control_share!r}; with no "
@@ -726,6 +858,17 @@ class Simulator:
 
         Per run: the uplift estimate, its interval, and whether the interval holds the oracle's true uplift (it
         should, in about ``level`` of the runs).
+
+        Parameters
+        ----------
+        n_runs : int, default 100
+            Replays.
+        level : float, default 0.95
+            Confidence level of the uplift intervals.
+        control_share : float, default 0.5
+            Share of customers held out as control.
+        seed : int, default 0
+            Random seed of the first replay (the k-th uses ``seed + k``).
         """
         rows = []
         for r in range(n_runs):

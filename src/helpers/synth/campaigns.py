@@ -135,6 +135,7 @@ def campaigns(
     experiments: list[dict[str, Any]] = []
     for i in range(n_x):
         kind = x_kind[i]
+        hours: tuple[int, ...]
         if kind == "send_time":
             hours = (8, 12, 16, 20) if i % 2 == 0 else (7, 10, 13, 16, 19, 22)
             variants = [f"h{h:02d}" for h in hours]
@@ -143,8 +144,8 @@ def campaigns(
             nv = 2 if i % 3 else 3
             variants = ["A", "B", "C"][:nv]
             effect = np.zeros((nv, k))
-            for v in range(1, nv):
-                effect[v] = np.round(rng_x.normal(0.12, 0.12), 3)
+            for variant in range(1, nv):
+                effect[variant] = np.round(rng_x.normal(0.12, 0.12), 3)
             if i % 4 == 1:  # an experiment whose winner differs by segment
                 effect[1] = np.round(np.where(np.arange(k) % 2 == 0, 0.3, -0.25), 3)
             hours = (int(rng_x.integers(8, 21)),) * nv

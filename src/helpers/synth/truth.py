@@ -33,7 +33,7 @@ from .params import (
 )
 from .tools import norm, rounded, to_ts
 
-END_DAY, DRIFT_DAY_DATE, LEADS_END_DAY = (np.datetime64(d, "D") for d in (END, DRIFT, LEADS_END))
+END_DAY, DRIFT_DAY_DATE, LEADS_END_DAY = (d.astype("datetime64[D]") for d in (END, DRIFT, LEADS_END))
 
 
 def rule_stats(pi: np.ndarray, rules: list[dict], attempts: np.ndarray) -> list[dict]:
@@ -80,11 +80,9 @@ def build_truth(
     pid = products["product_id"].to_numpy()
     stats = rule_stats(pi, rules, attempts)
     churn_day = life.churn_day
-    churn_date = np.where(
-        np.isfinite(churn_day),
-        np.datetime_as_string(to_ts(np.where(np.isfinite(churn_day), churn_day, 0.0)), unit="D"),
-        None,
-    )
+    churn_text = np.datetime_as_string(to_ts(np.where(np.isfinite(churn_day), churn_day, 0.0)), unit="D")
+    churn_date = churn_text.astype(object)
+    churn_date[~np.isfinite(churn_day)] = None
     names = seg.names
     curves = {
         names[i]: np.round(RESPONSE.open_curve(seg.open_logit[i], seg.peak_hour[i]), 6).tolist() for i in range(k)

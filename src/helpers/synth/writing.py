@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,7 @@ def _datetime_format(s: pd.Series, chunk: int = 5_000_000) -> str:
 
 def _format_datetimes(values: np.ndarray, fmt: str) -> np.ndarray:
     """Vectorised strftime for the two formats the world uses; NaT becomes an empty field."""
-    unit = "D" if fmt == "%Y-%m-%d" else "s"
+    unit: Literal["D", "s"] = "D" if fmt == "%Y-%m-%d" else "s"
     arr = values.astype(f"datetime64[{unit}]")
     text = np.datetime_as_string(arr, unit=unit)
     if unit == "s":
