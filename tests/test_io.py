@@ -306,6 +306,42 @@ def test_bad_value_deep_in_a_large_file_is_still_named(world_copy):
     )
 
 
+def _recode_line(path: Path, line: int, old: str, new: bytes) -> None:
+    """Replace ``old`` on CSV line ``line`` (header = 1) by the raw bytes ``new`` (e.g. Latin-1 text)."""
+    raw = path.read_bytes().split(b"\n")
+    assert old.encode() in raw[line - 1]
+    raw[line - 1] = raw[line - 1].replace(old.encode(), new, 1)
+    path.write_bytes(b"\n".join(raw))
+
+
+def test_latin1_text_is_refused_with_the_line_and_how_to_resave(world_copy):
+    """A catalogue saved as Latin-1 loaded with its names as Python bytes objects; now it is refused."""
+    path = world_copy / "products.csv"
+    name = pd.read_csv(path)["name"].iloc[2]
+    _recode_line(path, 4, name, "Caf\u00e9 Cr\u00e8me".encode("latin-1"))
+    e = _expect(world_copy, "products.csv", None, "not UTF-8 text", "byte 0xe9", "Café Crème", "iconv", lines=[4])
+    assert e.lines == [4]
+
+
+def test_text_that_is_not_utf8_deep_in_a_large_file_is_refused_at_its_line(world_copy, monkeypatch):
+    """Past pyarrow's first block the column is typed as text: the bad bytes make it fail, and the line is named."""
+    from helpers import io
+
+    blocks = io._csv_chunks
+    monkeypatch.setattr(io, "_csv_chunks", lambda p, size: blocks(p, 4096))  # many small blocks
+    path = world_copy / "customers.csv"
+    n_rows = sum(1 for _ in path.open()) - 1
+    region = pd.read_csv(path)["region"].iloc[n_rows - 3]
+    _recode_line(path, n_rows - 1, region, b"S\xfcd")
+    _expect(world_copy, "customers.csv", None, "not UTF-8 text", "Süd", lines=[n_rows - 1], tables=["customers"])
+
+
+def test_a_header_that_is_not_utf8_is_refused_at_line_1(world_copy):
+    path = world_copy / "products.csv"
+    _recode_line(path, 1, "name", b"n\xe4me")
+    _expect(world_copy, "products.csv", None, "not UTF-8 text", lines=[1], tables=["products"])
+
+
 def test_available_tables_lists_the_optional_files_present(world_copy):
     assert available_tables(world_copy, ["events", "leads"]) == ["events", "leads"]
     (world_copy / SCHEMAS["events"].file).unlink()

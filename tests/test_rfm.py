@@ -83,15 +83,18 @@ def test_degenerate_tables_have_documented_scores():
 def test_bad_transactions_are_refused_with_the_fix():
     tx = _tx()
     tx.loc[2, "unit_price"] = -40.0
-    with pytest.raises(ValueError, match=r"1 line\(s\) with quantity x unit_price <= 0 .*drop returns"):
+    with pytest.raises(
+        ValueError, match=r"1 line\(s\) with a negative or missing quantity x unit_price .*drop returns"
+    ):
         rfm.rfm_table(tx, "2025-04-01")
-    tx = _tx()
-    tx.loc[0, "quantity"] = 0
-    with pytest.raises(ValueError, match="<= 0"):
-        rfm.rfm_table(tx, "2025-04-01")
+    tx = _tx().drop(columns=["quantity", "unit_price"]).assign(amount=[20.0, 0.0, 40.0, -1.0, 30.0, 50.0])
+    with pytest.raises(ValueError, match=r"1 line\(s\) with a negative or missing amount \(rows \[3\]\)"):
+        rfm.lifetimes_summary(tx, "2025-04-01")
+    with pytest.raises(ValueError, match="a line value: quantity and unit_price, or one amount column"):
+        rfm.rfm_table(_tx().drop(columns="quantity"), "2025-04-01")
     with pytest.raises(ValueError, match="as_of 2024-12-01 is not after the first order"):
         rfm.rfm_table(_tx(), "2024-12-01")
-    with pytest.raises(ValueError, match=r"missing column\(s\) \['unit_price'\]"):
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['unit_price'\]; RFM needs"):
         rfm.rfm_table(_tx().drop(columns="unit_price"), "2025-04-01")
     with pytest.raises(ValueError, match="is empty"):
         rfm.rfm_table(_tx().iloc[:0], "2025-04-01")
@@ -107,11 +110,32 @@ def test_a_missing_amount_is_refused_not_summed_as_nan(column):
     for fn in (rfm.rfm_table, rfm.lifetimes_summary):
         with pytest.raises(
             ValueError,
-            match=r"1 line\(s\) with quantity x unit_price <= 0 or missing \(rows \[1\]\)"
+            match=r"1 line\(s\) with a negative or missing quantity x unit_price \(rows \[1\]\)"
             r".*fill or drop missing amounts",
         ):
             fn(tx, as_of="2025-04-01")
     pd.testing.assert_frame_equal(tx, before)  # the caller's frame is untouched
+
+
+def test_a_zero_value_line_is_a_purchase():
+    """A free item or a fully discounted line is an order (as lifetimes counts it) that adds nothing to spend."""
+    tx = _tx()
+    tx.loc[2, "unit_price"] = 0.0  # customer 1's second order (Mar 1) was free
+    t = rfm.rfm_table(tx, "2025-04-01")
+    assert t.loc[1, ["recency_days", "frequency", "monetary"]].tolist() == [31, 2, 20.0]
+    s = rfm.lifetimes_summary(tx, "2025-04-01")
+    assert s.loc[1].tolist() == [1.0, 59.0, 89.0, 0.0]  # one repeat day, worth 0
+
+
+def test_one_amount_column_and_no_order_id_give_the_same_summaries():
+    """An export with one value per line and no order ids: a customer's lines at one moment are one order."""
+    tx = _tx()
+    plain = tx.assign(amount=tx["quantity"] * tx["unit_price"]).drop(columns=["order_id", "quantity", "unit_price"])
+    pd.testing.assert_frame_equal(rfm.rfm_table(plain, "2025-04-01"), rfm.rfm_table(tx, "2025-04-01"))
+    pd.testing.assert_frame_equal(rfm.lifetimes_summary(plain, "2025-04-01"), rfm.lifetimes_summary(tx, "2025-04-01"))
+    # two lines at one moment are one order; the same customer later the same day is another
+    same = plain.assign(order_date=plain["order_date"].where(plain.index != 4, plain["order_date"][3]))
+    assert rfm.rfm_table(same, "2025-04-01").loc[2, "frequency"] == 1
 
 
 def test_lifetimes_summary_by_hand():

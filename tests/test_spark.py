@@ -77,6 +77,21 @@ def test_spark_lifetimes_summary_equals_the_pandas_helper(spark, lines, course_w
     pd.testing.assert_frame_equal(theirs[ours.columns], ours, rtol=1e-12)
 
 
+def test_spark_counts_free_lines_as_the_pandas_helper_does(spark, lines, course_world):
+    from pyspark.sql import functions as F
+
+    from helpers import spark as hs
+
+    tx = course_world.transactions
+    free = tx["order_id"].astype("int64") % 7 == 0
+    assert free.any()
+    ours = rfm.lifetimes_summary(tx.assign(unit_price=tx["unit_price"].where(~free, 0.0)))
+    zeroed = lines.withColumn("unit_price", F.when(F.col("order_id") % 7 == 0, 0.0).otherwise(F.col("unit_price")))
+    theirs = hs.lifetimes_summary(zeroed).toPandas().set_index("customer_id").sort_index()
+    theirs.index = theirs.index.astype(ours.index.dtype)
+    pd.testing.assert_frame_equal(theirs[ours.columns], ours, rtol=1e-12)
+
+
 @pytest.mark.parametrize(
     "algorithm, by, min_support, min_lift",
     [
@@ -111,7 +126,7 @@ def test_spark_refuses_what_the_pandas_helpers_refuse(spark, lines):
     with pytest.raises(ValueError, match=r"missing column\(s\) \['unit_price'\]"):
         hs.rfm_table(lines.drop("unit_price"))
     refund = lines.limit(50).withColumn("quantity", -lines["quantity"])
-    with pytest.raises(ValueError, match=r"50 line\(s\) with quantity x unit_price <= 0.*drop returns"):
+    with pytest.raises(ValueError, match=r"50 line\(s\) with a negative quantity x unit_price.*drop returns"):
         hs.lifetimes_summary(refund)
     with pytest.raises(ValueError, match="is empty"):
         hs.rfm_table(lines.limit(0))

@@ -385,6 +385,31 @@ def _csv_chunks(path: Path, size: int):
             rest = block[cut:]
 
 
+def _encoding_error(path: Path) -> SchemaError:
+    """The refusal of a file that is not UTF-8 text: the first line that does not decode, and how to re-save it.
+
+    Called only once a reader has failed on the encoding, so a valid file pays nothing for it.
+    """
+    line = 1
+    for piece in _csv_chunks(path, 32 << 20):
+        try:
+            piece.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line += piece.count(b"\n", 0, e.start)
+            start = piece.rfind(b"\n", 0, e.start) + 1
+            end = piece.find(b"\n", e.start)
+            text = piece[start : end if end >= 0 else len(piece)].decode("latin-1").rstrip("\r")
+            return SchemaError(
+                path,
+                f"not UTF-8 text (byte 0x{piece[e.start]:02x}; read as Latin-1 the line is {text!r})",
+                "save the file as UTF-8 (in Excel: 'CSV UTF-8'; or iconv -f latin1 -t utf-8 old.csv > new.csv) "
+                "and load it again; the course reads text as UTF-8 only",
+                lines=[line],
+            )
+        line += piece.count(b"\n")
+    return SchemaError(path, "not UTF-8 text", "save the file as UTF-8 and load it again")
+
+
 def _count_rows(path: Path, size: int = 64 << 20) -> int:
     """Data rows of a CSV file: its line ends, less the header's (a last line without one counts too)."""
     n, last = 0, b"\n"
@@ -421,6 +446,9 @@ def _read_arrow(path: Path, chunk_bytes: int = 32 << 20) -> pd.DataFrame:
             table = pacsv.read_csv(pa.BufferReader(piece), convert_options=convert)
             names = table.column_names
             types = dict(zip(names, table.schema.types, strict=True))
+            for t in types.values():  # text that is not UTF-8 comes out as bytes: leave it to the caller's check
+                if pa.types.is_binary(t) or (pa.types.is_dictionary(t) and pa.types.is_binary(t.value_type)):
+                    raise ValueError("not UTF-8 text")
         else:
             table = pacsv.read_csv(
                 pa.BufferReader(piece),
@@ -536,6 +564,8 @@ def load_table(data_dir: str | Path | None, name: str, *, today: _dt.date | None
         )
     try:
         header = pd.read_csv(path, nrows=0).columns
+    except UnicodeDecodeError:
+        raise _encoding_error(path) from None
     except pd.errors.EmptyDataError:
         raise SchemaError(
             file,
@@ -561,7 +591,10 @@ def load_table(data_dir: str | Path | None, name: str, *, today: _dt.date | None
     try:
         raw = _read_arrow(path)
     except Exception:  # noqa: BLE001 - any pyarrow refusal: the slower reader gives line-level diagnostics
-        raw = pd.read_csv(path, keep_default_na=False, na_values=[""], skipinitialspace=True, low_memory=False)
+        try:
+            raw = pd.read_csv(path, keep_default_na=False, na_values=[""], skipinitialspace=True, low_memory=False)
+        except UnicodeDecodeError:
+            raise _encoding_error(path) from None
     raw.columns = header
     if raw.empty:
         raise SchemaError(file, "the table has no rows", f"export at least one row of {name}")

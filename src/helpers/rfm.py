@@ -48,24 +48,50 @@ Extend it by passing your own list to :func:`name_segments`.
 
 
 def check_transactions(tx: pd.DataFrame, as_of: pd.Timestamp, name: str = "transactions") -> np.ndarray:
-    """Refuse what would make RFM silently wrong: missing columns, non-positive amounts, an as-of before the data.
+    """Refuse what would make RFM silently wrong; return each line's value.
 
-    Returns each line's value (quantity x unit price), which the check computes anyway.
+    Refused: missing columns, no lines, a missing or negative value, an ``as_of`` before the data. A line's
+    value is ``quantity x unit_price``, or the ``amount`` column of an export that has one value per line and
+    no unit price. A value of 0 (a free item, a fully discounted line) is a purchase, as ``lifetimes`` and
+    PyMC-Marketing count it; a negative one is a return or refund, which RFM must not net into spend unasked.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Order lines with ``customer_id, order_date`` and either ``quantity, unit_price`` or ``amount``.
+    as_of : Timestamp
+        The day the summary is computed for.
+    name : str, default "transactions"
+        The table's name in messages.
+
+    Returns
+    -------
+    ndarray
+        Each line's value, in the order of ``tx``.
     """
-    need = ["customer_id", "order_id", "order_date", "quantity", "unit_price"]
+    priced = "quantity" in tx.columns and "unit_price" in tx.columns
+    need = ["customer_id", "order_date"] + (["quantity", "unit_price"] if priced or "amount" not in tx else ["amount"])
     missing = [c for c in need if c not in tx.columns]
     if missing:
-        raise ValueError(f"{name}: missing column(s) {missing}; RFM needs {need}")
+        raise ValueError(
+            f"{name}: missing column(s) {missing}; RFM needs customer_id, order_date and a line value: "
+            "quantity and unit_price, or one amount column"
+        )
     if tx.empty:
         raise ValueError(f"{name} is empty: RFM needs at least one order")
-    value = tx["quantity"].to_numpy(float, copy=True)
-    value *= tx["unit_price"].to_numpy(float)
-    bad = ~(value > 0)  # NaN too
+    if priced:
+        value = tx["quantity"].to_numpy(float, copy=True)
+        value *= tx["unit_price"].to_numpy(float)
+        what = "quantity x unit_price"
+    else:
+        value = tx["amount"].to_numpy(float, copy=True)
+        what = "amount"
+    bad = ~(value >= 0)  # NaN too
     if bad.any():
         rows = tx.index[bad][:3].tolist()
         raise ValueError(
-            f"{name}: {int(bad.sum())} line(s) with quantity x unit_price <= 0 or missing (rows {rows}). "
-            "Fix: RFM counts purchases; drop returns, refunds and free items, and fill or drop "
+            f"{name}: {int(bad.sum())} line(s) with a negative or missing {what} (rows {rows}). "
+            "Fix: RFM counts purchases (a value of 0 counts); drop returns and refunds, and fill or drop "
             "missing amounts first"
         )
     first = tx["order_date"].min()
@@ -84,8 +110,9 @@ def rfm_table(
     Parameters
     ----------
     tx : DataFrame
-        One row per order line: ``customer_id, order_id, order_date, quantity, unit_price``. Lines dated on or
-        after ``as_of`` are ignored; the rows need not be sorted.
+        One row per order line: ``customer_id, order_date``, the line's value as ``quantity, unit_price`` or as
+        ``amount``, and ``order_id`` if the export has one (without it, a customer's lines at one moment are
+        one order). Lines dated on or after ``as_of`` are ignored; the rows need not be sorted.
     as_of : date, optional
         The day the scores are computed for; default: the day after the last order.
     bins : int
@@ -115,7 +142,10 @@ def rfm_table(
     if not 2 <= int(bins) <= 10:
         raise ValueError(f"bins must be between 2 and 10, got {bins}")
     as_of, tx, ids, pos, value = _history(tx, as_of)
-    first_line = ~pd.Series(tx["order_id"].to_numpy()).duplicated().to_numpy()  # an order id has one customer
+    if "order_id" in tx.columns:
+        first_line = ~pd.Series(tx["order_id"].to_numpy()).duplicated().to_numpy()  # an order id has one customer
+    else:  # without order ids, a customer's lines at one moment are one order
+        first_line = ~pd.DataFrame({"c": pos, "t": tx["order_date"].to_numpy()}).duplicated().to_numpy()
     last = np.full(len(ids), np.iinfo(np.int64).min)
     np.maximum.at(last, pos, tx["order_date"].to_numpy().astype("datetime64[s]").view(np.int64))
     out = pd.DataFrame(
@@ -226,7 +256,8 @@ def lifetimes_summary(tx: pd.DataFrame, as_of: pd.Timestamp | str | None = None)
     Parameters
     ----------
     tx : DataFrame
-        Order lines with ``customer_id, order_date, quantity, unit_price``.
+        Order lines with ``customer_id, order_date`` and the line's value as ``quantity, unit_price`` or as
+        ``amount`` (no order id is needed: purchases are counted by day).
     as_of : Timestamp or str, optional
         End of the observation (exclusive): orders on or after it are ignored; default: the day after the last
         order.

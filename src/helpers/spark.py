@@ -93,7 +93,7 @@ def check_transactions(lines: DataFrame, name: str = "transactions") -> None:
     """Refuse what would make RFM silently wrong.
 
     Refuse what would make RFM silently wrong, as :func:`helpers.rfm.check_transactions` does: missing
-    columns, no lines, missing values, amounts that are not positive.
+    columns, no lines, missing values, negative amounts (a value of 0 is a purchase).
     """
     from pyspark.sql import functions as F
 
@@ -104,17 +104,17 @@ def check_transactions(lines: DataFrame, name: str = "transactions") -> None:
     stats = lines.agg(
         F.count(F.lit(1)).alias("n"),
         *(F.sum(F.col(c).isNull().cast("long")).alias(c) for c in need),
-        F.sum((F.col("quantity") * F.col("unit_price") <= 0).cast("long")).alias("not_positive"),
-    ).first()
+        F.sum((F.col("quantity") * F.col("unit_price") < 0).cast("long")).alias("negative"),
+    ).collect()[0]  # an aggregate over the whole table: exactly one row
     if stats["n"] == 0:
         raise ValueError(f"{name} is empty: RFM needs at least one order")
     nulls = {c: stats[c] for c in need if stats[c]}
     if nulls:
         raise ValueError(f"{name}: missing values in {nulls} (column: lines). Fix: fill or drop those lines first")
-    if stats["not_positive"]:
+    if stats["negative"]:
         raise ValueError(
-            f"{name}: {stats['not_positive']} line(s) with quantity x unit_price <= 0. Fix: RFM "
-            "counts purchases; drop returns, refunds and free items first"
+            f"{name}: {stats['negative']} line(s) with a negative quantity x unit_price. Fix: RFM counts "
+            "purchases (a value of 0 counts); drop returns and refunds first"
         )
 
 
@@ -125,7 +125,9 @@ def _history(lines: DataFrame, as_of):
     check_transactions(lines)
     # timestamps cross between Spark and Python as text: a datetime object would be read in the local time zone
     text = "yyyy-MM-dd HH:mm:ss"
-    first, last = lines.agg(F.date_format(F.min("order_date"), text), F.date_format(F.max("order_date"), text)).first()
+    first, last = lines.agg(
+        F.date_format(F.min("order_date"), text), F.date_format(F.max("order_date"), text)
+    ).collect()[0]
     as_of = pd.Timestamp(last).normalize() + pd.Timedelta(days=1) if as_of is None else pd.Timestamp(as_of)
     if as_of <= pd.Timestamp(first):
         raise ValueError(
