@@ -54,6 +54,9 @@ else
 	$(BIN)/python -m helpers.run --data-dir "$(DATA)" --out "runs/$(notdir $(abspath $(DATA)))"
 endif
 
+check-data: $(STAMP) ## Check a folder of your own CSVs (and its mapping.yml) as the lessons will read it: make check-data DATA=dir
+	$(BIN)/python -m helpers.io "$(DATA)"
+
 LINTED := src tests tools benchmarks notebooks
 
 lint: $(DEV_STAMP) ## Ruff (rules and formatting) over the package, tests, tools, benchmarks and notebooks
@@ -116,4 +119,4 @@ clean: ## Remove generated data, runs and caches (keeps .venv)
 distclean: clean ## Also remove .venv (and the .venv-3.X of make test-pythons)
 	rm -rf $(VENV) .venv-3.*
 
-.PHONY: help install install-dev data course lint format types check test test-pythons browser spark bench html jupyter lock clean distclean
+.PHONY: help install install-dev data course check-data lint format types check test test-pythons browser spark bench html jupyter lock clean distclean

@@ -319,7 +319,9 @@ def test_latin1_text_is_refused_with_the_line_and_how_to_resave(world_copy):
     path = world_copy / "products.csv"
     name = pd.read_csv(path)["name"].iloc[2]
     _recode_line(path, 4, name, "Caf\u00e9 Cr\u00e8me".encode("latin-1"))
-    e = _expect(world_copy, "products.csv", None, "not UTF-8 text", "byte 0xe9", "Café Crème", "iconv", lines=[4])
+    e = _expect(
+        world_copy, "products.csv", None, "not UTF-8 text", "byte 0xe9", "Café Crème", "encoding: latin-1", lines=[4]
+    )
     assert e.lines == [4]
 
 

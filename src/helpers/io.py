@@ -17,6 +17,7 @@ dtype('<M8[s]')
 
 from __future__ import annotations
 
+import codecs
 import datetime as _dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .mapping import MAPPING_FILE, TableMapping, read_mapping
 from .paths import resolve_data_dir
 from .world import TABLES, Truth, World
 
@@ -306,7 +308,7 @@ _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"0", "false", "no", "n", "f"}
 
 
-def _convert(raw: pd.Series, col: Column, file: str) -> pd.Series:
+def _convert(raw: pd.Series, col: Column, file: str, date_format: str | None = None) -> pd.Series:
     """Convert one column read as text to its kind; raise SchemaError naming the values that do not fit."""
     present = raw.notna().to_numpy()
     if col.kind == "id":
@@ -333,7 +335,8 @@ def _convert(raw: pd.Series, col: Column, file: str) -> pd.Series:
             return num.astype(np.int64) if present.all() else num.astype("Int64")
         return num.astype(np.float64)
     if col.kind in ("date", "datetime"):
-        ts = pd.to_datetime(raw, format="ISO8601", errors="coerce")
+        # utc=True: a time with a UTC offset is read as the moment it names (in UTC), alongside times without one
+        ts = pd.to_datetime(raw, format=date_format or "ISO8601", errors="coerce", utc=True).dt.tz_localize(None)
         bad = present & ts.isna().to_numpy()
         if col.kind == "date":
             bad |= present & ts.notna().to_numpy() & (ts != ts.dt.normalize()).to_numpy()
@@ -341,13 +344,13 @@ def _convert(raw: pd.Series, col: Column, file: str) -> pd.Series:
             raise SchemaError(
                 file,
                 f"{int(bad.sum())} values are not valid dates",
-                _KIND_FIX[col.kind],
+                f"write them as date_format {date_format!r} of {MAPPING_FILE} says, or correct date_format"
+                if date_format
+                else _KIND_FIX[col.kind] + f" (or declare the export's date_format in {MAPPING_FILE})",
                 col.name,
                 _lines(bad),
                 _vals(raw, bad),
             )
-        if getattr(ts.dt, "tz", None) is not None:
-            ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
         return ts.astype("datetime64[s]")
     if col.kind == "bool":
         low = raw.astype(str).str.strip().str.lower()
@@ -385,11 +388,17 @@ def _csv_chunks(path: Path, size: int):
             rest = block[cut:]
 
 
-def _encoding_error(path: Path) -> SchemaError:
-    """The refusal of a file that is not UTF-8 text: the first line that does not decode, and how to re-save it.
+def _encoding_error(path: Path, encoding: str = "utf-8") -> SchemaError:
+    """The refusal of a file that is not text in its encoding: the first line that does not decode, and the fix.
 
     Called only once a reader has failed on the encoding, so a valid file pays nothing for it.
     """
+    if encoding.replace("_", "-").lower() not in ("utf-8", "utf8"):
+        return SchemaError(
+            path,
+            f"not valid {encoding} text",
+            f"check the encoding declared in {MAPPING_FILE} (utf-8, latin-1 and cp1252 are usual)",
+        )
     line = 1
     for piece in _csv_chunks(path, 32 << 20):
         try:
@@ -402,8 +411,8 @@ def _encoding_error(path: Path) -> SchemaError:
             return SchemaError(
                 path,
                 f"not UTF-8 text (byte 0x{piece[e.start]:02x}; read as Latin-1 the line is {text!r})",
-                "save the file as UTF-8 (in Excel: 'CSV UTF-8'; or iconv -f latin1 -t utf-8 old.csv > new.csv) "
-                "and load it again; the course reads text as UTF-8 only",
+                "save the file as UTF-8 (in Excel: 'CSV UTF-8'), or declare its encoding in "
+                f"{MAPPING_FILE} beside it (e.g. encoding: latin-1)",
                 lines=[line],
             )
         line += piece.count(b"\n")
@@ -420,7 +429,7 @@ def _count_rows(path: Path, size: int = 64 << 20) -> int:
     return n - 1 + (last != b"\n")
 
 
-def _read_arrow(path: Path, chunk_bytes: int = 32 << 20) -> pd.DataFrame:
+def _read_arrow(path: Path, chunk_bytes: int = 32 << 20, fmt: TableMapping | None = None) -> pd.DataFrame:
     """Read a CSV with pyarrow, one piece of the file at a time, into preallocated columns.
 
     The rows are counted first; the first piece fixes each column's type; each piece is parsed, copied into the
@@ -432,6 +441,10 @@ def _read_arrow(path: Path, chunk_bytes: int = 32 << 20) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    fmt = fmt or TableMapping("")
+    parse = pacsv.ParseOptions(delimiter=fmt.delimiter)
+    # pyarrow reads UTF-8 natively and any other encoding through a (slow) Python transcoder: name UTF-8 its way
+    encoding = "utf8" if codecs.lookup(fmt.encoding).name == "utf-8" else fmt.encoding
     n = _count_rows(path)
     names: list[str] = []
     types = None
@@ -441,9 +454,16 @@ def _read_arrow(path: Path, chunk_bytes: int = 32 << 20) -> pd.DataFrame:
     for i, piece in enumerate(_csv_chunks(path, chunk_bytes)):
         if i == 0:
             convert = pacsv.ConvertOptions(
-                null_values=[""], strings_can_be_null=True, auto_dict_encode=True, auto_dict_max_cardinality=100_000
+                null_values=[""],
+                strings_can_be_null=True,
+                auto_dict_encode=True,
+                auto_dict_max_cardinality=100_000,
+                decimal_point=fmt.decimal,
             )
-            table = pacsv.read_csv(pa.BufferReader(piece), convert_options=convert)
+            read = pacsv.ReadOptions(encoding=encoding)
+            table = pacsv.read_csv(
+                pa.BufferReader(piece), read_options=read, parse_options=parse, convert_options=convert
+            )
             names = table.column_names
             types = dict(zip(names, table.schema.types, strict=True))
             for t in types.values():  # text that is not UTF-8 comes out as bytes: leave it to the caller's check
@@ -452,8 +472,11 @@ def _read_arrow(path: Path, chunk_bytes: int = 32 << 20) -> pd.DataFrame:
         else:
             table = pacsv.read_csv(
                 pa.BufferReader(piece),
-                read_options=pacsv.ReadOptions(column_names=names),
-                convert_options=pacsv.ConvertOptions(null_values=[""], strings_can_be_null=True, column_types=types),
+                read_options=pacsv.ReadOptions(column_names=names, encoding=encoding),
+                parse_options=parse,
+                convert_options=pacsv.ConvertOptions(
+                    null_values=[""], strings_can_be_null=True, column_types=types, decimal_point=fmt.decimal
+                ),
             )
         del piece
         m = table.num_rows
@@ -496,7 +519,7 @@ def _read_arrow(path: Path, chunk_bytes: int = 32 << 20) -> pd.DataFrame:
     return pd.DataFrame(out, copy=False)
 
 
-def _typed(s: pd.Series, col: Column, file: str) -> pd.Series:
+def _typed(s: pd.Series, col: Column, file: str, date_format: str | None = None) -> pd.Series:
     """A column as parsed by pandas, accepted when already of its kind, else converted from text by _convert."""
     dt = s.dtype
     is_int = pd.api.types.is_integer_dtype(dt) and not pd.api.types.is_bool_dtype(dt)
@@ -533,11 +556,134 @@ def _typed(s: pd.Series, col: Column, file: str) -> pd.Series:
     if col.kind == "str":
         return s.astype(str).where(s.notna(), None)
     text = s if isinstance(dt, pd.StringDtype) else s.astype("str")  # missing values stay missing
-    return _convert(text.str.strip(), col, file)
+    return _convert(text.str.strip(), col, file, date_format)
 
 
-# one branch per kind of refused input: splitting it would scatter the checks a reader wants in one place
-def load_table(data_dir: str | Path | None, name: str, *, today: _dt.date | None = None) -> pd.DataFrame:  # noqa: C901
+def table_mappings(data_dir: str | Path | None) -> dict[str, TableMapping]:
+    """The tables ``mapping.yml`` in ``data_dir`` describes (:mod:`helpers.mapping`); empty when it has none.
+
+    Parameters
+    ----------
+    data_dir : str or Path or None
+        The data folder; None for the course world.
+    """
+    d = resolve_data_dir(data_dir)
+    return read_mapping(d, {n: tuple(c.name for c in s.columns) for n, s in SCHEMAS.items()})
+
+
+def _file_of(d: Path, name: str, mappings: dict[str, TableMapping]) -> Path:
+    return d / (mappings[name].file_name if name in mappings else SCHEMAS[name].file)
+
+
+def _header(path: Path, schema: TableSchema, fmt: TableMapping) -> list[str]:
+    """The file's column names in the course's names, checked: every schema column present, none twice."""
+    file = str(path)
+    try:
+        names = pd.read_csv(path, nrows=0, sep=fmt.delimiter, encoding=fmt.encoding).columns
+    except UnicodeDecodeError:
+        raise _encoding_error(path, fmt.encoding) from None
+    except pd.errors.EmptyDataError:
+        raise SchemaError(
+            file,
+            "the file is empty (no header line)",
+            f"write a header line with {', '.join(c.name for c in schema.columns)}, then one row per record",
+        ) from None
+    found = [str(h).strip() for h in names]
+    header = [fmt.renames.get(h, h) for h in found]
+    missing = [c.name for c in schema.columns if c.name not in header]
+    if missing:
+        shown = [fmt.columns.get(c, c) for c in missing]
+        mapped = [f"{c} is mapped to {fmt.columns[c]!r} in {MAPPING_FILE}" for c in missing if c in fmt.columns]
+        raise SchemaError(
+            file,
+            f"missing column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, shown))}",
+            f"add {'them' if len(missing) > 1 else 'it'} to the export (found: {', '.join(found)}); "
+            "column names are case-sensitive" + (f" ({'; '.join(mapped)})" if mapped else ""),
+            missing[0],
+        )
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise SchemaError(
+            file,
+            f"column {dupes[0]!r} appears more than once"
+            + (" (after the renames of mapping.yml)" if fmt.columns else ""),
+            "keep one column of each name",
+            dupes[0],
+        )
+    return header
+
+
+def _read_raw(path: Path, fmt: TableMapping) -> pd.DataFrame:
+    """The file's cells: typed by pyarrow where it can, else as pandas' parser reads them."""
+    # Fast path: pyarrow parses the file piece by piece into typed columns (_read_arrow); a column that does not
+    # come out typed is converted from text by _convert, which is also what names the offending values. Files
+    # pyarrow rejects (e.g. a number column with a stray word far down) are read by pandas' C parser instead.
+    try:
+        return _read_arrow(path, fmt=fmt)
+    except Exception:  # noqa: BLE001 - any pyarrow refusal: the slower reader gives line-level diagnostics
+        try:
+            return pd.read_csv(
+                path,
+                keep_default_na=False,
+                na_values=[""],
+                skipinitialspace=True,
+                low_memory=False,
+                sep=fmt.delimiter,
+                decimal=fmt.decimal,
+                encoding=fmt.encoding,
+            )
+        except UnicodeDecodeError:
+            raise _encoding_error(path, fmt.encoding) from None
+
+
+def _drop_declared(raw: pd.DataFrame, fmt: TableMapping) -> tuple[pd.DataFrame, np.ndarray | None, list[dict]]:
+    """Drop what mapping.yml says to drop (returns, guest orders); count each kind, in lines and share of value.
+
+    Returns the kept rows, each kept row's line in the file (None when nothing was dropped) and the counts.
+    """
+    if fmt.returns != "drop" and fmt.missing_customer != "drop":
+        return raw, None, []
+    q = pd.to_numeric(raw["quantity"], errors="coerce").to_numpy(float)
+    p = pd.to_numeric(raw["unit_price"], errors="coerce").to_numpy(float)
+    masks = {}
+    if fmt.returns == "drop":
+        masks["returns (negative quantity or price)"] = (q < 0) | (p < 0)
+    if fmt.missing_customer == "drop":
+        masks["no customer id (guest orders)"] = raw["customer_id"].isna().to_numpy()
+    value = np.abs(q * p)
+    total = float(np.nansum(value)) or 1.0
+    dropped, drop = [], np.zeros(len(raw), bool)
+    for reason, m in masks.items():
+        new = m & ~drop  # a line is counted once, under the first reason that drops it
+        dropped.append(
+            {
+                "table": fmt.table,
+                "dropped": reason,
+                "lines": int(new.sum()),
+                "value_share": round(float(np.nansum(value[new])) / total, 6),
+            }
+        )
+        drop |= m
+    if not drop.any():
+        return raw, None, dropped
+    keep = np.flatnonzero(~drop)
+    return raw.iloc[keep].reset_index(drop=True), keep + 2, dropped
+
+
+def _as_in_file(e: SchemaError, fmt: TableMapping, line_of: np.ndarray | None) -> SchemaError:
+    """A refusal in the file's own terms: its line numbers (when rows were dropped) and its column names."""
+    if line_of is None and (e.column is None or e.column not in fmt.columns):
+        return e
+    lines = [int(line_of[ln - 2]) for ln in e.lines] if line_of is not None else e.lines
+    problem = e.problem
+    if e.column in fmt.columns:
+        problem += f" (the file's column {fmt.columns[e.column]!r}, mapped in {MAPPING_FILE})"
+    return SchemaError(e.file, problem, e.fix, e.column, lines, e.values)
+
+
+def load_table(
+    data_dir: str | Path | None, name: str, *, today: _dt.date | None = None, mapping: TableMapping | None = None
+) -> pd.DataFrame:
     """Read and validate one table (no foreign-key checks; :func:`load_world` does those).
 
     Parameters
@@ -548,56 +694,64 @@ def load_table(data_dir: str | Path | None, name: str, *, today: _dt.date | None
         A key of :data:`SCHEMAS`.
     today : date, optional
         Dates after this day are rejected as future dates. Defaults to today's date.
+    mapping : TableMapping, optional
+        How the team's file is named and written; default: the entry of ``mapping.yml`` in ``data_dir``, if any.
+
+    Returns
+    -------
+    DataFrame
+        The typed table in the course's column names. What a declared option of ``mapping.yml`` dropped is
+        counted in ``df.attrs["dropped"]`` (present only when the mapping drops anything).
     """
+    df, dropped, _ = _load_table(data_dir, name, today=today, mapping=mapping)
+    if dropped:
+        df.attrs["dropped"] = dropped
+    return df
+
+
+def _load_table(
+    data_dir: str | Path | None, name: str, *, today: _dt.date | None, mapping: TableMapping | None
+) -> tuple[pd.DataFrame, list[dict], np.ndarray | None]:
     if name not in SCHEMAS:
         raise KeyError(f"unknown table {name!r}; the course knows {', '.join(SCHEMAS)}")
     schema = SCHEMAS[name]
     d = resolve_data_dir(data_dir)
-    path = d / schema.file
-    file = str(path)
+    fmt = mapping if mapping is not None else table_mappings(d).get(name, TableMapping(name))
+    path = d / fmt.file_name
     if not path.is_file():
         raise SchemaError(
-            file,
+            str(path),
             "file not found",
-            f"export the table as {schema.file} into {d} with the columns "
-            f"{', '.join(c.name for c in schema.columns)} (see data/README.md)",
+            f"export the table as {fmt.file_name} into {d} with the columns "
+            f"{', '.join(c.name for c in schema.columns)} (see data/README.md), or name your file for "
+            f"{name} in {MAPPING_FILE} (docs/own-data.md)",
         )
-    try:
-        header = pd.read_csv(path, nrows=0).columns
-    except UnicodeDecodeError:
-        raise _encoding_error(path) from None
-    except pd.errors.EmptyDataError:
-        raise SchemaError(
-            file,
-            "the file is empty (no header line)",
-            f"write a header line with {', '.join(c.name for c in schema.columns)}, then one row per record",
-        ) from None
-    header = [str(h).strip() for h in header]
-    missing = [c.name for c in schema.columns if c.name not in header]
-    if missing:
-        raise SchemaError(
-            file,
-            f"missing column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}",
-            f"add {'them' if len(missing) > 1 else 'it'} to the export (found: {', '.join(header)}); "
-            "column names are case-sensitive",
-            missing[0],
-        )
-    dupes = sorted({h for h in header if header.count(h) > 1})
-    if dupes:
-        raise SchemaError(file, f"column {dupes[0]!r} appears more than once", "keep one column of each name", dupes[0])
-    # Fast path: pyarrow parses the file piece by piece into typed columns (_read_arrow); a column that does not
-    # come out typed is converted from text by _convert, which is also what names the offending values. Files
-    # pyarrow rejects (e.g. a number column with a stray word far down) are read by pandas' C parser instead.
-    try:
-        raw = _read_arrow(path)
-    except Exception:  # noqa: BLE001 - any pyarrow refusal: the slower reader gives line-level diagnostics
-        try:
-            raw = pd.read_csv(path, keep_default_na=False, na_values=[""], skipinitialspace=True, low_memory=False)
-        except UnicodeDecodeError:
-            raise _encoding_error(path) from None
+    header = _header(path, schema, fmt)
+    raw = _read_raw(path, fmt)
     raw.columns = header
     if raw.empty:
-        raise SchemaError(file, "the table has no rows", f"export at least one row of {name}")
+        raise SchemaError(str(path), "the table has no rows", f"export at least one row of {name}")
+    raw, line_of, dropped = _drop_declared(raw, fmt)
+    if raw.empty:
+        raise SchemaError(
+            str(path), "no rows are left after the drops declared in mapping.yml", "check returns and missing_customer"
+        )
+    try:
+        df = _validated(raw, header, schema, str(path), today, fmt.date_format)
+    except SchemaError as e:
+        raise _as_in_file(e, fmt, line_of) from None
+    return df, dropped, line_of
+
+
+# one branch per kind of refused input: splitting it would scatter the checks a reader wants in one place
+def _validated(  # noqa: C901
+    raw: pd.DataFrame,
+    header: list[str],
+    schema: TableSchema,
+    file: str,
+    today: _dt.date | None,
+    date_format: str | None,
+) -> pd.DataFrame:
     out = {}
     for col in schema.columns:
         s = raw[col.name]
@@ -610,7 +764,7 @@ def load_table(data_dir: str | Path | None, name: str, *, today: _dt.date | None
                 col.name,
                 _lines(missing_mask),
             )
-        v = _typed(s, col, file)
+        v = _typed(s, col, file, date_format)
         if col.min_value is not None:
             below = (v < col.min_value).fillna(False).to_numpy(dtype=bool)
             if below.any():
@@ -691,7 +845,8 @@ def available_tables(data_dir: str | Path | None, tables: Iterable[str]) -> list
     unknown = [t for t in names if t not in SCHEMAS]
     if unknown:
         raise KeyError(f"unknown table(s) {unknown}; the course knows {', '.join(SCHEMAS)}")
-    return [t for t in names if (d / SCHEMAS[t].file).is_file()]
+    mappings = table_mappings(d)
+    return [t for t in names if _file_of(d, t, mappings).is_file()]
 
 
 def load_world(
@@ -734,8 +889,9 @@ def load_world(
             "folder not found",
             "pass the folder that holds the CSV files (make data creates the course world in data/)",
         )
+    mappings = table_mappings(d)
     if tables is None:
-        names = [t for t in TABLES if (d / SCHEMAS[t].file).is_file()] or ["customers"]
+        names = [t for t in TABLES if _file_of(d, t, mappings).is_file()] or ["customers"]
         if "customers" not in names:
             names.insert(0, "customers")
     else:
@@ -744,16 +900,24 @@ def load_world(
         if unknown:
             raise KeyError(f"unknown table(s) {unknown}; the course knows {', '.join(SCHEMAS)}")
     names = _parents(names)
-    loaded = {n: load_table(d, n, today=today) for n in names}
+    loaded, line_of, dropped = {}, {}, []
     for n in names:
-        _check_foreign_keys(d, n, loaded)
+        fmt = mappings.get(n, TableMapping(n))
+        loaded[n], drops, line_of[n] = _load_table(d, n, today=today, mapping=fmt)
+        dropped += drops
+    for n in names:
+        try:
+            _check_foreign_keys(d, n, loaded, mappings)
+        except SchemaError as e:
+            raise _as_in_file(e, mappings.get(n, TableMapping(n)), line_of[n]) from None
     tr = None
     if truth and (d / "truth.json").is_file():
         tr = Truth.from_json((d / "truth.json").read_text())
-    return World(tables=loaded, truth=tr, source=d)
+    meta = {"dropped": pd.DataFrame(dropped)} if dropped else {}
+    return World(tables=loaded, truth=tr, source=d, meta=meta)
 
 
-def _check_foreign_keys(d: Path, name: str, loaded: dict[str, pd.DataFrame]) -> None:
+def _check_foreign_keys(d: Path, name: str, loaded: dict[str, pd.DataFrame], mappings: dict[str, TableMapping]) -> None:
     schema = SCHEMAS[name]
     df = loaded[name]
     for col, refs in schema.foreign_keys.items():
@@ -781,9 +945,9 @@ def _check_foreign_keys(d: Path, name: str, loaded: dict[str, pd.DataFrame]) -> 
                     known |= v.isin(pv).to_numpy()
             bad = present & ~known
         if bad.any():
-            where = " or ".join(f"{SCHEMAS[t].file} ({c})" for t, c in parents)
+            where = " or ".join(f"{_file_of(d, t, mappings).name} ({c})" for t, c in parents)
             raise SchemaError(
-                str(d / schema.file),
+                str(_file_of(d, name, mappings)),
                 f"{int(bad.sum())} values do not exist in {where}",
                 f"add the missing records to {where}, or drop these rows",
                 col,
@@ -817,3 +981,107 @@ def describe_schema(name: str | None = None) -> pd.DataFrame:
                 )
             )
     return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The data doctor: python -m helpers.io DIR
+# ----------------------------------------------------------------------------------------------------------------
+LESSON_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "00_the_world": (("customers",), tuple(t for t in TABLES if t != "customers")),
+    "01_segmentation": (("customers", "products", "transactions", "events"), ()),
+    "02_scoring": (("customers", "products", "transactions", "events", "leads", "lead_events"), ()),
+    "03_nbo": (("customers", "products", "transactions"), ("events",)),
+    "04_abtest": (("customers", "transactions", "campaigns", "experiments", "email_sends"), ("products", "events")),
+    "05_kpis": (("customers", "transactions", "events", "campaigns"), ()),
+    "06_retraining": (("customers", "products", "transactions", "events", "leads"), ()),
+}
+"""Per lesson: the tables it needs and those it uses when present (a test keeps this in step with the notebooks)."""
+
+
+def doctor(data_dir: str | Path, today: _dt.date | None = None) -> tuple[str, bool]:
+    """Check a data folder as the lessons will read it; a report in words, and whether every table loaded.
+
+    Per table: the file read (after ``mapping.yml``), its rows, the columns renamed, what a declared option
+    dropped, or the problem with its fix; then the keys between tables; then which lessons can run.
+
+    Parameters
+    ----------
+    data_dir : str or Path
+        The folder of CSV files (and ``mapping.yml``, if any).
+    today : date, optional
+        Dates after this day are future dates (default: today).
+
+    Returns
+    -------
+    tuple of (str, bool)
+        The report, and True when no table present has a problem.
+    """
+    d = resolve_data_dir(data_dir)
+    out = [f"data folder: {d}"]
+    if not d.is_dir():
+        return "\n".join(out + ["  folder not found: pass the folder that holds the CSV files"]), False
+    try:
+        mappings = table_mappings(d)
+    except SchemaError as e:
+        return "\n".join(out + [f"  {MAPPING_FILE}: {e}"]), False
+    out.append(f"  {MAPPING_FILE}: " + (f"maps {', '.join(mappings)}" if mappings else "none (course names)"))
+    loaded: dict[str, pd.DataFrame] = {}
+    line_of: dict[str, np.ndarray | None] = {}
+    bad: set[str] = set()
+    out.append("tables:")
+    for name in TABLES:
+        fmt = mappings.get(name, TableMapping(name))
+        path = d / fmt.file_name
+        if not path.is_file():
+            out.append(f"  {name:<12} absent ({fmt.file_name})")
+            continue
+        try:
+            loaded[name], drops, line_of[name] = _load_table(d, name, today=today, mapping=fmt)
+        except SchemaError as e:
+            bad.add(name)
+            out.append(f"  {name:<12} PROBLEM {e}")
+            continue
+        renamed = ", ".join(f"{c} <- {x!r}" for c, x in fmt.columns.items())
+        out.append(
+            f"  {name:<12} ok: {len(loaded[name]):,} rows from {fmt.file_name}" + (f"; {renamed}" if renamed else "")
+        )
+        for dr in drops:
+            out.append(f"  {'':<12} dropped {dr['lines']:,} lines: {dr['dropped']} ({dr['value_share']:.2%} of value)")
+    for name in loaded:
+        try:
+            _check_foreign_keys(d, name, loaded, mappings)
+        except SchemaError as e:
+            bad.add(name)
+            out.append(f"  {name:<12} PROBLEM {_as_in_file(e, mappings.get(name, TableMapping(name)), line_of[name])}")
+    out.append("lessons:")
+    good = set(loaded) - bad
+    for lesson, (need, optional) in LESSON_TABLES.items():
+        lacking = [t for t in _parents(need) if t not in good]
+        extra = [t for t in optional if t in good]
+        if lacking:
+            out.append(f"  {lesson:<16} cannot run: needs {', '.join(lacking)}")
+        else:
+            out.append(f"  {lesson:<16} runs" + (f" (also uses {', '.join(extra)})" if extra else ""))
+    return "\n".join(out), not bad
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m helpers.io DIR``: print the data doctor's report; exit 1 when a table has a problem.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The command-line arguments (default: ``sys.argv[1:]``).
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m helpers.io", description="Check a data folder for the course.")
+    parser.add_argument("data_dir", help="folder of CSV files (and mapping.yml)")
+    args = parser.parse_args(argv)
+    report, ok = doctor(args.data_dir)
+    print(report)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -115,7 +115,13 @@ class World:
         raise AttributeError(f"World has no table or attribute {name!r}; tables: {sorted(tables)}")
 
     def summary(self) -> pd.DataFrame:
-        """Rows and columns of each table."""
-        return pd.DataFrame(
+        """Rows and columns of each table, and the lines a declared option of mapping.yml dropped, if any."""
+        out = pd.DataFrame(
             [(n, len(t), t.shape[1]) for n, t in self.tables.items()], columns=["table", "rows", "columns"]
         ).set_index("table")
+        dropped = self.meta.get("dropped")
+        if dropped is not None and len(dropped):  # never silent: a run that dropped lines shows it here
+            per = dropped.groupby("table")[["lines", "value_share"]].sum().reindex(out.index)
+            out["dropped lines"] = per["lines"].fillna(0).astype(int)
+            out["dropped share of value"] = per["value_share"].fillna(0.0)
+        return out
