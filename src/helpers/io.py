@@ -393,7 +393,7 @@ def _encoding_error(path: Path, encoding: str = "utf-8") -> SchemaError:
 
     Called only once a reader has failed on the encoding, so a valid file pays nothing for it.
     """
-    if encoding.replace("_", "-").lower() not in ("utf-8", "utf8"):
+    if codecs.lookup(encoding).name != "utf-8":
         return SchemaError(
             path,
             f"not valid {encoding} text",
