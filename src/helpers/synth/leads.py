@@ -52,17 +52,7 @@ def leads(
     }
     f["email_clicks"] = rng.binomial(f["email_opens"], sigmoid(-1.4 + 0.4 * z))
     unsub = (rng.random(n) < 0.06).astype(int)
-    kinds = [
-        "site_visits",
-        "product_page_views",
-        "catalog_clicks",
-        "guide_downloads",
-        "payment_form_views",
-        "email_opens",
-        "email_clicks",
-        "social_engagements",
-    ]
-    ev_name = {
+    ev_name = {  # each count column and the event type that makes it, in the order the events are drawn
         "site_visits": "site_visit",
         "product_page_views": "product_page_view",
         "catalog_clicks": "catalog_click",
@@ -74,14 +64,14 @@ def leads(
     }
     # activity fades over the window for low-intent leads: times drawn as created + 30 * U^(1 + exp(-z))
     who_l, t_l, typ_l = [], [], []
-    for kname in kinds:
+    for kname, event in ev_name.items():
         cnt = f[kname]
         w = np.repeat(np.arange(n), cnt)
         shape = 1.0 + np.exp(-z[w])
         t = created[w] + 30.0 * rng_e.random(len(w)) ** shape
         who_l.append(w)
         t_l.append(t)
-        typ_l.append(np.full(len(w), LEAD_EVENT_TYPES.index(ev_name[kname]), np.int8))
+        typ_l.append(np.full(len(w), LEAD_EVENT_TYPES.index(event), np.int8))
     uw = np.flatnonzero(unsub)
     who_l.append(uw)
     t_l.append(created[uw] + 30.0 * rng_e.random(len(uw)))
@@ -128,7 +118,7 @@ def leads(
             "region": region,
             "income_band": income,
             "source": source,
-            **{k: f[k].astype(np.int64) for k in kinds},
+            **{k: f[k].astype(np.int64) for k in ev_name},
             "unsubscribed": unsub.astype(bool),
             "days_since_last_activity": days_since.astype(np.int64),
             "converted": converted,
