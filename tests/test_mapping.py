@@ -186,7 +186,8 @@ def test_the_doctor_reports_a_mapped_folder_and_what_it_dropped(world_copy, caps
     assert "from online_retail.csv; order_id <- 'Invoice', customer_id <- 'Customer ID'" in report
     assert "dropped 7 lines: returns (negative quantity or price)" in report
     assert "dropped 5 lines: no customer id (guest orders)" in report
-    assert "01_segmentation  runs" in report and "04_abtest        runs" in report
+    assert "01_segmentation  1 of 1 sections run: segmentation" in report
+    assert "04_abtest        3 of 3 sections run: design, tests, send_time" in report
     assert _digest(d) == before
 
 
@@ -199,10 +200,11 @@ def test_the_doctor_names_each_problem_and_the_lessons_it_stops(world_copy, caps
     report = capsys.readouterr().out
     assert "products     PROBLEM" in report and "not UTF-8 text" in report
     assert "leads        absent (leads.csv)" in report
-    assert "01_segmentation  cannot run: needs products" in report
-    assert "02_scoring       cannot run: needs products, leads" in report
-    assert "05_kpis          cannot run: needs products" in report  # transactions point into products
-    assert "00_the_world     runs" in report
+    assert "01_segmentation  cannot run: fix products first (PROBLEM above)" in report
+    assert "02_scoring       cannot run: fix products first" in report
+    assert "05_kpis          cannot run: fix products first" in report  # its orders' product ids point there
+    assert "04_abtest        cannot run" in report and "06_retraining    cannot run" in report
+    assert "00_the_world     cannot run: fix products first" in report
 
 
 def test_the_doctor_reports_a_bad_mapping_without_reading_further(world_copy):
@@ -217,26 +219,23 @@ def test_lesson_tables_are_the_tables_each_notebook_loads():
     import ast
     import json
 
-    from helpers import io, paths
+    from helpers import paths, sections
 
     for nb in sorted((paths.ROOT / "notebooks").glob("*.ipynb")):
         cells = json.loads(nb.read_text())["cells"]
         code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
-        need: list[str] = []
-        optional: list[str] = []
-        for node in ast.walk(ast.parse(code)):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                kw = {k.arg: k.value for k in node.keywords}
-                if node.func.attr == "load_world" and "tables" in kw:
-                    first = kw["tables"].left if isinstance(kw["tables"], ast.BinOp) else kw["tables"]
-                    need = [e.value for e in first.elts]
-                if node.func.attr == "available_tables":
-                    optional = [e.value for e in node.args[1].elts]
-        want = io.LESSON_TABLES[nb.stem]
+        loads = [
+            node
+            for node in ast.walk(ast.parse(code))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "load_world"
+        ]
+        assert len(loads) == 1, nb.stem
+        kw = {k.arg: k.value for k in loads[0].keywords}
         if nb.stem == "00_the_world":  # loads whatever the folder holds
-            assert "io.load_world(data_dir)" in code and want[0] == ("customers",)
+            assert "tables" not in kw and len(loads[0].args) == 1
             continue
-        assert (tuple(need), tuple(optional)) == want, nb.stem
+        assert [e.value for e in kw["tables"].elts] == sections.tables(nb.stem), nb.stem
+        assert kw["missing"].value == "skip", nb.stem  # an absent table skips the sections that need it
 
 
 def test_the_guide_documents_every_key_of_mapping_yml():

@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -31,11 +32,29 @@ def test_restart_clears_a_notebook_s_old_figures(tmp_path):
     assert run.gather_metrics(tmp_path) == {"01_segmentation": {"fresh": 2}}
 
 
-@pytest.mark.parametrize("bad, err", [(float("nan"), ValueError), (float("inf"), ValueError), ([1, 2], TypeError)])
+@pytest.mark.parametrize(
+    "bad, err",
+    [
+        (float("nan"), ValueError),
+        (float("inf"), ValueError),
+        ([1, float("nan")], ValueError),
+        ({"a": object()}, TypeError),
+    ],
+)
 def test_record_refuses_what_is_not_a_figure(tmp_path, bad, err):
     run.start("00_x", tmp_path)
     with pytest.raises(err):
         run.record("x", bad)
+
+
+def test_record_keeps_lists_and_dicts_of_figures(tmp_path):
+    run.start("00_x", tmp_path)
+    run.record("ran", ["rfm", "churn"])
+    run.record("skipped", {"leads": "needs leads.csv", "share": np.float64(0.1234567891)})
+    assert json.loads(run.context().metrics_file.read_text()) == {
+        "ran": ["rfm", "churn"],
+        "skipped": {"leads": "needs leads.csv", "share": 0.123457},
+    }
 
 
 def test_results_never_go_into_data():
@@ -85,13 +104,13 @@ def test_course_without_truth_skips_checks(tmp_path, world_copy):
 
 
 def test_failure_names_notebook_cell_file_and_fix(tmp_path, world_copy, capsys):
-    df = pd.read_csv(world_copy / "customers.csv").drop(columns=["region"])
-    df.to_csv(world_copy / "customers.csv", index=False)
+    df = pd.read_csv(world_copy / "products.csv").drop(columns=["category"])
+    df.to_csv(world_copy / "products.csv", index=False)
     code = run.main(["--data-dir", str(world_copy), "--out", str(tmp_path / "out"), "--only", "00", "--no-progress"])
     err = capsys.readouterr().err
     assert code == 1
     assert "FAILED: 00_the_world failed at cell" in err
-    assert "SchemaError" in err and "customers.csv" in err and "'region'" in err and "Fix:" in err
+    assert "SchemaError" in err and "products.csv" in err and "'category'" in err and "Fix:" in err
     assert "world = io.load_world" in err or "import" in err
 
 

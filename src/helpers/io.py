@@ -49,7 +49,9 @@ class Column:
     """One column of a table: its kind, whether it may be empty, and value constraints.
 
     ``kind`` is one of ``id`` (whole numbers or text, kept as read), ``int``, ``float``, ``str``, ``date``,
-    ``datetime`` (ISO 8601 dates, optionally with a time), ``bool`` (0/1 or true/false).
+    ``datetime`` (ISO 8601 dates, optionally with a time), ``bool`` (0/1 or true/false). ``required``: no value
+    may be empty; ``optional``: the column may be left out of the export altogether (the sections that use it
+    say so, :mod:`helpers.sections`).
     """
 
     name: str
@@ -57,6 +59,7 @@ class Column:
     required: bool = True
     min_value: float | None = None
     description: str = ""
+    optional: bool = False
 
     def __post_init__(self) -> None:
         """Refuse an unknown kind."""
@@ -84,8 +87,20 @@ class TableSchema:
         return next(c for c in self.columns if c.name == name)
 
 
-def _c(name: str, kind: str, description: str = "", required: bool = True, min_value: float | None = None) -> Column:
-    return Column(name, kind, required, min_value, description)
+def _c(
+    name: str,
+    kind: str,
+    description: str = "",
+    required: bool = True,
+    min_value: float | None = None,
+    optional: bool = False,
+) -> Column:
+    return Column(name, kind, required, min_value, description, optional)
+
+
+def _demographic(name: str, kind: str, description: str, min_value: float | None = None) -> Column:
+    """A column a team may leave out or leave blank: blank is "unknown", never filled in with a guess."""
+    return Column(name, kind, False, min_value, description + "; optional, blank = unknown", True)
 
 
 SCHEMAS: dict[str, TableSchema] = {
@@ -95,15 +110,20 @@ SCHEMAS: dict[str, TableSchema] = {
             "customers",
             (
                 _c("customer_id", "id", "unique customer identifier"),
-                _c("signup_date", "date", "date the customer first registered"),
-                _c("age", "int", "age in years", min_value=0),
-                _c("gender", "str", "F, M or X (any labels work)"),
-                _c("region", "str", "sales region"),
-                _c("acquisition_channel", "str", "channel that brought the customer"),
-                _c("income_band", "str", "income band (low / mid / high in the course world)"),
-                _c("loyalty_member", "bool", "member of the loyalty programme (0/1)"),
-                _c("preferred_device", "str", "mobile or desktop"),
-                _c("email_consent", "bool", "may be emailed today (0/1)"),
+                _c(
+                    "signup_date",
+                    "date",
+                    "date the customer first registered (optional: the first order when left out)",
+                    optional=True,
+                ),
+                _demographic("age", "int", "age in years", min_value=0),
+                _demographic("gender", "str", "F, M or X (any labels work)"),
+                _demographic("region", "str", "sales region"),
+                _demographic("acquisition_channel", "str", "channel that brought the customer"),
+                _demographic("income_band", "str", "income band (low / mid / high in the course world)"),
+                _demographic("loyalty_member", "bool", "member of the loyalty programme (0/1)"),
+                _demographic("preferred_device", "str", "mobile or desktop"),
+                _demographic("email_consent", "bool", "may be emailed today (0/1)"),
             ),
             ("customer_id",),
             description="One row per customer: the CRM's master data.",
@@ -122,12 +142,37 @@ SCHEMAS: dict[str, TableSchema] = {
         TableSchema(
             "transactions",
             (
-                _c("order_id", "id", "order identifier (one order has one row per product)"),
+                _c(
+                    "order_id",
+                    "id",
+                    "order identifier (one order has one row per product); optional: a customer's lines at one "
+                    "timestamp form an order",
+                    optional=True,
+                ),
                 _c("customer_id", "id", "buyer"),
                 _c("order_date", "datetime", "when the order was placed"),
-                _c("product_id", "id", "product bought"),
-                _c("quantity", "int", "units bought, at least 1", min_value=1),
-                _c("unit_price", "float", "price paid per unit after discounts", min_value=0),
+                _c("product_id", "id", "product bought (optional: the sections on products need it)", optional=True),
+                _c(
+                    "quantity",
+                    "int",
+                    "units bought, at least 1 (optional: 1 when left out)",
+                    min_value=1,
+                    optional=True,
+                ),
+                _c(
+                    "unit_price",
+                    "float",
+                    "price paid per unit after discounts (or give the line's value as amount)",
+                    min_value=0,
+                    optional=True,
+                ),
+                _c(
+                    "amount",
+                    "float",
+                    "the line's value (quantity x unit_price), instead of unit_price",
+                    min_value=0,
+                    optional=True,
+                ),
             ),
             ("order_id", "product_id"),
             {"customer_id": (("customers", "customer_id"),), "product_id": (("products", "product_id"),)},
@@ -139,7 +184,13 @@ SCHEMAS: dict[str, TableSchema] = {
                 _c("customer_id", "id", "customer the event belongs to"),
                 _c("timestamp", "datetime", "when it happened"),
                 _c("event_type", "str", "site_visit, product_page_view, cart_abandon, email_open, ... (data card)"),
-                _c("campaign_id", "id", "campaign or experiment that caused it, empty otherwise", required=False),
+                _c(
+                    "campaign_id",
+                    "id",
+                    "campaign or experiment that caused it, empty otherwise (optional: the KPI forecast needs it)",
+                    required=False,
+                    optional=True,
+                ),
             ),
             (),
             {
@@ -166,8 +217,9 @@ SCHEMAS: dict[str, TableSchema] = {
                 _c(
                     "lead_conversions",
                     "int",
-                    "recipients who clicked (leads) and ordered within the window (closes)",
+                    "recipients who clicked (leads) and ordered within the window (closes); optional",
                     required=False,
+                    optional=True,
                     min_value=0,
                 ),
                 _c("revenue", "float", "revenue of those orders", min_value=0),
@@ -519,9 +571,18 @@ def _read_arrow(path: Path, chunk_bytes: int = 32 << 20, fmt: TableMapping | Non
     return pd.DataFrame(out, copy=False)
 
 
+def _all_missing(n: int, kind: str, index: pd.Index) -> pd.Series:
+    dtype = {"int": "Int64", "id": "Int64", "float": "float64", "bool": "boolean", "str": "object"}.get(
+        kind, "datetime64[s]"
+    )
+    return pd.Series(pd.array([None] * n, dtype=dtype), index=index)
+
+
 def _typed(s: pd.Series, col: Column, file: str, date_format: str | None = None) -> pd.Series:
     """A column as parsed by pandas, accepted when already of its kind, else converted from text by _convert."""
     dt = s.dtype
+    if len(s) and not s.notna().any():  # a column left blank throughout (e.g. an unknown demographic)
+        return _all_missing(len(s), col.kind, s.index)
     is_int = pd.api.types.is_integer_dtype(dt) and not pd.api.types.is_bool_dtype(dt)
     is_float = pd.api.types.is_float_dtype(dt)
     if col.kind in ("int", "id") and is_int:
@@ -541,6 +602,8 @@ def _typed(s: pd.Series, col: Column, file: str, date_format: str | None = None)
         return s.astype(np.float64)
     if col.kind == "bool" and is_int and bool(s.isin([0, 1]).all()):
         return s.astype(bool)
+    if col.kind == "bool" and is_float and bool(s.dropna().isin([0.0, 1.0]).all()):
+        return s.astype("boolean")  # 0/1 with blanks, as pandas writes them (1.0, , 0.0): blank = unknown
     if col.kind == "bool" and pd.api.types.is_bool_dtype(dt) and not s.isna().any():
         return s.astype(bool)
     if (
@@ -590,7 +653,9 @@ def _header(path: Path, schema: TableSchema, fmt: TableMapping) -> list[str]:
         ) from None
     found = [str(h).strip() for h in names]
     header = [fmt.renames.get(h, h) for h in found]
-    missing = [c.name for c in schema.columns if c.name not in header]
+    missing = [c.name for c in schema.columns if c.name not in header and not c.optional]
+    if schema.name == "transactions" and "unit_price" not in header and "amount" not in header:
+        missing.append("unit_price")  # a line's value: quantity x unit_price, or amount
     if missing:
         shown = [fmt.columns.get(c, c) for c in missing]
         mapped = [f"{c} is mapped to {fmt.columns[c]!r} in {MAPPING_FILE}" for c in missing if c in fmt.columns]
@@ -643,8 +708,8 @@ def _drop_declared(raw: pd.DataFrame, fmt: TableMapping) -> tuple[pd.DataFrame, 
     """
     if fmt.returns != "drop" and fmt.missing_customer != "drop":
         return raw, None, []
-    q = pd.to_numeric(raw["quantity"], errors="coerce").to_numpy(float)
-    p = pd.to_numeric(raw["unit_price"], errors="coerce").to_numpy(float)
+    q = pd.to_numeric(raw["quantity"], errors="coerce").to_numpy(float) if "quantity" in raw else np.ones(len(raw))
+    p = pd.to_numeric(raw["unit_price" if "unit_price" in raw else "amount"], errors="coerce").to_numpy(float)
     masks = {}
     if fmt.returns == "drop":
         masks["returns (negative quantity or price)"] = (q < 0) | (p < 0)
@@ -738,9 +803,75 @@ def _load_table(
         )
     try:
         df = _validated(raw, header, schema, str(path), today, fmt.date_format)
+        df = _completed(df, schema, str(path))
     except SchemaError as e:
         raise _as_in_file(e, fmt, line_of) from None
     return df, dropped, line_of
+
+
+DERIVED_COLUMNS = ("customers.signup_date", "transactions.order_id", "transactions.quantity", "transactions.unit_price")
+"""Columns an export may leave out that :func:`load_world` always derives: every loaded world has them."""
+
+
+def _completed(df: pd.DataFrame, schema: TableSchema, file: str) -> pd.DataFrame:
+    """Derive the columns an export may leave out, each noted in ``df.attrs["derived"]`` (shown by the run).
+
+    transactions: ``order_id`` (a customer's lines at one timestamp form an order), ``quantity`` (1) and
+    ``unit_price`` (``amount / quantity``); customers: ``signup_date`` is derived in :func:`load_world`, which
+    sees the orders.
+    """
+    if schema.name != "transactions":
+        return df
+    notes = []
+    if "quantity" not in df:
+        df["quantity"] = np.ones(len(df), np.int64)
+        notes.append("transactions.quantity: not in the export, each line counts 1 unit")
+    if "amount" in df and "unit_price" in df:
+        value = df["quantity"].to_numpy(float) * df["unit_price"].to_numpy(float)
+        off = np.abs(value - df["amount"].to_numpy(float)) > 0.01 + 1e-9 * np.abs(value)
+        if off.any():
+            raise SchemaError(
+                file,
+                f"{int(off.sum())} lines have an amount other than quantity x unit_price",
+                "give the line's value once: as unit_price (with quantity) or as amount, or correct these lines",
+                "amount",
+                _lines(off),
+                [df["amount"].iloc[int(i)] for i in np.flatnonzero(off)[:_SHOW]],
+            )
+    elif "amount" in df:
+        df["unit_price"] = df["amount"].to_numpy(float) / df["quantity"].to_numpy(float)
+        notes.append("transactions.unit_price: amount / quantity (the export gives each line's amount)")
+    if "order_id" not in df:
+        key = df.groupby(["customer_id", "order_date"], sort=False, observed=True).ngroup().to_numpy()
+        df["order_id"] = key.astype(np.int64) + 1
+        notes.append(
+            f"transactions.order_id: not in the export, a customer's lines at one timestamp form an order "
+            f"({int(key.max()) + 1:,} orders)"
+        )
+    if notes:  # derived columns take their place in the schema's order (no copy when nothing was derived)
+        order = [c.name for c in schema.columns if c.name in df.columns]
+        df = df[order + [c for c in df.columns if c not in order]]
+        df.attrs["derived"] = notes
+    return df
+
+
+def _derived_customers(loaded: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The customers of an export without a customers table: everyone its tables name, signup = first order.
+
+    A customer who has events but no order signs up on their first event.
+    """
+    firsts = []
+    for name, time_col in (("transactions", "order_date"), ("events", "timestamp"), ("email_sends", "sent_at")):
+        if name in loaded:
+            t = loaded[name]
+            firsts.append(t.groupby("customer_id", sort=False, observed=True)[time_col].min())
+    first = pd.concat(firsts).groupby(level=0, sort=False).min() if len(firsts) > 1 else firsts[0]
+    if isinstance(first.index.dtype, pd.CategoricalDtype):
+        first.index = first.index.astype(first.index.dtype.categories.dtype)
+    first = first.sort_index(kind="stable")
+    return pd.DataFrame(
+        {"customer_id": first.index.to_numpy(), "signup_date": first.dt.normalize().astype("datetime64[s]").to_numpy()}
+    )
 
 
 # one branch per kind of refused input: splitting it would scatter the checks a reader wants in one place
@@ -754,6 +885,8 @@ def _validated(  # noqa: C901
 ) -> pd.DataFrame:
     out = {}
     for col in schema.columns:
+        if col.optional and col.name not in raw.columns:
+            continue  # left out of the export: _completed derives it, or the sections that need it are skipped
         s = raw[col.name]
         missing_mask = s.isna().to_numpy()
         if col.required and missing_mask.any():
@@ -796,7 +929,7 @@ def _validated(  # noqa: C901
         out[h] = raw[h]
     del raw
     df = pd.DataFrame(out, copy=False)
-    if schema.primary_key:
+    if schema.primary_key and all(k in df.columns for k in schema.primary_key):
         dup = df.duplicated(list(schema.primary_key), keep="first").to_numpy()
         if dup.any():
             key = " + ".join(schema.primary_key)
@@ -855,6 +988,7 @@ def load_world(
     *,
     today: _dt.date | None = None,
     truth: bool = True,
+    missing: str = "error",
 ) -> World:
     """Load and validate the tables of a world, with its truth when ``truth.json`` is present.
 
@@ -865,16 +999,21 @@ def load_world(
         repository root).
     tables : names, optional
         Tables to load; the tables their foreign keys point to are loaded too. Default: every table whose file
-        exists (``customers`` is always required).
+        exists (as with ``missing="skip"``).
     today : date, optional
         Dates after this day are future dates (default: today).
     truth : bool
         Read ``truth.json`` when present. A team's own data has none: ``world.truth`` is then ``None``.
+    missing : {"error", "skip"}
+        What a table of ``tables`` whose file is absent does: refuse (default), or stay out of the world, as a
+        lesson wants, which then skips the sections that need it (:mod:`helpers.sections`).
 
     Returns
     -------
     World
-        ``world.customers``, ``world.transactions``, ... as typed DataFrames; ``world.truth``.
+        ``world.customers``, ``world.transactions``, ... as typed DataFrames; ``world.truth``. Without a
+        customers file, ``customers`` is derived from the orders (everyone who ordered; signup = first order);
+        ``world.meta["derived"]`` lists what was derived, ``world.meta["dropped"]`` what mapping.yml dropped.
 
     Raises
     ------
@@ -882,6 +1021,8 @@ def load_world(
         A file is missing, a column is missing or of the wrong kind, a required value is empty, a value is
         negative, a date is in the future, a key is duplicated, a foreign key points nowhere, or a table is empty.
     """
+    if missing not in ("error", "skip"):
+        raise ValueError(f"missing must be 'error' or 'skip', not {missing!r}")
     d = resolve_data_dir(data_dir)
     if not d.is_dir():
         raise SchemaError(
@@ -892,36 +1033,98 @@ def load_world(
     mappings = table_mappings(d)
     if tables is None:
         names = [t for t in TABLES if _file_of(d, t, mappings).is_file()] or ["customers"]
-        if "customers" not in names:
-            names.insert(0, "customers")
+        missing = "skip"  # a table the files point to but the folder lacks (products, ...) is left out
     else:
         names = list(tables)
         unknown = [t for t in names if t not in SCHEMAS]
         if unknown:
             raise KeyError(f"unknown table(s) {unknown}; the course knows {', '.join(SCHEMAS)}")
     names = _parents(names)
-    loaded, line_of, dropped = {}, {}, []
+    present = {n for n in names if _file_of(d, n, mappings).is_file()}
+    # customers may be left out when the orders are there: they are derived from them
+    derive_customers = "customers" in names and "customers" not in present and "transactions" in present
+    if missing == "skip":
+        names = [n for n in names if n in present or (n == "customers" and derive_customers)]
+    loaded, line_of, dropped, derived = {}, {}, [], []
     for n in names:
+        if n == "customers" and derive_customers:
+            continue
         fmt = mappings.get(n, TableMapping(n))
         loaded[n], drops, line_of[n] = _load_table(d, n, today=today, mapping=fmt)
+        derived += loaded[n].attrs.pop("derived", [])
         dropped += drops
-    for n in names:
+    loaded, note = _customers_completed(loaded, derive_customers)
+    derived = ([note] if note else []) + derived
+    line_of.setdefault("customers", None)
+    for n in loaded:
+        if n == "customers" and derive_customers:
+            continue
         try:
-            _check_foreign_keys(d, n, loaded, mappings)
+            _check_foreign_keys(d, n, loaded, mappings, skip={"customers"} if derive_customers else set())
         except SchemaError as e:
             raise _as_in_file(e, mappings.get(n, TableMapping(n)), line_of[n]) from None
     tr = None
     if truth and (d / "truth.json").is_file():
         tr = Truth.from_json((d / "truth.json").read_text())
-    meta = {"dropped": pd.DataFrame(dropped)} if dropped else {}
+    meta: dict[str, object] = {}
+    if dropped:
+        meta["dropped"] = pd.DataFrame(dropped)
+    if derived:
+        meta["derived"] = derived
     return World(tables=loaded, truth=tr, source=d, meta=meta)
 
 
-def _check_foreign_keys(d: Path, name: str, loaded: dict[str, pd.DataFrame], mappings: dict[str, TableMapping]) -> None:
+def _customers_completed(loaded: dict[str, pd.DataFrame], derive: bool) -> tuple[dict[str, pd.DataFrame], str]:
+    """The tables with customers derived from the orders, or given a derived signup_date; and what was derived."""
+    if derive:
+        loaded = dict(loaded, customers=_derived_customers(loaded))
+        note = (
+            f"customers: no customers file, the {len(loaded['customers']):,} customers who appear in the "
+            "orders (signup = first order)"
+        )
+        return {n: loaded[n] for n in TABLES if n in loaded}, note
+    if "customers" in loaded and "signup_date" not in loaded["customers"]:
+        cust, note = _with_signup(loaded)
+        return dict(loaded, customers=cust), note
+    return loaded, ""
+
+
+def _with_signup(loaded: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, str]:
+    """Customers whose export has no signup_date: the first order (or event), else the data's first day."""
+    cust = loaded["customers"]
+    others = {n: t for n, t in loaded.items() if n in ("transactions", "events", "email_sends")}
+    if not others:
+        raise SchemaError(
+            "customers.csv",
+            "missing column 'signup_date', and no orders or events to derive it from",
+            "add signup_date (YYYY-MM-DD) to the export, or load the transactions with it",
+            "signup_date",
+        )
+    first = _derived_customers(others).set_index("customer_id")["signup_date"]
+    start = first.min()
+    signup = first.reindex(cust["customer_id"].to_numpy())
+    out = cust.copy()
+    out.insert(1, "signup_date", signup.fillna(start).to_numpy())
+    n_none = int(signup.isna().sum())
+    return out, (
+        "customers.signup_date: not in the export, each customer's first order or event"
+        + (f" ({n_none:,} customers without either: the data's first day)" if n_none else "")
+    )
+
+
+def _check_foreign_keys(
+    d: Path,
+    name: str,
+    loaded: dict[str, pd.DataFrame],
+    mappings: dict[str, TableMapping],
+    skip: set[str] | frozenset[str] = frozenset(),
+) -> None:
     schema = SCHEMAS[name]
     df = loaded[name]
     for col, refs in schema.foreign_keys.items():
         parents = list(refs)
+        if col not in df.columns or any(t in skip for t, _ in parents):
+            continue  # a column the export left out, or a parent derived from these very tables
         if any(t not in loaded for t, _ in parents):
             # a key that may point into several tables (events.campaign_id: campaigns or experiments) is only
             # checked when all of them are loaded; a team without an experiments table is not wrong
@@ -986,18 +1189,6 @@ def describe_schema(name: str | None = None) -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------------------------------
 # The data doctor: python -m helpers.io DIR
 # ----------------------------------------------------------------------------------------------------------------
-LESSON_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "00_the_world": (("customers",), tuple(t for t in TABLES if t != "customers")),
-    "01_segmentation": (("customers", "products", "transactions", "events"), ()),
-    "02_scoring": (("customers", "products", "transactions", "events", "leads", "lead_events"), ()),
-    "03_nbo": (("customers", "products", "transactions"), ("events",)),
-    "04_abtest": (("customers", "transactions", "campaigns", "experiments", "email_sends"), ("products", "events")),
-    "05_kpis": (("customers", "transactions", "events", "campaigns"), ()),
-    "06_retraining": (("customers", "products", "transactions", "events", "leads"), ()),
-}
-"""Per lesson: the tables it needs and those it uses when present (a test keeps this in step with the notebooks)."""
-
-
 def doctor(data_dir: str | Path, today: _dt.date | None = None) -> tuple[str, bool]:
     """Check a data folder as the lessons will read it; a report in words, and whether every table loaded.
 
@@ -1033,7 +1224,8 @@ def doctor(data_dir: str | Path, today: _dt.date | None = None) -> tuple[str, bo
         fmt = mappings.get(name, TableMapping(name))
         path = d / fmt.file_name
         if not path.is_file():
-            out.append(f"  {name:<12} absent ({fmt.file_name})")
+            derived = name == "customers" and _file_of(d, "transactions", mappings).is_file()
+            out.append(f"  {name:<12} absent ({fmt.file_name})" + ("; derived from the orders" if derived else ""))
             continue
         try:
             loaded[name], drops, line_of[name] = _load_table(d, name, today=today, mapping=fmt)
@@ -1053,15 +1245,24 @@ def doctor(data_dir: str | Path, today: _dt.date | None = None) -> tuple[str, bo
         except SchemaError as e:
             bad.add(name)
             out.append(f"  {name:<12} PROBLEM {_as_in_file(e, mappings.get(name, TableMapping(name)), line_of[name])}")
-    out.append("lessons:")
-    good = set(loaded) - bad
-    for lesson, (need, optional) in LESSON_TABLES.items():
-        lacking = [t for t in _parents(need) if t not in good]
-        extra = [t for t in optional if t in good]
-        if lacking:
-            out.append(f"  {lesson:<16} cannot run: needs {', '.join(lacking)}")
-        else:
-            out.append(f"  {lesson:<16} runs" + (f" (also uses {', '.join(extra)})" if extra else ""))
+    out.append("lessons (sections this data supports; helpers.sections decides, as the lessons do):")
+    good = {n: t for n, t in loaded.items() if n not in bad}
+    if "customers" not in good and "transactions" in good:
+        good = dict(good, customers=_derived_customers(good))
+    world = World(tables=good)
+    from . import sections
+
+    for lesson in sections.SECTIONS:
+        reads = list(TABLES) if lesson == "00_the_world" else _parents(sections.tables(lesson))
+        broken = [t for t in reads if t in bad]
+        if broken:  # a lesson stops at the first file it cannot load
+            out.append(f"  {lesson:<16} cannot run: fix {', '.join(broken)} first (PROBLEM above)")
+            continue
+        p = sections.plan(lesson, world, record=False, activate=False)
+        n = len(sections.SECTIONS[lesson])
+        out.append(f"  {lesson:<16} {len(p.ran)} of {n} sections run" + (f": {', '.join(p.ran)}" if p.ran else ""))
+        for key, why in p.skipped.items():
+            out.append(f"  {'':<16} skipped {key}: {why}")
     return "\n".join(out), not bad
 
 

@@ -116,7 +116,13 @@ def _clean(value: Any) -> Any:
         return round(value, 6)
     if isinstance(value, (bool, int, str)) or value is None:
         return value
-    raise TypeError(f"record() takes numbers, booleans or strings, not {type(value).__name__}")
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    raise TypeError(
+        f"record() takes numbers, booleans, strings, or lists and dicts of them, not {type(value).__name__}"
+    )
 
 
 def record(key: str, value: Any) -> None:

@@ -160,20 +160,21 @@ def _features_and_last_action(world, as_of, shrink: float, undefined: str) -> tu
         else (monetary / n_orders.where(n_orders > 0)).fillna(aov_pop)
     )
 
-    products = world.products.set_index("product_id")["category"].astype(str)
-    cats = sorted(products.unique())
-    cat_of_product = pd.Index(cats).get_indexer(products.to_numpy())
-    cat = cat_of_product[products.index.get_indexer(tx["product_id"].astype(products.index.dtype))]
-    spend = np.bincount(pos * len(cats) + cat, weights=value, minlength=n * len(cats)).reshape(n, len(cats))
-    total = spend.sum(axis=1)
-    pop = spend.sum(axis=0) / max(spend.sum(), 1e-300)
-    # shrink each customer's spend mix toward the population mix, with `shrink` orders' worth of weight
-    k = n_orders.to_numpy()
-    w = (k / (k + shrink) if shrink > 0 else (k > 0).astype(float))[:, None]
-    mix = spend / np.where(total > 0, total, 1.0)[:, None]
-    shares = w * mix + (1 - w) * pop[None, :]
-    for j, c in enumerate(cats):
-        f[f"share_{c}"] = shares[:, j]
+    products = _categories(world)
+    cats = sorted(products.unique()) if products is not None else []
+    if products is not None:  # the spend mix needs to know what each line bought
+        cat_of_product = pd.Index(cats).get_indexer(products.to_numpy())
+        cat = cat_of_product[products.index.get_indexer(tx["product_id"].astype(products.index.dtype))]
+        spend = np.bincount(pos * len(cats) + cat, weights=value, minlength=n * len(cats)).reshape(n, len(cats))
+        total = spend.sum(axis=1)
+        pop = spend.sum(axis=0) / max(spend.sum(), 1e-300)
+        # shrink each customer's spend mix toward the population mix, with `shrink` orders' worth of weight
+        k = n_orders.to_numpy()
+        w = (k / (k + shrink) if shrink > 0 else (k > 0).astype(float))[:, None]
+        mix = spend / np.where(total > 0, total, 1.0)[:, None]
+        shares = w * mix + (1 - w) * pop[None, :]
+        for j, c in enumerate(cats):
+            f[f"share_{c}"] = shares[:, j]
 
     if ev is not None:
 
@@ -191,8 +192,16 @@ def _features_and_last_action(world, as_of, shrink: float, undefined: str) -> tu
             f.loc[sent == 0, ["email_open_rate", "email_click_rate"]] = np.nan
     if undefined == "missing":
         f.loc[n_orders == 0, ["avg_order_value"] + [c for c in f.columns if c.startswith("share_")]] = np.nan
-    f["age"] = cust["age"].astype(float)
+    if "age" in cust.columns and cust["age"].notna().all():  # blank ages are unknown: never filled in with a guess
+        f["age"] = cust["age"].astype(float)
     return f, last_active
+
+
+def _categories(world) -> pd.Series | None:
+    """Each product's category, or None when the orders do not say what was bought (no product_id or products)."""
+    if "products" not in world.tables or "product_id" not in world.transactions.columns:
+        return None
+    return world.products.set_index("product_id")["category"].astype(str)
 
 
 _NONE = np.iinfo(np.int64).min
@@ -304,7 +313,7 @@ def mixed_inputs(
     if unknown:
         raise ValueError(f"left_out names unknown feature(s) {unknown}; features are {list(feats.columns)}")
     x = scale_features(feats.drop(columns=list(left_out)), allow_missing=True)
-    return x.join(cust[list(categorical)].astype(str))
+    return x.join(cust[list(categorical)].astype(object).fillna("unknown").astype(str))  # blank: its own value
 
 
 def quantile_segments(values: pd.Series, k: int) -> np.ndarray:

@@ -115,7 +115,7 @@ class World:
         raise AttributeError(f"World has no table or attribute {name!r}; tables: {sorted(tables)}")
 
     def summary(self) -> pd.DataFrame:
-        """Rows and columns of each table, and the lines a declared option of mapping.yml dropped, if any."""
+        """Rows and columns of each table; the lines mapping.yml dropped and the columns derived, if any."""
         out = pd.DataFrame(
             [(n, len(t), t.shape[1]) for n, t in self.tables.items()], columns=["table", "rows", "columns"]
         ).set_index("table")
@@ -124,4 +124,12 @@ class World:
             per = dropped.groupby("table")[["lines", "value_share"]].sum().reindex(out.index)
             out["dropped lines"] = per["lines"].fillna(0).astype(int)
             out["dropped share of value"] = per["value_share"].fillna(0.0)
+        derived = self.meta.get("derived") or []
+        if derived:  # what the export left out and the loader derived (io.load_world says how)
+            what: dict[str, list[str]] = {}
+            for note in derived:
+                head = note.split(":", 1)[0]
+                table, _, col = head.partition(".")
+                what.setdefault(table, []).append(col or "the whole table")
+            out["derived"] = [", ".join(what.get(t, [])) for t in out.index]
         return out
