@@ -84,3 +84,66 @@ def test_cdnow_rfm_counts_free_lines_as_purchases(cdnow):
     paid = rfm.rfm_table(cdnow[cdnow["amount"] > 0], as_of=AS_OF)
     assert t["frequency"].sum() - paid["frequency"].sum() == int((days == 0).sum()) > 0
     np.testing.assert_allclose(t["monetary"].sum(), cdnow["amount"].sum(), rtol=1e-9)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The whole course on the real log, as a team exports it
+# ----------------------------------------------------------------------------------------------------------------
+RAN = {
+    "00_the_world": ["customers", "purchases"],
+    "01_segmentation": ["segmentation"],
+    "02_scoring": ["rfm", "churn"],
+    "03_nbo": [],
+    "04_abtest": [],
+    "05_kpis": [],
+    "06_retraining": ["churn_drift"],
+}
+
+
+@pytest.fixture(scope="module")
+def cdnow_course(tmp_path_factory):
+    from cdnow_export import write_cdnow_export
+
+    from helpers import run
+
+    d = write_cdnow_export(tmp_path_factory.mktemp("cdnow_export"))
+    before = {p.name: p.read_bytes() for p in d.iterdir()}
+    out = tmp_path_factory.mktemp("cdnow_run")
+    metrics = run.run_course(d, out, progress=False)
+    assert {p.name: p.read_bytes() for p in d.iterdir()} == before, "the course wrote into the team's folder"
+    return out, metrics
+
+
+def test_cdnow_the_whole_course_runs_on_the_log_alone_and_says_what_it_skipped(cdnow_course):
+    import json
+
+    out, metrics = cdnow_course
+    assert {k: v["sections_ran"] for k, v in metrics.items()} == RAN
+    assert metrics["03_nbo"]["sections_skipped"] == {
+        "nbo": "needs a column product_id in transactions.csv, products.csv"
+    }
+    for lesson in RAN:
+        cells = json.loads((out / f"{lesson}.ipynb").read_text())["cells"]
+        outputs = [o for c in cells if c["cell_type"] == "code" for o in c["outputs"]]
+        assert not [o for o in outputs if o["output_type"] == "error" or o.get("name") == "stderr"], lesson
+        printed = "".join("".join(o.get("text", "")) for o in outputs)
+        for key, why in metrics[lesson]["sections_skipped"].items():
+            assert printed.count(f"- {why}.") == 1, (lesson, key)  # said once, in the section's first cell
+        if not RAN[lesson]:
+            assert "Nothing in this lesson runs on this data" in printed
+
+
+def test_cdnow_lesson_02_rfm_is_the_package_s_rfm_of_the_log(cdnow_course, cdnow):
+    out, metrics = cdnow_course
+    lesson = pd.read_csv(out / "rfm.csv").set_index("customer_id")
+    ours = rfm.rfm_table(cdnow)
+    assert len(lesson) == 23_570 and lesson.index.equals(ours.index)
+    for col in ("R", "F", "M", "segment", "frequency"):
+        assert (lesson[col].to_numpy() == ours[col].to_numpy()).all(), col
+    np.testing.assert_allclose(lesson["monetary"], ours["monetary"], rtol=1e-5)  # written with 6 digits
+
+
+def test_cdnow_churn_on_the_real_log_beats_recency_alone(cdnow_course):
+    """Real data, no truth: the lesson's churn model must still rank better than chance and than recency."""
+    m = cdnow_course[1]["02_scoring"]
+    assert m["auc_churn"] > 0.75 and m["auc_churn"] >= m["auc_churn_recency"] - 0.005
