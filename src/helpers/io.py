@@ -581,8 +581,6 @@ def _all_missing(n: int, kind: str, index: pd.Index) -> pd.Series:
 def _typed(s: pd.Series, col: Column, file: str, date_format: str | None = None) -> pd.Series:
     """A column as parsed by pandas, accepted when already of its kind, else converted from text by _convert."""
     dt = s.dtype
-    if len(s) and not s.notna().any():  # a column left blank throughout (e.g. an unknown demographic)
-        return _all_missing(len(s), col.kind, s.index)
     is_int = pd.api.types.is_integer_dtype(dt) and not pd.api.types.is_bool_dtype(dt)
     is_float = pd.api.types.is_float_dtype(dt)
     if col.kind in ("int", "id") and is_int:
@@ -897,7 +895,10 @@ def _validated(  # noqa: C901
                 col.name,
                 _lines(missing_mask),
             )
-        v = _typed(s, col, file, date_format)
+        if missing_mask.all():  # a column left blank throughout (an unknown demographic): its kind, all missing
+            v = _all_missing(len(s), col.kind, s.index)
+        else:
+            v = _typed(s, col, file, date_format)
         if col.min_value is not None:
             below = (v < col.min_value).fillna(False).to_numpy(dtype=bool)
             if below.any():
