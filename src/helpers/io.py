@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .cache import TableCache
 from .mapping import MAPPING_FILE, TableMapping, read_mapping
 from .paths import resolve_data_dir
 from .world import TABLES, Truth, World
@@ -990,6 +991,7 @@ def load_world(
     today: _dt.date | None = None,
     truth: bool = True,
     missing: str = "error",
+    cache: str | Path | None = None,
 ) -> World:
     """Load and validate the tables of a world, with its truth when ``truth.json`` is present.
 
@@ -1008,6 +1010,11 @@ def load_world(
     missing : {"error", "skip"}
         What a table of ``tables`` whose file is absent does: refuse (default), or stay out of the world, as a
         lesson wants, which then skips the sections that need it (:mod:`helpers.sections`).
+    cache : str or Path, optional
+        A folder of the run (a lesson passes ``ctx.cache``) where each table is kept, once read and validated,
+        as an Arrow IPC file keyed by its source file's checksum, its mapping and the loader's code
+        (:mod:`helpers.cache`): the next load of an unchanged table reads that copy in a fraction of the time.
+        Foreign keys and dates in the future are checked on every load. Never the data folder or inside it.
 
     Returns
     -------
@@ -1046,12 +1053,13 @@ def load_world(
     derive_customers = "customers" in names and "customers" not in present and "transactions" in present
     if missing == "skip":
         names = [n for n in names if n in present or (n == "customers" and derive_customers)]
+    store = TableCache(cache, d) if cache is not None else None
     loaded, line_of, dropped, derived = {}, {}, [], []
     for n in names:
         if n == "customers" and derive_customers:
             continue
         fmt = mappings.get(n, TableMapping(n))
-        loaded[n], drops, line_of[n] = _load_table(d, n, today=today, mapping=fmt)
+        loaded[n], drops, line_of[n] = _load_cached(store, d, n, today, fmt)
         derived += loaded[n].attrs.pop("derived", [])
         dropped += drops
     loaded, note = _customers_completed(loaded, derive_customers)
@@ -1073,6 +1081,39 @@ def load_world(
     if derived:
         meta["derived"] = derived
     return World(tables=loaded, truth=tr, source=d, meta=meta)
+
+
+def _load_cached(
+    store: TableCache | None, d: Path, name: str, today: _dt.date | None, fmt: TableMapping
+) -> tuple[pd.DataFrame, list[dict], np.ndarray | None]:
+    """:func:`_load_table` through the run's cache: an unchanged file is read from its validated copy."""
+    path = d / fmt.file_name
+    if store is None or not path.is_file():
+        return _load_table(d, name, today=today, mapping=fmt)
+    key = store.key(path, fmt)
+    hit = store.get(name, key)
+    if hit is not None:
+        df, meta = hit
+        if not _has_future_dates(df, SCHEMAS[name], today):  # else: read the file, whose refusal names the lines
+            if meta.get("derived"):
+                df.attrs["derived"] = list(meta["derived"])
+            return df, list(meta.get("dropped", [])), meta.get("line_of")
+    df, dropped, line_of = _load_table(d, name, today=today, mapping=fmt)
+    notes = df.attrs.pop("derived", None)
+    store.put(name, key, df, {"dropped": dropped, "derived": notes or [], "line_of": line_of})
+    if notes:
+        df.attrs["derived"] = notes
+    return df, dropped, line_of
+
+
+def _has_future_dates(df: pd.DataFrame, schema: TableSchema, today: _dt.date | None) -> bool:
+    limit = pd.Timestamp(today or _dt.date.today()) + pd.Timedelta(days=1)
+    for c in schema.columns:
+        if c.kind in ("date", "datetime") and c.name in df.columns:
+            last = df[c.name].max()
+            if pd.notna(last) and last >= limit:
+                return True
+    return False
 
 
 def _customers_completed(loaded: dict[str, pd.DataFrame], derive: bool) -> tuple[dict[str, pd.DataFrame], str]:

@@ -66,6 +66,11 @@ class RunContext:
         """Where this notebook's metrics are written."""
         return self.run_dir / "metrics" / f"{self.notebook}.json"
 
+    @property
+    def cache(self) -> Path:
+        """The run's cache of validated tables (:func:`helpers.io.load_world`'s ``cache``): one read per run."""
+        return self.run_dir / "cache"
+
     def path(self, filename: str) -> Path:
         """Path of a result file of this run (the folder is created)."""
         self.run_dir.mkdir(parents=True, exist_ok=True)

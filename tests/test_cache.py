@@ -1,0 +1,193 @@
+"""The run's cache of validated tables: the same world as a fresh read, read once, refreshed when a file, its
+mapping or the loader changes, never written into the data folder, and never hiding a refusal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import cache as cache_mod
+from helpers import io
+from helpers.io import SchemaError, load_world
+
+TODAY = dt.date(2026, 7, 1)
+
+
+def _digest(d: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(d.iterdir())}
+
+
+def _same_world(a, b) -> None:
+    assert list(a.tables) == list(b.tables)
+    for n in a.tables:
+        pd.testing.assert_frame_equal(a.tables[n], b.tables[n], check_exact=True)
+    assert a.meta.keys() == b.meta.keys()
+    for k in a.meta:
+        if isinstance(a.meta[k], pd.DataFrame):
+            pd.testing.assert_frame_equal(a.meta[k], b.meta[k])
+        else:
+            assert a.meta[k] == b.meta[k]
+
+
+@pytest.fixture()
+def reads(monkeypatch) -> list[str]:
+    """The tables read from their CSV files (not from the cache) since the fixture was set up."""
+    seen: list[str] = []
+    real = io._load_table
+
+    def counting(data_dir, name, **kw):
+        seen.append(name)
+        return real(data_dir, name, **kw)
+
+    monkeypatch.setattr(io, "_load_table", counting)
+    return seen
+
+
+def test_a_cached_load_is_the_world_a_fresh_read_gives_and_reads_no_file_twice(world_copy, tmp_path, reads):
+    before = _digest(world_copy)
+    fresh = load_world(world_copy, today=TODAY)
+    n_tables = len(reads)
+    first = load_world(world_copy, today=TODAY, cache=tmp_path / "cache")
+    assert len(reads) == 2 * n_tables, "the first cached load reads every file"
+    again = load_world(world_copy, today=TODAY, cache=tmp_path / "cache")
+    assert len(reads) == 2 * n_tables, "the second reads none"
+    _same_world(fresh, first)
+    _same_world(fresh, again)
+    assert again.truth is not None and again.truth == fresh.truth
+    assert _digest(world_copy) == before, "nothing is written into the data folder"
+    # a lesson that loads fewer tables reads them from the same cache
+    part = load_world(world_copy, tables=["transactions"], today=TODAY, cache=tmp_path / "cache")
+    assert len(reads) == 2 * n_tables
+    pd.testing.assert_frame_equal(part.transactions, fresh.transactions, check_exact=True)
+
+
+def test_a_changed_file_is_read_again_and_its_old_copy_removed(world_copy, tmp_path, reads):
+    c = tmp_path / "cache"
+    load_world(world_copy, tables=["products"], today=TODAY, cache=c)
+    old = sorted(p.name for p in c.glob("products-*"))
+    text = (world_copy / "products.csv").read_text()
+    header, first, *rest = text.splitlines(keepends=True)
+    fields = first.rstrip("\n").split(",")
+    price_col = header.rstrip("\n").split(",").index("price")
+    fields[price_col] = "999.5"
+    (world_copy / "products.csv").write_text(header + ",".join(fields) + "\n" + "".join(rest))
+    reads.clear()
+    got = load_world(world_copy, tables=["products"], today=TODAY, cache=c).products
+    assert reads == ["products"]
+    assert got["price"].iloc[0] == 999.5
+    assert sorted(p.name for p in c.glob("products-*")) != old and len(list(c.glob("products-*"))) == 2
+
+
+def test_touching_a_file_without_changing_it_keeps_its_copy(world_copy, tmp_path, reads):
+    c = tmp_path / "cache"
+    load_world(world_copy, tables=["products"], today=TODAY, cache=c)
+    st = (world_copy / "products.csv").stat()
+    os.utime(world_copy / "products.csv", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    reads.clear()
+    load_world(world_copy, tables=["products"], today=TODAY, cache=c)
+    assert reads == [], "same content, same checksum: the copy is used"
+
+
+def test_a_changed_mapping_or_loader_is_read_again(world_copy, tmp_path, reads, monkeypatch):
+    c = tmp_path / "cache"
+    load_world(world_copy, tables=["products"], today=TODAY, cache=c)
+    (world_copy / "mapping.yml").write_text("products:\n  encoding: latin-1\n")
+    reads.clear()
+    load_world(world_copy, tables=["products"], today=TODAY, cache=c)
+    assert reads == ["products"], "another mapping of the same file is another entry"
+    monkeypatch.setattr(cache_mod, "_code_version", lambda: "a changed loader")
+    reads.clear()
+    load_world(world_copy, tables=["products"], today=TODAY, cache=c)
+    assert reads == ["products"]
+
+
+def test_a_damaged_copy_is_read_from_the_source_again(world_copy, tmp_path, reads):
+    c = tmp_path / "cache"
+    want = load_world(world_copy, tables=["products"], today=TODAY, cache=c).products
+    (data,) = c.glob("products-*.arrow")
+    data.write_bytes(data.read_bytes()[:100])
+    reads.clear()
+    got = load_world(world_copy, tables=["products"], today=TODAY, cache=c).products
+    assert reads == ["products"]
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_the_cache_never_goes_into_the_data_folder(world_copy):
+    before = _digest(world_copy)
+    for inside in (world_copy, world_copy / "cache"):
+        with pytest.raises(ValueError, match="inside the data folder"):
+            load_world(world_copy, tables=["products"], today=TODAY, cache=inside)
+    assert _digest(world_copy) == before
+
+
+def test_a_refusal_is_never_cached_and_dates_are_checked_against_each_load_s_today(world_copy, tmp_path):
+    c = tmp_path / "cache"
+    tx = load_world(world_copy, tables=["transactions"], today=TODAY, cache=c).transactions
+    last = tx["order_date"].max()
+    # the same cached table, loaded as of a day before its last order: refused as a fresh read would be
+    early = (last - pd.Timedelta(days=1)).date()
+    with pytest.raises(SchemaError) as cached:
+        load_world(world_copy, tables=["transactions"], today=early, cache=c)
+    with pytest.raises(SchemaError) as fresh:
+        load_world(world_copy, tables=["transactions"], today=early)
+    assert str(cached.value) == str(fresh.value) and "in the future" in str(cached.value)
+    # a broken file is refused every time, with its lines, and leaves only the copy of its earlier version
+    valid = sorted(c.glob("products-*"))
+    lines = (world_copy / "products.csv").read_text().splitlines(keepends=True)
+    (world_copy / "products.csv").write_text("".join(lines + [lines[1]]))
+    for _ in range(2):
+        with pytest.raises(SchemaError, match="duplicate values of the key product_id") as e:
+            load_world(world_copy, tables=["products"], today=TODAY, cache=c)
+        assert e.value.lines == [len(lines) + 1]
+    assert sorted(c.glob("products-*")) == valid
+
+
+def test_a_mapped_export_s_drops_and_file_lines_survive_the_cache(world_copy, tmp_path):
+    from test_mapping import _team_export
+
+    d, _, _ = _team_export(world_copy, n_returns=4, n_guests=3)
+    c = tmp_path / "cache"
+    fresh = load_world(d, tables=["transactions"], today=TODAY)
+    for _ in range(2):
+        _same_world(fresh, load_world(d, tables=["transactions"], today=TODAY, cache=c))
+    assert fresh.meta["dropped"]["lines"].tolist() == [4, 3]
+    # a foreign key that points nowhere is reported at the line of the team's file, cached or not: the copy
+    # keeps each row's line in the file, which the drops shifted
+    (d / "customers.csv").write_text("\n".join((d / "customers.csv").read_text().splitlines()[:-50]) + "\n")
+    with pytest.raises(SchemaError) as fresh_e:
+        load_world(d, tables=["transactions"], today=TODAY)
+    with pytest.raises(SchemaError) as cached_e:
+        load_world(d, tables=["transactions"], today=TODAY, cache=c)
+    assert "do not exist in customers.csv" in str(cached_e.value)
+    assert cached_e.value.lines == fresh_e.value.lines and str(cached_e.value) == str(fresh_e.value)
+
+
+def test_a_derived_world_keeps_its_notes_through_the_cache(tmp_path):
+    d = tmp_path / "log"
+    d.mkdir()
+    pd.DataFrame(
+        {"customer_id": [1, 1, 2], "order_date": ["2024-01-05", "2024-02-01", "2024-01-09"], "amount": [5.0, 0, 7.5]}
+    ).to_csv(d / "transactions.csv", index=False)
+    fresh = load_world(d, today=TODAY)
+    assert fresh.meta["derived"]
+    for _ in range(2):
+        _same_world(fresh, load_world(d, today=TODAY, cache=tmp_path / "cache"))
+
+
+def test_file_checksum_is_recomputed_only_when_the_file_s_status_changes(tmp_path):
+    p = tmp_path / "a.csv"
+    p.write_text("x\n1\n")
+    known: dict = {}
+    first = cache_mod.file_checksum(p, known)
+    assert first == hashlib.sha256(b"x\n1\n").hexdigest()
+    known[str(p)]["sha256"] = "recorded"
+    assert cache_mod.file_checksum(p, known) == "recorded", "same status: the recorded checksum is trusted"
+    p.write_text("x\n2\n")
+    assert cache_mod.file_checksum(p, known) == hashlib.sha256(b"x\n2\n").hexdigest()
+    assert np.array_equal(known[str(p)]["status"][:1], [p.stat().st_size])
