@@ -914,7 +914,7 @@ def _validated(  # noqa: C901
                     _vals(s, below),
                 )
         if col.kind in ("date", "datetime"):
-            limit = pd.Timestamp(today or _dt.date.today()) + pd.Timedelta(days=1)
+            limit = _future_limit(today)
             future = (v >= limit).fillna(False).to_numpy(dtype=bool)
             if future.any():
                 raise SchemaError(
@@ -1106,8 +1106,13 @@ def _load_cached(
     return df, dropped, line_of
 
 
+def _future_limit(today: _dt.date | None) -> pd.Timestamp:
+    """The first instant that is in the future: midnight after ``today`` (default: today's date)."""
+    return pd.Timestamp(today or _dt.date.today()) + pd.Timedelta(days=1)
+
+
 def _has_future_dates(df: pd.DataFrame, schema: TableSchema, today: _dt.date | None) -> bool:
-    limit = pd.Timestamp(today or _dt.date.today()) + pd.Timedelta(days=1)
+    limit = _future_limit(today)
     for c in schema.columns:
         if c.kind in ("date", "datetime") and c.name in df.columns:
             last = df[c.name].max()
