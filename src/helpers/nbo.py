@@ -259,25 +259,34 @@ class StreamingRules:
         baskets : sequence of sequence of str, or DataFrame
             The batch: baskets as lists of items, or order lines with ``order_id`` and ``product_id``.
         """
-        if isinstance(baskets, pd.DataFrame):
-            baskets = baskets.groupby("order_id", sort=True)["product_id"].agg(lambda s: sorted(set(map(str, s))))
-            baskets = baskets.tolist()
-        for b in baskets:
-            for it in b:
-                if it not in self._index:
-                    self._index[it] = len(self.items_)
-                    self.items_.append(it)
+        if isinstance(baskets, pd.DataFrame):  # order lines: one basket per order, its distinct items
+            lines = pd.DataFrame(
+                {"order": baskets["order_id"].to_numpy(), "item": baskets["product_id"].astype(str).to_numpy()}
+            )
+            lines = lines.drop_duplicates().sort_values(["order", "item"], kind="stable")
+            order_codes, _ = pd.factorize(lines["order"], sort=True)
+            items = lines["item"].to_numpy()
+            n_rows = int(order_codes.max()) + 1 if len(order_codes) else 0
+        else:
+            flat = [(i, it) for i, b in enumerate(baskets) for it in sorted(set(b))]
+            order_codes = np.array([i for i, _ in flat], dtype=np.int64)
+            items = np.array([it for _, it in flat], dtype=object)
+            n_rows = len(baskets)
+        for it in pd.unique(items):  # new items take the next indices, in order of first appearance
+            if it not in self._index:
+                self._index[it] = len(self.items_)
+                self.items_.append(it)
         n = len(self.items_)
-        rows = np.repeat(np.arange(len(baskets)), [len(set(b)) for b in baskets])
-        cols = np.array([self._index[it] for b in baskets for it in sorted(set(b))], dtype=np.int64)
-        m = sparse.csr_matrix((np.ones(len(cols), np.int64), (rows, cols)), shape=(len(baskets), n))
+        rows = np.asarray(order_codes, dtype=np.int64)
+        cols = pd.Series(items, dtype=object).map(self._index).to_numpy(np.int64)
+        m = sparse.csr_matrix((np.ones(len(cols), np.int64), (rows, cols)), shape=(n_rows, n))
         self.item_counts_ = np.r_[self.item_counts_, np.zeros(n - len(self.item_counts_), np.int64)]
         self.item_counts_ += np.asarray(m.sum(axis=0)).ravel()
         old = self.pair_counts_
         grown = sparse.csr_matrix((old.data, old.indices, old.indptr), shape=(old.shape[0], old.shape[1]))
         grown.resize((n, n))
         self.pair_counts_ = (grown + (m.T @ m).tocsr()).tocsr()
-        self.n_baskets_ += len(baskets)
+        self.n_baskets_ += n_rows
         return self
 
     def rules(self) -> pd.DataFrame:
