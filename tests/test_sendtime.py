@@ -107,3 +107,26 @@ def test_frequency_curve_by_hand(course_world):
     assert full["open_rate"].is_monotonic_decreasing
     with pytest.raises(ValueError, match="unknown segment"):
         st.frequency_curve(truth, "nobody")
+
+
+def test_batched_thompson_behaves_like_thompson_per_recipient(monkeypatch):
+    """Past THOMPSON_DRAWS recipients the audience is split by estimated shares: the same regret, the same hours."""
+    curves = _curves()
+    audience = 3 * st.THOMPSON_DRAWS  # batched by default
+
+    def seasons(per_recipient: bool) -> np.ndarray:
+        if per_recipient:
+            monkeypatch.setattr(st, "THOMPSON_DRAWS", 10**9)
+        out = []
+        for seed in range(12):
+            season = st.simulate(curves, "thompson", audience=audience, n_campaigns=12, seed=seed)
+            assert (season["sends"].map(sum) == audience).all()  # the multinomial split sends to everyone
+            out.append(season["regret"].sum())
+        monkeypatch.undo()
+        return np.array(out)
+
+    batched, exact = seasons(False), seasons(True)
+    gap = abs(batched.mean() - exact.mean())
+    se = np.sqrt(batched.var(ddof=1) / len(batched) + exact.var(ddof=1) / len(exact))
+    assert gap < 4 * se, (batched.mean(), exact.mean(), se)
+    assert batched.mean() < 0.3 * st.simulate(curves, "split", audience=audience, n_campaigns=12)["regret"].sum()
