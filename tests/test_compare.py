@@ -148,3 +148,22 @@ def test_paired_difference_memory_grows_with_units_not_their_square():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 150e6 and r["low"] < r["difference"] < r["high"]
+
+
+def test_adjusted_rand_score_from_the_resampled_table_is_scikit_learns_figure():
+    """The fast path for the ARI gives, resample for resample, the float scikit-learn's function gives."""
+    from sklearn.metrics import adjusted_rand_score
+
+    rng = np.random.default_rng(3)
+    truth = rng.integers(0, 5, 3000)
+    a = np.where(rng.random(3000) < 0.8, truth, rng.integers(0, 6, 3000))
+    b = np.where(rng.random(3000) < 0.6, truth, rng.integers(0, 3, 3000))
+    names = np.array(["loyal", "bargain", "tech", "window", "lapsing"])[truth]
+    fast = compare.paired_metric_difference(adjusted_rand_score, names, a, b, n_resamples=300, random_state=5)
+    generic = compare.paired_metric_difference(
+        lambda x, y: adjusted_rand_score(x, y), names, a, b, n_resamples=300, random_state=5
+    )
+    assert fast == generic
+    assert fast["low"] > 0  # a agrees with the truth more often than b
+    same = compare.paired_metric_difference(adjusted_rand_score, truth, truth, truth, n_resamples=50)
+    assert (same["low"], same["high"], same["a"]) == (0.0, 0.0, 1.0)
