@@ -321,8 +321,14 @@ def churn_model(random_state: int = 0):
     )
 
 
-def feature_importance(model, x: pd.DataFrame, y, random_state: int = 0, n_repeats: int = 5) -> pd.Series:
+def feature_importance(
+    model, x: pd.DataFrame, y, random_state: int = 0, n_repeats: int = 5, max_rows: int | None = 20_000
+) -> pd.Series:
     """Drop in ROC AUC when each feature is shuffled (permutation importance), largest first.
+
+    On more than ``max_rows`` rows the importance is measured on a random sample of that many rows (one sample
+    for every feature, without replacement, in the rows' order): the standard error of an AUC on 20 000 rows is
+    about 0.004, well below the drops worth reading, and the cost stops growing with the data.
 
     Parameters
     ----------
@@ -333,15 +339,21 @@ def feature_importance(model, x: pd.DataFrame, y, random_state: int = 0, n_repea
     y : array-like
         The outcome of each row of ``x``.
     random_state : int, default 0
-        Random seed of the shuffles.
+        Random seed of the shuffles (and of the sample).
     n_repeats : int, default 5
         Shuffles per feature.
+    max_rows : int or None, default 20000
+        Largest number of rows used; None uses every row.
     """
     from sklearn.inspection import permutation_importance
 
-    r = permutation_importance(
-        model, x, np.asarray(y), scoring="roc_auc", n_repeats=n_repeats, random_state=random_state
-    )
+    y = np.asarray(y)
+    if len(y) != len(x):
+        raise ValueError(f"feature_importance: x has {len(x)} rows but y has {len(y)} outcomes")
+    if max_rows is not None and len(x) > max_rows:
+        keep = np.sort(np.random.default_rng(random_state).choice(len(x), size=max_rows, replace=False))
+        x, y = x.iloc[keep], y[keep]
+    r = permutation_importance(model, x, y, scoring="roc_auc", n_repeats=n_repeats, random_state=random_state)
     return pd.Series(r.importances_mean, index=x.columns, name="auc_drop").sort_values(ascending=False)
 
 
