@@ -251,6 +251,23 @@ STEPS: dict[str, tuple[str, str]] = {
         "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)",
     ),
 }
+LESSONS = ("00", "01", "02", "03", "04", "05", "06")
+for _nn in LESSONS:
+    STEPS[f"lesson_{_nn}"] = (
+        f"lesson {_nn} executed by papermill (python -m helpers.run --only {_nn}) in one run folder per world shared "
+        "by the lesson steps, as a team runs the course: lesson 00 starts a fresh folder and fills the cache of "
+        "validated tables, later lessons read it and their predecessors' outputs; peak memory is the kernel's; "
+        "the heaviest cells are listed under the table",
+        "import json, shutil, subprocess, sys\nfrom pathlib import Path\n"
+        "run_dir = Path(world).with_name(Path(world).name + '-course-run')\n"
+        + ("shutil.rmtree(run_dir, ignore_errors=True)\n" if _nn == "00" else "")
+        + f"subprocess.run([sys.executable, '-m', 'helpers.run', '--only', '{_nn}', '--data-dir', world, '--out', "
+        "str(run_dir), '--no-progress', '--timings'], check=True, stdout=subprocess.DEVNULL, "
+        "stderr=subprocess.DEVNULL)\n"
+        f"cells = json.loads(next((run_dir / 'timings').glob('{_nn}_*.json')).read_text())\n"
+        "print('__value__ heaviest', ';'.join(f\"{c['cell']}({c['section'] or '-'})={c['seconds']:.0f}s\" "
+        "for c in cells[:3]))",
+    )
 PEERS = {"rfm_lifetimes": "rfm_summary", "apriori": "fpgrowth", "rules_naive": "rules", "ab_pymc": "ab_closed_form"}
 """peer step -> our step: results.md reports how many times faster ours is on the same data."""
 
@@ -335,11 +352,15 @@ def run(  # noqa: C901
             elif "world" not in steps:  # other steps need the files
                 _measure(STEPS["world"][1], n, world)
             for step in steps:
-                wall, peak, elapsed = _measure(STEPS[step][1], n, world)
-                for _ in range(repeat - 1 if elapsed < REPEAT_UNDER_S and step != "world" else 0):
+                wall, peak, values, elapsed = _measure_values(STEPS[step][1], n, world)
+                # a lesson step depends on the one before it in the shared run folder: run once
+                once = step == "world" or step.startswith("lesson_")
+                for _ in range(repeat - 1 if elapsed < REPEAT_UNDER_S and not once else 0):
                     again, again_peak, _ = _measure(STEPS[step][1], n, world)
                     wall, peak = min(wall, again), max(peak, again_peak)
                 rows.append({"step": step, "n_customers": n, "wall_s": round(wall, 3), "peak_mib": round(peak)})
+                if "heaviest" in values:
+                    rows[-1]["heaviest"] = values["heaviest"]
                 print(f"{step:10s} n={n:>9,d}  {wall:8.2f} s  {peak:8.0f} MiB", flush=True)
     # keep earlier results of steps and sizes not run this time
     done = {(r["step"], r["n_customers"]) for r in rows}
@@ -354,6 +375,7 @@ def run(  # noqa: C901
                             "n_customers": key[1],
                             "wall_s": float(r["wall_s"]),
                             "peak_mib": int(r["peak_mib"]),
+                            **({"heaviest": r["heaviest"]} if r.get("heaviest") else {}),
                         }
                     )
     order = list(STEPS)
@@ -366,7 +388,7 @@ def run(  # noqa: C901
                     math.log(b["wall_s"] / a["wall_s"]) / math.log(b["n_customers"] / a["n_customers"]), 2
                 )
     out.mkdir(parents=True, exist_ok=True)
-    cols = ["step", "n_customers", "wall_s", "peak_mib", "growth_exponent"]
+    cols = ["step", "n_customers", "wall_s", "peak_mib", "growth_exponent", "heaviest"]
     with (out / "results.csv").open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=cols, lineterminator="\n")
         w.writeheader()
@@ -401,9 +423,39 @@ def run(  # noqa: C901
             "|---|---:|---:|---:|",
             *ratios,
         ]
+    lines += _lesson_table(rows)
     lines += ["", *(f"- **{s}**: {STEPS[s][0]}" for s in order if any(r["step"] == s for r in rows))]
     (out / "results.md").write_text("\n".join(lines) + "\n")
     return rows
+
+
+def _lesson_table(rows: list[dict]) -> list[str]:
+    """The course by lesson: seconds (peak GiB of the kernel) per lesson and size, the total, the heaviest cells."""
+    sizes = sorted({r["n_customers"] for r in rows if r["step"].startswith("lesson_")})
+    if not sizes:
+        return []
+    at = {(r["step"], r["n_customers"]): r for r in rows}
+    lines = [
+        "",
+        "The course by lesson: wall seconds (peak GiB of the kernel); total over the lessons run at that size.",
+        "",
+        "| lesson | " + " | ".join(f"{n:,} customers" for n in sizes) + " |",
+        "|---|" + "---:|" * len(sizes),
+    ]
+    for nn in LESSONS:
+        cells = [at.get((f"lesson_{nn}", n)) for n in sizes]
+        lines.append(
+            f"| {nn} | "
+            + " | ".join(f"{c['wall_s']:.0f} s ({c['peak_mib'] / 1024:.1f})" if c else "" for c in cells)
+            + " |"
+        )
+    totals = [sum(at[(f"lesson_{nn}", n)]["wall_s"] for nn in LESSONS if (f"lesson_{nn}", n) in at) for n in sizes]
+    lines.append("| **total** | " + " | ".join(f"**{t:.0f} s**" for t in totals) + " |")
+    heavy = [r for r in rows if r.get("heaviest")]
+    if heavy:
+        lines += ["", "Heaviest cells (cell id, section, seconds):", ""]
+        lines += [f"- lesson {r['step'][-2:]}, {r['n_customers']:,}: {r['heaviest']}" for r in heavy]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

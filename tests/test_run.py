@@ -185,3 +185,22 @@ def test_the_whole_course_runs_on_a_differently_shaped_crm_export(tmp_path):
     assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(data.iterdir())} == before
     for name in ["segments.csv", "lead_scores.csv", "offers.csv", "walk_forward.csv"]:
         assert (tmp_path / "out" / name).exists(), name
+
+
+def test_cell_timings_reads_papermills_record_heaviest_first(tmp_path):
+    import nbformat
+
+    from helpers.run import cell_timings
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# a lesson"),
+        nbformat.v4.new_code_cell("import pandas", metadata={"papermill": {"duration": 1.234}}),
+        nbformat.v4.new_code_cell("# section: churn\nfit()", metadata={"papermill": {"duration": 9.5}}),
+        nbformat.v4.new_code_cell("", metadata={"papermill": {"duration": None}}),
+    ]
+    path = tmp_path / "00_x.ipynb"
+    nbformat.write(nb, path)
+    got = cell_timings(path)
+    assert [(c["section"], c["seconds"]) for c in got] == [("churn", 9.5), ("", 1.23), ("", 0.0)]
+    assert got[0]["cell"] == nb.cells[2]["id"]

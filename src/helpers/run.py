@@ -224,6 +224,31 @@ def notebooks(only: Sequence[str] | None = None) -> list[Path]:
     return nbs
 
 
+def cell_timings(path: Path) -> list[dict[str, Any]]:
+    """Seconds each code cell of an executed notebook took (papermill's record), heaviest first.
+
+    Each entry: ``cell`` (the cell's id), ``section`` (from its ``# section:`` line, else ""), ``seconds``.
+    Read before :func:`clean_notebook` strips the timings; for benchmarks only (``--timings``), never a result.
+
+    Parameters
+    ----------
+    path : Path
+        The executed notebook, before cleaning.
+    """
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    out = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        first = cell.source.splitlines()[0] if cell.source else ""
+        section = first.split(":", 1)[1].strip() if first.startswith("# section:") else ""
+        seconds = (cell.metadata.get("papermill") or {}).get("duration") or 0.0
+        out.append({"cell": cell.get("id", ""), "section": section, "seconds": round(float(seconds), 2)})
+    return sorted(out, key=lambda c: -c["seconds"])
+
+
 def clean_notebook(path: Path) -> None:
     """Strip what differs between runs from an executed notebook.
 
@@ -298,8 +323,12 @@ def run_course(
     seed: int | None = None,
     refresh: bool = False,
     progress: bool = True,
+    timings: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """Execute the notebooks in order on ``data_dir`` into ``out``; return and write ``out/metrics.json``.
+
+    With ``timings``, each notebook's seconds per cell (:func:`cell_timings`) go to ``out/timings/<notebook>.json``
+    for benchmarks; they are this machine's, so they never enter the notebooks or ``metrics.json``.
 
     Raises :class:`NotebookFailure` naming the notebook, the cell and the error when a notebook fails; the
     partly executed notebook is left in ``out`` for inspection.
@@ -341,6 +370,9 @@ def run_course(
                 raise NotebookFailure(nb.stem, e.cell_index + 1, f"{e.ename}: {e.evalue}", first) from None
             except Exception as e:  # kernel died, notebook unreadable, ...
                 raise NotebookFailure(nb.stem, None, f"{type(e).__name__}: {e}") from None
+            if timings:
+                (out_dir / "timings").mkdir(exist_ok=True)
+                (out_dir / "timings" / f"{nb.stem}.json").write_text(json.dumps(cell_timings(target), indent=1) + "\n")
             clean_notebook(target)
             if refresh:
                 _refresh(target, nb)
@@ -375,10 +407,15 @@ def main(argv: list[str] | None = None) -> int:
         help="also write the executed notebooks over the committed ones (course world only)",
     )
     ap.add_argument("--no-progress", action="store_true", help="no progress bars")
+    ap.add_argument(
+        "--timings", action="store_true", help="write each notebook's seconds per cell to OUT/timings/ (benchmarks)"
+    )
     a = ap.parse_args(argv)
     data_dir = a.data_dir.expanduser().resolve() if a.data_dir is not None else None  # relative to the shell
     try:
-        metrics = run_course(data_dir, a.out, only=a.only, seed=a.seed, refresh=a.refresh, progress=not a.no_progress)
+        metrics = run_course(
+            data_dir, a.out, only=a.only, seed=a.seed, refresh=a.refresh, progress=not a.no_progress, timings=a.timings
+        )
     except NotebookFailure as e:
         print(f"\nFAILED: {e}", file=sys.stderr)
         print(
