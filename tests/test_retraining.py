@@ -199,6 +199,27 @@ def test_walk_forward_policies_through_a_known_drift():
     assert never["trained_on"].nunique() == 1
 
 
+def test_walk_forward_fits_each_set_of_training_rows_once_with_the_same_results():
+    d = _drifting(n_per=300, months=12, change=8)
+    made = []
+
+    def make():
+        made.append(1)
+        return LogisticRegression()
+
+    args = dict(features=["x1", "x2"], target="converted", time_col="created", first_test="2024-05", make_model=make)
+    alone = [rt.walk_forward(d, policy=p, **args) for p in ("never", "scheduled")]
+    fitted_alone, made[:] = len(made), []
+    fits: dict = {}
+    shared = [rt.walk_forward(d, policy=p, fits=fits, **args) for p in ("never", "scheduled")]
+    for a, b in zip(alone, shared, strict=True):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert len(made) == fitted_alone - 1 == len(fits)  # the first model of "scheduled" is the one "never" fitted
+    changed = d.assign(x1=d["x1"][::-1].to_numpy())  # other values: nothing fitted before is reused
+    rt.walk_forward(changed, policy="never", fits=fits, **args)
+    assert len(made) == fitted_alone
+
+
 def test_walk_forward_bad_input():
     d = _drifting(n_per=50, months=4)
     args = dict(features=["x1"], target="converted", time_col="created", make_model=LogisticRegression)

@@ -396,6 +396,7 @@ def walk_forward(  # noqa: C901
     label_time: str | None = None,
     registry: Registry | None = None,
     name: str = "model",
+    fits: dict | None = None,
 ) -> pd.DataFrame:
     """Score each period from ``first_test`` on with the model of the moment; retrain by ``policy``.
 
@@ -464,6 +465,11 @@ def walk_forward(  # noqa: C901
         Register every model trained as a version of ``name``.
     name : str, default "model"
         The model's name in ``registry``.
+    fits : dict, optional
+        Models already fitted, shared between calls (e.g. one per policy): a model is fitted once per
+        ``make_model``, features, outcome, values of those columns and set of training rows, and reused, so the
+        policies that start from the same first model fit it once. ``make_model`` must give the same model on
+        the same rows (a fixed random state).
     """
     if policy not in POLICIES:
         raise DriftError(f"walk_forward: unknown policy {policy!r}; choose from {', '.join(POLICIES)}")
@@ -480,6 +486,10 @@ def walk_forward(  # noqa: C901
     if not periods:
         raise DriftError(f"walk_forward: no rows from {first} on")
     X, y = data[list(features)], data[target].to_numpy().astype(int)
+    # what a fitted model depends on besides its rows: the features' and outcomes' values (and make_model)
+    data_key = (
+        (id(make_model), tuple(features), target, _digest(data[[*features, target]])) if fits is not None else None
+    )
     # any of the features may fire: each is held to a level that keeps the month's false-alarm rate (Bonferroni)
     feature_level = None if chance_level is None else 1 - (1 - chance_level) / len(features)
 
@@ -501,7 +511,13 @@ def walk_forward(  # noqa: C901
                 f"walk_forward: the training rows before {upto} hold one class only; a model "
                 "needs positives and negatives (train on more periods)"
             )
-        model = make_model().fit(X[rows], y[rows])
+        key = (data_key, hashlib.sha256(np.packbits(rows.to_numpy())).hexdigest())
+        if fits is not None and key in fits:
+            model = fits[key]
+        else:
+            model = make_model().fit(X[rows], y[rows])
+            if fits is not None:
+                fits[key] = model
         span = (period[rows].min(), period[rows].max())
         if registry is not None:
             registry.register(
@@ -737,6 +753,10 @@ def change_points(
     return out
 
 
+def _digest(frame: pd.DataFrame) -> str:
+    return hashlib.sha256(pd.util.hash_pandas_object(frame).to_numpy().tobytes()).hexdigest()
+
+
 def replay_change_points(
     data: pd.DataFrame,
     change,
@@ -800,9 +820,11 @@ def replay_change_points(
             f"replay_change_points: {', '.join(wrong)} cannot be judged like the real change; "
             f"choose among {', '.join(sorted(allowed))} (change_points)"
         )
+    walk_args.pop("fits", None)  # each moved change is other data: its policies share their fits only
     rows = []
     for k, a in enumerate(at):
         stream = move_change(data, time_col, change, a, label_time, random_state=random_state + k, freq=freq)
+        shared: dict = {}
         results = pd.concat(
             [
                 walk_forward(
@@ -815,6 +837,7 @@ def replay_change_points(
                     policy=p,
                     freq=freq,
                     label_time=label_time,
+                    fits=shared,
                     **walk_args,
                 )
                 for p in policies
