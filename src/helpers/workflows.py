@@ -787,6 +787,10 @@ class Simulator:
             cust=cust,
         )
         self.t0 = t0
+        # the columns every replay shares, converted to pandas' string arrays once (not once per replay)
+        self._customer_column = pd.Series(cust).array
+        self._trigger_column = pd.Series(t0.astype("datetime64[s]")).array
+        self._group_labels = pd.Series(np.array(["target", "control"], dtype=object)).array
         self.customers_unique, self.customer_code = np.unique(cust, return_inverse=True)
         # the oracle: expected conversion of every entry if it were treated, minus what happened anyway
         p_treat, _ = _walk(workflow, self.base, np.arange(n), response, None, lag_hours)
@@ -831,9 +835,9 @@ class Simulator:
         purchase_s = np.where(converted, np.round(np.where(converted, purchase_t, 0) * _DAY), 0).astype(np.int64)
         entries = pd.DataFrame(
             {
-                "customer_id": base["cust"],
-                "trigger_at": self.t0.astype("datetime64[s]"),
-                "group": np.where(control, "control", "target"),
+                "customer_id": self._customer_column,
+                "trigger_at": self._trigger_column,
+                "group": self._group_labels.take(control.astype(np.intp)),
                 "converted": converted,
                 "purchase_at": pd.Series(purchase_s.astype("datetime64[s]")).where(converted),
                 "revenue": np.round(gross - discount_cost, 2),
