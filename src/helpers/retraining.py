@@ -511,7 +511,7 @@ def walk_forward(  # noqa: C901
                 f"walk_forward: the training rows before {upto} hold one class only; a model "
                 "needs positives and negatives (train on more periods)"
             )
-        key = (data_key, hashlib.sha256(np.packbits(rows.to_numpy())).hexdigest())
+        key = (data_key, hashlib.sha256(np.packbits(rows.to_numpy()).tobytes()).hexdigest())
         if fits is not None and key in fits:
             model = fits[key]
         else:
