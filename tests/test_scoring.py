@@ -376,3 +376,27 @@ def test_course_world_lead_scores_out_of_time(course_world):
     p = model.predict_proba(x.loc[test, selected])[:, 1]
     planted = course_world.truth.leads.set_index("lead_id").loc[test, "p_convert"]
     assert abs(p.mean() - planted.mean()) < 0.015
+
+
+def test_selection_on_a_sample_keeps_the_real_predictors_and_refits_on_every_row():
+    from sklearn.base import clone
+
+    rng = np.random.default_rng(4)
+    n = 6000
+    x = pd.DataFrame(rng.normal(size=(n, 5)), columns=["a", "b", "c", "noise1", "noise2"])
+    eta = -0.5 + 1.0 * x["a"] - 0.8 * x["b"] + 0.6 * x["c"]
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(int)
+    model, selected, path = sc.backward_select(x, y, cv=3, random_state=0, max_rows=2000)
+    assert {"a", "b", "c"} <= set(selected)
+    refit = clone(model).fit(x[selected], y)  # the returned model saw every row, not the sample
+    np.testing.assert_allclose(model[-1].coef_, refit[-1].coef_)
+    whole = sc.backward_select(x, y, cv=3, random_state=0, max_rows=n)  # max_rows at the size: no sample
+    pd.testing.assert_frame_equal(whole[2], sc.backward_select(x, y, cv=3, random_state=0)[2])
+    freq = sc.selection_frequency(x, y, n_boot=10, random_state=0, max_rows=2000)
+    assert (freq.loc[["a", "b", "c"], "share"] == 1).all()
+    xs, ys = sc.selection_sample(x, y, 2000, random_state=0)
+    assert len(xs) == 2000 and xs.index.is_monotonic_increasing and (ys == y[xs.index]).all()
+    with pytest.raises(ValueError, match="max_rows must be at least 1"):
+        sc.selection_sample(x, y, 0)
+    with pytest.raises(ValueError, match="6000 rows and y 5999"):
+        sc.selection_sample(x, y[:-1], 100)

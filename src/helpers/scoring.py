@@ -34,6 +34,8 @@ __all__ = [
     "lead_features",
     "feature_sources",
     "backward_select",
+    "SELECTION_ROWS",
+    "selection_sample",
     "decile_table",
     "calibration_table",
     "learn_trigger",
@@ -278,6 +280,7 @@ def backward_select(
     k_features="best",
     random_state: int = 0,
     n_jobs: int = 1,
+    max_rows: int | None = None,
 ):
     """Backward stepwise selection of a logistic regression's predictors, cross-validated (mlxtend SFS).
 
@@ -304,6 +307,9 @@ def backward_select(
         Random seed of the folds.
     n_jobs : int, default 1
         Parallel jobs of the cross-validation.
+    max_rows : int, optional
+        Select on a random sample of at most this many rows (:func:`selection_sample`, e.g.
+        ``SELECTION_ROWS``), then refit the chosen predictors on every row; default: select on every row.
     """
     from mlxtend.feature_selection import SequentialFeatureSelector
     from sklearn.model_selection import StratifiedKFold
@@ -312,6 +318,8 @@ def backward_select(
     if len(np.unique(y)) < 2:
         raise ValueError("the outcome has one class only: selection needs converted and non-converted leads")
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    full_x, full_y = x, y
+    x, y = selection_sample(x, y, max_rows, random_state)
     folds = StratifiedKFold(cv, shuffle=True, random_state=random_state)
     sfs = SequentialFeatureSelector(
         model, k_features=k_features, forward=False, floating=False, scoring=scoring, cv=folds, n_jobs=n_jobs
@@ -329,7 +337,49 @@ def backward_select(
             for k, v in sorted(sfs.subsets_.items())
         ]
     ).set_index("n_features")
-    return model.fit(x[selected], y), [c for c in x.columns if c in selected], path
+    return model.fit(full_x[selected], full_y), [c for c in x.columns if c in selected], path
+
+
+SELECTION_ROWS = 20_000
+"""Rows a lesson's predictor selection runs on at most: above, a random sample (:func:`selection_sample`)."""
+
+
+def selection_sample(
+    x: pd.DataFrame, y, max_rows: int | None, random_state: int = 0
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """At most ``max_rows`` rows of ``x`` and ``y``, drawn at random without replacement and kept in their order.
+
+    A selection's cost grows with its rows while what it decides (which predictors carry an effect) is settled
+    long before a large team's data ends: the lessons select on ``SELECTION_ROWS`` rows and refit the chosen
+    model on every row. With more rows a selection keeps weaker effects, so a selection on a sample is the
+    selection that sample size supports; the lesson says when it sampled. ``None`` (or fewer rows) keeps all.
+
+    Parameters
+    ----------
+    x : DataFrame
+        The candidate predictors.
+    y : array-like
+        The outcome per row.
+    max_rows : int or None
+        The largest number of rows kept.
+    random_state : int, default 0
+        Random seed of the sample.
+
+    Examples
+    --------
+    >>> xs, ys = selection_sample(pd.DataFrame({"a": range(10)}), np.arange(10) % 2, 4, random_state=1)
+    >>> len(xs), list(xs.index) == sorted(xs.index), list(ys) == list(xs["a"] % 2)
+    (4, True, True)
+    """
+    y = np.asarray(y)
+    if len(y) != len(x):
+        raise ValueError(f"x has {len(x)} rows and y {len(y)}: give one outcome per row")
+    if max_rows is not None and max_rows < 1:
+        raise ValueError(f"max_rows must be at least 1, got {max_rows!r}")
+    if max_rows is None or len(x) <= max_rows:
+        return x, y
+    keep = np.sort(np.random.default_rng(random_state).choice(len(x), size=max_rows, replace=False))
+    return x.iloc[keep], y[keep]
 
 
 def decile_table(y, scores, bins: int = 10) -> pd.DataFrame:
@@ -676,7 +726,7 @@ def backward_aic(x: pd.DataFrame, y) -> list[str]:
 
 
 def selection_frequency(
-    x: pd.DataFrame, y, n_boot: int = 50, random_state: int = 0, level: float = 0.95
+    x: pd.DataFrame, y, n_boot: int = 50, random_state: int = 0, level: float = 0.95, max_rows: int | None = None
 ) -> pd.DataFrame:
     """Bootstrap inclusion frequencies: how often each predictor survives :func:`backward_aic` on resamples.
 
@@ -700,12 +750,16 @@ def selection_frequency(
         Random seed of the resampling.
     level : float, default 0.95
         Confidence level of the Wilson intervals.
+    max_rows : int, optional
+        Resample (and select ``on_all_rows``) from a random sample of at most this many rows
+        (:func:`selection_sample`), as :func:`backward_select` selects; default: every row.
     """
     if n_boot < 1:
         raise ValueError(f"n_boot must be at least 1, got {n_boot!r}")
     y = np.asarray(y).astype(int)
     if len(y) != len(x):
         raise ValueError(f"x has {len(x)} rows and y {len(y)}: give one outcome per row")
+    x, y = selection_sample(x, y, max_rows, random_state)
     kept_all = set(backward_aic(x, y))
     rng = np.random.default_rng(random_state)
     counts = pd.Series(0, index=x.columns)
