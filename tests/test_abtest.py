@@ -426,3 +426,22 @@ def test_pick_experiment_prefers_the_named_test_and_otherwise_says_which_it_read
     assert ab.pick_experiment(experiments, sends, "X014", n_variants=None, exclude=["E3"])[0] == "E2"
     with pytest.raises(ValueError, match="experiments.csv: no experiment 'X012'"):
         ab.pick_experiment(experiments, sends, "X012", n_variants=4)
+
+
+def test_a_variant_that_wins_every_draw_has_a_tiny_loss_not_an_exact_zero():
+    """All of B's draws lose nothing, yet its exact expected loss is positive: the check uses a floor, not inf."""
+    rng = np.random.default_rng(0)
+    a_post, b_post = ab.posterior(np.array([1930, 2230]), np.array([15911, 15911]))
+    draws = pd.DataFrame(
+        np.column_stack([rng.beta(a_post[0], b_post[0], 4000), rng.beta(a_post[1], b_post[1], 4000)]),
+        columns=["A", "B"],
+    )
+    assert (draws["B"] > draws["A"]).all()  # nine standard errors apart: B wins every draw
+    errors = ab.mc_errors(draws)
+    assert 0 < errors.loc["B", "expected_loss"] < 1e-6
+    exact = ab.exact_summary(a_post, b_post, names=["A", "B"])
+    assert 0 < exact.loc["B", "expected_loss"] < 1e-8
+    z = ab.mc_check(ab.bayes_summary(draws), exact, errors)
+    assert np.isfinite(z.to_numpy()).all() and (z < ab.MC_TOLERANCE).all().all()
+    wrong = exact.assign(expected_loss=exact["expected_loss"] + [0.0, 1e-4])  # a formula off by 0.01 points
+    assert ab.mc_check(ab.bayes_summary(draws), wrong, errors).loc["B", "expected_loss"] > ab.MC_TOLERANCE

@@ -829,6 +829,7 @@ def mc_errors(draws: pd.DataFrame, chains: int | None = None) -> pd.DataFrame:
         "p_beats_first": (d > d[:, [0]]).astype(float),
     }
     out = {k: (_share_mcse if k.startswith("p_") else _mcse)(v, chains) for k, v in per_draw.items()}
+    out["expected_loss"] = _loss_mcse_floor(d, out["expected_loss"])
     out["eti_3%"] = _mcse(d, chains, prob=0.03)
     out["eti_97%"] = _mcse(d, chains, prob=0.97)
     cols = ["mean", "eti_3%", "eti_97%", "p_best", "expected_loss", "lift_vs_first", "p_beats_first"]
@@ -879,6 +880,24 @@ def _share_mcse(indicator: np.ndarray, chains: int | None) -> np.ndarray:
     n = len(x)
     p = np.clip(x.mean(axis=0), 0.5 / n, 1 - 0.5 / n)
     return np.maximum(_mcse(x, chains), np.sqrt(p * (1 - p) / n))
+
+
+def _loss_mcse_floor(d: np.ndarray, err: np.ndarray) -> np.ndarray:
+    """The expected loss's Monte-Carlo error, floored where a variant won every draw (all its losses 0).
+
+    Such a loss is not exactly 0 (the exact one is tiny, e.g. 2e-10 for a variant ahead by nine standard
+    errors): as for a share (:func:`_share_mcse`), the chance of a positive loss is taken half a draw inside
+    (0, 1), and a positive loss as large as the spread of the variant's gap to the best other one.
+    """
+    n, k = d.shape
+    if k < 2:
+        return err
+    floor = np.empty(k)
+    for j in range(k):
+        gap = np.delete(d, j, axis=1).max(axis=1) - d[:, j]
+        p = 0.5 / n
+        floor[j] = np.sqrt(p * (1 - p) / n) * gap.std()
+    return np.where(err > 0, err, floor)
 
 
 def _mcse(values: np.ndarray, chains: int | None, prob: float | None = None) -> np.ndarray:
