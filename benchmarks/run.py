@@ -261,9 +261,11 @@ for _nn in LESSONS:
         "import json, shutil, subprocess, sys\nfrom pathlib import Path\n"
         "run_dir = Path(world).with_name(Path(world).name + '-course-run')\n"
         + ("shutil.rmtree(run_dir, ignore_errors=True)\n" if _nn == "00" else "")
-        + f"subprocess.run([sys.executable, '-m', 'helpers.run', '--only', '{_nn}', '--data-dir', world, '--out', "
-        "str(run_dir), '--no-progress', '--timings'], check=True, stdout=subprocess.DEVNULL, "
-        "stderr=subprocess.DEVNULL)\n"
+        + f"r = subprocess.run([sys.executable, '-m', 'helpers.run', '--only', '{_nn}', '--data-dir', world, '--out', "
+        "str(run_dir), '--no-progress', '--timings'], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, "
+        "text=True)\n"
+        "if r.returncode:  # the runner names the notebook, the cell and the error\n"
+        "    sys.exit(r.stderr[-3000:])\n"
         f"cells = json.loads(next((run_dir / 'timings').glob('{_nn}_*.json')).read_text())\n"
         "print('__value__ heaviest', ';'.join(f\"{c['cell']}({c['section'] or '-'})={c['seconds']:.0f}s\" "
         "for c in cells[:3]))",
