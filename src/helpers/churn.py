@@ -347,12 +347,11 @@ def feature_importance(
     """
     from sklearn.inspection import permutation_importance
 
-    y = np.asarray(y)
+    from .scoring import selection_sample
+
     if len(y) != len(x):
         raise ValueError(f"feature_importance: x has {len(x)} rows but y has {len(y)} outcomes")
-    if max_rows is not None and len(x) > max_rows:
-        keep = np.sort(np.random.default_rng(random_state).choice(len(x), size=max_rows, replace=False))
-        x, y = x.iloc[keep], y[keep]
+    x, y = selection_sample(x, y, max_rows, random_state)  # at most max_rows, at random, in their order
     r = permutation_importance(model, x, y, scoring="roc_auc", n_repeats=n_repeats, random_state=random_state)
     return pd.Series(r.importances_mean, index=x.columns, name="auc_drop").sort_values(ascending=False)
 
