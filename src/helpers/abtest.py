@@ -402,20 +402,45 @@ def bootstrap_diff(
         Random seed of the resampling.
     """
     xa, xb = np.asarray(a, float), np.asarray(b, float)
-    r = stats.bootstrap(
-        (xb, xa),
-        lambda x, y, axis=-1: x.mean(axis=axis) - y.mean(axis=axis),
-        vectorized=True,
-        n_resamples=n_resamples,
-        confidence_level=1 - alpha,
-        method="BCa",
-        rng=np.random.default_rng(seed),
-    )
-    return {
-        "diff": float(xb.mean() - xa.mean()),
-        "ci_low": float(r.confidence_interval.low),
-        "ci_high": float(r.confidence_interval.high),
-    }
+    for name, x in (("a", xa), ("b", xb)):
+        if x.ndim != 1 or len(x) < 2:
+            raise ValueError(f"bootstrap_diff: group {name} needs at least two values, got {x.size}")
+        if not np.isfinite(x).all():
+            raise ValueError(
+                f"bootstrap_diff: group {name} holds {int((~np.isfinite(x)).sum())} missing or infinite value(s)"
+            )
+    rng = np.random.default_rng(seed)
+    # scipy.stats.bootstrap's draws, in its order (all of b's resamples, then a's), a block of rows at a time:
+    # the same resamples in O(rows x block) memory instead of O(rows x n_resamples)
+    theta_b = _resample_means(xb, n_resamples, rng) - _resample_means(xa, n_resamples, rng)
+    theta = xb.mean() - xa.mean()
+    # BCa (Efron & Tibshirani 1993, 14.3): bias from the share of resamples below the estimate; acceleration from
+    # the jackknife, which for a mean has a closed form (the leave-one-out influence of x_i is x_i - mean), where
+    # scipy recomputes n means of n - 1 values (O(n²): minutes at 100 k recipients)
+    z0 = special.ndtri(((theta_b < theta).sum() + (theta_b <= theta).sum()) / (2 * n_resamples))
+    ub, ua = xb - xb.mean(), -(xa - xa.mean())
+    num = (ub**3).sum() / len(xb) ** 3 + (ua**3).sum() / len(xa) ** 3
+    den = (ub**2).sum() / len(xb) ** 2 + (ua**2).sum() / len(xa) ** 2
+    accel = num / (6 * den**1.5) if den > 0 else np.nan
+    z = special.ndtri(alpha / 2)
+    levels = [special.ndtr(z0 + (z0 + q) / (1 - accel * (z0 + q))) for q in (z, -z)]
+    if not np.isfinite(levels).all():
+        raise ValueError(
+            "bootstrap_diff: the BCa interval cannot be computed — both groups are constant, or every resample "
+            "lies on one side of the estimate; look at the values (a bootstrap needs spread)"
+        )
+    low, high = np.quantile(theta_b, levels)
+    return {"diff": float(theta), "ci_low": float(low), "ci_high": float(high)}
+
+
+def _resample_means(x: np.ndarray, n_resamples: int, rng: np.random.Generator, cells: int = 2**22) -> np.ndarray:
+    """Means of ``n_resamples`` bootstrap resamples of ``x``, drawn as one (n_resamples, n) block would be."""
+    rows = max(2, cells // len(x)) // 2 * 2  # even: a block of 32-bit draws ends on a whole 64-bit one
+    out = np.empty(n_resamples)
+    for k in range(0, n_resamples, rows):
+        m = min(rows, n_resamples - k)
+        out[k : k + m] = x[rng.integers(0, len(x), (m, len(x)))].mean(axis=-1)
+    return out
 
 
 def sample_size(p_base: float, lift: float, alpha: float = 0.05, power: float = 0.8, n_variants: int = 2) -> int:
