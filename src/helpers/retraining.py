@@ -55,22 +55,39 @@ class DriftError(ValueError):
     """A drift check that cannot be computed (empty sample, feature missing); the message names the fix."""
 
 
-def _psi_counts(reference, actual, bins: int = 10, min_expected: float = 5.0) -> tuple[np.ndarray, np.ndarray]:
-    """Counts of the reference and the new sample per bin, bins merged to >= ``min_expected`` expected rows."""
-    r, a = pd.Series(reference).dropna(), pd.Series(actual).dropna()
-    if r.empty or a.empty:
-        raise DriftError(
-            "psi: the reference or the new sample is empty; a window with no rows has no drift "
-            "to measure (widen the window)"
-        )
-    if pd.api.types.is_numeric_dtype(r) and pd.api.types.is_numeric_dtype(a) and not pd.api.types.is_bool_dtype(r):
-        edges = np.unique(np.quantile(r.to_numpy(float), np.linspace(0, 1, bins + 1)[1:-1]))
-        rc = np.bincount(np.searchsorted(edges, r.to_numpy(float), side="right"), minlength=len(edges) + 1)
-        ac = np.bincount(np.searchsorted(edges, a.to_numpy(float), side="right"), minlength=len(edges) + 1)
-    else:
-        cats = sorted(set(r.astype(str)) | set(a.astype(str)))
-        rc = r.astype(str).value_counts().reindex(cats, fill_value=0).to_numpy()
-        ac = a.astype(str).value_counts().reindex(cats, fill_value=0).to_numpy()
+class _ReferenceBins:
+    """The reference's side of :func:`psi`, computed once: its bin edges and counts (numbers) or its values."""
+
+    def __init__(self, reference, bins: int = 10) -> None:
+        self.rows = len(reference)  # as given, missing values included (the chance limit's sample size)
+        self.r = pd.Series(reference).dropna()
+        self.numeric = pd.api.types.is_numeric_dtype(self.r) and not pd.api.types.is_bool_dtype(self.r)
+        if self.numeric and not self.r.empty:
+            values = self.r.to_numpy(float)
+            self.edges = np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1]))
+            self.rc = np.bincount(np.searchsorted(self.edges, values, side="right"), minlength=len(self.edges) + 1)
+
+    def counts(self, actual, min_expected: float = 5.0) -> tuple[np.ndarray, np.ndarray]:
+        """Counts of the reference and of ``actual`` per bin, bins merged to >= ``min_expected`` expected rows."""
+        r, a = self.r, pd.Series(actual).dropna()
+        if r.empty or a.empty:
+            raise DriftError(
+                "psi: the reference or the new sample is empty; a window with no rows has no drift "
+                "to measure (widen the window)"
+            )
+        if self.numeric and pd.api.types.is_numeric_dtype(a):
+            rc = self.rc
+            ac = np.bincount(
+                np.searchsorted(self.edges, a.to_numpy(float), side="right"), minlength=len(self.edges) + 1
+            )
+        else:
+            cats = sorted(set(r.astype(str)) | set(a.astype(str)))
+            rc = r.astype(str).value_counts().reindex(cats, fill_value=0).to_numpy()
+            ac = a.astype(str).value_counts().reindex(cats, fill_value=0).to_numpy()
+        return _merge_bins(rc, ac, min_expected)
+
+
+def _merge_bins(rc: np.ndarray, ac: np.ndarray, min_expected: float) -> tuple[np.ndarray, np.ndarray]:
     # merge neighbouring bins until each expects min_expected rows of the smaller sample: with fewer, chance
     # alone empties bins, and the index's chi-square law (psi_chance) no longer holds
     # (expected under "nothing changed": the two samples pooled)
@@ -89,6 +106,16 @@ def _psi_counts(reference, actual, bins: int = 10, min_expected: float = 5.0) ->
             groups.append(cur)
     g = np.asarray(groups, float)
     return g[:, 0], g[:, 1]
+
+
+def _references(X: pd.DataFrame, rows) -> dict[str, _ReferenceBins]:
+    ref = X.loc[rows]
+    return {f: _ReferenceBins(ref[f]) for f in X.columns}
+
+
+def _psi_counts(reference, actual, bins: int = 10, min_expected: float = 5.0) -> tuple[np.ndarray, np.ndarray]:
+    """Counts of the reference and the new sample per bin, bins merged to >= ``min_expected`` expected rows."""
+    return _ReferenceBins(reference, bins).counts(actual, min_expected)
 
 
 def psi(reference, actual, bins: int = 10, min_expected: float = 5.0) -> float:
@@ -119,13 +146,15 @@ def _psi_and_limit(reference, actual, threshold: float, level: float | None) -> 
     """PSI of one feature and its alarm limit.
 
     PSI of one feature and its alarm limit: ``threshold``, raised to what chance reaches at ``level`` for
-    samples of these sizes (rows, as given) with the bins the index compared.
+    samples of these sizes (rows, as given) with the bins the index compared. ``reference`` may be a
+    :class:`_ReferenceBins`, made once for many new samples.
     """
-    rc, ac = _psi_counts(reference, actual)
+    ref = reference if isinstance(reference, _ReferenceBins) else _ReferenceBins(reference)
+    rc, ac = ref.counts(actual)
     value = _psi_of_counts(rc, ac)
     if level is None:
         return value, threshold
-    return value, max(threshold, psi_chance(len(reference), len(actual), bins=len(rc), level=level))
+    return value, max(threshold, psi_chance(ref.rows, len(actual), bins=len(rc), level=level))
 
 
 def psi_bins(reference, actual, bins: int = 10, min_expected: float = 5.0) -> int:
@@ -557,15 +586,15 @@ def walk_forward(  # noqa: C901
         return model, rows, f"{span[0]}..{span[1]}"
 
     model, train_rows, trained_on = train(first, None)
+    refs = _references(X, train_rows)  # the training rows' side of each PSI
     version, since, pending = 1, None, False
     rows: list[dict[str, Any]] = []
     for i, per in enumerate(periods):
         here = (period == per).to_numpy()
         p = model.predict_proba(X[here])[:, 1]
         scores = _period_scores(y[here], p, str(per))
-        tested = {
-            f: _psi_and_limit(X.loc[train_rows, f], X.loc[here, f], psi_threshold, feature_level) for f in features
-        }
+        now_x = X.loc[here]
+        tested = {f: _psi_and_limit(refs[f], now_x[f], psi_threshold, feature_level) for f in features}
         drift, limits = {f: v for f, (v, _) in tested.items()}, {f: lim for f, (_, lim) in tested.items()}
         worst = max(drift, key=lambda f: drift[f] - limits[f])  # the feature furthest above (or nearest) its limit
         limit = limits[worst]
@@ -610,6 +639,7 @@ def walk_forward(  # noqa: C901
             if policy == "drift" and not rows_for(periods[i + 1], since).any():
                 continue  # the alarmed period's labels are not in yet: keep the current model until they are
             model, train_rows, trained_on = train(periods[i + 1], since)
+            refs = _references(X, train_rows)
             version, pending = version + 1, False
     return pd.DataFrame(rows)
 
@@ -713,9 +743,10 @@ def move_change(
     picks = np.concatenate(
         [rng.choice(before if per < at else after, size=int(n), replace=True) for per, n in counts.items()]
     )
-    target = np.repeat(counts.index.to_numpy(), counts.to_numpy())
-    start = pd.DatetimeIndex([p.start_time for p in target])
-    longest = pd.TimedeltaIndex([p.end_time.normalize() - p.start_time for p in target])
+    start = pd.DatetimeIndex(np.repeat(counts.index.start_time.to_numpy(), counts.to_numpy()))
+    longest = pd.TimedeltaIndex(
+        np.repeat((counts.index.end_time.normalize() - counts.index.start_time).to_numpy(), counts.to_numpy())
+    )
     offset = pd.TimedeltaIndex(t.to_numpy()[picks] - period.dt.start_time.to_numpy()[picks])
     new_time = start + np.minimum(
         offset, longest + (offset - offset.floor("D"))
