@@ -82,6 +82,25 @@ def test_pair_counting_equals_fpgrowth_on_a_world(small_world, by):
         nbo.mine_rules(tx, algorithm="pairs", max_len=3)
 
 
+def test_basket_sample_keeps_whole_baskets(small_world):
+    """Lesson 03 sets apriori beside FP-growth on a sample of orders when an export is large: every line of a
+    drawn order is kept (a basket cut in half would invent other itemsets), and no more orders than asked."""
+    tx = small_world.transactions
+    sample = nbo.basket_sample(tx, 500, random_state=3)
+    assert sample["order_id"].nunique() == 500
+    drawn = tx[tx["order_id"].isin(sample["order_id"])]
+    pd.testing.assert_frame_equal(sample, drawn)  # whole baskets, in the table's order
+    assert not sample.equals(nbo.basket_sample(tx, 500, random_state=4))
+    assert nbo.basket_sample(tx, None) is tx and nbo.basket_sample(tx, 10**9) is tx
+    a = nbo.mine_rules(sample, min_support=0.01, min_confidence=0.05)
+    b = nbo.mine_rules(sample, min_support=0.01, min_confidence=0.05, algorithm="apriori")
+    pd.testing.assert_frame_equal(a[1], b[1])
+    with pytest.raises(ValueError, match="no column 'basket'"):
+        nbo.basket_sample(tx, 5, by="basket")
+    with pytest.raises(ValueError, match="at least 1"):
+        nbo.basket_sample(tx, 0)
+
+
 def test_streaming_rules_equal_the_batch_result(small_world):
     tx = small_world.transactions
     _, batch = nbo.mine_rules(tx, min_support=0.01, min_confidence=0.05, max_len=2)
