@@ -380,6 +380,32 @@ def test_walk_forward_registers_every_model_it_trains(tmp_path):
     )
 
 
+def test_walk_forward_fits_on_a_sample_of_its_rows_when_capped(tmp_path):
+    """max_train_rows: each model learns from at most that many of its training rows (the same draw for the
+    same rows) and scores every row; a cap above the rows changes nothing."""
+    d = _drifting(n_per=400, months=12, change=99)
+    args = dict(features=["x1", "x2"], target="converted", time_col="created", first_test="2024-05")
+    plain = rt.walk_forward(d, make_model=LogisticRegression, policy="scheduled", **args)
+    pd.testing.assert_frame_equal(
+        plain, rt.walk_forward(d, make_model=LogisticRegression, policy="scheduled", max_train_rows=10**6, **args)
+    )
+    reg = rt.Registry(tmp_path / "reg")
+    capped = rt.walk_forward(
+        d, make_model=LogisticRegression, policy="scheduled", max_train_rows=500, registry=reg, name="m", **args
+    )
+    assert (capped["n"] == plain["n"]).all()  # every row of a month is still scored
+    assert (reg.versions("m")["train_rows"] == 500).all()
+    assert not capped["auc"].equals(plain["auc"]) and (capped["auc"] - plain["auc"]).abs().max() < 0.03
+    # the first model learned from exactly the rows fit_rows draws from its training months
+    first = (d["created"].dt.to_period("M") < pd.Period("2024-05", "M")).to_numpy()
+    rows = rt.fit_rows(first, 500)
+    assert rows.sum() == 500 and (rows <= first).all() and (rt.fit_rows(first, 500) == rows).all()
+    by_hand = LogisticRegression().fit(d.loc[rows, ["x1", "x2"]], d.loc[rows, "converted"])
+    np.testing.assert_allclose(reg.load("m", 1).coef_, by_hand.coef_)
+    with pytest.raises(rt.DriftError, match="at least 1"):
+        rt.fit_rows(first, 0)
+
+
 def test_recovery_summarises_each_policy_through_the_change():
     d = _drifting()
     change = pd.Period(d["created"].iloc[0], "M") + 10

@@ -36,6 +36,8 @@ __all__ = [
     "auc_se",
     "psi_table",
     "drift_alarm",
+    "FIT_ROWS",
+    "fit_rows",
     "fingerprint",
     "labels_known",
     "label_delay_periods",
@@ -407,6 +409,32 @@ def label_delay_periods(known: pd.Series) -> int:
 
 
 # each policy and each label-timing option is a branch of the one walk through time; see the docstring
+FIT_ROWS = 200_000
+"""Rows a lesson fits a model of its walk-forward on at most (:func:`walk_forward`'s ``max_train_rows``)."""
+
+
+def fit_rows(rows: np.ndarray, max_rows: int | None, random_state: int = 0) -> np.ndarray:
+    """The rows a model is fitted on: all of ``rows`` (a boolean mask), or ``max_rows`` of them drawn at random.
+
+    The draw is without replacement, kept in the rows' order, and the same for the same mask.
+
+    >>> mask = np.array([True, False, True, True, True])
+    >>> fit_rows(mask, None).tolist(), fit_rows(mask, 10).tolist()
+    ([True, False, True, True, True], [True, False, True, True, True])
+    >>> int(fit_rows(mask, 2).sum()), bool((fit_rows(mask, 2) <= mask).all())
+    (2, True)
+    """
+    rows = np.asarray(rows, bool)
+    if max_rows is None or rows.sum() <= max_rows:
+        return rows
+    if max_rows < 1:
+        raise DriftError(f"max_train_rows must be at least 1, got {max_rows}")
+    where = np.flatnonzero(rows)
+    out = np.zeros(len(rows), bool)
+    out[where[np.random.default_rng(random_state).choice(len(where), size=max_rows, replace=False)]] = True
+    return out
+
+
 def _auc_drop_limit(row: dict, earlier: list[dict], auc_drop: float, chance_level: float | None) -> float:
     """The fall below the mean AUC of ``earlier`` periods that raises an alarm for ``row``'s period.
 
@@ -446,6 +474,7 @@ def walk_forward(  # noqa: C901
     registry: Registry | None = None,
     name: str = "model",
     fits: dict | None = None,
+    max_train_rows: int | None = None,
 ) -> pd.DataFrame:
     """Score each period from ``first_test`` on with the model of the moment; retrain by ``policy``.
 
@@ -525,6 +554,11 @@ def walk_forward(  # noqa: C901
         ``make_model``, features, outcome, values of those columns and set of training rows, and reused, so the
         policies that start from the same first model fit it once. ``make_model`` must give the same model on
         the same rows (a fixed random state).
+    max_train_rows : int, optional
+        Fit each model on at most this many of its training rows, drawn at random without replacement
+        (:func:`fit_rows`; the same draw for the same rows), and score every row: a fit's cost stops growing
+        with the data while what it learns is settled long before (lesson 06 caps the churn model at
+        ``FIT_ROWS``). The PSI still compares with every training row. Default: every row.
     """
     if policy not in POLICIES:
         raise DriftError(f"walk_forward: unknown policy {policy!r}; choose from {', '.join(POLICIES)}")
@@ -566,11 +600,12 @@ def walk_forward(  # noqa: C901
                 f"walk_forward: the training rows before {upto} hold one class only; a model "
                 "needs positives and negatives (train on more periods)"
             )
-        key = (data_key, hashlib.sha256(np.packbits(rows.to_numpy()).tobytes()).hexdigest())
+        key = (data_key, max_train_rows, hashlib.sha256(np.packbits(rows.to_numpy()).tobytes()).hexdigest())
+        fit = fit_rows(rows.to_numpy(), max_train_rows)
         if fits is not None and key in fits:
             model = fits[key]
         else:
-            model = make_model().fit(X[rows], y[rows])
+            model = make_model().fit(X[fit], y[fit])
             if fits is not None:
                 fits[key] = model
         span = (period[rows].min(), period[rows].max())
@@ -579,9 +614,9 @@ def walk_forward(  # noqa: C901
                 name,
                 model,
                 window=(span[0].start_time.date(), span[1].end_time.date()),
-                metrics={"train_rows": int(rows.sum()), "train_positive_rate": float(y[rows].mean())},
+                metrics={"train_rows": int(fit.sum()), "train_positive_rate": float(y[fit].mean())},
                 features=features,
-                data=data.loc[rows, [*features, target]],
+                data=data.loc[fit, [*features, target]],
             )
         return model, rows, f"{span[0]}..{span[1]}"
 
