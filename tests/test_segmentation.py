@@ -234,6 +234,14 @@ def test_choose_k_finds_well_separated_groups_and_refuses_too_few_rows():
         sg.suggest_k(shaky, rule="gap")
     with pytest.raises(ValueError, match="fewer than the largest k"):
         sg.choose_k(z.iloc[:3], ks=range(2, 6))
+    # on a sample of 600 rows: the same k, and the table of those rows exactly; max_rows above the rows: no change
+    small = sg.choose_k(z, ks=range(2, 7), n_boot=3, max_rows=600)
+    assert sg.suggest_k(small) == 4 and small["inertia"].iloc[0] < table["inertia"].iloc[0] / 2
+    rows = np.sort(np.random.default_rng([0, 1]).choice(2000, size=600, replace=False))
+    pd.testing.assert_frame_equal(small, sg.choose_k(z.iloc[rows], ks=range(2, 7), n_boot=3))
+    pd.testing.assert_frame_equal(table, sg.choose_k(z, ks=range(2, 7), n_boot=3, max_rows=2000))
+    with pytest.raises(ValueError, match="max_rows=5 is fewer"):
+        sg.choose_k(z, ks=range(2, 7), max_rows=5)
 
 
 def test_pca_summary_matches_the_eigen_decomposition():
