@@ -56,6 +56,30 @@ def test_neighbour_score_is_the_share_of_churned_neighbours():
         ch.NeighbourChurn(n_neighbors=10).fit(x, y)
 
 
+def test_neighbour_score_remembers_a_sample_when_capped():
+    """max_samples: the neighbours come from that many known customers drawn at random; the standardisation
+    still learns from all; a cap above the customers changes nothing."""
+    rng = np.random.default_rng(5)
+    x = pd.DataFrame({"a": rng.normal(size=500), "b": rng.normal(size=500)})
+    y = (x["a"] + rng.normal(size=500) > 0).astype(int).to_numpy()
+    q = pd.DataFrame({"a": [-1.0, 0.0, 1.0], "b": [0.0, 0.5, -0.5]})
+    full = ch.NeighbourChurn(10, log=False).fit(x, y)
+    np.testing.assert_array_equal(
+        full.predict_proba(q), ch.NeighbourChurn(10, log=False, max_samples=500).fit(x, y).predict_proba(q)
+    )
+    capped = ch.NeighbourChurn(10, log=False, max_samples=100, random_state=3).fit(x, y)
+    assert capped.knn_.n_samples_fit_ == 100
+    keep = np.sort(np.random.default_rng(3).choice(500, 100, replace=False))
+    z = (x.to_numpy() - x.to_numpy().mean(axis=0)) / x.to_numpy().std(axis=0)  # scaled on all 500
+    d = (
+        (z[keep][None, :, :] - ((q.to_numpy() - x.to_numpy().mean(axis=0)) / x.to_numpy().std(axis=0))[:, None]) ** 2
+    ).sum(-1)
+    by_hand = y[keep][np.argsort(d, axis=1)[:, :10]].mean(axis=1)
+    np.testing.assert_allclose(capped.predict_proba(q)[:, 1], by_hand)
+    with pytest.raises(ValueError, match="max_samples"):
+        ch.NeighbourChurn(10, max_samples=0).fit(x, y)
+
+
 def test_oracle_formula_by_hand():
     values = {
         "customer_latent": {

@@ -39,6 +39,7 @@ __all__ = [
     "churn_panel",
     "churn_model",
     "feature_importance",
+    "NEIGHBOUR_ROWS",
     "NeighbourChurn",
     "oracle_from_history",
     "oracle_no_purchase",
@@ -119,6 +120,10 @@ def churn_panel(world, as_of_dates, horizon_days: int = 90) -> pd.DataFrame:
     return out[["customer_id", "as_of", *[c for c in out.columns if c not in ("customer_id", "as_of")]]]
 
 
+NEIGHBOUR_ROWS = 20_000
+"""Known customers a lesson's :class:`NeighbourChurn` remembers at most (its ``max_samples``)."""
+
+
 class NeighbourChurn(ClassifierMixin, BaseEstimator):
     """Churn score as the share of churners among the ``n_neighbors`` most similar known customers.
 
@@ -132,6 +137,13 @@ class NeighbourChurn(ClassifierMixin, BaseEstimator):
         How many similar customers vote; fitting needs at least this many.
     log : bool
         Log-transform the skewed count and amount columns.
+    max_samples : int, optional
+        Remember at most this many known customers, drawn at random (the standardisation still learns from all):
+        every customer scored is compared with every one remembered, so the cost grows with their product —
+        at 1 M customers, a lesson's k-NN column took longer than the rest of the lesson. Lessons pass
+        ``NEIGHBOUR_ROWS``. Default: every customer.
+    random_state : int
+        Random seed of that draw.
 
     Attributes
     ----------
@@ -147,11 +159,17 @@ class NeighbourChurn(ClassifierMixin, BaseEstimator):
     _parameter_constraints: dict = {  # noqa: RUF012 (scikit-learn's convention)
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "log": ["boolean"],
+        "max_samples": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": [Interval(Integral, 0, None, closed="left")],
     }
 
-    def __init__(self, n_neighbors: int = 50, log: bool = True) -> None:
+    def __init__(
+        self, n_neighbors: int = 50, log: bool = True, max_samples: int | None = None, random_state: int = 0
+    ) -> None:
         self.n_neighbors = n_neighbors
         self.log = log
+        self.max_samples = max_samples
+        self.random_state = random_state
 
     def _prep(self, x: np.ndarray) -> np.ndarray:
         x = np.array(x, dtype=float)
@@ -182,6 +200,9 @@ class NeighbourChurn(ClassifierMixin, BaseEstimator):
             )
         z = self._prep(x)
         self.scaler_ = StandardScaler().fit(z)
+        if self.max_samples is not None and len(z) > self.max_samples:
+            keep = np.sort(np.random.default_rng(self.random_state).choice(len(z), self.max_samples, replace=False))
+            z, y = z[keep], np.asarray(y)[keep]
         self.knn_ = KNeighborsClassifier(self.n_neighbors).fit(self.scaler_.transform(z), y)
         self.classes_ = self.knn_.classes_
         return self
