@@ -173,6 +173,19 @@ def basket_sample(
     customer world): lesson 03 compares them on ``COMPARE_BASKETS`` baskets at most. ``tx`` itself when it holds
     no more (or ``max_baskets`` is None).
 
+    Parameters
+    ----------
+    tx : DataFrame
+        Order lines with the ``by`` column.
+    max_baskets : int or None
+        The most baskets to keep; None keeps every one.
+    random_state : int, default 0
+        Random seed of the draw.
+    by : str, default "order_id"
+        What makes a basket.
+
+    Examples
+    --------
     >>> tx = pd.DataFrame({"order_id": [1, 1, 2, 3, 3, 4], "product_id": list("abcabd")})
     >>> basket_sample(tx, 2, random_state=1)["order_id"].tolist()  # every line of the baskets drawn
     [2, 3, 3]

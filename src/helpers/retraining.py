@@ -418,6 +418,17 @@ def fit_rows(rows: np.ndarray, max_rows: int | None, random_state: int = 0) -> n
 
     The draw is without replacement, kept in the rows' order, and the same for the same mask.
 
+    Parameters
+    ----------
+    rows : ndarray of bool
+        The training rows.
+    max_rows : int or None
+        The most rows to fit on; None fits on every one.
+    random_state : int, default 0
+        Random seed of the draw.
+
+    Examples
+    --------
     >>> mask = np.array([True, False, True, True, True])
     >>> fit_rows(mask, None).tolist(), fit_rows(mask, 10).tolist()
     ([True, False, True, True, True], [True, False, True, True, True])
