@@ -487,16 +487,11 @@ def test_replay_change_points_judges_the_policies_over_many_changes():
         rt.replay_change_points(d, change, [str(pd.Period(d["created"].max(), "M"))], label_delay=1, **args)
 
 
-def test_course_world_drift_is_detected_and_only_the_drift_policy_recovers(course_world):
-    """Issue 8's targets through the planted change of 2025-07-01, on lesson 06's lead model, with every label
-    used only once it is known (90 days after a lead's creation: three months after its month ends)."""
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
+def _lesson_lead_data(leads: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Lesson 06's leads as they came: the lead features, the outcome, the creation date and when it is known."""
     from helpers import scoring as sc
     from helpers import timeline as tl
 
-    leads = course_world.leads.set_index("lead_id")
     x = sc.lead_features(leads)
     days = tl.outcome_window_days(leads["created_date"], leads["converted_date"])
     data = x.assign(
@@ -504,8 +499,18 @@ def test_course_world_drift_is_detected_and_only_the_drift_policy_recovers(cours
         created=leads["created_date"],
         known=leads["created_date"] + pd.Timedelta(days=days),
     )
+    return data, list(x.columns)
+
+
+def test_course_world_drift_is_detected_and_only_the_drift_policy_recovers(course_world):
+    """Issue 8's targets through the planted change of 2025-07-01, on lesson 06's lead model, with every label
+    used only once it is known (90 days after a lead's creation: three months after its month ends)."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    data, features = _lesson_lead_data(course_world.leads.set_index("lead_id"))
     args = dict(
-        features=list(x.columns),
+        features=features,
         target="converted",
         time_col="created",
         first_test="2024-07",
@@ -598,23 +603,16 @@ def _seed_walk(seed: int, n_leads: int, **kw) -> pd.DataFrame:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from helpers import scoring as sc
     from helpers import timeline as tl
     from helpers.synth.leads import leads as draw_leads
     from helpers.synth.params import DRIFT
 
     table = draw_leads(np.random.default_rng([seed, 1]), np.random.default_rng([seed, 2]), n_leads)[0]
     table = table.set_index("lead_id")
-    x = sc.lead_features(table)
-    days = tl.outcome_window_days(table["created_date"], table["converted_date"])
-    data = x.assign(
-        converted=table["converted"].astype(int),
-        created=table["created_date"],
-        known=table["created_date"] + pd.Timedelta(days=days),
-    )
+    data, features = _lesson_lead_data(table)
     out = rt.walk_forward(
         data,
-        list(x.columns),
+        features,
         "converted",
         "created",
         tl.first_month(table["created_date"]),
