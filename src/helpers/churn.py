@@ -32,6 +32,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import segmentation
 from .planted import ChurnModel
+from .sampling import sample_positions
 from .timeline import DAYS_PER_MONTH
 
 __all__ = [
@@ -200,8 +201,8 @@ class NeighbourChurn(ClassifierMixin, BaseEstimator):
             )
         z = self._prep(x)
         self.scaler_ = StandardScaler().fit(z)
-        if self.max_samples is not None and len(z) > self.max_samples:
-            keep = np.sort(np.random.default_rng(self.random_state).choice(len(z), self.max_samples, replace=False))
+        keep = sample_positions(len(z), self.max_samples, self.random_state, what="max_samples")
+        if keep is not None:
             z, y = z[keep], np.asarray(y)[keep]
         self.knn_ = KNeighborsClassifier(self.n_neighbors).fit(self.scaler_.transform(z), y)
         self.classes_ = self.knn_.classes_

@@ -27,6 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from .sampling import sample_positions
+
 __all__ = [
     "basket_matrix",
     "mine_rules",
@@ -195,11 +197,9 @@ def basket_sample(
     if by not in tx.columns:
         raise ValueError(f"basket_sample: no column {by!r} in the order lines (what makes a basket)")
     baskets = pd.unique(tx[by])
-    if max_baskets is None or len(baskets) <= max_baskets:
+    keep = sample_positions(len(baskets), max_baskets, random_state, what="basket_sample: max_baskets")
+    if keep is None:
         return tx
-    if max_baskets < 1:
-        raise ValueError(f"basket_sample: max_baskets must be at least 1, got {max_baskets}")
-    keep = np.random.default_rng(random_state).choice(len(baskets), size=max_baskets, replace=False)
     return tx[tx[by].isin(baskets[keep])]
 
 

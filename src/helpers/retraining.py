@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .sampling import sample_positions
+
 __all__ = [
     "psi",
     "psi_bins",
@@ -436,13 +438,14 @@ def fit_rows(rows: np.ndarray, max_rows: int | None, random_state: int = 0) -> n
     (2, True)
     """
     rows = np.asarray(rows, bool)
-    if max_rows is None or rows.sum() <= max_rows:
-        return rows
-    if max_rows < 1:
+    if max_rows is not None and max_rows < 1:
         raise DriftError(f"max_train_rows must be at least 1, got {max_rows}")
     where = np.flatnonzero(rows)
+    keep = sample_positions(len(where), max_rows, random_state)
+    if keep is None:
+        return rows
     out = np.zeros(len(rows), bool)
-    out[where[np.random.default_rng(random_state).choice(len(where), size=max_rows, replace=False)]] = True
+    out[where[keep]] = True
     return out
 
 

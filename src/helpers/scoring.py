@@ -26,6 +26,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from .kpis import wilson
+from .sampling import sample_positions
 
 __all__ = [
     "DEFAULT_RULES",
@@ -374,11 +375,9 @@ def selection_sample(
     y = np.asarray(y)
     if len(y) != len(x):
         raise ValueError(f"x has {len(x)} rows and y {len(y)}: give one outcome per row")
-    if max_rows is not None and max_rows < 1:
-        raise ValueError(f"max_rows must be at least 1, got {max_rows!r}")
-    if max_rows is None or len(x) <= max_rows:
+    keep = sample_positions(len(x), max_rows, random_state)
+    if keep is None:
         return x, y
-    keep = np.sort(np.random.default_rng(random_state).choice(len(x), size=max_rows, replace=False))
     return x.iloc[keep], y[keep]
 
 

@@ -28,6 +28,7 @@ from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from .sampling import sample_positions
 from .timeline import DAYS_PER_MONTH
 
 __all__ = [
@@ -431,10 +432,11 @@ def choose_k(
         raise ValueError(f"{len(x)} customers are fewer than the largest k ({max(ks)})")
     rng = np.random.default_rng(random_state)
     xa = x.to_numpy()
-    if max_rows is not None and len(xa) > max_rows:
-        if max_rows < max(ks):
-            raise ValueError(f"max_rows={max_rows} is fewer than the largest k ({max(ks)})")
-        xa = xa[np.sort(np.random.default_rng([random_state, 1]).choice(len(xa), size=max_rows, replace=False))]
+    if max_rows is not None and len(xa) > max_rows and max_rows < max(ks):
+        raise ValueError(f"max_rows={max_rows} is fewer than the largest k ({max(ks)})")
+    keep = sample_positions(len(xa), max_rows, [random_state, 1])
+    if keep is not None:
+        xa = xa[keep]
     idx = rng.choice(len(xa), size=min(sample, len(xa)), replace=False)
     rows = []
     for k in ks:
