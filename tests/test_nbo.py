@@ -279,6 +279,43 @@ def test_rules_rank_by_confidence_lift_or_added_value():
         nbo.next_best_offers(tx, rules, "2025-04-01", rank_by="support")
 
 
+def _hits_by_merge(offers, future, k):
+    """The offered-and-bought pairs counted the plain way: text products, a merge on both columns."""
+    bought = future.assign(product_id=future["product_id"].astype(str))[["customer_id", "product_id"]]
+    bought = bought.drop_duplicates()
+    top = offers.loc[offers["rank"] <= k, ["customer_id", "product_id"]].astype({"product_id": str})
+    hits = top.merge(bought, on=["customer_id", "product_id"]).groupby("customer_id").size()
+    return hits, bought["customer_id"].nunique()
+
+
+@pytest.mark.parametrize("product_type", ["int", "str", "category"])
+def test_hits_agree_with_a_merge_on_random_offers(product_type):
+    # numbered products in the order lines and text in the offers; offers to non-buyers, products nobody bought
+    rng = np.random.default_rng(3)
+    n = 3_000
+    offers = pd.DataFrame(
+        {
+            "customer_id": np.repeat(np.arange(600), 5),
+            "rank": np.tile(np.arange(1, 6), 600),
+            "product_id": rng.integers(0, 60, n).astype(str),
+        }
+    )
+    future = pd.DataFrame({"customer_id": rng.integers(200, 900, n), "product_id": rng.integers(0, 50, n)})
+    if product_type != "int":
+        future["product_id"] = future["product_id"].astype(str).astype(product_type)
+    for k in (1, 3, 5):
+        got, buyers = nbo._hits(offers, future, k)
+        want, want_buyers = _hits_by_merge(offers, future, k)
+        assert buyers == want_buyers and len(want) > 20
+        pd.testing.assert_series_equal(got, want, check_names=False)
+        assert nbo.hit_rate(offers, future, k) == len(want) / want_buyers
+        assert nbo.precision_at_k(offers, future, k) == want.sum() / k / want_buyers
+    table = nbo.hit_table(offers, future, ks=(1, 3, 5))
+    assert table["hit"].tolist() == [len(_hits_by_merge(offers, future, k)[0]) / buyers for k in (1, 3, 5)]
+    assert table["precision"].tolist() == [nbo.precision_at_k(offers, future, k) for k in (1, 3, 5)]
+    assert table["hit"].is_monotonic_increasing and (table["precision"] <= table["hit"]).all()
+
+
 def test_hits_per_buyer_is_the_hit_rate_per_buyer():
     offers = pd.DataFrame({"customer_id": [1, 1, 2, 3], "rank": [1, 2, 1, 1], "product_id": ["a", "b", "c", "d"]})
     future = pd.DataFrame({"customer_id": [1, 2, 4, 4], "product_id": ["b", "a", "a", "b"]})

@@ -15,8 +15,9 @@
   segment, e.g. personas built as of the offer date); the reference :func:`planted_offers`, which knows the
   planted segment tastes.
 * :func:`hit_rate`, :func:`precision_at_k` and :func:`hits_per_buyer` score offers against what customers bought
-  next. They measure how well offers *predict* purchases made without any offer; what an offer is worth is the
-  purchases it *causes*, which only a test with a control group measures (uplift, lessons 04 and 05).
+  next (:func:`hit_table`: both rates for several k at once). They measure how well offers *predict* purchases
+  made without any offer; what an offer is worth is the purchases it *causes*, which only a test with a control
+  group measures (uplift, lessons 04 and 05).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ __all__ = [
     "segment_popularity_offers",
     "planted_offers",
     "hit_rate",
+    "hit_table",
     "precision_at_k",
     "hits_per_buyer",
 ]
@@ -816,14 +818,69 @@ def segment_popularity_offers(
     return _top_k(scores, ids, items, blocked, k, text, chunk)
 
 
+def _offers_bought(offers: pd.DataFrame, future: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+    """Whether each offer was bought, the offer's customer as a position among the buyers, and the buyers (sorted).
+
+    Products are compared as text (offers name them as text, a team's order lines may hold numbers) and each
+    (customer, product) pair as one integer, so that scoring a million customers' offers costs a hash per line.
+    An offer to a customer who bought nothing has position -1 and is never bought.
+    """
+    who_future, buyers = pd.factorize(future["customer_id"], sort=True)
+    code_future, products = pd.factorize(future["product_id"])
+    names = pd.Index(pd.Index(products).astype(str).unique())
+    code_future = names.get_indexer(pd.Index(products).astype(str))[code_future]
+    bought = pd.unique(who_future.astype(np.int64) * len(names) + code_future)
+    who = pd.Index(buyers).get_indexer(offers["customer_id"])
+    code_offer, offered = pd.factorize(offers["product_id"])
+    code = names.get_indexer(pd.Index(offered).astype(str))[code_offer]
+    key = np.where((who >= 0) & (code >= 0), who.astype(np.int64) * len(names) + code, -1)
+    hit = (key >= 0) & pd.Series(key).isin(bought).to_numpy()
+    return hit, who, pd.Index(buyers, name="customer_id")
+
+
 def _hits(offers: pd.DataFrame, future: pd.DataFrame, k: int) -> tuple[pd.Series, int]:
     """Offered-and-bought products per customer (top ``k``) among future buyers, and the number of buyers."""
-    bought = pd.DataFrame(
-        {"customer_id": future["customer_id"].to_numpy(), "product_id": future["product_id"].astype(str).to_numpy()}
-    ).drop_duplicates()
-    top = offers.loc[offers["rank"] <= k, ["customer_id", "product_id"]].astype({"product_id": str})
-    hits = top.merge(bought, on=["customer_id", "product_id"]).groupby("customer_id").size()
-    return hits, bought["customer_id"].nunique()
+    hit, who, buyers = _offers_bought(offers, future)
+    counts = np.bincount(who[hit & (offers["rank"].to_numpy() <= k)], minlength=len(buyers))
+    some = np.flatnonzero(counts)
+    return pd.Series(counts[some], index=buyers[some], dtype="int64"), len(buyers)
+
+
+def hit_table(offers: pd.DataFrame, future: pd.DataFrame, ks: Sequence[int] = range(1, 6)) -> pd.DataFrame:
+    """:func:`hit_rate` and :func:`precision_at_k` for several ``k`` at once, matching offers to purchases once.
+
+    Parameters
+    ----------
+    offers : DataFrame
+        Offers with ``customer_id, rank, product_id``.
+    future : DataFrame
+        The order lines after the offer date (``customer_id, product_id``).
+    ks : sequence of int, default 1 to 5
+        The numbers of offers that count.
+
+    Returns
+    -------
+    DataFrame indexed by ``k`` with ``hit`` (:func:`hit_rate`) and ``precision`` (:func:`precision_at_k`).
+
+    Examples
+    --------
+    >>> offers = pd.DataFrame({"customer_id": [1, 1, 2], "rank": [1, 2, 1], "product_id": ["a", "b", "c"]})
+    >>> future = pd.DataFrame({"customer_id": [1, 2], "product_id": ["b", "a"]})
+    >>> hit_table(offers, future, ks=[1, 2]).to_dict("index")
+    {1: {'hit': 0.0, 'precision': 0.0}, 2: {'hit': 0.5, 'precision': 0.25}}
+    """
+    hit, who, buyers = _offers_bought(offers, future)
+    rank = offers["rank"].to_numpy()
+    rows = []
+    for k in ks:
+        counts = np.bincount(who[hit & (rank <= k)], minlength=len(buyers))
+        rows.append(
+            {
+                "hit": np.count_nonzero(counts) / max(len(buyers), 1),
+                "precision": float(counts.sum()) / k / max(len(buyers), 1),
+            }
+        )
+    return pd.DataFrame(rows, index=pd.Index(list(ks), name="k"))
 
 
 def hits_per_buyer(offers: pd.DataFrame, future: pd.DataFrame, k: int) -> pd.Series:
