@@ -332,6 +332,23 @@ def test_personas_as_of_see_nothing_after_the_decision_date(small_world):
     assert adjusted_rand_score(whole["cluster"].loc[seg.index], scrambled["cluster"].loc[seg.index]) < 0.99
 
 
+def test_personas_are_lesson_01s_steps_in_one_call(small_world):
+    # personas computes the features once; the same steps spelled out with the public functions agree exactly
+    as_of = pd.Timestamp("2025-01-01")
+    seg, model = sg.personas(small_world, as_of=as_of, k="auto", random_state=3)
+    cust = small_world.customers
+    known = World({**small_world.tables, "customers": cust[cust["signup_date"] < as_of]})
+    inputs = sg.mixed_inputs(known, as_of=as_of)
+    again = sg.TwoStepClustering(n_clusters="auto", categorical=sg.CRM_COLUMNS, random_state=3).fit(inputs)
+    assert np.array_equal(again.labels_, seg["cluster"].to_numpy()) and seg.index.equals(inputs.index)
+    _, top = sg.profile_clusters(sg.customer_features(known, as_of=as_of), again.labels_, top=3)
+    assert seg["persona"].to_dict() == dict(
+        zip(inputs.index, pd.Series(again.labels_).map(sg.propose_labels(top)), strict=True)
+    )
+    # undefined features: missing for two-step, the population value for the profile
+    assert inputs.isna().any().any() and not sg.customer_features(known, as_of=as_of).isna().any().any()
+
+
 def test_personas_refuse_what_cannot_be_known(small_world):
     with pytest.raises(ValueError, match="no customer had signed up before 1990-01-01"):
         sg.personas(small_world, as_of="1990-01-01")

@@ -114,6 +114,20 @@ def _features_and_last_action(world, as_of, shrink: float, undefined: str) -> tu
     """:func:`customer_features` and each customer's last own action (order or event; NaT if none)."""
     if undefined not in ("population", "missing"):
         raise ValueError(f"undefined must be 'population' or 'missing', got {undefined!r}")
+    f, last_active, blank = _feature_table(world, as_of, shrink)
+    return (_undefined_missing(f, blank) if undefined == "missing" else f), last_active
+
+
+def _undefined_missing(f: pd.DataFrame, blank: list[tuple[pd.Series, list[str]]]) -> pd.DataFrame:
+    """``f`` with each feature that has no meaning for a customer missing (``undefined="missing"``)."""
+    f = f.copy()
+    for rows, columns in blank:
+        f.loc[rows, columns] = np.nan
+    return f
+
+
+def _feature_table(world, as_of, shrink: float) -> tuple[pd.DataFrame, pd.Series, list[tuple[pd.Series, list[str]]]]:
+    """The features with population values where undefined, the last own action, and where each is undefined."""
     cust = world.customers.set_index("customer_id")
     n = len(cust)
     tx = world.transactions
@@ -190,13 +204,13 @@ def _features_and_last_action(world, as_of, shrink: float, undefined: str) -> tu
         p_click = clicks.sum() / max(sent.sum(), 1)
         f["email_open_rate"] = (opens + shrink * p_open) / (sent + shrink)
         f["email_click_rate"] = (clicks + shrink * p_click) / (sent + shrink)
-        if undefined == "missing":
-            f.loc[sent == 0, ["email_open_rate", "email_click_rate"]] = np.nan
-    if undefined == "missing":
-        f.loc[n_orders == 0, ["avg_order_value"] + [c for c in f.columns if c.startswith("share_")]] = np.nan
+        blank = [(sent == 0, ["email_open_rate", "email_click_rate"])]
+    else:
+        blank = []
+    blank.append((n_orders == 0, ["avg_order_value"] + [c for c in f.columns if c.startswith("share_")]))
     if "age" in cust.columns and cust["age"].notna().all():  # blank ages are unknown: never filled in with a guess
         f["age"] = cust["age"].astype(float)
-    return f, last_active
+    return f, last_active, blank
 
 
 def _categories(world) -> pd.Series | None:
@@ -303,14 +317,24 @@ def mixed_inputs(
     -------
     DataFrame indexed by ``customer_id``: the numeric features first, then ``categorical`` as strings.
     """
-    cust = world.customers.set_index("customer_id")
+    _crm_columns(world, categorical)
+    return _mixed(world, customer_features(world, as_of=as_of, undefined="missing"), left_out, categorical)
+
+
+def _crm_columns(world, categorical: Sequence[str]) -> None:
+    """A clear error when the customers table lacks a categorical input."""
+    cust = world.customers
     absent = [c for c in categorical if c not in cust.columns]
     if absent:
         raise ValueError(
             f"customers table has no column(s) {absent}; pass categorical= with the columns your "
-            f"customers table has (it has {list(cust.columns)})"
+            f"customers table has (it has {[c for c in cust.columns if c != 'customer_id']})"
         )
-    feats = customer_features(world, as_of=as_of, undefined="missing")
+
+
+def _mixed(world, feats: pd.DataFrame, left_out: Sequence[str], categorical: Sequence[str]) -> pd.DataFrame:
+    """:func:`mixed_inputs` from features already computed with ``undefined="missing"``."""
+    cust = world.customers.set_index("customer_id")
     unknown = [c for c in left_out if c not in feats.columns]
     if unknown:
         raise ValueError(f"left_out names unknown feature(s) {unknown}; features are {list(feats.columns)}")
@@ -1094,9 +1118,12 @@ def personas(
             raise ValueError(f"no customer had signed up before {when.date()}: choose a later as_of")
         as_of = when
     known = type(world)(tables={**world.tables, "customers": cust}, truth=world.truth, source=world.source)
-    inputs = mixed_inputs(known, left_out=left_out, categorical=categorical, as_of=as_of)
+    _crm_columns(known, categorical)
+    # the features are computed once: two-step reads them with undefined values missing, the profile as they are
+    feats, _, blank = _feature_table(known, as_of, 3.0)
+    inputs = _mixed(known, _undefined_missing(feats, blank), left_out, categorical)
     model = TwoStepClustering(n_clusters=k, categorical=categorical, random_state=random_state).fit(inputs)
-    _, top_features = profile_clusters(customer_features(known, as_of=as_of), model.labels_, top=top)
+    _, top_features = profile_clusters(feats, model.labels_, top=top)
     names = propose_labels(top_features)
     segments = pd.DataFrame({"cluster": model.labels_}, index=inputs.index)
     segments["persona"] = segments["cluster"].map(names)
