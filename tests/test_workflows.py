@@ -8,6 +8,7 @@ import pytest
 
 from helpers import kpis
 from helpers import workflows as wf
+from helpers.kpis import uplift_by_customer
 
 
 def _flow(**change):
@@ -179,6 +180,31 @@ def test_uplift_interval_covers_the_planted_uplift(course_world, flow):
     # and the estimate is unbiased: the mean over runs is within 3 standard errors of the oracle
     assert abs(cov["uplift"].mean() - s.true_uplift) < 3 * cov["uplift"].std() / np.sqrt(len(cov))
     assert s.true_uplift > 0
+
+
+def test_coverage_is_each_replays_uplift_by_customer(course_world):
+    # coverage counts conversions per customer from arrays; each replay's table through uplift_by_customer agrees
+    w = course_world
+    s = wf.Simulator(wf.cart_recovery(), w.events, w.transactions, w.customers, wf.Response.planted(w.truth))
+    cov = s.coverage(n_runs=4, level=0.9, control_share=0.3, seed=11)
+    for r in range(4):
+        u = uplift_by_customer(s.run(seed=11 + r, control_share=0.3).entries, level=0.9)
+        assert cov.loc[r, ["uplift", "low", "high"]].tolist() == u[["uplift", "low", "high"]].tolist()
+    with pytest.raises(wf.WorkflowError, match="control_share must be in"):
+        s.coverage(n_runs=2, control_share=1.0)
+
+
+def test_clustered_uplift_is_uplift_by_customer_from_sums():
+    rng = np.random.default_rng(2)
+    e = pd.DataFrame({"customer_id": rng.integers(0, 300, 2_000), "converted": rng.random(2_000) < 0.3})
+    e = e.sort_values("customer_id", kind="stable")
+    e["group"] = np.where(e["customer_id"] % 3 == 0, "control", "target")
+    per = e.groupby(["group", "customer_id"])["converted"].agg(["sum", "size"])
+    t, c = per.loc["target"], per.loc["control"]
+    got = kpis.clustered_uplift(t["sum"], t["size"], c["sum"], c["size"], level=0.8)
+    pd.testing.assert_series_equal(got, uplift_by_customer(e, level=0.8))
+    with pytest.raises(kpis.KPIError, match="the control group is empty"):
+        kpis.clustered_uplift([1.0, 0.0], [2.0, 1.0], [], [])
 
 
 def test_workflow_kpis_from_a_replay(course_world):

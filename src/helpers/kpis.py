@@ -9,7 +9,8 @@ Forecasts of a campaign's KPIs before launch are in :mod:`helpers.forecasting`.
   rate with a Wilson interval and each ratio with a bootstrap interval.
 * :func:`uplift` — incremental conversion rate of a target group over its control group from counts (Newcombe's
   interval, score test); :func:`uplift_by_customer` — the same from one row per workflow entry, with an interval
-  that treats the customer (the unit that was randomised) as the cluster.
+  that treats the customer (the unit that was randomised) as the cluster; :func:`clustered_uplift` — the same
+  from per-customer sums.
 * :func:`channel_view` — revenue, cost, ROI and ROMI per channel, with a bootstrap over campaigns.
 * :func:`workflow_kpis` — the same questions for a workflow replay (:mod:`helpers.workflows`).
 * Forecasting a campaign's KPIs before launch lives in :mod:`helpers.forecasting`.
@@ -41,6 +42,7 @@ __all__ = [
     "campaign_kpis",
     "uplift",
     "uplift_by_customer",
+    "clustered_uplift",
     "channel_view",
     "workflow_kpis",
     "KPI_COLUMNS",
@@ -207,11 +209,41 @@ def uplift_by_customer(
         if len(d) == 0:
             raise KPIError(f"uplift_by_customer: the {g} group is empty (size 0); a {g} group is needed")
         per = d.groupby(cluster, sort=False)[outcome].agg(["sum", "size"])
-        y, n = per["sum"].to_numpy(float), per["size"].to_numpy(float)
+        out[g] = (per["sum"].to_numpy(float), per["size"].to_numpy(float))
+    return clustered_uplift(*out["target"], *out["control"], level=level)
+
+
+def clustered_uplift(
+    y_target: np.ndarray, n_target: np.ndarray, y_control: np.ndarray, n_control: np.ndarray, level: float = 0.95
+) -> pd.Series:
+    """:func:`uplift_by_customer` from per-customer sums: outcomes ``y`` and entries ``n`` of each customer.
+
+    A replay that already holds its entries as arrays (e.g. :meth:`helpers.workflows.Simulator.coverage`, a
+    hundred replays of every entry) counts per customer with ``np.bincount`` and skips building a table.
+
+    Parameters
+    ----------
+    y_target, n_target : array-like
+        Per target customer: the sum of the outcome over their entries, and their number of entries.
+    y_control, n_control : array-like
+        The same for the control customers.
+    level : float, default 0.95
+        Confidence level of the interval.
+
+    Examples
+    --------
+    >>> round(float(clustered_uplift([1, 1, 0, 1], [1, 1, 1, 1], [0, 1, 0, 0], [1, 1, 1, 1])["uplift"]), 2)
+    0.5
+    """
+    out = {}
+    for g, (y, n) in (("target", (y_target, n_target)), ("control", (y_control, n_control))):
+        y, n = np.asarray(y, float), np.asarray(n, float)
+        if len(y) == 0:
+            raise KPIError(f"uplift_by_customer: the {g} group is empty (size 0); a {g} group is needed")
         r = y.sum() / n.sum()
-        m = len(per)
+        m = len(y)
         var = ((y - r * n) ** 2).sum() / n.sum() ** 2 * (m / (m - 1) if m > 1 else np.inf)
-        out[g] = (r, var, len(d), m)
+        out[g] = (r, var, int(n.sum()), m)
     diff = out["target"][0] - out["control"][0]
     se = float(np.sqrt(out["target"][1] + out["control"][1]))
     z = stats.norm.ppf(0.5 + level / 2)
