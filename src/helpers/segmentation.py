@@ -421,6 +421,10 @@ def pca_summary(x: pd.DataFrame, n_components: int = 2, random_state: int = 0):
 CHOOSE_K_ROWS = 100_000
 """Customers a lesson chooses k on at most (:func:`choose_k`'s ``max_rows``); the clustering itself uses all."""
 
+EXERCISE_ROWS = 100_000
+"""Customers lesson 01's exercise solutions refit two-step on at most: what they compare (the ARI with and
+without some inputs) is settled on a sample of a large export, drawn with :func:`helpers.sampling.sample_positions`."""
+
 
 def choose_k(
     x: pd.DataFrame,
