@@ -194,6 +194,34 @@ def test_coverage_is_each_replays_uplift_by_customer(course_world):
         s.coverage(n_runs=2, control_share=1.0)
 
 
+def test_a_sample_of_customers_is_a_replay_of_their_entries_with_their_oracle(course_world):
+    w = course_world
+    s = wf.Simulator(wf.cart_recovery(), w.events, w.transactions, w.customers, wf.Response.planted(w.truth))
+    assert s.sample(None) is s and s.sample(len(s.customers_unique)) is s
+    part = s.sample(1_000, random_state=4)
+    kept = np.isin(s.base["cust"], part.customers_unique)
+    assert len(part.customers_unique) == 1_000 and len(part) == kept.sum() > 1_000  # every entry of each
+    # the sample's oracle is its entries' own: a simulator built on those customers' history alone agrees
+    alone = wf.Simulator(
+        wf.cart_recovery(),
+        w.events[w.events["customer_id"].isin(part.customers_unique)],
+        w.transactions[w.transactions["customer_id"].isin(part.customers_unique)],
+        w.customers,
+        wf.Response.planted(w.truth),
+    )
+    assert part.true_uplift == pytest.approx(alone.true_uplift, rel=1e-12) != pytest.approx(s.true_uplift, rel=1e-3)
+    a, b = part.run(seed=3).entries, alone.run(seed=3).entries
+    # the same replay, but for the value of a customer who never ordered: the mean order of the history given
+    money = ["revenue", "discount_cost"]
+    pd.testing.assert_frame_equal(a.drop(columns=money), b.drop(columns=money))
+    ordered = a["customer_id"].isin(w.transactions["customer_id"]).to_numpy()
+    assert (a["converted"] & ~ordered).any()
+    pd.testing.assert_frame_equal(a.loc[ordered, money], b.loc[ordered, money])
+    assert part.coverage(n_runs=3, seed=1).equals(alone.coverage(n_runs=3, seed=1))
+    with pytest.raises(ValueError, match="max_customers must be at least 1"):
+        s.sample(0)
+
+
 def test_clustered_uplift_is_uplift_by_customer_from_sums():
     rng = np.random.default_rng(2)
     e = pd.DataFrame({"customer_id": rng.integers(0, 300, 2_000), "converted": rng.random(2_000) < 0.3})

@@ -36,6 +36,7 @@ import pandas as pd
 
 from .kpis import clustered_uplift
 from .planted import ResponseModel
+from .sampling import sample_positions
 from .timeline import unix_seconds
 from .world import EVENT_TYPES
 
@@ -54,6 +55,7 @@ __all__ = [
     "OFFERS",
     "TRIGGERS",
     "MESSAGE_COST",
+    "COVERAGE_CUSTOMERS",
 ]
 
 TRIGGERS = (*EVENT_TYPES, "purchase")
@@ -71,6 +73,9 @@ OFFERS = {
 }
 #: cost per message; email and push are the world's planted costs, SMS is an assumption of the course
 MESSAGE_COST = {**ResponseModel().channel_cost_per_send, "sms": 0.05}
+#: customers a lesson checks interval coverage on at most (:meth:`Simulator.sample`): a hundred replays of every
+#: entry of a large export cost minutes, while coverage is a property of the interval settled on far fewer
+COVERAGE_CUSTOMERS = 200_000
 #: the keys of a step that link to other steps, by step type
 _LINKS = {"wait": ("next",), "action": ("next",), "condition": ("yes", "no"), "stop": ()}
 
@@ -794,11 +799,40 @@ class Simulator:
         self.customers_unique, self.customer_code = np.unique(cust, return_inverse=True)
         # the oracle: expected conversion of every entry if it were treated, minus what happened anyway
         p_treat, _ = _walk(workflow, self.base, np.arange(n), response, None, lag_hours)
-        self.true_uplift = float(np.mean(p_treat - organic))
+        self._gain = p_treat - organic
+        self.true_uplift = float(np.mean(self._gain))
 
     def __len__(self) -> int:
         """Number of entries."""
         return len(self.t0)
+
+    def sample(self, max_customers: int | None, random_state: int = 0) -> Simulator:
+        """The same replay restricted to at most ``max_customers`` customers drawn at random (all their entries).
+
+        Checking an interval's coverage replays every entry ``n_runs`` times; on a large export the check needs
+        no more than a sample, with the sample's own oracle (the mean true uplift of its entries). Returns
+        ``self`` when there are no more customers than ``max_customers`` (or it is None).
+
+        Parameters
+        ----------
+        max_customers : int or None
+            The most customers kept (:func:`helpers.sampling.sample_positions`).
+        random_state : int, default 0
+            Random seed of the draw.
+        """
+        keep = sample_positions(len(self.customers_unique), max_customers, random_state, what="max_customers")
+        if keep is None:
+            return self
+        rows = np.isin(self.customer_code, keep)
+        out = copy.copy(self)
+        out.base = {name: values[rows] for name, values in self.base.items()}
+        out.t0, out.organic, out.organic_value = self.t0[rows], self.organic[rows], self.organic_value[rows]
+        out.value, out._gain = self.value[rows], self._gain[rows]
+        out._customer_column = pd.Series(out.base["cust"]).array
+        out._trigger_column = pd.Series(out.t0.astype("datetime64[s]")).array
+        out.customers_unique, out.customer_code = np.unique(out.base["cust"], return_inverse=True)
+        out.true_uplift = float(np.mean(out._gain))
+        return out
 
     def run(self, seed: int = 0, control_share: float = 0.5) -> Simulation:
         """One randomised replay: customers split at random, target entries walk the workflow.
