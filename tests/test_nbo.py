@@ -164,6 +164,22 @@ def test_price_levels_by_hand():
         nbo.price_levels(_tx(), _catalogue().iloc[[0, 1, 3]])
 
 
+@pytest.mark.parametrize("product_type", ["int", "str", "category"])
+def test_price_levels_agree_with_a_plain_groupby_for_any_product_type(product_type):
+    rng = np.random.default_rng(8)
+    catalogue = pd.DataFrame({"product_id": np.arange(30).astype(str), "price": rng.uniform(1, 500, 30).round(2)})
+    tx = pd.DataFrame({"customer_id": rng.integers(0, 400, 5_000), "product_id": rng.integers(0, 30, 5_000)})
+    if product_type != "int":
+        tx["product_id"] = tx["product_id"].astype(str).astype(product_type)
+    got = nbo.price_levels(tx, catalogue, customers=range(-5, 400))
+    price = catalogue.set_index("product_id")["price"]
+    plain = np.exp(np.log(tx["product_id"].astype(str).map(price)).groupby(tx["customer_id"]).mean())
+    np.testing.assert_allclose(got.loc[plain.index], plain, rtol=1e-12)
+    assert got.loc[-5:-1].isna().all()  # no lines: no level
+    with pytest.raises(ValueError, match=r"product\(s\) \['29'\] have no price"):
+        nbo.price_levels(tx, catalogue.iloc[:29])
+
+
 def test_price_band_keeps_offers_within_the_customers_budget():
     rules = pd.DataFrame(
         {

@@ -488,7 +488,10 @@ def price_levels(tx: pd.DataFrame, products: pd.DataFrame, customers: Sequence |
         The customers to return, in this order; default: those in ``tx``.
     """
     price = _catalogue_prices(products, tx["product_id"])
-    log_p = np.log(price.reindex(tx["product_id"].astype(str)).to_numpy(float))
+    # each distinct product's log price, then one look-up per line (not a text conversion of every line)
+    line_product, distinct = pd.factorize(tx["product_id"])
+    log_u = np.log(price.reindex(pd.Index(distinct).astype(str)).to_numpy(float))
+    log_p = np.append(log_u, np.nan)[line_product]  # a missing product id (code -1) takes the appended NaN
     codes, ids = pd.factorize(tx["customer_id"].to_numpy(), sort=True)
     level = pd.Series(
         np.exp(np.bincount(codes, weights=log_p) / np.bincount(codes)),
@@ -503,7 +506,8 @@ def _catalogue_prices(products: pd.DataFrame | None, needed) -> pd.Series:
     if products is None or "price" not in products:
         raise ValueError("a price band needs the products table with its 'price' column (products=world.products)")
     price = pd.Series(products["price"].to_numpy(float), index=products["product_id"].astype(str))
-    missing = sorted(set(pd.Index(pd.unique(np.asarray(needed, dtype=object))).astype(str)) - set(price.index))
+    distinct = pd.unique(needed if isinstance(needed, (pd.Series, pd.Index)) else np.asarray(needed, dtype=object))
+    missing = sorted(set(pd.Index(distinct).astype(str)) - set(price.index))
     if missing:
         raise ValueError(f"product(s) {missing[:5]} have no price in the products table; add them to the catalogue")
     if (price <= 0).any() or price.isna().any():
