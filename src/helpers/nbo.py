@@ -842,10 +842,16 @@ def _offers_bought(offers: pd.DataFrame, future: pd.DataFrame) -> tuple[np.ndarr
     return hit, who, pd.Index(buyers, name="customer_id")
 
 
+def _hit_counts(offers: pd.DataFrame, future: pd.DataFrame, ks: Sequence[int]) -> tuple[list[np.ndarray], pd.Index]:
+    """Per ``k`` of ``ks``: offered-and-bought products (top ``k``) of each future buyer; and the buyers."""
+    hit, who, buyers = _offers_bought(offers, future)
+    rank = offers["rank"].to_numpy()
+    return [np.bincount(who[hit & (rank <= k)], minlength=len(buyers)) for k in ks], buyers
+
+
 def _hits(offers: pd.DataFrame, future: pd.DataFrame, k: int) -> tuple[pd.Series, int]:
     """Offered-and-bought products per customer (top ``k``) among future buyers, and the number of buyers."""
-    hit, who, buyers = _offers_bought(offers, future)
-    counts = np.bincount(who[hit & (offers["rank"].to_numpy() <= k)], minlength=len(buyers))
+    (counts,), buyers = _hit_counts(offers, future, [k])
     some = np.flatnonzero(counts)
     return pd.Series(counts[some], index=buyers[some], dtype="int64"), len(buyers)
 
@@ -873,17 +879,11 @@ def hit_table(offers: pd.DataFrame, future: pd.DataFrame, ks: Sequence[int] = ra
     >>> hit_table(offers, future, ks=[1, 2]).to_dict("index")
     {1: {'hit': 0.0, 'precision': 0.0}, 2: {'hit': 0.5, 'precision': 0.25}}
     """
-    hit, who, buyers = _offers_bought(offers, future)
-    rank = offers["rank"].to_numpy()
-    rows = []
-    for k in ks:
-        counts = np.bincount(who[hit & (rank <= k)], minlength=len(buyers))
-        rows.append(
-            {
-                "hit": np.count_nonzero(counts) / max(len(buyers), 1),
-                "precision": float(counts.sum()) / k / max(len(buyers), 1),
-            }
-        )
+    per_k, buyers = _hit_counts(offers, future, ks)
+    n = max(len(buyers), 1)
+    rows = [
+        {"hit": np.count_nonzero(c) / n, "precision": float(c.sum()) / k / n} for k, c in zip(ks, per_k, strict=True)
+    ]
     return pd.DataFrame(rows, index=pd.Index(list(ks), name="k"))
 
 
