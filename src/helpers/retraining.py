@@ -66,6 +66,7 @@ class _ReferenceBins:
         self.rows = len(reference)  # as given, missing values included (the chance limit's sample size)
         self.r = pd.Series(reference).dropna()
         self.numeric = pd.api.types.is_numeric_dtype(self.r) and not pd.api.types.is_bool_dtype(self.r)
+        self._category_counts: pd.Series | None = None
         if self.numeric and not self.r.empty:
             values = self.r.to_numpy(float)
             self.edges = np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1]))
@@ -85,9 +86,12 @@ class _ReferenceBins:
                 np.searchsorted(self.edges, a.to_numpy(float), side="right"), minlength=len(self.edges) + 1
             )
         else:
-            cats = sorted(set(r.astype(str)) | set(a.astype(str)))
-            rc = r.astype(str).value_counts().reindex(cats, fill_value=0).to_numpy()
-            ac = a.astype(str).value_counts().reindex(cats, fill_value=0).to_numpy()
+            if self._category_counts is None:  # the reference's side, counted once for every new sample
+                self._category_counts = r.astype(str).value_counts()
+            new = a.astype(str).value_counts()
+            cats = sorted(set(self._category_counts.index) | set(new.index))
+            rc = self._category_counts.reindex(cats, fill_value=0).to_numpy()
+            ac = new.reindex(cats, fill_value=0).to_numpy()
         return _merge_bins(rc, ac, min_expected)
 
 
@@ -564,10 +568,10 @@ def walk_forward(  # noqa: C901
     name : str, default "model"
         The model's name in ``registry``.
     fits : dict, optional
-        Models already fitted, shared between calls (e.g. one per policy): a model is fitted once per
-        ``make_model``, features, outcome, values of those columns and set of training rows, and reused, so the
-        policies that start from the same first model fit it once. ``make_model`` must give the same model on
-        the same rows (a fixed random state).
+        Models already fitted (with their training rows' side of each PSI), shared between calls (e.g. one per
+        policy): a model is fitted once per ``make_model``, features, outcome, values of those columns and set
+        of training rows, and reused, so the policies that start from the same first model fit it once.
+        ``make_model`` must give the same model on the same rows (a fixed random state).
     max_train_rows : int, optional
         Fit each model on at most this many of its training rows, drawn at random without replacement
         (:func:`fit_rows`; the same draw for the same rows), and score every row: a fit's cost stops growing
@@ -617,11 +621,12 @@ def walk_forward(  # noqa: C901
         key = (data_key, max_train_rows, hashlib.sha256(np.packbits(rows.to_numpy()).tobytes()).hexdigest())
         fit = fit_rows(rows.to_numpy(), max_train_rows)
         if fits is not None and key in fits:
-            model = fits[key]
+            model, refs = fits[key]
         else:
             model = make_model().fit(X[fit], y[fit])
+            refs = _references(X, rows)  # the training rows' side of each PSI
             if fits is not None:
-                fits[key] = model
+                fits[key] = (model, refs)
         span = (period[rows].min(), period[rows].max())
         if registry is not None:
             registry.register(
@@ -632,10 +637,9 @@ def walk_forward(  # noqa: C901
                 features=features,
                 data=data.loc[fit, [*features, target]],
             )
-        return model, rows, f"{span[0]}..{span[1]}"
+        return model, f"{span[0]}..{span[1]}", refs
 
-    model, train_rows, trained_on = train(first, None)
-    refs = _references(X, train_rows)  # the training rows' side of each PSI
+    model, trained_on, refs = train(first, None)
     version, since, pending = 1, None, False
     rows: list[dict[str, Any]] = []
     for i, per in enumerate(periods):
@@ -687,8 +691,7 @@ def walk_forward(  # noqa: C901
         if i + 1 < len(periods) and (policy == "scheduled" or pending):
             if policy == "drift" and not rows_for(periods[i + 1], since).any():
                 continue  # the alarmed period's labels are not in yet: keep the current model until they are
-            model, train_rows, trained_on = train(periods[i + 1], since)
-            refs = _references(X, train_rows)
+            model, trained_on, refs = train(periods[i + 1], since)
             version, pending = version + 1, False
     return pd.DataFrame(rows)
 
