@@ -568,9 +568,9 @@ def walk_forward(  # noqa: C901
     name : str, default "model"
         The model's name in ``registry``.
     fits : dict, optional
-        Models already fitted (with their training rows' side of each PSI), shared between calls (e.g. one per
-        policy): a model is fitted once per ``make_model``, features, outcome, values of those columns and set
-        of training rows, and reused, so the policies that start from the same first model fit it once.
+        Models already fitted, shared between calls (e.g. one per policy): a model is fitted once per
+        ``make_model``, features, outcome, values of those columns and set of training rows, and reused, so the
+        policies that start from the same first model fit it once.
         ``make_model`` must give the same model on the same rows (a fixed random state).
     max_train_rows : int, optional
         Fit each model on at most this many of its training rows, drawn at random without replacement
@@ -621,12 +621,11 @@ def walk_forward(  # noqa: C901
         key = (data_key, max_train_rows, hashlib.sha256(np.packbits(rows.to_numpy()).tobytes()).hexdigest())
         fit = fit_rows(rows.to_numpy(), max_train_rows)
         if fits is not None and key in fits:
-            model, refs = fits[key]
+            model = fits[key]
         else:
             model = make_model().fit(X[fit], y[fit])
-            refs = _references(X, rows)  # the training rows' side of each PSI
             if fits is not None:
-                fits[key] = (model, refs)
+                fits[key] = model
         span = (period[rows].min(), period[rows].max())
         if registry is not None:
             registry.register(
@@ -637,7 +636,9 @@ def walk_forward(  # noqa: C901
                 features=features,
                 data=data.loc[fit, [*features, target]],
             )
-        return model, f"{span[0]}..{span[1]}", refs
+        # the training rows' side of each PSI, built per walk: kept with the shared fits, every model's rows would
+        # stay in memory for the whole walk (1.3 GiB more at a million customers)
+        return model, f"{span[0]}..{span[1]}", _references(X, rows)
 
     model, trained_on, refs = train(first, None)
     version, since, pending = 1, None, False
