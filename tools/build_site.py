@@ -107,7 +107,7 @@ def build(out: Path) -> list[Path]:
 <code>helpers</code> package, checks its result against the planted truth and ends with exercises and worked
 solutions. Run them yourself with <code>make course</code>; open them with <code>make jupyter</code>.</p>
 <table><thead><tr><th>#</th><th>Lesson</th><th>Step of the method</th><th>Methods</th><th>You will be able to</th>
-<th>Time to run</th></tr></thead>
+<th>Time to run (20 k customers; 1 M)</th></tr></thead>
 <tbody>
 {rows}
 </tbody></table>

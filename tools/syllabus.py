@@ -15,8 +15,9 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 NB = ROOT / "notebooks"
 
-# (file stem, title, step of the method, methods, you will be able to, time to run on 2 cores as measured by `make
-# course`)
+# (file stem, title, step of the method, methods, you will be able to, time to run on 2 cores: the lesson alone on
+# the course world (20 k customers) and on 1 M customers, as measured by `make bench` (lesson_NN steps,
+# benchmarks/results/results.md))
 LESSONS = [
     (
         "00_the_world",
@@ -24,7 +25,7 @@ LESSONS = [
         "—",
         "the synthetic retailer, its tables and planted truth",
         "load and validate a world, read the data card, check data against truth",
-        "5 s",
+        "6 s (1 M: 2.2 min)",
     ),
     (
         "01_segmentation",
@@ -32,7 +33,7 @@ LESSONS = [
         "1",
         "PCA, k-means, two-step clustering, personas",
         "find customer groups without choosing fields by hand and turn them into personas",
-        "35 s",
+        "19 s (1 M: 2.2 min)",
     ),
     (
         "02_scoring",
@@ -41,7 +42,7 @@ LESSONS = [
         "rule engine, logistic regression with backward "
         "selection, RFM, churn models against recency and BG/NBD, profit curves",
         "score leads and customers out of time, turn scores into decisions, and compare them with an oracle",
-        "35 s",
+        "30 s (1 M: 6.0 min)",
     ),
     (
         "03_nbo",
@@ -49,7 +50,7 @@ LESSONS = [
         "2",
         "Apriori, FP-growth, streaming rules, suppression",
         "propose explainable offers per customer and evaluate them on held-out purchases",
-        "30 s",
+        "19 s (1 M: 7.9 min)",
     ),
     (
         "04_abtest",
@@ -57,7 +58,7 @@ LESSONS = [
         "3",
         "frequentist, group-sequential and Bayesian (PyMC) tests, Thompson sampling against fair baselines",
         "size, watch and judge experiments and tune send times adaptively",
-        "70 s",
+        "49 s (1 M: 1.8 min)",
     ),
     (
         "05_kpis",
@@ -65,7 +66,7 @@ LESSONS = [
         "4-5",
         "workflows, control groups, uplift, KPI forecasting",
         "run workflows against a control group and forecast a campaign's KPIs",
-        "25 s",
+        "12 s (1 M: 2.2 min)",
     ),
     (
         "06_retraining",
@@ -73,7 +74,7 @@ LESSONS = [
         "6",
         "drift detection, scheduled retraining, model registry, replays through moved changes",
         "keep models right over time and measure it through many changes",
-        "1 min",
+        "36 s (1 M: 6.5 min)",
     ),
 ]
 
@@ -109,7 +110,7 @@ def add_navigation() -> None:
 
 def syllabus_table() -> str:
     rows = [
-        "| # | Lesson | Step of the method | Methods | You will be able to | Time to run |",
+        "| # | Lesson | Step of the method | Methods | You will be able to | Time to run (20 k customers; 1 M) |",
         "|---|---|---|---|---|---|",
     ]
     for stem, title, step, methods, able, minutes in LESSONS:
