@@ -488,10 +488,8 @@ def price_levels(tx: pd.DataFrame, products: pd.DataFrame, customers: Sequence |
         The customers to return, in this order; default: those in ``tx``.
     """
     price = _catalogue_prices(products, tx["product_id"])
-    # each distinct product's log price, then one look-up per line (not a text conversion of every line)
-    line_product, distinct = pd.factorize(tx["product_id"])
-    log_u = np.log(price.reindex(pd.Index(distinct).astype(str)).to_numpy(float))
-    log_p = np.append(log_u, np.nan)[line_product]  # a missing product id (code -1) takes the appended NaN
+    # one look-up per line into the catalogue's log prices; a product not found (position -1) takes the appended NaN
+    log_p = np.append(np.log(price.to_numpy(float)), np.nan)[_positions(tx["product_id"], price.index)]
     codes, ids = pd.factorize(tx["customer_id"].to_numpy(), sort=True)
     level = pd.Series(
         np.exp(np.bincount(codes, weights=log_p) / np.bincount(codes)),
@@ -568,11 +566,17 @@ def _fill_scores(fill: pd.Series | None, items: pd.Index) -> np.ndarray:
 
 
 def _positions(values: pd.Series, items: pd.Index) -> np.ndarray:
-    """Position of each value among ``items`` (as text); -1 when absent. Categoricals map their few categories."""
+    """Position of each value among ``items`` (as text); -1 when absent or missing.
+
+    Each distinct value is turned into text once (a categorical's categories, or the values' distinct ones), not
+    every line: order lines reach tens of millions with a few dozen products.
+    """
     if isinstance(values.dtype, pd.CategoricalDtype):
-        cat_pos = np.append(items.get_indexer(values.cat.categories.astype(str)), -1)
-        return cat_pos[values.cat.codes.to_numpy()]  # code -1 (missing) takes the appended -1
-    return items.get_indexer(values.astype(str))
+        codes, distinct = values.cat.codes.to_numpy(), values.cat.categories
+    else:
+        codes, distinct = pd.factorize(values)
+    # code -1 (a missing value) takes the appended -1
+    return np.append(items.get_indexer(pd.Index(distinct).astype(str)), -1)[codes]
 
 
 def _top_k(scores, customers: pd.Index, items: pd.Index, blocked, k: int, text: np.ndarray, chunk: int) -> pd.DataFrame:
@@ -830,13 +834,12 @@ def _offers_bought(offers: pd.DataFrame, future: pd.DataFrame) -> tuple[np.ndarr
     An offer to a customer who bought nothing has position -1 and is never bought.
     """
     who_future, buyers = pd.factorize(future["customer_id"], sort=True)
-    code_future, products = pd.factorize(future["product_id"])
-    names = pd.Index(pd.Index(products).astype(str).unique())
-    code_future = names.get_indexer(pd.Index(products).astype(str))[code_future]
-    bought = pd.unique(who_future.astype(np.int64) * len(names) + code_future)
+    names = pd.Index(pd.Index(pd.unique(future["product_id"])).astype(str).unique())
+    code_future = _positions(future["product_id"], names)
+    named = code_future >= 0  # a line without a product id buys nothing that can be offered
+    bought = pd.unique(who_future[named].astype(np.int64) * len(names) + code_future[named])
     who = pd.Index(buyers).get_indexer(offers["customer_id"])
-    code_offer, offered = pd.factorize(offers["product_id"])
-    code = names.get_indexer(pd.Index(offered).astype(str))[code_offer]
+    code = _positions(offers["product_id"], names)
     key = np.where((who >= 0) & (code >= 0), who.astype(np.int64) * len(names) + code, -1)
     hit = (key >= 0) & pd.Series(key).isin(bought).to_numpy()
     return hit, who, pd.Index(buyers, name="customer_id")
