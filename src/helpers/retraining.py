@@ -637,7 +637,7 @@ def walk_forward(  # noqa: C901
                 data=data.loc[fit, [*features, target]],
             )
         # the training rows' side of each PSI, built per walk: kept with the shared fits, every model's rows would
-        # stay in memory for the whole walk (1.3 GiB more at a million customers)
+        # stay in memory for the whole walk (1.1 GiB more at a million customers)
         return model, f"{span[0]}..{span[1]}", _references(X, rows)
 
     model, trained_on, refs = train(first, None)
