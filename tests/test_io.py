@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import io
 from helpers.io import SCHEMAS, SchemaError, available_tables, describe_schema, load_table, load_world
 from helpers.world import TABLES
 
@@ -255,6 +256,34 @@ def test_unknown_campaign_in_events(world_copy):
         lines=[line],
         tables=["events", "campaigns", "experiments"],
     )
+
+
+def test_unknown_lead_in_lead_events(world_copy):
+    """A text key checked against a parent of many distinct texts (the look-up into the parent's distinct values)."""
+    line = _edit(world_copy / "lead_events.csv", 3, "lead_id", "L-NOBODY")
+    _expect(
+        world_copy,
+        "lead_events.csv",
+        "lead_id",
+        "1 values do not exist in leads.csv (lead_id)",
+        "L-NOBODY",
+        lines=[line],
+        tables=["lead_events"],
+    )
+
+
+@pytest.mark.parametrize("allowed_kind", ["text", "category", "int"])
+def test_in_text_is_isin_on_text(allowed_kind):
+    rng = np.random.default_rng(3)
+    allowed = pd.Series(rng.integers(0, 40, 60))
+    values = pd.Series(rng.integers(-5, 60, 500)).astype(str)
+    if allowed_kind != "int":
+        allowed = allowed.astype(str)
+    if allowed_kind == "category":  # an unused category is not an allowed value
+        allowed = allowed.astype(pd.CategoricalDtype([*allowed.unique(), "55"]))
+    want = values.isin(allowed.astype(str)).to_numpy()
+    assert 0 < want.sum() < len(want)
+    assert np.array_equal(io._in_text(values, allowed), want)
 
 
 def test_empty_table(world_copy):
