@@ -277,6 +277,34 @@ def test_buy_again_by_hand():
     assert x45["product_id"].tolist() == ["b"]
 
 
+@pytest.mark.parametrize("text_orders", [False, True])
+def test_orders_per_pair_is_a_distinct_count_and_a_minimum(text_orders):
+    """The buy-again counts from one sort equal drop_duplicates + groupby, with repeated lines in an order."""
+    rng = np.random.default_rng(11)
+    n = 5_000
+    lines = pd.DataFrame(
+        {
+            "c": rng.integers(0, 60, n),
+            "i": rng.integers(0, 7, n),
+            "order_id": rng.integers(0, 400, n),
+        }
+    )
+    lines["day"] = rng.integers(0, 300, 400)[lines["order_id"]]  # an order has one date
+    if text_orders:
+        lines["order_id"] = "o" + lines["order_id"].astype(str)
+    want = (
+        lines.drop_duplicates(["c", "i", "order_id"])
+        .groupby(["c", "i"])
+        .agg(orders=("order_id", "size"), days=("day", "min"))
+    )
+    assert (want["orders"] > 1).any() and len(lines.drop_duplicates(["c", "i", "order_id"])) < n
+    c, i, orders, days = nbo._orders_per_pair(
+        lines["c"].to_numpy(), lines["i"].to_numpy(), lines["order_id"].to_numpy(), lines["day"].to_numpy(), 7
+    )
+    assert np.array_equal(c, want.index.get_level_values("c")) and np.array_equal(i, want.index.get_level_values("i"))
+    assert np.array_equal(orders, want["orders"].to_numpy(float)) and np.array_equal(days, want["days"].to_numpy(float))
+
+
 def test_rules_rank_by_confidence_lift_or_added_value():
     # a => c: confidence 0.6, lift 1.2 (P(c) = 0.5, added value 0.1); a => d: confidence 0.3, lift 3 (P(d) = 0.1,
     # added value 0.2)
