@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import sparse
 
 from helpers import nbo
 
@@ -43,6 +44,38 @@ def test_basket_matrix_and_unknown_products():
         nbo.basket_matrix(_tx(), products=catalogue)
     with pytest.raises(ValueError, match="no order lines"):
         nbo.basket_matrix(_tx().iloc[:0])
+
+
+@pytest.mark.parametrize("kind", ["text", "category", "number"])
+@pytest.mark.parametrize("level", ["product", "category"])
+def test_basket_matrix_is_the_line_by_line_text_matrix(kind, level):
+    """Items as text from their distinct values give the matrix of every line turned into text (unused
+    categories are not items), for text, categorical and numbered product ids, products or their categories."""
+    rng = np.random.default_rng(5)
+    ids = rng.integers(10, 30, 3_000)
+    tx = pd.DataFrame({"order_id": rng.integers(0, 900, 3_000), "product_id": ids})
+    products = pd.DataFrame({"product_id": np.arange(10, 30), "category": [f"cat{i % 4}" for i in range(20)]})
+    if kind != "number":
+        tx["product_id"] = "p" + tx["product_id"].astype(str)
+        products["product_id"] = "p" + products["product_id"].astype(str)
+    if kind == "category":
+        tx["product_id"] = tx["product_id"].astype(pd.CategoricalDtype(["unused", *pd.unique(tx["product_id"])]))
+    text = tx["product_id"].astype(str)
+    if level == "category":
+        text = text.map(products.set_index(products["product_id"].astype(str))["category"])
+    row_codes, rows = pd.factorize(tx["order_id"].to_numpy(), sort=True)
+    col_codes, cols = pd.factorize(text.to_numpy(), sort=True)
+    want = sparse.csr_matrix((np.ones(len(tx), bool), (row_codes, col_codes)), shape=(len(rows), len(cols)))
+    m, got_rows, got_cols = nbo.basket_matrix(tx, products=products, level=level)
+    assert got_cols.tolist() == list(cols) and got_rows.tolist() == list(rows)
+    assert (m != want.astype(bool)).nnz == 0
+
+
+def test_basket_matrix_refuses_lines_without_an_item():
+    tx = _tx().astype({"product_id": object})
+    tx.loc[2, "product_id"] = None
+    with pytest.raises(ValueError, match="1 order lines have no product_id"):
+        nbo.basket_matrix(tx)
 
 
 def test_rules_by_hand_and_both_algorithms_agree():

@@ -80,20 +80,32 @@ def basket_matrix(
     """
     if tx.empty:
         raise ValueError("no order lines: a basket analysis needs at least one order")
-    items = tx[item].astype(str)
+    values = tx[item]
+    # each distinct item is turned into text once (a categorical's categories, or the distinct values), not every
+    # line: order lines reach tens of millions with a few dozen products
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes, distinct = values.cat.codes.to_numpy(), pd.Index(values.cat.categories)
+    else:
+        codes, distinct = pd.factorize(values)
+        distinct = pd.Index(distinct)
+    if (codes < 0).any():
+        raise ValueError(f"{int((codes < 0).sum())} order lines have no {item}: drop them or fill in the {item}")
+    used = np.bincount(codes, minlength=len(distinct)) > 0  # categories that no line uses are not items
+    text = pd.Index(distinct.astype(str))
     if products is not None:
         catalogue = products.set_index("product_id")
-        unknown = sorted(set(items.unique()) - set(catalogue.index.astype(str)))
+        unknown = sorted(set(text[used]) - set(catalogue.index.astype(str)))
         if unknown:
             raise ValueError(
                 f"product(s) {unknown[:5]} are not in the products table; add them to the catalogue or drop those lines"
             )
         if level == "category":
-            items = items.map(catalogue["category"].astype(str))
+            text = pd.Index(text.map(catalogue["category"].rename(index=str).astype(str)))
     elif level == "category":
         raise ValueError("level='category' needs the products table (for each product's category)")
+    cols = pd.Index(np.sort(pd.unique(text[used].to_numpy(dtype=object))))
+    col_codes = np.asarray(cols.get_indexer(text))[codes]
     row_codes, rows = pd.factorize(tx[by].to_numpy(), sort=True)
-    col_codes, cols = pd.factorize(items.to_numpy(), sort=True)
     m = sparse.csr_matrix((np.ones(len(tx), bool), (row_codes, col_codes)), shape=(len(rows), len(cols)))
     m.sum_duplicates()
     return m.astype(bool), pd.Index(rows, name=by), pd.Index(cols, name=item if level == "product" else "category")
