@@ -338,6 +338,20 @@ def test_orders_per_pair_is_a_distinct_count_and_a_minimum(text_orders):
     assert np.array_equal(orders, want["orders"].to_numpy(float)) and np.array_equal(days, want["days"].to_numpy(float))
 
 
+def test_one_row_each_is_drop_duplicates():
+    rng = np.random.default_rng(2)
+    keys = [rng.integers(0, m, 4_000) for m in (5, 9, 70)]
+    got = nbo._one_row_each(*keys)
+    frame = pd.DataFrame({f"k{j}": k for j, k in enumerate(keys)})
+    want = frame.drop_duplicates()
+    assert len(got) == len(want) < len(frame) and len(np.unique(got)) == len(got)
+    pd.testing.assert_frame_equal(
+        frame.iloc[got].sort_values(list(frame.columns)).reset_index(drop=True),
+        want.sort_values(list(frame.columns)).reset_index(drop=True),
+    )
+    assert len(nbo._one_row_each(np.zeros(0, int), np.zeros(0, int))) == 0
+
+
 def test_rules_rank_by_confidence_lift_or_added_value():
     # a => c: confidence 0.6, lift 1.2 (P(c) = 0.5, added value 0.1); a => d: confidence 0.3, lift 3 (P(d) = 0.1,
     # added value 0.2)

@@ -796,8 +796,7 @@ def _orders_per_pair(
     if len(c) == 0:
         empty = np.zeros(0, np.int64)
         return empty, empty, np.zeros(0), np.zeros(0)
-    if order_id.dtype.kind not in "iu":  # text (or missing) order ids: their codes sort the same lines together
-        order_id = pd.factorize(order_id)[0]
+    order_id = _order_codes(order_id)
     pair = c.astype(np.int64) * n_items + i
     order = np.lexsort((order_id, pair))
     pair, order_id, day = pair[order], order_id[order], day[order]
@@ -808,6 +807,27 @@ def _orders_per_pair(
     days = np.minimum.reduceat(day, starts).astype(float)
     first = pair[starts]
     return first // n_items, first % n_items, orders, days
+
+
+def _order_codes(order_id: np.ndarray) -> np.ndarray:
+    """Order ids as integers that sort equal ids together: numbered ids as they are, others (text) by code."""
+    return order_id if order_id.dtype.kind in "iu" else pd.factorize(order_id)[0]
+
+
+def _one_row_each(*keys: np.ndarray) -> np.ndarray:
+    """Positions of one row of each distinct combination of ``keys`` (integer arrays of one length).
+
+    One sort instead of ``drop_duplicates`` on a table, whose hash tables cost gigabytes at 20 M order lines.
+    """
+    if len(keys[0]) == 0:
+        return np.zeros(0, np.int64)
+    order = np.lexsort(keys[::-1])
+    new = np.zeros(len(order), bool)
+    new[0] = True
+    for k in keys:
+        s = k[order]
+        new[1:] |= s[1:] != s[:-1]
+    return order[new]
 
 
 def segment_popularity_offers(
@@ -851,13 +871,17 @@ def segment_popularity_offers(
     items = pd.Index(sorted(pd.Index(pd.unique(hist["product_id"])).astype(str)))
     seg = segments.dropna().astype(str)
     labels = pd.Index(pd.unique(seg)).sort_values()
-    line_seg = labels.get_indexer(hist["customer_id"].map(seg))  # -1: a customer without a segment
-    orders = pd.DataFrame(
-        {"seg": line_seg, "item": _positions(hist["product_id"], items), "order_id": hist["order_id"].to_numpy()}
-    ).drop_duplicates()
+    # each line's segment through its customer's position (-1, the appended code: a customer without a segment)
+    seg_code = np.append(labels.get_indexer(seg.to_numpy()), -1)
+    line_seg = seg_code[seg.index.get_indexer(hist["customer_id"])]
+    item = _positions(hist["product_id"], items)
+    keep = (line_seg >= 0) & (item >= 0)
+    line_seg, item = line_seg[keep], item[keep]
+    one = _one_row_each(line_seg, item, _order_codes(hist["order_id"].to_numpy()[keep]))  # distinct orders
     table = np.zeros((len(labels) + 1, len(items)))
-    known = orders[orders["seg"] >= 0]
-    np.add.at(table, (known["seg"].to_numpy(), known["item"].to_numpy()), 1.0)
+    table[:-1] = np.bincount(line_seg[one] * len(items) + item[one], minlength=len(labels) * len(items)).reshape(
+        len(labels), len(items)
+    )
     table[-1] = popularity(hist).reindex(items).fillna(0.0).to_numpy()  # last row: every customer together
     table /= np.maximum(table.max(axis=1, keepdims=True), 1.0)
     rows = labels.get_indexer(ids.map(seg))
