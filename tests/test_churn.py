@@ -314,3 +314,24 @@ def test_feature_importance_on_a_sample_agrees_with_every_row():
     pd.testing.assert_series_equal(small, ch.feature_importance(model, x.iloc[:5000], y[:5000], max_rows=None))
     with pytest.raises(ValueError, match="30000 rows but y has 29999"):
         ch.feature_importance(model, x, y[:-1])
+
+
+def test_churn_model_is_fitted_on_every_row_or_on_the_documented_draw():
+    """Below the cap the fit is the plain one (the course world's lesson 02 is unchanged); above it, the model is
+    the plain model fitted on the rows that sampling.sample_positions draws, and it still ranks churners."""
+    from helpers import retraining
+    from helpers.sampling import sample_positions
+
+    rng = np.random.default_rng(4)
+    x = pd.DataFrame({"recency_days": rng.exponential(60, 3_000), "frequency": rng.gamma(2, 1, 3_000)})
+    y = pd.Series(rng.random(3_000) < 1 / (1 + np.exp(-(x["recency_days"] - 60) / 20)), name="churned")
+    whole, n = ch.fit_churn_model(x, y, random_state=3)
+    assert n == len(x)
+    assert np.array_equal(whole.predict_proba(x), ch.churn_model(3).fit(x, y).predict_proba(x))
+    part, n = ch.fit_churn_model(x, y, random_state=3, max_rows=1_000)
+    rows = sample_positions(len(x), 1_000, 3)
+    assert n == 1_000 and len(rows) == 1_000
+    want = ch.churn_model(3).fit(x.iloc[rows], y.iloc[rows])
+    assert np.array_equal(part.predict_proba(x), want.predict_proba(x))
+    assert roc_auc_score(y, part.predict_proba(x)[:, 1]) > 0.8
+    assert ch.FIT_ROWS == retraining.FIT_ROWS  # lessons 02 and 06 fit on the same number of rows
