@@ -122,6 +122,33 @@ def test_paired_difference_agrees_with_scipy_bootstrap(method):
         compare.paired_difference(a, b, method="studentized")
 
 
+@pytest.mark.parametrize("method", ["BCa", "percentile", "basic"])
+def test_many_units_of_few_values_are_resampled_as_counts_with_the_same_interval(monkeypatch, method):
+    """Above MULTINOMIAL_UNITS, hits (differences in {-1, 0, 1}) are resampled as multinomial counts: the same
+    bootstrap distribution, so the same interval up to Monte Carlo error; continuous differences (too many distinct
+    values) keep the unit-by-unit draw exactly; below the threshold nothing changes."""
+    rng = np.random.default_rng(12)
+    a = pd.Series((rng.random(6_000) < 0.55).astype(float))
+    b = pd.Series((rng.random(6_000) < 0.50).astype(float))
+    by_unit = compare.paired_difference(a, b, n_resamples=20_000, method=method)
+    monkeypatch.setattr(compare, "MULTINOMIAL_UNITS", 1_000)
+    by_count = compare.paired_difference(a, b, n_resamples=20_000, method=method)
+    width = by_unit["high"] - by_unit["low"]
+    assert by_count["low"] == pytest.approx(by_unit["low"], abs=0.03 * width)
+    assert by_count["high"] == pytest.approx(by_unit["high"], abs=0.03 * width)
+    d = (a - b).to_numpy()
+    means = compare._resample_means(d, 20_000, np.random.default_rng(0))
+    unit_means = d[np.random.default_rng(0).integers(0, len(d), (2_000, len(d)))].mean(axis=1)
+    assert not np.isin(means[:2_000], unit_means).all()  # drawn as counts, not as the units' draw ...
+    assert means.mean() == pytest.approx(d.mean(), abs=4 * d.std() / np.sqrt(len(d) * 20_000))  # ... unbiased
+    assert means.std() == pytest.approx(d.std() / np.sqrt(len(d)), rel=0.03)  # with the bootstrap's spread
+    x = pd.Series(rng.normal(size=6_000))
+    y = pd.Series(rng.normal(size=6_000))
+    continuous = compare.paired_difference(x, y, n_resamples=500, method=method)
+    monkeypatch.setattr(compare, "MULTINOMIAL_UNITS", 10**9)
+    assert continuous == compare.paired_difference(x, y, n_resamples=500, method=method)
+
+
 def test_paired_difference_is_scale_equivariant_on_discrete_data():
     # 0/1 values: many resamples tie the observed difference exactly; a BCa that lets the last bit decide those
     # ties (as scipy's does) gives a different interval per unit for the same data in other units (x 3, x 0.7).

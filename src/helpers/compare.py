@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["paired_difference", "paired_metric_difference", "difference_table"]
+__all__ = ["paired_difference", "paired_metric_difference", "difference_table", "MULTINOMIAL_UNITS"]
 
 
 def paired_difference(
@@ -48,7 +48,9 @@ def paired_difference(
     per-unit differences and taking their mean, so that is what is computed, and the BCa acceleration comes from
     the jackknife of a mean, which has a closed form. Time and memory grow as units x resamples (in chunks of
     at most a few million values): scipy's generic BCa would build a units x units jackknife (9.5 GB for 17,000
-    customers).
+    customers). Above :data:`MULTINOMIAL_UNITS` units, differences with few distinct values (hits, profits in
+    steps) are resampled as multinomial counts of those values: the same bootstrap, in time that does not grow
+    with the units.
 
     Examples
     --------
@@ -95,16 +97,38 @@ def paired_difference(
     }
 
 
+MULTINOMIAL_UNITS = 100_000
+"""Above this many units, :func:`paired_difference` draws each resample as the counts of the differences' distinct
+values (when there are at most 4,096 of them): the same bootstrap distribution, drawn in a fraction of the time.
+The course world (20 k customers) stays below it, so its intervals are drawn unit by unit as before."""
+_MULTINOMIAL_VALUES = 4096
+
+
+def _resample_means(d: np.ndarray, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """The means of ``n_resamples`` bootstrap resamples of ``d``."""
+    n = len(d)
+    values, inverse = np.unique(d, return_inverse=True) if n > MULTINOMIAL_UNITS else (d, None)
+    if inverse is not None and len(values) <= _MULTINOMIAL_VALUES:
+        # the same bootstrap, drawn as how often each distinct value is resampled (multinomial counts) instead of
+        # n indices per resample: hits and profits take a few values, and a million units x 2,000 resamples of
+        # indices took 13 s per pair
+        counts = rng.multinomial(n, np.bincount(inverse, minlength=len(values)) / n, size=n_resamples)
+        means = counts @ values / n
+    else:
+        means = np.empty(n_resamples)
+        chunk = max(1, 4_000_000 // n)  # resamples drawn at once: a few million indices
+        for start in range(0, n_resamples, chunk):
+            k = min(chunk, n_resamples - start)
+            means[start : start + k] = d[rng.integers(0, n, (k, n))].mean(axis=1)
+    return means
+
+
 def _mean_interval(
     d: np.ndarray, level: float, n_resamples: int, rng: np.random.Generator, method: str
 ) -> tuple[float, float]:
     """Bootstrap interval for the mean of ``d`` (Efron and Tibshirani 1993, ch. 13-14 for BCa)."""
     n = len(d)
-    means = np.empty(n_resamples)
-    chunk = max(1, 4_000_000 // n)  # resamples drawn at once: a few million indices
-    for start in range(0, n_resamples, chunk):
-        k = min(chunk, n_resamples - start)
-        means[start : start + k] = d[rng.integers(0, n, (k, n))].mean(axis=1)
+    means = _resample_means(d, n_resamples, rng)
     alpha = (1 - level) / 2
     theta = d.mean()
     if method == "basic":
