@@ -80,14 +80,9 @@ def basket_matrix(
     """
     if tx.empty:
         raise ValueError("no order lines: a basket analysis needs at least one order")
-    values = tx[item]
-    # each distinct item is turned into text once (a categorical's categories, or the distinct values), not every
-    # line: order lines reach tens of millions with a few dozen products
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        codes, distinct = values.cat.codes.to_numpy(), pd.Index(values.cat.categories)
-    else:
-        codes, distinct = pd.factorize(values)
-        distinct = pd.Index(distinct)
+    # each distinct item is turned into text once, not every line: order lines reach tens of millions with a few
+    # dozen products
+    codes, distinct = _codes(tx[item])
     if (codes < 0).any():
         raise ValueError(f"{int((codes < 0).sum())} order lines have no {item}: drop them or fill in the {item}")
     used = np.bincount(codes, minlength=len(distinct)) > 0  # categories that no line uses are not items
@@ -591,12 +586,21 @@ def _positions(values: pd.Series, items: pd.Index) -> np.ndarray:
     Each distinct value is turned into text once (a categorical's categories, or the values' distinct ones), not
     every line: order lines reach tens of millions with a few dozen products.
     """
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        codes, distinct = values.cat.codes.to_numpy(), values.cat.categories
-    else:
-        codes, distinct = pd.factorize(values)
+    codes, distinct = _codes(values)
     # code -1 (a missing value) takes the appended -1
-    return np.append(items.get_indexer(pd.Index(distinct).astype(str)), -1)[codes]
+    return np.append(items.get_indexer(distinct.astype(str)), -1)[codes]
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Each value's code among the distinct values (-1: missing), and those values.
+
+    A categorical's own codes and categories, or a factorization: each distinct value, not each line, is then
+    turned into text.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy(), pd.Index(values.cat.categories)
+    codes, distinct = pd.factorize(values)
+    return codes, pd.Index(distinct)
 
 
 def _top_k(scores, customers: pd.Index, items: pd.Index, blocked, k: int, text: np.ndarray, chunk: int) -> pd.DataFrame:
@@ -796,16 +800,13 @@ def _orders_per_pair(
     if len(c) == 0:
         empty = np.zeros(0, np.int64)
         return empty, empty, np.zeros(0), np.zeros(0)
-    order_id = _order_codes(order_id)
     pair = c.astype(np.int64) * n_items + i
-    order = np.lexsort((order_id, pair))
-    pair, order_id, day = pair[order], order_id[order], day[order]
-    del order
-    starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
-    new_order = np.r_[True, (pair[1:] != pair[:-1]) | (order_id[1:] != order_id[:-1])]
-    orders = np.add.reduceat(new_order.astype(np.int64), starts).astype(float)
-    days = np.minimum.reduceat(day, starts).astype(float)
-    first = pair[starts]
+    one = _one_row_each(pair, _order_codes(order_id))  # the first line of each (pair, order), sorted by pair
+    p = pair[one]
+    starts = np.flatnonzero(np.r_[True, p[1:] != p[:-1]])
+    orders = np.diff(np.r_[starts, len(p)]).astype(float)
+    days = np.minimum.reduceat(day[one], starts).astype(float)
+    first = p[starts]
     return first // n_items, first % n_items, orders, days
 
 
