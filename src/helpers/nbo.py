@@ -905,8 +905,10 @@ def _offers_bought(offers: pd.DataFrame, future: pd.DataFrame) -> tuple[np.ndarr
     An offer to a customer who bought nothing has position -1 and is never bought.
     """
     who_future, buyers = pd.factorize(future["customer_id"], sort=True)
-    names = pd.Index(pd.Index(pd.unique(future["product_id"])).astype(str).unique())
-    code_future = _positions(future["product_id"], names)
+    codes, distinct = _codes(future["product_id"])  # the lines' distinct products, found once
+    text = distinct.astype(str)
+    names = pd.Index(text.unique())
+    code_future = np.append(names.get_indexer(text), -1)[codes]
     named = code_future >= 0  # a line without a product id buys nothing that can be offered
     bought = pd.unique(who_future[named].astype(np.int64) * len(names) + code_future[named])
     who = pd.Index(buyers).get_indexer(offers["customer_id"])
