@@ -132,5 +132,11 @@ def test_send_log_features_by_hand():
     pd.testing.assert_frame_equal(as_text, f)  # ids that are not small integers take the factorised path
     sliced = forecasting.send_log_features(events, orders, tau_days=10.0, silent_days=90.0, chunk_rows=1)
     pd.testing.assert_frame_equal(sliced, f)  # one slice of customers at a time gives the same numbers
+    # seconds kept as 32-bit offsets when the history spans less than 68 years, 64-bit beyond: the same numbers
+    # with an order of customer 2 a century earlier (still long before the 90 days of silence)
+    century = pd.concat([orders, pd.DataFrame({"customer_id": [2], "order_date": [t - 100 * 365 * day]})])
+    pd.testing.assert_frame_equal(
+        forecasting.send_log_features(events, century, tau_days=10.0, silent_days=90.0), f, check_exact=False
+    )
     with pytest.raises(kpis.KPIError, match="no email_sent"):
         forecasting.send_log_features(events[events["event_type"] == "site_visit"])

@@ -68,37 +68,54 @@ def send_log_features(
         if col not in events:
             raise KPIError(f"events: missing column {col!r}, needed for send-log features")
     # numpy arrays and int64 keys (customer code << 32 | second) rather than frames: a million customers'
-    # send log is tens of millions of rows
+    # send log is tens of millions of rows. Each array is built and narrowed in turn (32-bit customer codes and
+    # seconds since the first send or activity, when they fit), so that at 10^8 events the temporaries stay
+    # near a gigabyte
     typ = events["event_type"]
     is_send = typ.isin(["email_sent", "push_sent", "sms_sent"]).to_numpy()
     if not is_send.any():
         raise KPIError("events: no email_sent, push_sent or sms_sent rows, so there is no send log")
+    camp_col = events["campaign_id"]
+    if isinstance(camp_col.dtype, pd.CategoricalDtype):  # the course's loader: codes, no strings per row
+        camp, names = camp_col.cat.codes.to_numpy()[is_send], camp_col.cat.categories.astype(str)
+        if (camp < 0).any():
+            raise KPIError("events: some email_sent/push_sent rows have no campaign_id; fill it from the send log")
+    else:
+        camp, names = pd.factorize(camp_col.to_numpy()[is_send].astype(str))
     is_visit = (typ == "site_visit").to_numpy()
     cust = events["customer_id"].to_numpy()
     ts = events["timestamp"].to_numpy()
-    s_sec, a_sec = unix_seconds(ts[is_send]), unix_seconds(ts[is_visit])
+    o_cust = orders["customer_id"].to_numpy() if orders is not None else cust[:0]
+    o_sec = unix_seconds(orders["order_date"]) if orders is not None else np.zeros(0, np.int64)
+    s_sec, v_sec = unix_seconds(ts[is_send]), unix_seconds(ts[is_visit])
     del ts
-    a_cust = cust[is_visit]
-    if orders is not None:
-        a_cust = np.concatenate([a_cust, orders["customer_id"].to_numpy()])
-        a_sec = np.concatenate([a_sec, unix_seconds(orders["order_date"])])
-    s_code = cust[is_send]
-    del is_visit
+    seen = [a for a in (s_sec, v_sec, o_sec) if len(a)]
+    t0 = min(int(a.min()) for a in seen)
+    narrow_sec = max(int(a.max()) for a in seen) - t0 < 2**31
+
+    def seconds(values: np.ndarray) -> np.ndarray:
+        off = values - t0
+        return off.astype(np.int32) if narrow_sec else off
+
+    s_sec = seconds(s_sec)
+    a_sec = np.concatenate([seconds(v_sec), seconds(o_sec)])
+    del v_sec, o_sec
     small_ints = (
         np.issubdtype(cust.dtype, np.integer)
         and len(cust)
         and cust.min() >= 0
         and cust.max() < 2**31
-        and (not len(a_cust) or a_cust.max() < 2**31)
+        and (not len(o_cust) or (o_cust.min() >= 0 and o_cust.max() < 2**31))
     )
     if small_ints:  # ids fit in the key as they are
-        s_code, a_code = s_code.astype(np.int64), a_cust.astype(np.int64)
+        s_code = cust[is_send].astype(np.int32)
+        a_code = np.concatenate([cust[is_visit].astype(np.int32), o_cust.astype(np.int32)])
     else:
-        codes, _ = pd.factorize(np.concatenate([s_code, a_cust]))
-        s_code, a_code = codes[: len(s_code)].astype(np.int64), codes[len(s_code) :].astype(np.int64)
+        codes, _ = pd.factorize(np.concatenate([cust[is_send], cust[is_visit], o_cust]))
+        n_send = int(is_send.sum())
+        s_code, a_code = codes[:n_send].astype(np.int64), codes[n_send:].astype(np.int64)
         del codes
-    del a_cust
-    t0 = min(s_sec.min(), a_sec.min()) if len(a_sec) else s_sec.min()
+    del is_send, is_visit, cust, o_cust
     # every quantity is per customer, so customers are processed in slices (by id modulo n_slices) to keep
     # the sort keys and intermediate arrays of a million customers' send log small
     fatigue, silent = np.empty(len(s_sec)), np.empty(len(s_sec), bool)
@@ -107,16 +124,14 @@ def send_log_features(
         sm = np.flatnonzero(s_code % n_slices == k) if n_slices > 1 else slice(None)
         am = (a_code % n_slices == k) if n_slices > 1 else slice(None)
         fatigue[sm], silent[sm] = _send_log_slice(
-            s_code[sm], s_sec[sm] - t0, a_code[am], a_sec[am] - t0, tau_days, silent_days
+            s_code[sm].astype(np.int64),
+            s_sec[sm].astype(np.int64),
+            a_code[am].astype(np.int64),
+            a_sec[am].astype(np.int64),
+            tau_days,
+            silent_days,
         )
     del a_code, a_sec
-    camp_col = events["campaign_id"]
-    if isinstance(camp_col.dtype, pd.CategoricalDtype):  # the course's loader: codes, no strings per row
-        camp, names = camp_col.cat.codes.to_numpy()[is_send], camp_col.cat.categories.astype(str)
-        if (camp < 0).any():
-            raise KPIError("events: some email_sent/push_sent rows have no campaign_id; fill it from the send log")
-    else:
-        camp, names = pd.factorize(camp_col.to_numpy()[is_send].astype(str))
     n = np.bincount(camp, minlength=len(names))
     out = pd.DataFrame(
         {
