@@ -136,24 +136,32 @@ def _feature_table(world, as_of, shrink: float) -> tuple[pd.DataFrame, pd.Series
         ev = None
     last_seen = [tx["order_date"].max()] + ([ev["timestamp"].max()] if ev is not None else [])
     as_of = pd.Timestamp(as_of) if as_of is not None else (max(last_seen).normalize() + pd.Timedelta(days=1))
-    if tx["order_date"].max() >= as_of:  # filter only when needed: a copy of a big table is costly
-        tx = tx[tx["order_date"] < as_of]
+    # the orders before as_of are taken column by column, each when it is needed: a filtered copy of a table of
+    # 10^7 order lines would hold every column at once (about 1 GiB at a million customers)
+    before = (tx["order_date"] < as_of).to_numpy() if tx["order_date"].max() >= as_of else None
+
+    def lines(column: str) -> pd.Series:
+        return tx[column] if before is None else tx[column][before]
+
     # events are not copied: at a million customers they are 10^8 rows (GBs); _event_stats skips the later
     # ones chunk by chunk
     ev_until = as_of if ev is not None and ev["timestamp"].max() >= as_of else None
     ev_first = [ev["timestamp"].min()] if ev is not None and ev["timestamp"].min() < as_of else []
-    first_day = min([tx["order_date"].min()] + ev_first)
+    order_dates = lines("order_date")
+    first_day = min([order_dates.min()] + ev_first)
     start = cust["signup_date"].clip(lower=first_day.normalize())
     tenure_days = (as_of - start).dt.days.clip(lower=1)
     tenure_months = tenure_days / DAYS_PER_MONTH
 
     # per-customer sums by position (bincount), not by groupby: this is the step that meets 100M-row tables
-    pos = _positions(cust.index, tx["customer_id"].to_numpy(), "transactions")
-    value = tx["quantity"].to_numpy(float) * tx["unit_price"].to_numpy(float)
-    first_line = ~tx["order_id"].duplicated().to_numpy()  # one line per order counts the order
+    pos = _positions(cust.index, lines("customer_id").to_numpy(), "transactions")
+    last_order = _last_time(pos, order_dates, n, cust.index)
+    del order_dates
+    value = lines("quantity").to_numpy(float) * lines("unit_price").to_numpy(float)
+    first_line = ~lines("order_id").duplicated().to_numpy()  # one line per order counts the order
     n_orders = pd.Series(np.bincount(pos[first_line], minlength=n).astype(float), index=cust.index)
+    del first_line
     monetary = pd.Series(np.bincount(pos, weights=value, minlength=n), index=cust.index)
-    last_order = _last_time(pos, tx["order_date"], n, cust.index)
 
     last_active = last_order
     if ev is not None:
@@ -180,7 +188,7 @@ def _feature_table(world, as_of, shrink: float) -> tuple[pd.DataFrame, pd.Series
     cats = sorted(products.unique()) if products is not None else []
     if products is not None:  # the spend mix needs to know what each line bought
         cat_of_product = pd.Index(cats).get_indexer(products.to_numpy())
-        cat = cat_of_product[products.index.get_indexer(tx["product_id"].astype(products.index.dtype))]
+        cat = cat_of_product[products.index.get_indexer(lines("product_id").astype(products.index.dtype))]
         spend = np.bincount(pos * len(cats) + cat, weights=value, minlength=n * len(cats)).reshape(n, len(cats))
         total = spend.sum(axis=1)
         pop = spend.sum(axis=0) / max(spend.sum(), 1e-300)
