@@ -563,9 +563,10 @@ def _bought(lines: pd.DataFrame, customers: pd.Index, items: pd.Index, since=Non
     """
     if since is not None:
         lines = lines[lines["order_date"] >= since]
-    pos_c, pos_i = customers.get_indexer(lines["customer_id"]), _positions(lines["product_id"], items)
-    ok = (pos_c >= 0) & (pos_i >= 0)
-    return sparse.csr_matrix((np.ones(ok.sum(), bool), (pos_c[ok], pos_i[ok])), shape=(len(customers), len(items)))
+    pos_c = _small(customers.get_indexer(lines["customer_id"]))
+    pos_i = _small(_positions(lines["product_id"], items))
+    pos_c, pos_i = _kept((pos_c >= 0) & (pos_i >= 0), pos_c, pos_i)
+    return sparse.csr_matrix((np.ones(len(pos_c), bool), (pos_c, pos_i)), shape=(len(customers), len(items)))
 
 
 def _fill_scores(fill: pd.Series | None, items: pd.Index) -> np.ndarray:
