@@ -160,6 +160,21 @@ def test_simulation_bad_input():
         )
     with pytest.raises(wf.WorkflowError, match="a probability"):
         wf.Response.assumed(reminder=1.5)
+    no_order = tx.astype({"order_id": float})
+    no_order.loc[2, "order_id"] = np.nan
+    with pytest.raises(wf.WorkflowError, match=r"lines without an order_id \(e.g. row 2\)"):
+        wf.simulate(wf.cart_recovery(), events, no_order, customers, wf.Response.assumed())
+
+
+def test_an_order_of_several_lines_is_one_order_worth_their_sum():
+    """Customer 5's order of 100 split into lines of 60 and 40 (listed apart): the same mean order value of 200."""
+    events, tx, customers = _history()
+    split = pd.concat([tx.iloc[[2]].assign(unit_price=60.0), tx.iloc[[0, 1, 3]], tx.iloc[[2]].assign(unit_price=40.0)])
+    sure = wf.Response(cart={"reminder": 0.0, "discount": 0.999999999})
+    for lines in (tx, split):
+        sim_ = wf.Simulator(wf.cart_recovery(discount=0.1), events, lines, customers, sure)
+        assert dict(zip(sim_.base["cust"], sim_.value, strict=True))[5] == pytest.approx(200.0)
+        assert sim_.organic.tolist() == [True, True, False, False, False]  # 1 and 2 bought within the window
 
 
 def test_planted_cart_response_matches_the_truth(course_world):
