@@ -42,7 +42,7 @@ def send_log_features(
     orders: pd.DataFrame | None = None,
     tau_days: float = 10.0,
     silent_days: float = 90.0,
-    chunk_rows: int = 5_000_000,
+    chunk_rows: int = 2_000_000,
 ) -> pd.DataFrame:
     """Per campaign, from the send log: the recipients' mean message fatigue and share of silent recipients.
 
@@ -61,7 +61,7 @@ def send_log_features(
         Decay time of message fatigue, in days.
     silent_days : float, default 90.0
         A recipient with no visit or order in this many days before the send is silent.
-    chunk_rows : int, default 5000000
+    chunk_rows : int, default 2000000
         Rows of the send log processed at a time (bounds memory).
     """
     for col in ("customer_id", "timestamp", "event_type", "campaign_id"):
@@ -72,7 +72,7 @@ def send_log_features(
     # seconds since the first send or activity, when they fit), so that at 10^8 events the temporaries stay
     # near a gigabyte
     typ = events["event_type"]
-    is_send = typ.isin(["email_sent", "push_sent", "sms_sent"]).to_numpy()
+    is_send = _of_type(typ, ["email_sent", "push_sent", "sms_sent"])
     if not is_send.any():
         raise KPIError("events: no email_sent, push_sent or sms_sent rows, so there is no send log")
     camp_col = events["campaign_id"]
@@ -82,16 +82,16 @@ def send_log_features(
             raise KPIError("events: some email_sent/push_sent rows have no campaign_id; fill it from the send log")
     else:
         camp, names = pd.factorize(camp_col.to_numpy()[is_send].astype(str))
-    is_visit = (typ == "site_visit").to_numpy()
+    is_visit = _of_type(typ, ["site_visit"])
     cust = events["customer_id"].to_numpy()
     ts = events["timestamp"].to_numpy()
     o_cust = orders["customer_id"].to_numpy() if orders is not None else cust[:0]
     o_sec = unix_seconds(orders["order_date"]) if orders is not None else np.zeros(0, np.int64)
     s_sec, v_sec = unix_seconds(ts[is_send]), unix_seconds(ts[is_visit])
     del ts
-    seen = [a for a in (s_sec, v_sec, o_sec) if len(a)]
-    t0 = min(int(a.min()) for a in seen)
-    narrow_sec = max(int(a.max()) for a in seen) - t0 < 2**31
+    bounds = [(int(a.min()), int(a.max())) for a in (s_sec, v_sec, o_sec) if len(a)]
+    t0 = min(low for low, _ in bounds)
+    narrow_sec = max(high for _, high in bounds) - t0 < 2**31
 
     def seconds(values: np.ndarray) -> np.ndarray:
         off = values - t0
@@ -120,9 +120,10 @@ def send_log_features(
     # the sort keys and intermediate arrays of a million customers' send log small
     fatigue, silent = np.empty(len(s_sec)), np.empty(len(s_sec), bool)
     n_slices = max(1, int(np.ceil(len(s_sec) / chunk_rows)))
+    s_slice, a_slice = (_slice_of(s_code, n_slices), _slice_of(a_code, n_slices)) if n_slices > 1 else (None, None)
     for k in range(n_slices):
-        sm = np.flatnonzero(s_code % n_slices == k) if n_slices > 1 else slice(None)
-        am = (a_code % n_slices == k) if n_slices > 1 else slice(None)
+        sm = np.flatnonzero(s_slice == k) if s_slice is not None else slice(None)
+        am = np.flatnonzero(a_slice == k) if a_slice is not None else slice(None)
         fatigue[sm], silent[sm] = _send_log_slice(
             s_code[sm].astype(np.int64),
             s_sec[sm].astype(np.int64),
@@ -141,6 +142,23 @@ def send_log_features(
         index=pd.Index(names, name="campaign_id"),
     )
     return out[n > 0].sort_index()  # campaigns with sends only (a category may have none)
+
+
+def _slice_of(code: np.ndarray, n_slices: int) -> np.ndarray:
+    """Each row's slice of customers, ``code % n_slices``, in the smallest integer type that holds it."""
+    return (code % n_slices).astype(np.min_scalar_type(n_slices))
+
+
+def _of_type(types: pd.Series, names: list[str]) -> np.ndarray:
+    """Rows whose type is one of ``names``; through a categorical's codes when it has them (no per-row text)."""
+    if isinstance(types.dtype, pd.CategoricalDtype):
+        wanted = [i for i, c in enumerate(types.cat.categories) if c in names]
+        codes = types.cat.codes.to_numpy()
+        out = np.zeros(len(codes), bool)
+        for i in wanted:
+            out |= codes == i
+        return out
+    return types.isin(names).to_numpy()
 
 
 def _send_log_slice(

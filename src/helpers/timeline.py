@@ -40,7 +40,7 @@ def unix_seconds(ts) -> np.ndarray:
     ts = np.asarray(ts)
     if not np.issubdtype(ts.dtype, np.datetime64):
         ts = pd.to_datetime(ts).to_numpy()
-    return ts.astype("datetime64[s]").astype(np.int64)
+    return ts.astype("datetime64[s]").view(np.int64)  # one copy (the seconds' own), then read as integers
 
 
 def _dates(dates) -> pd.Series:
