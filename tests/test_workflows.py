@@ -197,6 +197,17 @@ def test_uplift_interval_covers_the_planted_uplift(course_world, flow):
     assert s.true_uplift > 0
 
 
+def test_the_oracle_walks_entries_a_slice_at_a_time_with_the_same_numbers(course_world, monkeypatch):
+    w = course_world
+    flow, response = wf.cross_sell(), wf.Response.planted(w.truth)
+    whole = wf.Simulator(flow, w.events, w.transactions, w.customers, response)
+    monkeypatch.setattr(wf, "ORACLE_ENTRIES", 997)
+    sliced = wf.Simulator(flow, w.events, w.transactions, w.customers, response)
+    assert len(whole) > 10 * 997
+    np.testing.assert_array_equal(sliced._gain, whole._gain)
+    assert sliced.true_uplift == whole.true_uplift
+
+
 def test_coverage_is_each_replays_uplift_by_customer(course_world):
     # coverage counts conversions per customer from arrays; each replay's table through uplift_by_customer agrees
     w = course_world
