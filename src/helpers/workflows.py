@@ -790,27 +790,29 @@ class Simulator:
         organic = nxt_sec <= t0 + goal_sec
         self.organic = organic
         self.organic_value = np.where(organic, orders["value"].to_numpy()[pos], 0.0)
-        mean_value = orders.groupby("customer_id")["value"].mean()
-        self.value = mean_value.reindex(cust).fillna(orders["value"].mean()).to_numpy()
-        un = events.loc[events["event_type"] == "unsubscribe", ["customer_id", "timestamp"]]
-        first_unsub = pd.Series(_days(un["timestamp"]), index=un["customer_id"].to_numpy()).groupby(level=0).min()
-        if customers is not None and "email_consent" in customers:
-            consent = (
-                customers.set_index("customer_id")["email_consent"].reindex(cust).fillna(False).astype(bool).to_numpy()
-            )
-        else:
-            consent = np.ones(n, bool)
-        self.base = dict(
-            t=t0 / _DAY,
-            end=(t0 + goal_sec) / _DAY,
-            organic_t=np.where(organic, nxt_sec / _DAY, np.inf),
-            unsub_t=first_unsub.reindex(cust).fillna(np.inf).to_numpy(),
-            consent=consent,
-            cust=cust,
-        )
         self.t0 = t0
         self._group_labels = pd.Series(np.array(["target", "control"], dtype=object)).array
-        self._index_entries()
+        self._index_entries(cust)
+        # what belongs to the customer (mean order value, consent, first unsubscribe) is kept once per customer
+        known = self.customers_unique
+        mean_value = orders.groupby("customer_id")["value"].mean()
+        by_customer = dict(value=mean_value.reindex(known).fillna(orders["value"].mean()).to_numpy())
+        un = events.loc[events["event_type"] == "unsubscribe", ["customer_id", "timestamp"]]
+        first_unsub = pd.Series(_days(un["timestamp"]), index=un["customer_id"].to_numpy()).groupby(level=0).min()
+        by_customer["unsub_t"] = first_unsub.reindex(known).fillna(np.inf).to_numpy()
+        if customers is not None and "email_consent" in customers:
+            consent = customers.set_index("customer_id")["email_consent"]
+            by_customer["consent"] = consent.reindex(known).fillna(False).astype(bool).to_numpy()
+        else:
+            by_customer["consent"] = np.ones(len(known), bool)
+        self.base = _Entries(
+            t0=t0,
+            goal_sec=goal_sec,
+            organic_t=np.where(organic, nxt_sec / _DAY, np.inf),
+            cust=cust,
+            code=self.customer_code,
+            by_customer=by_customer,
+        )
         del orders, ocust, osec, okey, trig, after, pos, has, nxt_sec, mean_value
         # the oracle: expected conversion of every entry if it were treated, minus what happened anyway; entries
         # are independent, so they walk ORACLE_ENTRIES at a time (the same numbers; a walk's arrays for 10^7
@@ -824,13 +826,17 @@ class Simulator:
         self._gain = p_treat - organic
         self.true_uplift = float(np.mean(self._gain))
 
-    def _index_entries(self) -> None:
+    @property
+    def value(self) -> np.ndarray:
+        """Each entry's customer's mean order value (what a persuaded purchase is worth)."""
+        return self.base["value"]
+
+    def _index_entries(self, cust: np.ndarray) -> None:
         """The customers and each entry's customer code; the columns every replay's table shares.
 
         Made once, not once per replay, over the entries' own arrays (customer ids and trigger seconds as they
         are, without a copy): at 10^7 entries each copy is 80 MB.
         """
-        cust = self.base["cust"]
         self._customer_column = pd.Series(cust, copy=False).array
         self._trigger_column = pd.Series(self.t0.view("datetime64[s]"), copy=False).array
         self.customers_unique, code = np.unique(cust, return_inverse=True)
@@ -859,10 +865,10 @@ class Simulator:
             return self
         rows = np.isin(self.customer_code, keep)
         out = copy.copy(self)
-        out.base = {name: values[rows] for name, values in self.base.items()}
         out.t0, out.organic, out.organic_value = self.t0[rows], self.organic[rows], self.organic_value[rows]
-        out.value, out._gain = self.value[rows], self._gain[rows]
-        out._index_entries()
+        out._gain = self._gain[rows]
+        out._index_entries(self.base.cust[rows])  # the kept customers, in the same (sorted) order as keep
+        out.base = self.base.subset(rows, keep, out.customer_code)
         out.true_uplift = float(np.mean(out._gain))
         return out
 
@@ -951,12 +957,13 @@ class Simulator:
         # per replay only who converted matters: counted per customer with bincount, as uplift_by_customer would
         # from the replay's table (entries are sorted by customer, so the sums run in the same order)
         code, entries = self.customer_code, np.bincount(self.customer_code).astype(float)
+        end = self.base["end"]
         rows = []
         for r in range(n_runs):
             control, tgt, res, _ = self._draw(seed + r, control_share)
             purchase_t = self.base["organic_t"].copy()
             purchase_t[tgt] = res["purchase_t"]
-            y = np.bincount(code, weights=(purchase_t <= self.base["end"]).astype(float), minlength=len(entries))
+            y = np.bincount(code, weights=(purchase_t <= end).astype(float), minlength=len(entries))
             held = np.zeros(len(entries), bool)
             held[code] = control
             u = clustered_uplift(y[~held], entries[~held], y[held], entries[held], level=level)
@@ -972,14 +979,52 @@ class Simulator:
         return pd.DataFrame(rows)
 
 
+class _Entries:
+    """What the walk reads of each entry, stored compactly; ``entries[name]`` or ``entries.take(name, rows)``.
+
+    ``t`` and ``end`` (days since 1970 of the trigger and of the goal window's end) are computed from the trigger
+    second when read, by the same expression as once stored; ``value``, ``unsub_t`` and ``consent`` are kept per
+    customer and read through each entry's customer code. At 10^7 entries each column stored per entry costs
+    80 MB.
+    """
+
+    def __init__(self, t0, goal_sec: int, organic_t, cust, code, by_customer: dict[str, np.ndarray]) -> None:
+        self.t0, self.goal_sec, self.organic_t, self.cust, self.code = t0, goal_sec, organic_t, cust, code
+        self.by_customer = by_customer
+
+    def take(self, name: str, rows=slice(None)) -> np.ndarray:
+        """The column ``name`` at ``rows`` (positions, a mask or a slice)."""
+        if name == "t":
+            return self.t0[rows] / _DAY
+        if name == "end":
+            return (self.t0[rows] + self.goal_sec) / _DAY
+        if name in self.by_customer:
+            return self.by_customer[name][self.code[rows]]
+        return getattr(self, name)[rows]
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.take(name)
+
+    def subset(self, rows, customers, code) -> _Entries:
+        """The entries at ``rows``, whose customers are ``customers`` (positions) coded anew as ``code``."""
+        return _Entries(
+            self.t0[rows],
+            self.goal_sec,
+            self.organic_t[rows],
+            self.cust[rows],
+            code,
+            {name: values[customers] for name, values in self.by_customer.items()},
+        )
+
+
 def _walk(
-    wf: Workflow, base: dict, idx: np.ndarray, response: Response, rng: np.random.Generator | None, lag_hours: float
+    wf: Workflow, base: _Entries, idx: np.ndarray, response: Response, rng: np.random.Generator | None, lag_hours: float
 ):
     """Walk entries ``idx`` through the steps. ``rng=None``: expected conversion probabilities (the oracle)."""
     m = len(idx)
-    tau = base["t"][idx].copy()
-    end = base["end"][idx]
-    purchase = base["organic_t"][idx].copy()
+    tau = base.take("t", idx)
+    end = base.take("end", idx)
+    purchase = base.take("organic_t", idx)
     survive = np.ones(m)
     persuaded = np.zeros(m, bool)
     disc_t, disc = np.full(m, np.inf), np.zeros(m)
@@ -988,7 +1033,7 @@ def _walk(
     rows = []
 
     def email_ok(loc: np.ndarray) -> np.ndarray:  # consented and not unsubscribed at the entry's clock
-        return base["consent"][idx[loc]] & (base["unsub_t"][idx[loc]] > tau[loc])
+        return base.take("consent", idx[loc]) & (base.take("unsub_t", idx[loc]) > tau[loc])
 
     for sid in wf.order:
         loc = np.concatenate(at.pop(sid, [np.empty(0, np.int64)]))
@@ -1011,7 +1056,7 @@ def _walk(
                 if c == "purchased":
                     val |= purchase[loc] <= tau[loc]
                 elif c == "unsubscribed":
-                    val |= base["unsub_t"][idx[loc]] <= tau[loc]
+                    val |= base.take("unsub_t", idx[loc]) <= tau[loc]
                 else:  # email_consent
                     val |= email_ok(loc)
             at.setdefault(st["yes"], []).append(loc[val])
@@ -1024,7 +1069,7 @@ def _walk(
             row["sent"], row["undeliverable"] = len(live), int((~ok).sum())
             messages[live] += 1
             cost[live] += MESSAGE_COST[st["channel"]]
-            q = response.prob(st["offer"], st["channel"], base["cust"][idx[live]], tau[live])
+            q = response.prob(st["offer"], st["channel"], base.take("cust", idx[live]), tau[live])
             if st["offer"] == "discount":
                 first = disc_t[live] == np.inf
                 disc_t[live[first]], disc[live[first]] = tau[live[first]], st["discount"]
@@ -1043,7 +1088,7 @@ def _walk(
         rows.append(row)
     steps = pd.DataFrame(rows).set_index("step")
     if rng is None:
-        organic = base["organic_t"][idx] <= end
+        organic = base.take("organic_t", idx) <= end
         return np.where(organic, 1.0, 1.0 - survive), steps
     return dict(
         purchase_t=purchase, persuaded=persuaded, discount_t=disc_t, discount=disc, messages=messages, message_cost=cost
