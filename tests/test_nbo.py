@@ -163,6 +163,10 @@ def test_offers_follow_rules_suppress_recent_purchases_and_explain():
     # y bought b (Jan 15) and c (Mar 20, suppressed): b => a is the justification of the first offer
     assert y.loc[1, "product_id"] == "a" and y.loc[1, "rule"].startswith("b => a (confidence 0.50")
     assert "c" not in set(y["product_id"])
+    # each justification's text is held once (a categorical), whichever chunk of customers its offer came from
+    chunked = nbo.next_best_offers(_tx(), rules, "2025-04-01", k=2, suppress_days=45, fill=pop, chunk=1)
+    assert isinstance(chunked["rule"].dtype, pd.CategoricalDtype)
+    pd.testing.assert_frame_equal(chunked, offers)
 
 
 def test_hit_rate_by_hand():

@@ -610,7 +610,7 @@ def _top_k(scores, customers: pd.Index, items: pd.Index, blocked, k: int, text: 
     ``blocked(start, stop)`` gives the dense bool mask of items that must not be offered to those customers.
     """
     # each justification's text once, as a categorical: a text per offer cost 200 MB per list at 1 M customers
-    reasons, reason_code = pd.factorize(pd.Index(text))[::-1]
+    reason_code, reasons = pd.factorize(pd.Index(text))
     frames = []
     for start in range(0, len(customers), chunk):
         stop = min(start + chunk, len(customers))
