@@ -163,6 +163,9 @@ def test_offers_follow_rules_suppress_recent_purchases_and_explain():
     # y bought b (Jan 15) and c (Mar 20, suppressed): b => a is the justification of the first offer
     assert y.loc[1, "product_id"] == "a" and y.loc[1, "rule"].startswith("b => a (confidence 0.50")
     assert "c" not in set(y["product_id"])
+    # no rules at all (a support threshold above every pair): popular products fill every list
+    none = nbo.next_best_offers(_tx(), rules.iloc[:0], "2025-04-01", k=2, suppress_days=45, fill=pop)
+    assert set(none["rule"]) == {"popular"} and none.groupby("customer_id").size().max() == 2
     # each justification's text is held once (a categorical), whichever chunk of customers its offer came from
     chunked = nbo.next_best_offers(_tx(), rules, "2025-04-01", k=2, suppress_days=45, fill=pop, chunk=1)
     assert isinstance(chunked["rule"].dtype, pd.CategoricalDtype)

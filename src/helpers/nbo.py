@@ -449,17 +449,9 @@ def next_best_offers(
         conf = single["lift"].to_numpy(float)
     elif rank_by == "added_value":  # P(B | A) - P(B), with P(B) = confidence / lift
         conf = conf - conf / single["lift"].to_numpy(float)
-    text = (
-        single["antecedent"]
-        + " => "
-        + single["consequent"]
-        + " (confidence "
-        + single["confidence"].map("{:.2f}".format)
-        + ", lift "
-        + single["lift"].map("{:.1f}".format)
-        + ")"
-    )
-    text = np.append(text.to_numpy(dtype=object), "popular")  # index -1 (no rule) reads "popular"
+    columns = (single[c] for c in ("antecedent", "consequent", "confidence", "lift"))
+    said = [f"{a} => {b} (confidence {c:.2f}, lift {lift:.1f})" for a, b, c, lift in zip(*columns, strict=True)]
+    text = np.array([*said, "popular"], dtype=object)  # index -1 (no rule) reads "popular"
     base = _fill_scores(fill, items)
     by_consequent = [(b, np.flatnonzero(b_idx == b)) for b in np.unique(b_idx)]
 
