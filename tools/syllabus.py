@@ -25,7 +25,7 @@ LESSONS = [
         "—",
         "the synthetic retailer, its tables and planted truth",
         "load and validate a world, read the data card, check data against truth",
-        "7 s (1 M: 2.1 min)",
+        "8 s (1 M: 2.1 min)",
     ),
     (
         "01_segmentation",
@@ -33,7 +33,7 @@ LESSONS = [
         "1",
         "PCA, k-means, two-step clustering, personas",
         "find customer groups without choosing fields by hand and turn them into personas",
-        "22 s (1 M: 2.3 min)",
+        "24 s (1 M: 1.9 min)",
     ),
     (
         "02_scoring",
@@ -42,7 +42,7 @@ LESSONS = [
         "rule engine, logistic regression with backward "
         "selection, RFM, churn models against recency and BG/NBD, profit curves",
         "score leads and customers out of time, turn scores into decisions, and compare them with an oracle",
-        "31 s (1 M: 4.9 min)",
+        "32 s (1 M: 4.0 min)",
     ),
     (
         "03_nbo",
@@ -50,7 +50,7 @@ LESSONS = [
         "2",
         "Apriori, FP-growth, streaming rules, suppression",
         "propose explainable offers per customer and evaluate them on held-out purchases",
-        "18 s (1 M: 5.8 min)",
+        "16 s (1 M: 5.2 min)",
     ),
     (
         "04_abtest",
@@ -58,7 +58,7 @@ LESSONS = [
         "3",
         "frequentist, group-sequential and Bayesian (PyMC) tests, Thompson sampling against fair baselines",
         "size, watch and judge experiments and tune send times adaptively",
-        "45 s (1 M: 1.6 min)",
+        "44 s (1 M: 1.7 min)",
     ),
     (
         "05_kpis",
@@ -66,7 +66,7 @@ LESSONS = [
         "4-5",
         "workflows, control groups, uplift, KPI forecasting",
         "run workflows against a control group and forecast a campaign's KPIs",
-        "13 s (1 M: 2.2 min)",
+        "13 s (1 M: 2.0 min)",
     ),
     (
         "06_retraining",
@@ -74,7 +74,7 @@ LESSONS = [
         "6",
         "drift detection, scheduled retraining, model registry, replays through moved changes",
         "keep models right over time and measure it through many changes",
-        "40 s (1 M: 6.3 min)",
+        "31 s (1 M: 6.1 min)",
     ),
 ]
 
