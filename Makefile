@@ -11,6 +11,7 @@ STAMP := $(VENV)/.installed
 DATA ?= data
 SEED ?= 42
 CUSTOMERS ?= 20000
+JOBS ?= auto
 
 # PyTensor (under PyMC): link the system OpenBLAS on Linux (tools/ensure_blas.sh provides it; macOS finds
 # Accelerate by itself) and keep its compile cache in the checkout so make, nbval and CI reuse it.
@@ -47,11 +48,11 @@ data/.generated: $(STAMP) $(wildcard src/helpers/synth/*.py) src/helpers/planted
 
 data: data/.generated ## Generate the course world into data/ (checked against data/MANIFEST.sha256)
 
-course: $(STAMP) data ## Run the whole course (DATA=dir runs it on your own CSVs into runs/<dir name>/)
+course: $(STAMP) data ## Run the whole course (DATA=dir runs it on your own CSVs into runs/<dir name>/; JOBS=1 one lesson at a time)
 ifeq ($(DATA),data)
-	$(BIN)/python -m helpers.run --refresh --out runs/course
+	$(BIN)/python -m helpers.run --refresh --out runs/course --jobs $(JOBS)
 else
-	$(BIN)/python -m helpers.run --data-dir "$(DATA)" --out "runs/$(notdir $(abspath $(DATA)))"
+	$(BIN)/python -m helpers.run --data-dir "$(DATA)" --out "runs/$(notdir $(abspath $(DATA)))" --jobs $(JOBS)
 endif
 
 check-data: $(STAMP) ## Check a folder of your own CSVs (and its mapping.yml) as the lessons will read it: make check-data DATA=dir

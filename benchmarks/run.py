@@ -244,7 +244,8 @@ STEPS: dict[str, tuple[str, str]] = {
     ),
     "course": (
         "the whole course: every lesson notebook executed by papermill on this world (python -m helpers.run "
-        "--data-dir), as `make course` does; peak memory is the largest process (a lesson's kernel)",
+        "--data-dir), as `make course` does: lessons side by side as the CPUs and memory allow (--jobs auto; two on "
+        "2 cores); peak memory is the largest process (a lesson's kernel; two run at once)",
         "import subprocess, sys, tempfile\n"
         "with tempfile.TemporaryDirectory() as out:\n"
         "    subprocess.run([sys.executable, '-m', 'helpers.run', '--data-dir', world, '--out', out], check=True, "

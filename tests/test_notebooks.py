@@ -103,6 +103,6 @@ def test_make_course_reproduces_every_committed_notebook(tmp_path):
     run equal the committed ones. ``python -m helpers.reproduce`` runs the same check in another configuration."""
     from helpers import reproduce, run
 
-    run.run_course(None, tmp_path, progress=False)
+    run.run_course(None, tmp_path, progress=False, jobs=None)  # as `make course`: lessons side by side
     found = [f"{p.name} {d}" for p in NOTEBOOKS for d in reproduce.differences(tmp_path / p.name, p)]
     assert not found, "a fresh `make course` differs from the committed notebooks:\n" + "\n".join(found)

@@ -204,3 +204,82 @@ def test_cell_timings_reads_papermills_record_heaviest_first(tmp_path):
     got = cell_timings(path)
     assert [(c["section"], c["seconds"]) for c in got] == [("churn", 9.5), ("", 1.23), ("", 0.0)]
     assert got[0]["cell"] == nb.cells[2]["id"]
+
+
+def test_auto_jobs_runs_as_many_lessons_as_cpus_and_memory_hold(small_world_dir):
+    need = run.lesson_memory_estimate(small_world_dir)
+    files = sum(f.stat().st_size for f in small_world_dir.iterdir() if f.is_file())
+    assert need == run.LESSON_BASE_BYTES + files  # the kernel's imports, then about the data's bytes
+    plenty = 100 * need + run.RUNNER_RESERVE_BYTES
+    assert run.auto_jobs(small_world_dir, cpus=2, available=plenty)[0] == 2
+    assert run.auto_jobs(small_world_dir, cpus=1, available=plenty)[0] == 1
+    assert run.auto_jobs(small_world_dir, cpus=8, available=3 * need + run.RUNNER_RESERVE_BYTES)[0] == 3
+    jobs, why = run.auto_jobs(small_world_dir, cpus=2, available=2 * need)  # no room for two and the runner
+    assert jobs == 1 and "2 CPUs" in why and "GiB" in why
+
+
+def test_lessons_wait_for_the_lessons_whose_files_they_read():
+    nbs = run.notebooks()
+    names = {p.stem for p in nbs}
+    by_name = {p.stem: p for p in nbs}
+    assert run._waits_for(by_name["00_the_world"], names) == set()
+    assert run._waits_for(by_name["02_scoring"], names) == {"00_the_world", "01_segmentation"}
+    assert run._waits_for(by_name["04_abtest"], names) == {"00_the_world"}
+    assert run._waits_for(by_name["02_scoring"], {"02_scoring", "03_nbo"}) == set()  # only lessons of the run
+    order = [p.stem for p in run._order(nbs)]
+    assert order[0] == "00_the_world" and order.index("01_segmentation") < order.index("02_scoring")
+    assert sorted(order) == sorted(names) and set(run.PRIORITY) == names  # every lesson has its place
+
+
+def _fake_lesson(nb, target):
+    """A worker's lesson for the scheduler's test: writes which lessons had finished when it started."""
+    import time
+
+    seen = sorted(p.stem for p in target.parent.glob("*.done"))
+    time.sleep(0.2 if nb.stem == "01_segmentation" else 0.05)  # lesson 02 must wait for the slow lesson 01
+    if nb.stem == "05_kpis":
+        return nb.stem, 3, "ValueError: planted", "x = 1"
+    (target.parent / f"{nb.stem}.seen").write_text(json.dumps(seen))
+    (target.parent / f"{nb.stem}.done").write_text("")
+    return None
+
+
+def test_side_by_side_starts_a_lesson_after_what_it_reads_and_reports_failures(tmp_path):
+    finished = []
+    failures = run._side_by_side(run.notebooks(), tmp_path, 2, _fake_lesson, finished.append)
+    assert failures == [("05_kpis", 3, "ValueError: planted", "x = 1")]
+    seen = {p.stem: json.loads(p.read_text()) for p in tmp_path.glob("*.seen")}
+    assert seen["00_the_world"] == []
+    assert all("00_the_world" in s for name, s in seen.items() if name != "00_the_world")
+    assert "01_segmentation" in seen["02_scoring"]
+    assert finished[0].stem == "00_the_world" and "05_kpis" not in {p.stem for p in finished}
+
+
+def test_jobs_must_be_a_whole_number(tmp_path, small_world_dir, capsys):
+    for bad in [0, -1, 1.5, True]:
+        with pytest.raises(ValueError, match="jobs must be"):
+            run.run_course(small_world_dir, tmp_path, jobs=bad)
+    assert run.main(["--data-dir", str(small_world_dir), "--out", str(tmp_path), "--jobs", "two"]) == 2
+    assert "--jobs must be auto or a whole number" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())  # nothing ran
+
+
+def test_lessons_side_by_side_give_the_same_notebooks_as_one_by_one(tmp_path, small_world_dir):
+    """Lessons 03 and 05 run side by side after lesson 00, each kernel on one thread: the same notebooks (by the
+    course's rule) and figures as one by one. The whole course side by side is checked against the committed
+    notebooks by test_notebooks.py."""
+    from helpers import reproduce
+
+    lessons = ["00", "03", "05"]
+    one = run.run_course(small_world_dir, tmp_path / "one", only=lessons, progress=False, jobs=1)
+    two = run.run_course(small_world_dir, tmp_path / "two", only=lessons, progress=False, jobs=2)
+    assert two == one and len(one) == 3
+    for p in run.notebooks(lessons):
+        for d in ("one", "two"):  # papermill gives the cell of injected parameters a random id
+            text = (tmp_path / d / p.name).read_text()
+            nb = json.loads(text)
+            injected = [c["id"] for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+            assert len(injected) == 1
+            (tmp_path / d / p.name).write_text(text.replace(injected[0], "injected"))
+        assert reproduce.differences(tmp_path / "two" / p.name, tmp_path / "one" / p.name) == [], p.name
+    assert (tmp_path / "two" / "offers.csv").read_bytes() == (tmp_path / "one" / "offers.csv").read_bytes()
