@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -283,3 +284,16 @@ def test_lessons_side_by_side_give_the_same_notebooks_as_one_by_one(tmp_path, sm
             (tmp_path / d / p.name).write_text(text.replace(injected[0], "injected"))
         assert reproduce.differences(tmp_path / "two" / p.name, tmp_path / "one" / p.name) == [], p.name
     assert (tmp_path / "two" / "offers.csv").read_bytes() == (tmp_path / "one" / "offers.csv").read_bytes()
+
+
+def _dying_lesson(nb, target):
+    """A worker that dies with its lesson (as when the system stops it for lack of memory)."""
+    if nb.stem == "03_nbo":
+        os._exit(1)
+    return None
+
+
+def test_a_worker_that_dies_is_reported_with_its_lesson(tmp_path):
+    failures = run._side_by_side(run.notebooks(["00", "03"]), tmp_path, 2, _dying_lesson, lambda nb: None)
+    assert [f[0] for f in failures] == ["03_nbo"]
+    assert failures[0][1] is None and "BrokenProcessPool" in failures[0][2]

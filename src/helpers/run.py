@@ -479,7 +479,10 @@ def _side_by_side(
             ready, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in ready:
                 nb = running.pop(future)
-                failed = future.result()
+                try:
+                    failed = future.result()
+                except Exception as e:  # the worker itself died (e.g. stopped by the system for lack of memory)
+                    failed = nb.stem, None, f"{type(e).__name__}: {e}", ""
                 if failed is None:
                     done.add(nb.stem)
                     finished(nb)
@@ -552,7 +555,8 @@ def run_course(
                     break
                 finished(nb)
         else:
-            run_one = partial(_run_one, params=params, kernel=kernel, timings=timings)
+            # module level, so that a spawned worker can import it; no progress bars side by side
+            run_one = partial(_execute, params=params, kernel=kernel, progress=False, timings=timings)
             failures = _side_by_side(selected, out_dir, jobs, run_one, finished)
     if failures:
         first = min(failures, key=lambda f: f[0])
@@ -580,11 +584,6 @@ def _environment(out_dir: Path, jobs: int) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-
-
-def _run_one(nb: Path, target: Path, *, params: dict[str, Any], kernel: str, timings: bool) -> Any:
-    """A worker's lesson (module level, so that a spawned process can import it): no progress bar."""
-    return _execute(nb, target, params, kernel, False, timings)
 
 
 def gather_metrics(run_dir: str | Path) -> dict[str, dict[str, Any]]:
