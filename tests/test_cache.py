@@ -229,3 +229,42 @@ def test_read_frame_gives_what_read_feather_gives_batch_by_batch(tmp_path, monke
         # ... and object text comes back as text (pandas' str), read_feather included
         pd.testing.assert_frame_equal(got, df.astype({"raw": "str"}), check_exact=True)
     assert _blocks(got) == _blocks(want)
+
+
+def test_the_runner_fills_the_cache_a_table_at_a_time_as_a_lesson_would(world_copy, tmp_path, reads):
+    c = tmp_path / "cache"
+    present = io.available_tables(world_copy, io.SCHEMAS)
+    assert [io.fill_cache(world_copy, t, c) for t in present] == [True] * len(present)
+    assert sorted(reads) == sorted(present)
+    # each fill wrote its file's checksum beside the others' (separate processes in the runner)
+    assert len(json_of(c / "checksums.json")) == len(present)
+    cached = load_world(world_copy, cache=c)
+    assert sorted(reads) == sorted(present), "the lesson reads no file again"
+    _same_world(load_world(world_copy), cached)
+
+
+def json_of(path: Path) -> dict:
+    import json
+
+    return json.loads(path.read_text())
+
+
+def test_a_table_that_cannot_be_cached_is_left_to_the_lesson(world_copy, tmp_path):
+    c = tmp_path / "cache"
+    lines = (world_copy / "products.csv").read_text().splitlines(keepends=True)
+    (world_copy / "products.csv").write_text("".join(lines + [lines[1]]))  # a duplicate product id
+    assert io.fill_cache(world_copy, "products", c) is False
+    assert not list(c.glob("products-*"))
+    (world_copy / "leads.csv").unlink()
+    assert io.fill_cache(world_copy, "leads", c) is False
+    with pytest.raises(SchemaError, match="duplicate values of the key product_id"):  # the lesson says why
+        load_world(world_copy, tables=["products"], cache=c)
+
+
+def test_checksums_written_by_two_caches_of_one_folder_are_both_kept(world_copy, tmp_path):
+    c = tmp_path / "cache"
+    a, b = cache_mod.TableCache(c, world_copy), cache_mod.TableCache(c, world_copy)
+    a._known(), b._known()  # both read the (empty) file before either writes, as two processes would
+    a.key(world_copy / "products.csv", io.TableMapping("products"))
+    b.key(world_copy / "customers.csv", io.TableMapping("customers"))
+    assert set(json_of(c / "checksums.json")) == {str(world_copy / "products.csv"), str(world_copy / "customers.csv")}

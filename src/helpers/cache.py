@@ -129,6 +129,12 @@ class TableCache:
         digest = file_checksum(path, known)
         if known.get(str(path)) != before:
             self.folder.mkdir(parents=True, exist_ok=True)
+            try:  # another process of the run (the runner fills the cache a table per process) may have added some
+                known.update(
+                    {k: v for k, v in json.loads((self.folder / _CHECKSUMS).read_text()).items() if k != str(path)}
+                )
+            except (OSError, ValueError):
+                pass
             _write_atomic(self.folder / _CHECKSUMS, json.dumps(known, indent=1, sort_keys=True).encode())
         spec = json.dumps({"file": digest, "mapping": asdict(mapping), "code": self._code}, sort_keys=True)
         return hashlib.sha256(spec.encode()).hexdigest()[:32]

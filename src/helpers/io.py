@@ -39,6 +39,7 @@ __all__ = [
     "load_table",
     "load_world",
     "available_tables",
+    "fill_cache",
     "describe_schema",
 ]
 
@@ -982,6 +983,33 @@ def available_tables(data_dir: str | Path | None, tables: Iterable[str]) -> list
         raise KeyError(f"unknown table(s) {unknown}; the course knows {', '.join(SCHEMAS)}")
     mappings = table_mappings(d)
     return [t for t in names if _file_of(d, t, mappings).is_file()]
+
+
+def fill_cache(data_dir: str | Path | None, table: str, cache: str | Path) -> bool:
+    """Read and validate one table of ``data_dir`` into a run's cache, as :func:`load_world` would.
+
+    The course runner fills the cache a table per process before the lessons start, so that the largest table is
+    read beside the others. Returns False when the table was not cached: no file, or the table (or its
+    ``mapping.yml``) is refused; the lesson that loads it then reads the file itself and says why, with the lines.
+
+    Parameters
+    ----------
+    data_dir : str or Path or None
+        The data folder; None for the course world.
+    table : str
+        A table name of the schema.
+    cache : str or Path
+        The run's cache folder (``RunContext.cache``).
+    """
+    d = resolve_data_dir(data_dir)
+    try:
+        fmt = table_mappings(d).get(table, TableMapping(table))
+        if not (d / fmt.file_name).is_file():
+            return False
+        _load_cached(TableCache(cache, d), d, table, None, fmt)
+    except (SchemaError, ValueError, KeyError, OSError, UnicodeError):  # the lesson reports it, with the lines
+        return False
+    return True
 
 
 def load_world(

@@ -33,6 +33,7 @@ import shutil
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -448,6 +449,30 @@ def _execute(
     return None
 
 
+def _fill_cache(data_dir: str | Path | None, cache: Path, jobs: int) -> None:
+    """Read and validate the data's tables into the run's cache ``jobs`` at a time, the largest file first.
+
+    Lesson 00 then reads the cache in seconds instead of every file one after the other, alone on the machine. A
+    table that cannot be cached here is left to the lesson, which reads it and says what is wrong.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from . import io
+
+    d = paths.resolve_data_dir(data_dir)
+    try:
+        mappings = io.table_mappings(d)
+    except (ValueError, OSError):  # a mapping.yml the lesson will refuse, with its reason
+        return
+    files = {t: d / mappings.get(t, io.TableMapping(t)).file_name for t in io.SCHEMAS}
+    tables = sorted((t for t, f in files.items() if f.is_file()), key=lambda t: -files[t].stat().st_size)
+    if len(tables) < 2:
+        return
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(partial(io.fill_cache, d, cache=cache), tables))
+
+
 def _side_by_side(
     nbs: Sequence[Path], out_dir: Path, jobs: int, run_one: Any, finished: Any
 ) -> list[tuple[str, int | None, str, str]]:
@@ -515,8 +540,6 @@ def run_course(
     Raises :class:`NotebookFailure` naming the notebook, the cell and the error when a notebook fails (the first
     in the course's order when several do); the partly executed notebook is left in ``out`` for inspection.
     """
-    from functools import partial
-
     default_world = data_dir is None or paths.resolve_data_dir(data_dir) == paths.DATA_DIR.resolve()
     if refresh and not (default_world and seed is None and not only):
         raise ValueError(
@@ -555,6 +578,8 @@ def run_course(
                     break
                 finished(nb)
         else:
+            if FIRST in {nb.stem for nb in selected}:
+                _fill_cache(data_dir, RunContext(FIRST, out_dir).cache, jobs)
             # module level, so that a spawned worker can import it; no progress bars side by side
             run_one = partial(_execute, params=params, kernel=kernel, progress=False, timings=timings)
             failures = _side_by_side(selected, out_dir, jobs, run_one, finished)
