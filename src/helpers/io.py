@@ -1001,13 +1001,15 @@ def fill_cache(data_dir: str | Path | None, table: str, cache: str | Path) -> bo
     cache : str or Path
         The run's cache folder (``RunContext.cache``).
     """
+    if table not in SCHEMAS:
+        raise KeyError(f"unknown table {table!r}; the course knows {', '.join(SCHEMAS)}")
     d = resolve_data_dir(data_dir)
     try:
-        fmt = table_mappings(d).get(table, TableMapping(table))
-        if not (d / fmt.file_name).is_file():
+        mappings = table_mappings(d)
+        if not _file_of(d, table, mappings).is_file():
             return False
-        _load_cached(TableCache(cache, d), d, table, None, fmt)
-    except (SchemaError, ValueError, KeyError, OSError, UnicodeError):  # the lesson reports it, with the lines
+        _load_cached(TableCache(cache, d), d, table, None, mappings.get(table, TableMapping(table)))
+    except (SchemaError, ValueError, OSError, UnicodeError):  # the lesson reports it, with the lines
         return False
     return True
 

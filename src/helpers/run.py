@@ -469,6 +469,7 @@ def _fill_cache(data_dir: str | Path | None, cache: Path, jobs: int) -> None:
     tables = sorted((t for t, f in files.items() if f.is_file()), key=lambda t: -files[t].stat().st_size)
     if len(tables) < 2:
         return
+    # workers of their own, which end here: the memory a table took is not kept while the lessons run
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         list(pool.map(partial(io.fill_cache, d, cache=cache), tables))
 
