@@ -56,6 +56,52 @@ def test_rule_scores_same_with_categorical_columns_and_refuse_repeated_ids():
         sc.rule_scores(ev, "2025-03-01", ids=["a", "b", "a"])
 
 
+def test_rule_scores_in_blocks_and_with_aligned_ids_equal_one_pass(monkeypatch):
+    # a history longer than a block, ids given as the loader gives them (a categorical index whose categories
+    # are the event column's) and in another order, and a cutoff series in and out of the ids' order
+    rng = np.random.default_rng(5)
+    ids = pd.Index([f"L{i:03d}" for i in range(40)], name="lead_id")
+    n = 1_000
+    ev = pd.DataFrame(
+        {
+            "lead_id": pd.Categorical(ids[rng.integers(0, 35, n)], categories=ids),  # 5 leads without events
+            "timestamp": pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 90 * 86400, n), unit="s"),
+            "event_type": pd.Categorical(rng.choice(list(sc.DEFAULT_RULES["points"]) + ["email_open"], n)),
+        }
+    )
+    since = pd.Series(pd.Timestamp("2024-12-01") + pd.to_timedelta(rng.integers(0, 30, 40), unit="D"), index=ids)
+    as_of = since + pd.Timedelta(days=60)
+    cat_ids = pd.CategoricalIndex(ids, categories=ids, name="lead_id")
+    whole = sc.rule_scores(ev, as_of, ids=ids, active_since=since)
+    monkeypatch.setattr(sc, "RULE_BLOCK", 97)
+    for given_ids, given_as_of, given_since in [
+        (cat_ids, as_of.set_axis(cat_ids), since.set_axis(cat_ids)),  # aligned: no lookups
+        (ids, as_of.iloc[::-1], since.sample(frac=1, random_state=0)),  # looked up
+        (ids, as_of, since),
+    ]:
+        got = sc.rule_scores(ev, given_as_of, ids=given_ids, active_since=given_since)
+        assert got.index.tolist() == whole.index.tolist()
+        pd.testing.assert_frame_equal(got.set_axis(whole.index), whole)
+    # text columns go through the same blocks
+    text = ev.assign(lead_id=ev["lead_id"].astype(str), event_type=ev["event_type"].astype(str))
+    pd.testing.assert_frame_equal(sc.rule_scores(text, as_of, ids=ids, active_since=since), whole)
+    # the one-pass result by hand for one lead
+    lead = ev[(ev["lead_id"] == "L007") & (ev["timestamp"] < as_of["L007"])]
+    assert whole.loc["L007", "points"] == lead["event_type"].astype(str).map(sc.DEFAULT_RULES["points"]).fillna(0).sum()
+
+
+def test_same_labels_compares_values_and_order():
+    a = pd.Index(["x", "y", "z"])
+    cat = pd.CategoricalIndex(["x", "y", "z"], categories=["x", "y", "z"])
+    assert sc._same_labels(a, cat) and sc._same_labels(cat, a) and sc._same_labels(cat, cat.copy())
+    assert not sc._same_labels(a, pd.Index(["x", "z", "y"]))
+    assert not sc._same_labels(pd.CategoricalIndex(["y", "x", "z"], categories=["x", "y", "z"]), a)
+    assert not sc._same_labels(cat, pd.CategoricalIndex(["x", "y", "z"], categories=["z", "y", "x"]))
+    assert not sc._same_labels(pd.CategoricalIndex(["x", "y", None], categories=["x", "y", "z"]), a)
+    assert not sc._same_labels(pd.Index([1, 2, 3]), pd.Index(["1", "2", "3"]))
+    assert not sc._same_labels(a, a[:2])
+
+
 def test_bad_rules_are_refused():
     with pytest.raises(ValueError, match="must map event types to points"):
         sc.rule_scores(_events(), "2025-03-01", rules={"points": {}})

@@ -128,11 +128,48 @@ def _positions(ids: pd.Index, values: pd.Series) -> np.ndarray:
     Position of each value in the unique index ``ids`` (-1 when absent); categorical values go through their
     categories, so a long column of repeated text ids is matched once per distinct id.
     """
+    return _position_map(ids, values)[1](0, len(values))
+
+
+def _position_map(ids: pd.Index, values: pd.Series):
+    """``(n, take)``: ``take(lo, hi)`` gives the positions in ``ids`` of ``values[lo:hi]`` (-1 when absent).
+
+    A categorical column is matched once per category (none at all when its categories are ``ids`` themselves,
+    as when the loader took them from the parent table), then each slice is a lookup of its codes.
+    """
     if isinstance(values.dtype, pd.CategoricalDtype):
         codes = values.cat.codes.to_numpy()
-        where = np.append(ids.get_indexer(values.cat.categories), -1)  # code -1 (missing) -> -1
-        return where[codes]
-    return ids.get_indexer(values)
+        cats = values.cat.categories
+        same = _same_labels(cats, ids)
+        where = np.append(np.arange(len(ids)) if same else ids.get_indexer(cats), -1)  # code -1 (missing) -> -1
+        return len(values), lambda lo, hi: where[codes[lo:hi]]
+    found = ids.get_indexer(values)
+    return len(values), lambda lo, hi: found[lo:hi]
+
+
+def _same_labels(a: pd.Index, b: pd.Index) -> bool:
+    """Whether two indexes hold the same labels in the same order, compared array to array.
+
+    ``Index.equals`` between categorical indexes (the loader's id columns) first matches their categories
+    through a hash table: more than the lookup it would save.
+    """
+    if len(a) != len(b):
+        return False
+    if a is b:
+        return True
+    cat_a, cat_b = isinstance(a.dtype, pd.CategoricalDtype), isinstance(b.dtype, pd.CategoricalDtype)
+    if cat_a and cat_b:
+        return _same_labels(a.categories, b.categories) and np.array_equal(a.codes, b.codes)
+    if cat_a or cat_b:
+        c, plain = (a, b) if cat_a else (b, a)
+        # a categorical index of each category once, in order, holds exactly its categories
+        return bool(np.array_equal(c.codes, np.arange(len(c)))) and _same_labels(c.categories, plain)
+    return bool(a.equals(b))
+
+
+RULE_BLOCK = 1 << 20
+"""Events :func:`rule_scores` takes at a time: its temporaries stay a few MB however long the history (a pass over
+ten million events at once allocated fresh 80 MB arrays, whose first touch cost more than the arithmetic)."""
 
 
 def rule_scores(
@@ -175,7 +212,12 @@ def rule_scores(
     """
     _check_rules(rules)
     scored = pd.Index(pd.unique(events[id_col]) if ids is None else ids, name=id_col)
-    cutoff = as_of.reindex(scored) if isinstance(as_of, pd.Series) else pd.Series(pd.Timestamp(as_of), index=scored)
+    if not isinstance(as_of, pd.Series):
+        cutoff = pd.Series(pd.Timestamp(as_of), index=scored)
+    elif _same_labels(as_of.index, scored):  # already in the order of `ids`: no lookup of every id
+        cutoff = as_of.set_axis(scored)
+    else:
+        cutoff = as_of.reindex(scored)
     if cutoff.isna().any():
         raise ValueError(
             f"as_of has no date for {int(cutoff.isna().sum())} id(s), e.g. {cutoff.index[cutoff.isna()][:3].tolist()}"
@@ -190,28 +232,38 @@ def rule_scores(
             f"ids holds {int(scored.duplicated().sum())} repeated id(s), e.g. "
             f"{scored[scored.duplicated()][:3].tolist()}; score each lead once"
         )
-    # everything below is array arithmetic on each event's position among `ids` (-1: not scored)
-    pos = _positions(scored, events[id_col])
-    ts = events["timestamp"].to_numpy().astype("datetime64[ns]")
+    # everything below is array arithmetic on each event's position among `ids` (-1: not scored), a block of
+    # events at a time; sums of points and the newest event per lead add up across blocks
+    n_events, positions = _position_map(scored, events[id_col])
+    stamps = events["timestamp"]
     cut = cutoff.to_numpy().astype("datetime64[ns]")
-    keep = pos >= 0
-    keep[keep] = ts[keep] < cut[pos[keep]]
-    at, ts = pos[keep], ts[keep]
     kinds = events["event_type"]
     if isinstance(kinds.dtype, pd.CategoricalDtype):
         table = np.array([float(rules["points"].get(str(c), 0.0)) for c in kinds.cat.categories] + [0.0])
-        pts = table[kinds.cat.codes.to_numpy()[keep]]  # code -1 (missing) takes the trailing 0
-    else:
-        pts = kinds[keep].astype(str).map(rules["points"]).fillna(0.0).to_numpy(float)
-    points = pd.Series(np.bincount(at, weights=pts, minlength=len(scored)), index=scored)
+        kind_codes = kinds.cat.codes.to_numpy()
+    points_of = np.zeros(len(scored))
     newest = np.full(len(scored), np.iinfo(np.int64).min)
-    np.maximum.at(newest, at, ts.view("int64"))
+    for lo in range(0, n_events, RULE_BLOCK):
+        hi = min(lo + RULE_BLOCK, n_events)
+        pos = positions(lo, hi)
+        ts = stamps.iloc[lo:hi].to_numpy().astype("datetime64[ns]")
+        keep = pos >= 0
+        keep[keep] = ts[keep] < cut[pos[keep]]
+        at, ts = pos[keep], ts[keep]
+        if isinstance(kinds.dtype, pd.CategoricalDtype):
+            pts = table[kind_codes[lo:hi][keep]]  # code -1 (missing) takes the trailing 0
+        else:
+            pts = kinds.iloc[lo:hi][keep].astype(str).map(rules["points"]).fillna(0.0).to_numpy(float)
+        points_of += np.bincount(at, weights=pts, minlength=len(scored))
+        np.maximum.at(newest, at, ts.view("int64"))
+    points = pd.Series(points_of, index=scored)
     last = pd.Series(
         np.where(newest == np.iinfo(np.int64).min, np.datetime64("NaT", "ns"), newest.view("datetime64[ns]")),
         index=scored,
     )
     if active_since is not None:
-        last = last.fillna(pd.Series(active_since).reindex(scored))
+        since = pd.Series(active_since)
+        last = last.fillna(since.set_axis(scored) if _same_labels(since.index, scored) else since.reindex(scored))
     inactive = (cutoff - last).dt.days
     if (inactive < 0).any():
         bad = inactive.index[inactive < 0][:3].tolist()
