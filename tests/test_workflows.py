@@ -177,6 +177,66 @@ def test_an_order_of_several_lines_is_one_order_worth_their_sum():
         assert sim_.organic.tolist() == [True, True, False, False, False]  # 1 and 2 bought within the window
 
 
+def _orders_by_pandas(tx: pd.DataFrame) -> pd.DataFrame:
+    """The orders as plain pandas groups them: first line's customer and date, sum of values, by customer and date."""
+    o = (
+        tx.assign(value=tx["quantity"] * tx["unit_price"])
+        .groupby("order_id", sort=False)
+        .agg(customer_id=("customer_id", "first"), order_date=("order_date", "first"), value=("value", "sum"))
+    )
+    return o.sort_values(["customer_id", "order_date"], kind="stable").reset_index(drop=True)
+
+
+def test_orders_are_the_same_whatever_path_computes_them(course_world):
+    """Ascending order numbers (runs), shuffled lines (factorized), text ids, ties and times out of order."""
+    tx = course_world.transactions.iloc[:60_000]
+    rng = np.random.default_rng(3)
+    variants = {
+        "ascending numbers": tx,
+        "shuffled": tx.sample(frac=1, random_state=1),
+        "text ids": tx.assign(order_id="O" + tx["order_id"].astype(str)),
+        "categorical ids": tx.assign(order_id=tx["order_id"].astype("category")),
+        # order numbers ascending, but times not: the general stable sort instead of the sort by customer
+        "times out of order": tx.assign(
+            order_date=tx["order_date"] + pd.to_timedelta(rng.integers(0, 5, len(tx)) * 3600 * 24 * 30, unit="s")
+        ),
+        "fractions of seconds": tx.assign(order_date=tx["order_date"] + pd.Timedelta(milliseconds=1)),
+    }
+    for name, lines in variants.items():
+        got = wf._orders(lines)
+        expected = _orders_by_pandas(lines)
+        assert_allclose = np.testing.assert_allclose
+        assert got["customer_id"].tolist() == expected["customer_id"].tolist(), name
+        assert (got["order_date"].to_numpy() == expected["order_date"].to_numpy()).all(), name
+        assert_allclose(got["value"].to_numpy(), expected["value"].to_numpy(), rtol=1e-12, err_msg=name)
+    # several customers' orders at the same second keep their order of appearance
+    same = pd.DataFrame(
+        {
+            "order_id": [1, 2, 3, 4],
+            "customer_id": [7, 5, 7, 5],
+            "order_date": pd.to_datetime(["2025-01-01"] * 4),
+            "quantity": [1, 1, 1, 1],
+            "unit_price": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    assert wf._orders(same)["value"].tolist() == [2.0, 4.0, 1.0, 3.0]
+
+
+def test_key_order_is_numpys_stable_sort():
+    rng = np.random.default_rng(0)
+    cust = rng.integers(0, 200_000, 50_000)  # more than 16 bits: both radix digits matter
+    in_time = np.sort(rng.integers(1_700_000_000, 1_700_100_000, 50_000))
+    shuffled = rng.permutation(in_time)
+    key = (cust << 32) | in_time
+    assert np.array_equal(wf._stable_order(cust.astype(np.uint32)), np.argsort(cust, kind="stable"))
+    assert np.array_equal(wf._key_order(cust, in_time), np.argsort(key, kind="stable"))
+    assert np.array_equal(wf._key_order(cust, shuffled), np.argsort((cust << 32) | shuffled, kind="stable"))
+    ordered = np.argsort(key, kind="stable")
+    assert np.array_equal(wf._key_order(cust[ordered], in_time[ordered]), np.arange(len(cust)))
+    assert wf._key_order(cust - 300_000, in_time) is None  # negative ids: pandas' sort instead
+    assert wf._key_order(cust, in_time - 1_800_000_000) is None  # before 1970
+
+
 def test_planted_cart_response_matches_the_truth(course_world):
     r = wf.Response.planted(course_world.truth)
     cr = course_world.truth["cart_recovery"]
