@@ -423,3 +423,41 @@ def test_hits_per_buyer_is_the_hit_rate_per_buyer():
     h = nbo.hits_per_buyer(offers, future, k=2)
     assert h.to_dict() == {1: 1, 2: 0, 4: 0}  # buyers only; 3 bought nothing
     assert h.mean() == pytest.approx(nbo.hit_rate(offers, future, k=2))
+
+
+def test_numbered_ids_through_a_table_equal_hashing():
+    rng = np.random.default_rng(2)
+    compact = rng.integers(1_000, 5_000, 20_000)
+    spread = rng.integers(0, 10**12, 20_000)  # too wide for a table: pandas' factorize
+    for values in (compact, spread, compact.astype(np.int32), np.array(["b", "a", "b"], dtype=object)):
+        codes, uniques = nbo._factorize_sorted(values)
+        ref_codes, ref_uniques = pd.factorize(values, sort=True)
+        assert np.array_equal(codes, ref_codes) and np.array_equal(uniques, ref_uniques)
+        assert np.asarray(uniques).dtype == np.asarray(ref_uniques).dtype
+    ids = pd.Index(np.unique(compact)[::2])  # every other id: the rest are absent
+    lines = pd.Series(np.concatenate([compact, [0, 10**9, -5]]))  # and some outside the range
+    assert np.array_equal(nbo._lookup(ids, lines), ids.get_indexer(lines))
+    shuffled = pd.Index(rng.permutation(ids.to_numpy()))
+    assert np.array_equal(nbo._lookup(shuffled, lines), shuffled.get_indexer(lines))
+    text = pd.Index(["x", "y"])
+    assert nbo._lookup(text, pd.Series(["y", "z"])).tolist() == [1, -1]
+
+
+def test_orders_per_product_is_pandas_distinct_count():
+    tx = _tx()
+    cat = tx.assign(product_id=pd.Categorical(tx["product_id"], categories=["c", "z", "a", "b"]))  # z: never bought
+    doubled = pd.concat([cat, cat.iloc[[0, 0, 5]]]).sort_values("order_id", kind="stable")  # repeated lines
+    missing = cat.assign(product_id=cat["product_id"].where(cat.index != 1))  # a line without its product
+    for lines in (cat, doubled, missing):
+        expected = lines.groupby("product_id", observed=True)["order_id"].nunique()
+        pd.testing.assert_series_equal(nbo._orders_per_product(lines), expected)
+        pd.testing.assert_series_equal(nbo.popularity(lines), expected.rename(index=str))
+    assert nbo.popularity(cat).to_dict() == {
+        "c": 2,
+        "a": 3,
+        "b": 3,
+    }  # by hand: c in orders 3, 5; a in 1-3; b in 1, 2, 4
+    # text order ids or lines out of order: pandas counts them
+    assert nbo._orders_per_product(cat.assign(order_id=cat["order_id"].astype(str))) is None
+    assert nbo._orders_per_product(cat.iloc[::-1]) is None
+    pd.testing.assert_series_equal(nbo.popularity(cat.iloc[::-1]), nbo.popularity(cat))
