@@ -237,6 +237,17 @@ def test_key_order_is_numpys_stable_sort():
     assert wf._key_order(cust, in_time - 1_800_000_000) is None  # before 1970
 
 
+def test_mean_order_value_per_customer_is_pandas_mean():
+    rng = np.random.default_rng(4)
+    ocust = np.sort(rng.integers(0, 500, 5_000))
+    value = rng.gamma(2.0, 30.0, 5_000)
+    known = np.arange(-3, 510, 2)  # some without orders: the mean of all orders
+    expected = pd.Series(value).groupby(ocust).mean().reindex(known).fillna(pd.Series(value).mean()).to_numpy()
+    assert np.array_equal(wf._mean_value(ocust, value, known), expected)  # sorted: the same reduceat as pandas'
+    shuffle = rng.permutation(5_000)  # unsorted: pandas itself
+    np.testing.assert_allclose(wf._mean_value(ocust[shuffle], value[shuffle], known), expected, rtol=1e-12)
+
+
 def test_planted_cart_response_matches_the_truth(course_world):
     r = wf.Response.planted(course_world.truth)
     cr = course_world.truth["cart_recovery"]
