@@ -242,6 +242,13 @@ STEPS: dict[str, tuple[str, str]] = {
         "forecasting.with_send_log(w.campaigns, log))\n"
         "forecasting.forecast_cv(w.campaigns, X, 'open_rate', n_splits=4, test_size=30)",
     ),
+    "sort_reference": (
+        "reference, not a course step: numpy's stable argsort of 10 * n random 64-bit keys (about as many as the "
+        "world's orders; at least 100,000), an n log n algorithm; its growth exponent is what n log n costs on this "
+        "machine once the arrays outgrow the CPU's caches, to read the steps' exponents against",
+        "import numpy as np\nkeys = np.random.default_rng(0).integers(0, 2**62, max(10 * n, 100_000))\n"
+        "timed_from = time.perf_counter()\nnp.argsort(keys, kind='stable')",
+    ),
     "course": (
         "the whole course: every lesson notebook executed by papermill on this world (python -m helpers.run "
         "--data-dir), as `make course` does: lessons side by side as the CPUs and memory allow (--jobs auto; two on "
