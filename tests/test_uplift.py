@@ -1,0 +1,111 @@
+"""uplift: Qini and uplift curves against a row-by-row computation, ties, a planted true uplift, and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import uplift
+
+
+def _by_hand(y, t, score):
+    """Each curve after every customer, ranked one at a time (scores without ties): scikit-uplift's definitions
+    (a group's term is 0 while the group is absent), looped."""
+    qini, up = [0.0], [0.0]
+    yt = nt = yc = nc = 0.0
+    for i in np.argsort(-np.asarray(score)):
+        if t[i]:
+            nt, yt = nt + 1, yt + y[i]
+        else:
+            nc, yc = nc + 1, yc + y[i]
+        qini.append(yt - (yc * nt / nc if nc else 0.0))
+        up.append(((yt / nt if nt else 0.0) - (yc / nc if nc else 0.0)) * (nt + nc))
+    return np.array(qini), np.array(up)
+
+
+def _population(n: int, seed: int):
+    """Customers with a planted uplift: propensity and uplift drawn apart, a tenth of them hurt by a message."""
+    rng = np.random.default_rng(seed)
+    base = rng.uniform(0.02, 0.3, n)  # would buy anyway
+    tau = rng.normal(0.04, 0.05, n)
+    tau[rng.random(n) < 0.1] = -0.05  # sleeping dogs
+    tau = np.clip(tau, -base, 1 - base)
+    t = rng.random(n) < 0.5
+    y = (rng.random(n) < base + t * tau).astype(int)
+    return y, t.astype(int), base, tau
+
+
+def test_curves_equal_the_definitions_customer_by_customer():
+    rng = np.random.default_rng(0)
+    y, t = rng.integers(0, 2, 300), rng.integers(0, 2, 300)
+    score = rng.permutation(300).astype(float)
+    qini, up = _by_hand(y, t, score)
+    np.testing.assert_allclose(uplift.qini_curve(y, t, score)["qini"], qini, atol=1e-12)
+    np.testing.assert_allclose(uplift.uplift_curve(y, t, score)["uplift"], up, atol=1e-12)
+    n = np.arange(301)
+    area = np.trapezoid(qini - qini[-1] * n / 300, n) / 300
+    assert uplift.qini_coefficient(y, t, score) == pytest.approx(area, abs=1e-12)
+    top = np.argsort(-score)[:60]
+    assert uplift.uplift_at_k(y, t, score, 0.2) == pytest.approx(
+        y[top][t[top] == 1].mean() - y[top][t[top] == 0].mean()
+    )
+    assert uplift.uplift_at_k(y, t, score, 1.0) == pytest.approx(y[t == 1].mean() - y[t == 0].mean())
+
+
+def test_ties_are_taken_together_whatever_the_row_order():
+    rng = np.random.default_rng(1)
+    y, t = rng.integers(0, 2, 500), rng.integers(0, 2, 500)
+    score = rng.integers(0, 8, 500).astype(float)  # eight levels: many ties
+    order = rng.permutation(500)
+    a = uplift.qini_curve(y, t, score)
+    b = uplift.qini_curve(y[order], t[order], score[order])
+    pd.testing.assert_frame_equal(a, b)
+    assert len(a) == 9  # from 0, then once per distinct score
+    for f in (uplift.qini_coefficient, uplift.auuc):
+        assert f(y, t, score) == pytest.approx(f(y[order], t[order], score[order]), abs=1e-12)
+    assert uplift.uplift_at_k(y, t, score, 0.3) == uplift.uplift_at_k(y[order], t[order], score[order], 0.3)
+
+
+def test_true_uplift_ranks_best_propensity_and_random_do_not():
+    y, t, base, tau = _population(200_000, seed=2)
+    q = {name: uplift.qini_coefficient(y, t, s) for name, s in (("truth", tau), ("propensity", base))}
+    rng = np.random.default_rng(3)
+    random_q = [uplift.qini_coefficient(y, t, rng.random(len(y))) for _ in range(20)]
+    # a random ranking: 0 on average, within its spread
+    assert abs(np.mean(random_q)) < 3 * np.std(random_q) / np.sqrt(len(random_q)) + 1e-9
+    assert q["truth"] > 10 * np.std(random_q)
+    assert q["propensity"] < q["truth"] / 3  # buying anyway is not being moved by the message
+    # the normalised coefficient: 1 for the best ranking of these outcomes, the truth below it
+    best = np.where(t == 1, y, -y)
+    assert uplift.qini_coefficient(y, t, best, normalize=True) == pytest.approx(1.0)
+    assert 0 < uplift.qini_coefficient(y, t, tau, normalize=True) < 1
+    assert 0 < uplift.auuc(y, t, tau, normalize=True) < 1
+    # the top tenth by true uplift: its observed uplift is close to its mean true uplift
+    top = np.argsort(-tau)[: len(tau) // 10]
+    assert uplift.uplift_at_k(y, t, tau, 0.1) == pytest.approx(tau[top].mean(), abs=0.01)
+    assert uplift.uplift_at_k(y, t, tau, 0.1) > uplift.uplift_at_k(y, t, tau, 1.0)
+
+
+def test_bad_input_is_named():
+    y, t, s = [1, 0, 1, 0], [1, 1, 0, 0], [0.4, 0.3, 0.2, 0.1]
+    with pytest.raises(ValueError, match="every customer is treated: keep a randomised holdout"):
+        uplift.qini_curve(y, [1, 1, 1, 1], s)
+    with pytest.raises(ValueError, match="no one was treated"):
+        uplift.qini_curve(y, [0, 0, 0, 0], s)
+    with pytest.raises(ValueError, match="got lengths 4, 3, 4"):
+        uplift.qini_curve(y, t[:3], s)
+    with pytest.raises(ValueError, match=r"y must be 0 or 1 for every customer; rows \[1\]"):
+        uplift.qini_curve([1, 2, 0, 0], t, s)
+    with pytest.raises(ValueError, match=r"treatment must be 0 or 1 .* rows \[0, 1, 2\]"):
+        uplift.qini_curve(y, ["a", "b", "c", "d"], s)
+    with pytest.raises(ValueError, match=r"missing \(NaN\) for rows \[2\]"):
+        uplift.qini_curve(y, t, [0.4, 0.3, np.nan, 0.1])
+    with pytest.raises(ValueError, match="empty"):
+        uplift.qini_curve([], [], [])
+    with pytest.raises(ValueError, match="in \\(0, 1\\]"):
+        uplift.uplift_at_k(y, t, s, 0)
+    with pytest.raises(ValueError, match="holds no control customer: take a larger k"):
+        uplift.uplift_at_k(y, t, s, 0.5)
+    with pytest.raises(ValueError, match="no one converted"):
+        uplift.auuc([0, 0, 0, 0], t, s, normalize=True)
