@@ -16,14 +16,42 @@ have made in their place. The curves follow Radcliffe (2007) and scikit-uplift's
 Customers with equal scores are taken together (the curves are evaluated where the score changes, as
 ``sklearn.metrics.roc_curve`` does), so the result does not depend on the order of the rows. Several treatments
 are evaluated one at a time, each against the same control.
+
+The learners, scikit-learn style (``fit(X, y, treatment)``, ``predict(X)``: one column of uplift per treatment),
+for any number of treatments against one control:
+
+* :class:`TLearner` ("two models"): one classifier per arm; the uplift of an arm is its predicted conversion
+  probability minus the control's (Künzel et al. 2019).
+* :class:`DRLearner` (doubly robust): cross-fitted outcome models per arm give each customer a pseudo-outcome
+  whose mean is the customer's true uplift whatever the outcome models' errors, since the chance of being
+  assigned to each arm is known in a randomised campaign; a regressor of those pseudo-outcomes on the features is
+  the uplift (Kennedy 2023, "Towards optimal doubly robust estimation of heterogeneous causal effects").
+
+:func:`best_treatment` picks, per customer, the treatment with the largest expected gain in value, or none when no
+treatment pays for its cost.
 """
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, clone
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.model_selection import StratifiedKFold
+from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["qini_curve", "uplift_curve", "qini_coefficient", "auuc", "uplift_at_k"]
+__all__ = [
+    "qini_curve",
+    "uplift_curve",
+    "qini_coefficient",
+    "auuc",
+    "uplift_at_k",
+    "TLearner",
+    "DRLearner",
+    "best_treatment",
+]
 
 
 def _inputs(y, treatment, score) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -191,3 +219,213 @@ def uplift_at_k(y, treatment, score, k: float) -> float:
             f"the top {k:.0%} holds {'no treated' if top['n_treated'] == 0 else 'no control'} customer: take a larger k"
         )
     return float(top["y_treated"] / top["n_treated"] - top["y_control"] / top["n_control"])
+
+
+def _arms(y, treatment, control) -> tuple[np.ndarray, np.ndarray, list]:
+    """Outcomes, arm labels and the treatments (arms other than the control, sorted); clear errors otherwise."""
+    y_ = np.asarray(y)
+    t_ = np.asarray(treatment)
+    if y_.ndim != 1 or t_.ndim != 1 or len(y_) != len(t_):
+        raise ValueError(f"y and treatment must be one value per customer each; got shapes {y_.shape} and {t_.shape}")
+    if y_.dtype.kind not in "biuf" or not np.isin(y_, (0, 1)).all():
+        raise ValueError("y must be 0 or 1 for every customer (converted in the campaign's window or not)")
+    arms = pd.unique(t_)
+    if control not in set(arms.tolist()):
+        raise ValueError(
+            f"no customer is in the control arm {control!r} (arms: {sorted(map(str, arms))}); uplift needs a "
+            "randomised control group: name it with control=..."
+        )
+    treatments = sorted((a for a in arms.tolist() if a != control), key=str)
+    if not treatments:
+        raise ValueError(f"every customer is in the control arm {control!r}: no treatment to learn the uplift of")
+    for arm in [control, *treatments]:
+        got = y_[t_ == arm]
+        if got.min() == got.max():
+            raise ValueError(
+                f"every customer of arm {arm!r} {'converted' if got[0] else 'did not convert'} ({len(got)} customers): "
+                "a model cannot learn who converts from it"
+            )
+    return y_.astype(int), t_, treatments
+
+
+def _proba(model, X) -> np.ndarray:
+    return model.predict_proba(X)[:, 1]
+
+
+class TLearner(BaseEstimator):
+    """One classifier per arm; uplift of an arm = its conversion probability minus the control's.
+
+    Parameters
+    ----------
+    estimator : classifier, optional
+        Cloned for each arm; default ``HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05,
+        random_state=0)``.
+    control : object, default "control"
+        The label of the control arm in ``treatment``.
+
+    Attributes
+    ----------
+    treatments_ : list
+        The treatment arms, in the order of ``predict``'s columns.
+    models_ : dict
+        The fitted classifier of each arm (control included).
+    """
+
+    treatments_: list
+    models_: dict
+
+    def __init__(self, estimator=None, control="control") -> None:
+        self.estimator = estimator
+        self.control = control
+
+    def _base(self):
+        if self.estimator is not None:
+            return clone(self.estimator)
+        return HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, random_state=0)
+
+    def fit(self, X, y, treatment) -> TLearner:
+        """Fit one classifier per arm on that arm's customers."""
+        y_, t_, self.treatments_ = _arms(y, treatment, self.control)
+        X_ = X.to_numpy() if isinstance(X, pd.DataFrame) else np.asarray(X)
+        self.models_ = {
+            arm: self._base().fit(X_[t_ == arm], y_[t_ == arm]) for arm in [self.control, *self.treatments_]
+        }
+        return self
+
+    def predict_proba_arms(self, X) -> np.ndarray:
+        """Conversion probability under each arm, columns: control, then ``treatments_``."""
+        check_is_fitted(self, "models_")
+        X_ = X.to_numpy() if isinstance(X, pd.DataFrame) else np.asarray(X)
+        return np.column_stack([_proba(self.models_[a], X_) for a in [self.control, *self.treatments_]])
+
+    def predict(self, X) -> np.ndarray:
+        """Uplift of each treatment (columns in the order of ``treatments_``)."""
+        p = self.predict_proba_arms(X)
+        return p[:, 1:] - p[:, [0]]
+
+
+class DRLearner(BaseEstimator):
+    """Doubly robust uplift: cross-fitted outcome models, known assignment shares, a regressor of pseudo-outcomes.
+
+    For a treatment ``a`` and a customer in arm ``a`` or in the control, with outcome models ``m_a`` and ``m_c``
+    fitted on other folds and ``e`` the share of arm ``a`` among the two arms (known in a randomised campaign, or
+    estimated as the observed share), the pseudo-outcome is
+    ``m_a(x) - m_c(x) + [in a] (y - m_a(x)) / e - [in control] (y - m_c(x)) / (1 - e)``; its expectation given ``x``
+    is the true uplift of ``a``, so a regression of it on ``x`` estimates the uplift even where the outcome models
+    are wrong.
+
+    Parameters
+    ----------
+    estimator : classifier, optional
+        The outcome model, cloned per arm and fold; default as :class:`TLearner`'s.
+    regressor : regressor, optional
+        The final model of the pseudo-outcomes; default ``HistGradientBoostingRegressor(max_iter=200,
+        learning_rate=0.05, min_samples_leaf=200, random_state=0)``.
+    control : object, default "control"
+        The label of the control arm.
+    shares : dict, optional
+        Each arm's assignment probability as designed (e.g. ``{"control": 0.25, "reminder": 0.25, ...}``); default:
+        the observed shares.
+    n_folds : int, default 2
+        Folds of the cross-fitting.
+    random_state : int, default 0
+        Seed of the folds.
+    """
+
+    treatments_: list
+    models_: dict
+
+    def __init__(
+        self, estimator=None, regressor=None, control="control", shares=None, n_folds: int = 2, random_state: int = 0
+    ) -> None:
+        self.estimator = estimator
+        self.regressor = regressor
+        self.control = control
+        self.shares = shares
+        self.n_folds = n_folds
+        self.random_state = random_state
+
+    def _outcome_model(self):
+        return TLearner(self.estimator)._base()
+
+    def _final_model(self):
+        if self.regressor is not None:
+            return clone(self.regressor)
+        return HistGradientBoostingRegressor(
+            max_iter=200, learning_rate=0.05, min_samples_leaf=200, random_state=self.random_state
+        )
+
+    def _shares(self, t_: np.ndarray) -> dict:
+        arms = [self.control, *self.treatments_]
+        if self.shares is None:
+            return {a: float(np.mean(t_ == a)) for a in arms}
+        missing = [a for a in arms if a not in self.shares]
+        if missing:
+            raise ValueError(f"shares has no assignment probability for arm(s) {missing}")
+        bad = {a: self.shares[a] for a in arms if not 0 < self.shares[a] < 1}
+        if bad:
+            raise ValueError(f"assignment probabilities must be in (0, 1); got {bad}")
+        return {a: float(self.shares[a]) for a in arms}
+
+    def fit(self, X, y, treatment) -> DRLearner:
+        """Cross-fit the outcome models, form each treatment's pseudo-outcomes, regress them on the features."""
+        if not isinstance(self.n_folds, Integral) or self.n_folds < 2:
+            raise ValueError(f"n_folds must be an integer of at least 2, got {self.n_folds!r}")
+        y_, t_, self.treatments_ = _arms(y, treatment, self.control)
+        X_ = X.to_numpy() if isinstance(X, pd.DataFrame) else np.asarray(X)
+        share = self._shares(t_)
+        arms = [self.control, *self.treatments_]
+        # out-of-fold predictions of every arm's outcome model for every customer
+        mu = np.zeros((len(y_), len(arms)))
+        strata = pd.factorize(pd.Series(t_).astype(str) + "|" + pd.Series(y_).astype(str))[0]
+        folds = StratifiedKFold(self.n_folds, shuffle=True, random_state=self.random_state)
+        for train, test in folds.split(X_, strata):
+            for j, arm in enumerate(arms):
+                rows = train[t_[train] == arm]
+                mu[test, j] = _proba(self._outcome_model().fit(X_[rows], y_[rows]), X_[test])
+        self.models_ = {}
+        for j, arm in enumerate(self.treatments_, start=1):
+            rows = np.flatnonzero((t_ == arm) | (t_ == self.control))
+            e = share[arm] / (share[arm] + share[self.control])
+            in_a = (t_[rows] == arm).astype(float)
+            m_a, m_c, yy = mu[rows, j], mu[rows, 0], y_[rows]
+            pseudo = m_a - m_c + in_a * (yy - m_a) / e - (1 - in_a) * (yy - m_c) / (1 - e)
+            self.models_[arm] = self._final_model().fit(X_[rows], pseudo)
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """Uplift of each treatment (columns in the order of ``treatments_``)."""
+        check_is_fitted(self, "models_")
+        X_ = X.to_numpy() if isinstance(X, pd.DataFrame) else np.asarray(X)
+        return np.column_stack([self.models_[a].predict(X_) for a in self.treatments_])
+
+
+def best_treatment(uplift, treatments: list, value=1.0, costs=None, none: str = "none") -> pd.DataFrame:
+    """Per customer, the treatment with the largest expected gain (uplift x value - cost), or ``none``.
+
+    Parameters
+    ----------
+    uplift : array (customers x treatments)
+        Predicted (or true) uplift of each treatment, e.g. ``model.predict(X)``.
+    treatments : list
+        The treatments, in the order of ``uplift``'s columns (``model.treatments_``).
+    value : float or array, default 1.0
+        What a conversion is worth (per customer if an array).
+    costs : dict, optional
+        Cost per message of each treatment (e.g. a discount's expected cost); default 0.
+    none : str, default "none"
+        The label of sending nothing (when no treatment's gain is positive).
+
+    Returns
+    -------
+    DataFrame with ``treatment`` and ``gain`` (expected incremental value net of cost; 0 for ``none``).
+    """
+    u = np.asarray(uplift, float)
+    if u.ndim != 2 or u.shape[1] != len(treatments):
+        raise ValueError(f"uplift must have one column per treatment ({len(treatments)}); got shape {u.shape}")
+    cost = np.array([float((costs or {}).get(t, 0.0)) for t in treatments])
+    gain = u * np.asarray(value, float).reshape(-1, 1) - cost
+    best = np.argmax(gain, axis=1)
+    top = gain[np.arange(len(u)), best]
+    names = np.asarray(treatments, dtype=object)[best]
+    return pd.DataFrame({"treatment": np.where(top > 0, names, none), "gain": np.where(top > 0, top, 0.0)})
