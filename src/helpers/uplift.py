@@ -155,10 +155,25 @@ def uplift_curve(y, treatment, score) -> pd.DataFrame:
     return c
 
 
-def _area_above_random(x: np.ndarray, curve: np.ndarray) -> float:
-    """Area between a curve from (0, 0) to (N, end) and the straight line between them, per customer (trapezoids)."""
-    random_line = curve[-1] * x / x[-1]
-    return float(np.trapezoid(curve - random_line, x) / x[-1])
+def _area_above_random(curve, column: str, y, treatment, score, normalize: bool) -> float:
+    """Area between ``curve``'s ``column`` and the straight line of a random ranking, per customer.
+
+    Trapezoids between the points where the score changes; with ``normalize``, divided by the same area for the best
+    ranking of the outcomes.
+    """
+
+    def area(s) -> float:
+        c = curve(y, treatment, s)
+        x, v = c["n"].to_numpy(), c[column].to_numpy()
+        return float(np.trapezoid(v - v[-1] * x / x[-1], x) / x[-1])
+
+    got = area(score)
+    if not normalize:
+        return got
+    top = area(_best_order(y, treatment))
+    if top <= 0:
+        raise ValueError("no ranking beats a random one on these outcomes (no one converted): nothing to normalize")
+    return got / top
 
 
 def _best_order(y, treatment) -> np.ndarray:
@@ -175,15 +190,7 @@ def qini_coefficient(y, treatment, score, normalize: bool = False) -> float:
     control converters last), as scikit-uplift's ``qini_auc_score`` does: 1 for that ranking. Parameters as
     :func:`qini_curve`.
     """
-    c = qini_curve(y, treatment, score)
-    area = _area_above_random(c["n"].to_numpy(), c["qini"].to_numpy())
-    if not normalize:
-        return area
-    best = qini_curve(y, treatment, _best_order(y, treatment))
-    top = _area_above_random(best["n"].to_numpy(), best["qini"].to_numpy())
-    if top <= 0:
-        raise ValueError("no ranking beats a random one on these outcomes (no one converted): nothing to normalize")
-    return area / top
+    return _area_above_random(qini_curve, "qini", y, treatment, score, normalize)
 
 
 def auuc(y, treatment, score, normalize: bool = False) -> float:
@@ -192,15 +199,7 @@ def auuc(y, treatment, score, normalize: bool = False) -> float:
     ``normalize=True`` divides by the same area for the best ranking of these outcomes, as scikit-uplift's
     ``uplift_auc_score`` does. Parameters as :func:`qini_curve`.
     """
-    c = uplift_curve(y, treatment, score)
-    area = _area_above_random(c["n"].to_numpy(), c["uplift"].to_numpy())
-    if not normalize:
-        return area
-    best = uplift_curve(y, treatment, _best_order(y, treatment))
-    top = _area_above_random(best["n"].to_numpy(), best["uplift"].to_numpy())
-    if top <= 0:
-        raise ValueError("no ranking beats a random one on these outcomes (no one converted): nothing to normalize")
-    return area / top
+    return _area_above_random(uplift_curve, "uplift", y, treatment, score, normalize)
 
 
 def uplift_at_k(y, treatment, score, k: float) -> float:
@@ -248,6 +247,13 @@ def _arms(y, treatment, control) -> tuple[np.ndarray, np.ndarray, list]:
     return y_.astype(int), t_, treatments
 
 
+def _classifier(estimator):
+    """A fresh copy of ``estimator``, or the default outcome model (gradient-boosted trees)."""
+    if estimator is not None:
+        return clone(estimator)
+    return HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, random_state=0)
+
+
 def _proba(model, X) -> np.ndarray:
     return model.predict_proba(X)[:, 1]
 
@@ -279,9 +285,7 @@ class TLearner(BaseEstimator):
         self.control = control
 
     def _base(self):
-        if self.estimator is not None:
-            return clone(self.estimator)
-        return HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, random_state=0)
+        return _classifier(self.estimator)
 
     def fit(self, X, y, treatment) -> TLearner:
         """Fit one classifier per arm on that arm's customers."""
@@ -346,7 +350,7 @@ class DRLearner(BaseEstimator):
         self.random_state = random_state
 
     def _outcome_model(self):
-        return TLearner(self.estimator)._base()
+        return _classifier(self.estimator)
 
     def _final_model(self):
         if self.regressor is not None:
