@@ -122,20 +122,12 @@ def _check_rules(rules: Mapping) -> None:
             raise ValueError("rules['inactivity'] must be {'after_days': <positive days>, 'points': <number>}")
 
 
-def _positions(ids: pd.Index, values: pd.Series) -> np.ndarray:
-    """Position of each value in the unique index ``ids``.
-
-    Position of each value in the unique index ``ids`` (-1 when absent); categorical values go through their
-    categories, so a long column of repeated text ids is matched once per distinct id.
-    """
-    return _position_map(ids, values)[1](0, len(values))
-
-
 def _position_map(ids: pd.Index, values: pd.Series):
     """``(n, take)``: ``take(lo, hi)`` gives the positions in ``ids`` of ``values[lo:hi]`` (-1 when absent).
 
-    A categorical column is matched once per category (none at all when its categories are ``ids`` themselves,
-    as when the loader took them from the parent table), then each slice is a lookup of its codes.
+    ``ids`` is unique. A categorical column is matched once per category (not at all when its categories are
+    ``ids`` themselves, as when the loader took them from the parent table), then each slice is a lookup of its
+    codes.
     """
     if isinstance(values.dtype, pd.CategoricalDtype):
         codes = values.cat.codes.to_numpy()
