@@ -111,25 +111,9 @@ def test_bad_input_is_named():
         uplift.auuc([0, 0, 0, 0], t, s, normalize=True)
 
 
-def _campaign(n: int, seed: int):
-    """A campaign randomised between a reminder, a discount and a control, with realistic planted uplifts: the
-    reminder adds 3.5 points for half the customers and costs 2 points to a fifth (sleeping dogs), the discount
-    adds -1 to 6 points as a feature grows; conversion without a message 4 to 16 %."""
-    rng = np.random.default_rng(seed)
-    X = rng.random((n, 5))
-    base = 0.04 + 0.12 * X[:, 0]
-    tau = {
-        "reminder": np.where(X[:, 3] > 0.8, -0.02, 0.035 * (X[:, 1] > 0.5)),
-        "discount": 0.07 * X[:, 2] - 0.01,
-    }
-    arm = rng.choice(np.array(["control", "reminder", "discount"], dtype=object), n)
-    p = base + sum(np.where(arm == a, t, 0.0) for a, t in tau.items())
-    return X, (rng.random(n) < p).astype(int), arm, tau, base
-
-
 def test_learners_recover_the_planted_uplift_of_several_treatments():
-    X, y, arm, _, _ = _campaign(90_000, seed=0)
-    Xt, yt, armt, tau, base = _campaign(90_000, seed=1)  # graded on customers they did not learn from
+    X, y, arm, _, _ = uplift.planted_campaign(90_000, seed=0)
+    Xt, yt, armt, tau, base = uplift.planted_campaign(90_000, seed=1)  # graded on customers they did not learn from
     ratios = {}
     for learner in (uplift.TLearner(), uplift.DRLearner()):
         u = learner.fit(X, y, arm).predict(Xt)
@@ -165,7 +149,7 @@ def test_best_treatment_weighs_value_and_cost():
 
 
 def test_learners_bad_input_is_named():
-    X, y, arm, _, _ = _campaign(2_000, seed=2)
+    X, y, arm, _, _ = uplift.planted_campaign(2_000, seed=2)
     with pytest.raises(ValueError, match="no customer is in the control arm 'holdout'"):
         uplift.TLearner(control="holdout").fit(X, y, arm)
     with pytest.raises(ValueError, match="every customer is in the control arm"):
