@@ -162,3 +162,26 @@ def test_learners_bad_input_is_named():
         uplift.DRLearner(shares={"control": 0.5, "discount": 0.25}).fit(X, y, arm)
     with pytest.raises(ValueError, match="n_folds must be an integer of at least 2"):
         uplift.DRLearner(n_folds=1).fit(X, y, arm)
+
+
+@pytest.mark.parametrize("make", [uplift.TLearner, uplift.DRLearner])
+def test_learners_keep_scikit_learns_contract(make):
+    """What scikit-learn's checks ask of an estimator, on a campaign (their random matrices have no treatment)."""
+    import pickle
+
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+
+    X, y, arm, _, _ = uplift.planted_campaign(6_000, seed=4)
+    learner = make()
+    with pytest.raises(NotFittedError):
+        learner.predict(X)
+    assert clone(learner).get_params() == learner.get_params()
+    assert learner.fit(X, y, arm) is learner
+    assert "models_" not in clone(learner).__dict__  # a clone is unfitted
+    first = learner.predict(X[:500])
+    again = make().fit(X, y, arm).predict(X[:500])
+    assert np.array_equal(first, again)  # the same data and parameters: the same model
+    assert np.array_equal(pickle.loads(pickle.dumps(learner)).predict(X[:500]), first)
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(5)])
+    assert np.array_equal(make().fit(frame, pd.Series(y), pd.Series(arm)).predict(frame[:500]), first)
