@@ -640,7 +640,7 @@ def _days(ts) -> np.ndarray:
 
 
 def _runs(ids: pd.Series) -> np.ndarray | None:
-    """Start of each run of equal ids when ``ids`` is sorted ascending without gaps (None otherwise).
+    """Start of each run of equal ids when numbered ``ids`` ascend and none is missing (None otherwise).
 
     Then every id is one run, and the runs are the distinct ids in order of first appearance.
     """
