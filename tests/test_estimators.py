@@ -14,6 +14,7 @@ from helpers.churn import NeighbourChurn
 from helpers.clv import BetaGeo
 from helpers.forecasting import CampaignFeatures
 from helpers.segmentation import TwoStepClustering
+from helpers.uplift import DRLearner, TLearner
 
 NAN_IS_MISSING = (
     "NaN marks a value that is missing by design (e.g. the spend mix of a customer who never "
@@ -28,6 +29,11 @@ NOT_A_SUMMARY = "input is a frequency/recency/T summary; the check's random X is
 # CampaignFeatures reads named columns of the campaigns table (date, channel, target segment, ...); a matrix of
 # random numbers has none of them and is refused with a clear error. Its contract is checked below on a table.
 NOT_A_TABLE = "input is the campaigns table (named columns); the check's random X is not one and is refused"
+
+# The uplift learners fit on a randomised campaign: fit(X, y, treatment), the arm of every customer. The generic
+# checks call fit(X, y) without one, which is refused; the contract (clone, parameters, fit returns self, the same
+# model from the same data, not-fitted errors, pickling) is tested on a campaign in tests/test_uplift.py.
+NEEDS_TREATMENT = "fit needs each customer's treatment arm; the check calls fit(X, y) without one"
 
 #: the generic checks that fit on random matrices: impossible inputs for the two estimators above
 RANDOM_MATRIX_CHECKS = (
@@ -66,6 +72,8 @@ EXPECTED: dict[type, dict[str, str]] = {
     },
     NeighbourChurn: {},
     BetaGeo: {name: NOT_A_SUMMARY for name in (*RANDOM_MATRIX_CHECKS, "check_fit1d")},
+    TLearner: {name: NEEDS_TREATMENT for name in (*RANDOM_MATRIX_CHECKS, "check_fit1d")},
+    DRLearner: {name: NEEDS_TREATMENT for name in (*RANDOM_MATRIX_CHECKS, "check_fit1d")},
     CampaignFeatures: {
         name: NOT_A_TABLE
         for name in (
@@ -87,6 +95,8 @@ ESTIMATORS = [
     NeighbourChurn(n_neighbors=3),
     BetaGeo(),
     CampaignFeatures(),
+    TLearner(),
+    DRLearner(),
 ]
 
 
