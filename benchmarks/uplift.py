@@ -31,7 +31,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
 from helpers import uplift
 
@@ -39,11 +38,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _classifier():
-    return HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, random_state=0)
+    """The learners' default outcome model, the same for causalml's."""
+    return uplift._classifier(None)
 
 
 def _regressor():
-    return HistGradientBoostingRegressor(max_iter=200, learning_rate=0.05, min_samples_leaf=200, random_state=0)
+    """The doubly robust learner's default final model, the same for causalml's."""
+    return uplift.DRLearner()._final_model()
 
 
 def _learners():

@@ -465,7 +465,7 @@ def _fill_cache(data_dir: str | Path | None, cache: Path, jobs: int) -> None:
         mappings = io.table_mappings(d)
     except (ValueError, OSError):  # a mapping.yml the lesson will refuse, with its reason
         return
-    files = {t: d / mappings.get(t, io.TableMapping(t)).file_name for t in io.SCHEMAS}
+    files = {t: io._file_of(d, t, mappings) for t in io.SCHEMAS}  # as load_world and io.fill_cache find them
     tables = sorted((t for t, f in files.items() if f.is_file()), key=lambda t: -files[t].stat().st_size)
     if len(tables) < 2:
         return
