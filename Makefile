@@ -23,7 +23,7 @@ export UV_COMPILE_BYTECODE := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 WORLD := $(addprefix data/,customers.csv products.csv transactions.csv events.csv campaigns.csv \
-           experiments.csv email_sends.csv leads.csv lead_events.csv truth.json)
+           experiments.csv email_sends.csv leads.csv lead_events.csv campaign_sends.csv truth.json)
 
 help: ## Show the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'

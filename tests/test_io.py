@@ -113,7 +113,7 @@ def test_only_existing_tables_are_loaded_by_default(world_copy):
     for name in ("leads", "lead_events", "email_sends", "experiments"):
         (world_copy / f"{name}.csv").unlink()
     w = load_world(world_copy, today=TODAY)
-    assert set(w.tables) == {"customers", "products", "transactions", "events", "campaigns"}
+    assert set(w.tables) == {"customers", "products", "transactions", "events", "campaigns", "campaign_sends"}
 
 
 # ---------------------------------------------------------------------------------------------------- bad data

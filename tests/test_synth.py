@@ -262,3 +262,63 @@ def test_drift_raises_churn_of_the_drifting_segment(world):
     before = lat.loc[m, "churn_date"].between(d - half, d, inclusive="left").sum()
     after = lat.loc[m, "churn_date"].between(d, d + half, inclusive="left").sum()
     assert after > 1.4 * before
+
+
+# ------------------------------------------------------------------------------------ the test of several treatments
+def test_campaign_sends_is_a_randomised_test_after_the_history(world):
+    s = world.tables["campaign_sends"]
+    test = world.truth["uplift_test"]
+    assert list(s["arm"].unique()) != [] and set(s["arm"]) == set(test["arms"])
+    assert s["customer_id"].is_unique and s["customer_id"].is_monotonic_increasing
+    # equal shares, as drawn: every arm within 4 binomial standard errors of a quarter
+    share = s["arm"].value_counts(normalize=True)
+    assert (share - 0.25).abs().max() < 4 * np.sqrt(0.25 * 0.75 / len(s))
+    # everyone who may receive email and signed up before the send, and nobody else
+    cust = world.customers.set_index("customer_id")
+    sent_at = pd.Timestamp(f"{test['send_date']} {test['send_hour']:02d}:00")
+    eligible = cust.index[cust["email_consent"] & (cust["signup_date"] < sent_at.normalize())]
+    assert s["customer_id"].tolist() == eligible.tolist()
+    assert (s["sent_at"] == sent_at).all() and sent_at > world.transactions["order_date"].max()
+    control = s["arm"] == test["arms"][0]
+    assert not s.loc[control, ["opened", "clicked"]].any().any()
+    assert (s["clicked"] <= s["opened"]).all()
+    bought = s["converted"]
+    assert (s["converted_at"].notna() == bought).all() and ((s["revenue"] > 0) == bought).all()
+    wait = (s.loc[bought, "converted_at"] - s.loc[bought, "sent_at"]).dt.total_seconds() / 86400
+    assert wait.min() >= 0 and wait.max() < test["window_days"]
+
+
+def test_campaign_sends_outcomes_follow_the_true_probabilities(world):
+    """Each arm's observed rates agree with the mean of its recipients' true probabilities (4 standard errors)."""
+    s = world.tables["campaign_sends"]
+    r = pd.DataFrame(world.truth["uplift_test"]["recipients"])
+    assert r["customer_id"].tolist() == s["customer_id"].tolist() and r["arm"].tolist() == s["arm"].tolist()
+    for arm, rows in r.groupby("arm"):
+        got = s.loc[rows.index]
+        for observed, p in [(got["converted"], rows[f"p_{arm}"])] + (
+            [(got["opened"], rows["p_open"]), (got["clicked"], rows[f"p_click_{arm}"])] if arm != "control" else []
+        ):
+            se = np.sqrt((p * (1 - p)).sum()) / len(p)
+            assert abs(observed.mean() - p.mean()) < 4 * se, (arm, observed.name)
+
+
+def test_campaign_sends_truth_agrees_with_the_planted_rates(world):
+    """Without a message, the true probability is the organic one, from the customer's own order rate and churn."""
+    from helpers.planted import UpliftTest
+
+    test, dog = UpliftTest.from_truth(world.truth)
+    r = pd.DataFrame(world.truth["uplift_test"]["recipients"])
+    lat = world.truth.customers.set_index("customer_id").loc[r["customer_id"]]
+    active = lat["churn_date"].isna().to_numpy()
+    expected = test.p_organic(lat["orders_per_month"].to_numpy(), active)
+    np.testing.assert_allclose(r["p_control"], expected, atol=1e-6)
+    # the sleeping dogs lose with every treatment; the churned gain nothing; the others gain on average
+    dogs = (lat["segment_name"] == dog).to_numpy()
+    for arm in test.arms[1:]:
+        uplift = r[f"p_{arm}"] - r["p_control"]
+        assert (uplift[dogs & active] < 0).mean() > 0.95
+        assert np.allclose(uplift[~active], 0.0)
+        assert uplift[~dogs & active].mean() > 0.005
+    # realistic effects: on average below 2 points, and nowhere above 20
+    uplifts = np.stack([r[f"p_{a}"] - r["p_control"] for a in test.arms[1:]])
+    assert abs(uplifts.mean()) < 0.02 and np.abs(uplifts).max() < 0.2

@@ -305,6 +305,35 @@ SCHEMAS: dict[str, TableSchema] = {
             {"lead_id": (("leads", "lead_id"),)},
             "Raw activity of leads, from which the lead features are counted.",
         ),
+        TableSchema(
+            "campaign_sends",
+            (
+                _c("customer_id", "id", "customer selected for the campaign"),
+                _c("campaign_id", "id", "campaign (one log may hold several)"),
+                _c("arm", "str", "treatment the customer was randomised to, or the control arm (sent nothing)"),
+                _c("sent_at", "datetime", "when the message was sent (for the control: when it would have been)"),
+                _c("opened", "bool", "opened the message (0/1; 0 in the control); optional", optional=True),
+                _c("clicked", "bool", "clicked in the message (0/1; 0 in the control); optional", optional=True),
+                _c("converted", "bool", "ordered in the campaign's window after sent_at (0/1)"),
+                _c(
+                    "converted_at",
+                    "datetime",
+                    "when the first order of the window was placed, empty if none; optional",
+                    required=False,
+                    optional=True,
+                ),
+                _c(
+                    "revenue",
+                    "float",
+                    "revenue of the window's orders, net of the arm's discount; optional",
+                    optional=True,
+                    min_value=0,
+                ),
+            ),
+            ("campaign_id", "customer_id"),
+            {"customer_id": (("customers", "customer_id"),)},
+            "One row per customer of a randomised campaign: the arm (treatment or control) and what followed.",
+        ),
     )
 }
 assert tuple(SCHEMAS) == TABLES

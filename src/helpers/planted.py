@@ -1,7 +1,9 @@
 """The planted models of the synthetic world, written once: the generator samples from them, the oracles evaluate them.
 
 * :class:`ResponseModel` — how a recipient answers a campaign message (open, click, order, unsubscribe);
-* :class:`ChurnModel` — each customer's monthly churn hazard, and its change on the drift date.
+* :class:`ChurnModel` — each customer's monthly churn hazard, and its change on the drift date;
+* :class:`UpliftTest` — the randomised test of several treatments sent after the history ends: what each arm
+  sends, and how a message changes a recipient's chance to buy in the window.
 
 Their values go into ``truth.json`` (``response_model`` and ``churn_model``) together with a description made
 from those values, so the text a learner reads and the numbers the world was drawn with cannot drift apart. The
@@ -24,7 +26,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["sigmoid", "ResponseModel", "ChurnModel"]
+from .timeline import DAYS_PER_MONTH
+
+__all__ = ["sigmoid", "ResponseModel", "ChurnModel", "UpliftTest"]
 
 
 def sigmoid(x: Any) -> np.ndarray:
@@ -256,4 +260,92 @@ class ChurnModel:
             f"{self.age_centre:g}) / 10); from the drift date the hazard of `drift_segment` is multiplied by "
             f"{self.drift_multiplier:g} (`drift_multiplier`). A churned customer places no orders, starts no "
             "sessions and rarely opens messages."
+        )
+
+
+@dataclass(frozen=True)
+class UpliftTest:
+    """The planted test campaign of several treatments: who buys in its window, with and without a message.
+
+    Every customer who may receive email on ``send_date`` (consent, not unsubscribed) is drawn at random into one of
+    ``arms`` with equal shares; the first arm is the control, sent nothing. A recipient buys in the
+    ``window_days`` after the send time if either of two things happens:
+
+    * an **organic** purchase, with probability ``1 - exp(-orders_per_month * window_days / DAYS_PER_MONTH)`` for a
+      customer still active (0 once churned) — multiplied by ``sleeping_dog_factor`` when a customer of the
+      ``sleeping_dog_segment`` is sent any message (promotions teach regulars to wait for the next deal);
+    * a purchase **through the message**: open x click x order of :class:`ResponseModel` at ``send_hour`` with
+      the plain subject, the arm's discount (``discounts``), and for the next-best-offer arm the click effect
+      ``nbo_click_effect`` when the customer has at least ``nbo_min_orders`` past orders (recommendations need a
+      history).
+
+    So a treated recipient buys with ``1 - (1 - f p_organic)(1 - p_message)`` and a control with ``p_organic``;
+    the difference is the recipient's true uplift. A buyer's order is worth their segment's mean list value
+    (``order_value`` in truth) times a Gamma draw of mean 1 and shape ``order_value_shape``, less the arm's
+    discount on every order of the window (organic ones too: the code is in the email). Profit is
+    ``gross_margin`` of list value less the discount, less each message's cost.
+    """
+
+    arms: tuple[str, ...] = ("control", "reminder", "discount", "nbo")
+    discounts: dict[str, float] = _mapping(control=0.0, reminder=0.0, discount=0.10, nbo=0.0)
+    send_date: str = "2026-01-06"
+    send_hour: int = 10
+    window_days: float = 7.0
+    nbo_click_effect: float = 0.6
+    nbo_min_orders: int = 2
+    sleeping_dog_factor: float = 0.93
+    order_value_shape: float = 2.0
+    gross_margin: float = 0.35
+
+    @property
+    def control(self) -> str:
+        """The arm sent nothing."""
+        return self.arms[0]
+
+    def p_organic(self, orders_per_month: Any, active: Any) -> np.ndarray:
+        """P(an organic purchase in the window) at a monthly order rate, 0 for a churned customer."""
+        rate = np.where(active, np.asarray(orders_per_month, float), 0.0)
+        return -np.expm1(-rate * self.window_days / DAYS_PER_MONTH)
+
+    def p_buy(self, p_organic: Any, p_message: Any, sleeping_dog: Any) -> np.ndarray:
+        """P(buying in the window) of a recipient sent a message: organic (damped for sleeping dogs) or through it."""
+        organic = np.asarray(p_organic, float) * np.where(sleeping_dog, self.sleeping_dog_factor, 1.0)
+        return 1.0 - (1.0 - organic) * (1.0 - np.asarray(p_message, float))
+
+    def to_dict(self, sleeping_dog_segment: str) -> dict[str, Any]:
+        """The values written to truth ``uplift_test`` (with the world's sleeping-dog segment)."""
+        d = {k: (dict(v) if isinstance(v, dict) else v) for k, v in asdict(self).items()}
+        return {**d, "arms": list(self.arms), "sleeping_dog_segment": sleeping_dog_segment}
+
+    @classmethod
+    def from_truth(cls, truth: Any) -> tuple[UpliftTest, str]:
+        """The test a truth file describes, and its sleeping-dog segment's name."""
+        values = truth["uplift_test"]
+        missing = [f.name for f in fields(cls) if f.name not in values]
+        if missing:
+            raise ValueError(
+                f"truth uplift_test lacks {missing}: regenerate the world with this version of the "
+                "course (python -m helpers.synth)"
+            )
+        kw = {f.name: values[f.name] for f in fields(cls)}
+        kw["arms"] = tuple(kw["arms"])
+        return cls(**kw), values["sleeping_dog_segment"]
+
+    def describe(self) -> str:
+        """The description of truth ``uplift_test``, made from the values."""
+        arms = ", ".join(self.arms)
+        return (
+            f"A randomised test sent on {self.send_date} at {self.send_hour}:00 (after the history ends) to every "
+            f"customer who may receive email, in equal shares to the arms {arms}; {self.control} is sent nothing. "
+            f"Outcome: an order in the {self.window_days:g} days after the send time. A recipient buys organically "
+            "with probability 1 - exp(-orders_per_month * window_days / 30.4375) if still active (0 once churned), "
+            f"times sleeping_dog_factor ({self.sleeping_dog_factor:g}) when a customer of sleeping_dog_segment is "
+            "sent any message; or through the message: open x click x order of the response model (plain subject, "
+            f"the arm's discount from `discounts`, and +{self.nbo_click_effect:g} on the click logit in the nbo arm "
+            f"for customers with at least {self.nbo_min_orders} past orders). A buyer's order is worth the segment's "
+            f"mean list value (`order_value`) times a Gamma draw (mean 1, shape {self.order_value_shape:g}), less the "
+            f"arm's discount on every order in the window; profit is gross_margin ({self.gross_margin:g}) of list "
+            "value less the discount, less the message's cost. Per recipient, `recipients` gives the arm and the true "
+            "probability of buying under each arm (p_<arm>), of opening if sent (p_open) and of clicking under each "
+            "sending arm (p_click_<arm>)."
         )

@@ -26,6 +26,7 @@ TABLES = (
     "email_sends",
     "leads",
     "lead_events",
+    "campaign_sends",
 )
 """Every table of the world, in the order they are written."""
 

@@ -14,7 +14,9 @@ measured against an oracle that knows them:
 * **campaigns** (>= 200 email and push sends, each with a random holdout group) and **experiments** (A/B tests of
   subject and content, and send-time tests, stored per recipient in ``email_sends``) respond through a planted
   model with per-segment hour-of-day curves, subject and discount effects and a fatigue term;
-* a dated **drift** changes lead coefficients, lead mix, one segment's churn hazard and campaign responses.
+* a dated **drift** changes lead coefficients, lead mix, one segment's churn hazard and campaign responses;
+* a **randomised test of several treatments** (``campaign_sends``), sent the day after the history ends, with each
+  recipient's true probability of buying under every arm (:class:`helpers.planted.UpliftTest`).
 
 Same ``seed`` and sizes give byte-identical files (see :func:`write_world`); the generator draws every table
 from its own stream spawned from ``seed`` so that changing one table's recipe does not reshuffle the others.
@@ -22,8 +24,9 @@ from its own stream spawned from ``seed`` so that changing one table's recipe do
 The generator runs in stages, each in its own module and each handing the next a frozen dataclass:
 :mod:`.customers` (segments, customers, churn), :mod:`.orders` (catalogue, rules, orders, baskets),
 :mod:`.events` (web and order events), :mod:`.campaigns` (campaigns, experiments, sends, through
-:class:`helpers.planted.ResponseModel`), :mod:`.leads`, :mod:`.truth` and :mod:`.writing`. The fixed design
-(timeline, vocabularies, archetypes, lead model) is in :mod:`.params`.
+:class:`helpers.planted.ResponseModel`), :mod:`.uplift` (the test of several treatments), :mod:`.leads`,
+:mod:`.truth` and :mod:`.writing`. The fixed design (timeline, vocabularies, archetypes, lead model) is in
+:mod:`.params`.
 
 Command line::
 
@@ -53,6 +56,7 @@ from .params import (
     N_EXPERIMENTS,
 )
 from .truth import build_truth
+from .uplift import uplift_test
 from .writing import read_manifest, write_world
 
 __all__ = [
@@ -83,6 +87,7 @@ _STREAMS = (
     "leads",
     "lead_events",
     "jitter",
+    "uplift_test",  # added last: the streams before it, and so every other table, are as they were
 )
 
 
@@ -120,7 +125,7 @@ def generate_world(
     -------
     World
         Tables ``customers, products, transactions, events, campaigns, experiments, email_sends, leads,
-        lead_events`` and the planted :class:`Truth`.
+        lead_events, campaign_sends`` and the planted :class:`Truth`.
 
     Examples
     --------
@@ -161,6 +166,7 @@ def generate_world(
     basket = baskets(rng["baskets"], seg, orders, lat, catalogue, pi, rules)
     tx = basket.transactions
     event_keys += order_events(orders, basket.kept, packer)
+    test = uplift_test(rng["uplift_test"], seg, lat, life, log, tx, catalogue)
 
     campaign_table, experiments, email_sends, camp_keys = campaign_tables(
         records, log, orders, basket.kept, tx, seg, packer
@@ -185,9 +191,10 @@ def generate_world(
         "email_sends": email_sends,
         "leads": lead_table,
         "lead_events": lead_events,
+        "campaign_sends": test.table,
     }
     truth = build_truth(
-        seed, n_customers, seg, lat, life, cust, catalogue, pi, rules, basket.attempts, log, lead_latent
+        seed, n_customers, seg, lat, life, cust, catalogue, pi, rules, basket.attempts, log, lead_latent, test
     )
     return World(tables=tables, truth=truth, meta={"seed": seed, "n_customers": n_customers})
 

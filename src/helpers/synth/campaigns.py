@@ -70,6 +70,8 @@ class CampaignLog:
     channel_of: np.ndarray
     n_campaigns: int
     unsubscribed_ids: np.ndarray
+    fatigue: np.ndarray  # each customer's fatigue just after their last message
+    last_msg: np.ndarray  # when that was (days since START; 0 if never)
 
 
 def respond(
@@ -307,6 +309,8 @@ def campaigns(
         channel_of=channel_of,
         n_campaigns=n_campaigns,
         unsubscribed_ids=cust["customer_id"].to_numpy()[unsubscribed],
+        fatigue=fatigue,
+        last_msg=last_msg,
     )
     return records, orders, log
 

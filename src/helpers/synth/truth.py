@@ -32,6 +32,7 @@ from .params import (
     START_DATE,
 )
 from .tools import norm, rounded, to_ts
+from .uplift import UPLIFT, UpliftRecords
 
 END_DAY, DRIFT_DAY_DATE, LEADS_END_DAY = (d.astype("datetime64[D]") for d in (END, DRIFT, LEADS_END))
 
@@ -74,6 +75,7 @@ def build_truth(
     attempts: np.ndarray,
     log: CampaignLog,
     lead_latent: dict[str, list],
+    test: UpliftRecords,
 ) -> Truth:
     """Every planted parameter of the world with its description: the contents of ``truth.json``."""
     k = seg.k
@@ -271,6 +273,16 @@ def build_truth(
             lead_intent_shift=LEAD_INTENT_SHIFT,
             churn_segment=names[seg.drift_segment],
             churn_multiplier=CHURN.drift_multiplier,
+        ),
+    )
+    put(
+        "uplift_test",
+        UPLIFT.describe(),
+        dict(
+            UPLIFT.to_dict(sleeping_dog_segment=test.sleeping_dog_segment),
+            campaign_id=test.table["campaign_id"].iloc[0] if len(test.table) else None,
+            order_value=test.order_value,
+            recipients=test.recipients,
         ),
     )
     return Truth(e)
