@@ -52,6 +52,14 @@ __all__ = [
     "DRLearner",
     "best_treatment",
     "planted_campaign",
+    "uplift_features",
+    "cross_predict",
+    "cross_response",
+    "true_qini",
+    "planted_uplift",
+    "best_arm_agreement",
+    "plan_budget",
+    "plan_value",
 ]
 
 
@@ -459,3 +467,287 @@ def planted_campaign(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.
     arm = rng.choice(np.array(["control", "reminder", "discount"], dtype=object), n)
     p = base + sum(np.where(arm == a, u, 0.0) for a, u in uplift.items())
     return X, (rng.random(n) < p).astype(int), arm, uplift, base
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Learning from a randomised campaign: features at the decision time, out-of-fold predictions, the answer key
+# ---------------------------------------------------------------------------------------------------------------
+def uplift_features(world, as_of, n_personas: int = 5, random_state: int = 0) -> pd.DataFrame:
+    """Few, stable features of each customer from the history before ``as_of``: persona, orders, days inactive.
+
+    A campaign test of a few thousand customers per arm cannot teach a flexible model which of twenty noisy
+    features matter: its uplift is a few points against a purchase noise of tens. The features here compress the
+    history the way step 1 of the method does — a persona (k-means on lesson 01's scaled behaviour features, one
+    column per persona) — and keep two signals no persona holds: how many orders the customer has placed (a
+    recommendation needs a history) and how long ago their last action of any kind was (a customer who has left
+    answers no message).
+
+    Parameters
+    ----------
+    world : World
+        ``customers`` and ``transactions`` (``events`` and ``products`` are used when present).
+    as_of : date
+        The decision time: only history before it counts.
+    n_personas : int, default 5
+        Number of personas (lesson 01 chooses it from the data).
+    random_state : int, default 0
+        Seed of k-means.
+
+    Returns
+    -------
+    DataFrame indexed by ``customer_id``: ``persona_1 ... persona_k`` (0/1), ``log_orders`` (log(1 + orders)) and
+    ``log_inactive_days`` (log(1 + days since the last order or event)).
+    """
+    from sklearn.cluster import KMeans
+
+    from . import segmentation
+
+    if not isinstance(n_personas, Integral) or n_personas < 1:
+        raise ValueError(f"n_personas must be a whole number of at least 1, got {n_personas!r}")
+    as_of = pd.Timestamp(as_of)
+    feats, last = segmentation._features_and_last_action(world, as_of, shrink=3.0, undefined="population")
+    if len(feats) < n_personas:
+        raise ValueError(f"{len(feats)} customers cannot form {n_personas} personas")
+    inactive = (as_of - last).dt.days.fillna(feats["recency_days"]).astype(float)
+    tx = world.transactions
+    before = tx.loc[tx["order_date"] < as_of, ["order_id", "customer_id"]]
+    orders = before.loc[~before["order_id"].duplicated(), "customer_id"].value_counts()
+    orders = orders.reindex(feats.index, fill_value=0).to_numpy()
+    persona = KMeans(n_personas, n_init=10, random_state=random_state).fit_predict(segmentation.scale_features(feats))
+    out = pd.DataFrame({f"persona_{k + 1}": (persona == k).astype(float) for k in range(n_personas)}, index=feats.index)
+    out["log_orders"] = np.log1p(orders.astype(float))
+    out["log_inactive_days"] = np.log1p(inactive.clip(lower=0).to_numpy())
+    return out
+
+
+def cross_predict(
+    learner, X, y, treatment, n_folds: int = 5, random_state: int = 0, method: str = "predict"
+) -> np.ndarray:
+    """Out-of-fold predictions: each customer's from a copy of ``learner`` fitted on the other folds only.
+
+    So every customer of a campaign gets a prediction that did not see their own outcome, and all of them can be
+    graded, or planned for, without a separate hold-out. Folds are stratified by arm and outcome.
+
+    Parameters
+    ----------
+    learner : TLearner or DRLearner (or any estimator with ``fit(X, y, treatment)``)
+    X, y, treatment : features, outcomes (0/1), arm labels
+    n_folds : int, default 5
+    random_state : int, default 0
+    method : {"predict", "predict_proba_arms"}
+        Uplift per treatment, or (T-learner) the conversion probability under each arm, control first.
+
+    Returns
+    -------
+    array with one row per customer, columns as ``method`` gives them (treatments in sorted order).
+    """
+    if not isinstance(n_folds, Integral) or n_folds < 2:
+        raise ValueError(f"n_folds must be an integer of at least 2, got {n_folds!r}")
+    if method not in ("predict", "predict_proba_arms"):
+        raise ValueError(f"method must be 'predict' or 'predict_proba_arms', got {method!r}")
+    y_, t_ = np.asarray(y), np.asarray(treatment)
+    X_ = X.to_numpy() if isinstance(X, pd.DataFrame) else np.asarray(X)
+    strata = pd.factorize(pd.Series(t_).astype(str) + "|" + pd.Series(y_).astype(str))[0]
+    out = None
+    for train, test in StratifiedKFold(n_folds, shuffle=True, random_state=random_state).split(X_, strata):
+        got = getattr(clone(learner).fit(X_[train], y_[train], t_[train]), method)(X_[test])
+        if out is None:
+            out = np.zeros((len(y_), got.shape[1]))
+        out[test] = got
+    assert out is not None
+    return out
+
+
+def cross_response(
+    estimator, X, y, treatment, control="control", n_folds: int = 5, random_state: int = 0
+) -> np.ndarray:
+    """Propensity targeting's scores: out-of-fold P(converts | sent treatment ``a``) per treatment (sorted).
+
+    What a response model trained on the customers who got a message predicts: who buys when sent it — the usual
+    way to choose a campaign's audience, which ranks first the customers who would have bought anyway.
+    """
+    y_, t_, treatments = _arms(y, treatment, control)
+    X_ = X.to_numpy() if isinstance(X, pd.DataFrame) else np.asarray(X)
+    strata = pd.factorize(pd.Series(t_).astype(str) + "|" + pd.Series(y_).astype(str))[0]
+    out = np.zeros((len(y_), len(treatments)))
+    for train, test in StratifiedKFold(n_folds, shuffle=True, random_state=random_state).split(X_, strata):
+        for j, arm in enumerate(treatments):
+            rows = train[t_[train] == arm]
+            out[test, j] = _proba(_classifier(estimator).fit(X_[rows], y_[rows]), X_[test])
+    return out
+
+
+def true_qini(true_uplift, score, normalize: bool = True) -> float:
+    """Qini coefficient of a ranking measured on each customer's true uplift: exact, no outcome noise.
+
+    In a planted world the expected incremental conversions of treating the top ``k`` customers are the sum of
+    their true uplifts; the area between that curve and a random ranking's straight line, per customer, is the
+    ranking's Qini coefficient without the noise of one campaign's outcomes. ``normalize=True`` divides it by the
+    area of the oracle's ranking (by true uplift): 1 for the oracle, 0 for random, negative for worse than random.
+    Customers with equal scores are taken together.
+    """
+    t = np.asarray(true_uplift, float)
+    s = np.asarray(score, float)
+    if t.ndim != 1 or s.shape != t.shape or not len(t):
+        raise ValueError(f"true_uplift and score must be one value per customer each; got {t.shape} and {s.shape}")
+    if np.isnan(s).any() or np.isnan(t).any():
+        raise ValueError("true_uplift and score may not be NaN")
+
+    def area(sc: np.ndarray) -> float:
+        order = np.argsort(-sc, kind="stable")
+        ordered = sc[order]
+        ends = np.r_[ordered[1:] != ordered[:-1], True]
+        k = np.r_[0, np.flatnonzero(ends) + 1].astype(float)
+        g = np.r_[0.0, np.cumsum(t[order])[ends]]
+        return float((np.trapezoid(g, k) - t.sum() * len(t) / 2) / len(t))
+
+    got = area(s)
+    if not normalize:
+        return got
+    top = area(t)
+    if top <= 0:
+        raise ValueError("every customer has the same true uplift: no ranking beats a random one")
+    return got / top
+
+
+def planted_uplift(truth, customer_ids) -> pd.DataFrame:
+    """The answer key of the course world's test (truth ``uplift_test``): P(buy) under each arm, per customer.
+
+    Columns: each arm's true probability of buying in the window (``p_<arm>``), indexed by ``customer_id`` in the
+    order asked. Raises when the truth has no such test or a customer was not in it.
+    """
+    if truth is None or "uplift_test" not in truth:
+        raise ValueError(
+            "the world has no planted uplift_test in truth.json: the answer key exists only for the course's worlds"
+        )
+    value = truth["uplift_test"]
+    r = pd.DataFrame(value["recipients"]).set_index("customer_id")
+    cols = [f"p_{a}" for a in value["arms"]]
+    ids = pd.Index(customer_ids)
+    missing = ids.difference(r.index)
+    if len(missing):
+        raise ValueError(f"{len(missing)} customers are not in the planted test, e.g. {missing[:3].tolist()}")
+    return r.loc[ids, cols]
+
+
+def best_arm_agreement(uplift, true_uplift, min_gap: float = 0.01) -> tuple[float, int]:
+    """Share of customers whose predicted best arm (a treatment, or none when no uplift is positive) is the true one.
+
+    Counted among the customers whose true best arm beats their second best by more than ``min_gap`` (where the
+    choice matters); returns ``(share, number of such customers)``. Columns of ``uplift`` and ``true_uplift``:
+    the treatments in the same order.
+    """
+    u, t = np.asarray(uplift, float), np.asarray(true_uplift, float)
+    if u.shape != t.shape or u.ndim != 2:
+        raise ValueError(
+            f"uplift and true_uplift must have the same shape (customers x treatments); got {u.shape} and {t.shape}"
+        )
+    zero = np.zeros((len(u), 1))
+    uu, tt = np.hstack([zero, u]), np.hstack([zero, t])
+    ranked = np.sort(tt, axis=1)
+    clear = ranked[:, -1] - ranked[:, -2] > min_gap
+    if not clear.any():
+        raise ValueError(f"no customer's true best arm beats the second by more than {min_gap}")
+    agree = np.argmax(uu, axis=1) == np.argmax(tt, axis=1)
+    return float(agree[clear].mean()), int(clear.sum())
+
+
+def plan_budget(gain, cost, budget: float, treatments: list, none: str = "none") -> pd.DataFrame:
+    """Who gets which treatment within a budget: the largest total expected gain whose expected cost fits it.
+
+    Each customer gets at most one treatment. With a price ``lam`` on each unit of budget, every customer takes the
+    treatment of largest ``gain - lam * cost`` (none if no such value is positive); ``lam`` is the smallest price
+    whose plan fits the budget (found by bisection), the Lagrangian solution of this multiple-choice knapsack,
+    optimal up to the last few customers at the budget's edge.
+
+    Parameters
+    ----------
+    gain : array (customers x treatments)
+        Expected incremental profit of each treatment, net of its cost.
+    cost : array (customers x treatments) or one value per treatment
+        What each treatment spends of the budget (messages, expected discounts), all positive.
+    budget : float
+        The most the plan may spend; at least the cheapest single message.
+    treatments : list
+        Names of the columns.
+    none : str, default "none"
+        The label of sending nothing.
+
+    Returns
+    -------
+    DataFrame with ``treatment``, ``gain`` and ``cost`` per customer (0 for ``none``).
+    """
+    g = np.asarray(gain, float)
+    if g.ndim != 2 or g.shape[1] != len(treatments):
+        raise ValueError(f"gain must have one column per treatment ({len(treatments)}); got shape {g.shape}")
+    c = np.broadcast_to(np.asarray(cost, float), g.shape)
+    if not np.isfinite(g).all() or not np.isfinite(c).all():
+        raise ValueError("gain and cost must be finite numbers (no NaN)")
+    if (c <= 0).any():
+        raise ValueError("every treatment must cost something (cost > 0): a free treatment needs no budget")
+    if not np.isfinite(budget) or budget < c.min():
+        raise ValueError(
+            f"the budget ({budget:g}) is smaller than the cheapest message ({c.min():g}): it cannot pay for anyone"
+        )
+
+    def plan(lam: float) -> tuple[np.ndarray, np.ndarray]:
+        score = g - lam * c
+        best = np.argmax(score, axis=1)
+        take = score[np.arange(len(g)), best] > 0
+        return best, take
+
+    def spend(lam: float) -> float:
+        best, take = plan(lam)
+        return float(c[np.arange(len(g)), best][take].sum())
+
+    lo, hi = 0.0, max(float((g / c).max()), 0.0) + 1.0
+    if spend(lo) > budget:
+        for _ in range(100):
+            mid = (lo + hi) / 2
+            lo, hi = (lo, mid) if spend(mid) <= budget else (mid, hi)
+        lo = hi
+    best, take = plan(lo)
+    rows = np.arange(len(g))
+    names = np.asarray(treatments, dtype=object)[best]
+    return pd.DataFrame(
+        {
+            "treatment": np.where(take, names, none),
+            "gain": np.where(take, g[rows, best], 0.0),
+            "cost": np.where(take, c[rows, best], 0.0),
+        }
+    )
+
+
+def plan_value(plan, treatment, outcome, shares: dict, control="control", none: str = "none") -> tuple[float, float]:
+    """Incremental value of a plan against sending nothing, estimated on a randomised campaign, and its standard error.
+
+    For a plan that gives customer ``i`` the arm ``π_i`` (or nothing), each customer of the campaign contributes
+    ``R_i ([A_i = π_i] / e(π_i) - [A_i = control] / e(control))``, where ``A_i`` is the arm the campaign drew, ``e`` the
+    arms' assignment shares and ``R_i`` the customer's observed outcome (e.g. profit); customers the plan leaves
+    alone contribute 0. The mean of these terms estimates, without bias when the plan did not use customer ``i``'s
+    own outcome (out-of-fold predictions), the plan's mean incremental value per customer; the total is ``n`` times
+    it. Returns ``(total, standard error of the total)``.
+    """
+    p, a = np.asarray(plan, dtype=object), np.asarray(treatment, dtype=object)
+    r = np.asarray(outcome, float)
+    if not len(p) == len(a) == len(r):
+        raise ValueError(
+            f"plan, treatment and outcome must be one value per customer each ({len(p)}, {len(a)}, {len(r)})"
+        )
+    arms = set(pd.unique(a).tolist())
+    if control not in arms:
+        raise ValueError(f"no customer is in the control arm {control!r}: a plan's value needs a control group")
+    planned = set(pd.unique(p).tolist()) - {none}
+    unknown = sorted(map(str, planned - arms))
+    if unknown:
+        raise ValueError(
+            f"the plan uses treatment(s) {unknown} the campaign never sent: their value cannot be estimated"
+        )
+    missing = sorted(map(str, (arms | {control}) - set(shares)))
+    if missing:
+        raise ValueError(f"shares has no assignment probability for arm(s) {missing}")
+    acted = p != none
+    e_plan = np.array([shares[x] if x != none else 1.0 for x in p], float)
+    terms = np.where(acted, r * ((a == p) / e_plan - (a == control) / shares[control]), 0.0)
+    n = len(terms)
+    return float(terms.sum()), float(np.sqrt(n) * terms.std(ddof=1))
