@@ -354,3 +354,37 @@ def test_answer_key_and_features_of_the_planted_test(small_world):
     np.testing.assert_allclose(got.loc[orders.index], orders.to_numpy())
     with pytest.raises(ValueError, match="n_personas"):
         uplift.uplift_features(small_world, as_of, n_personas=0)
+
+
+def test_check_sends_names_what_is_wrong(small_world):
+    from helpers.io import SchemaError
+
+    s = small_world.tables["campaign_sends"].reset_index(drop=True)
+    arms = ["control", "discount", "nbo", "reminder"]
+    assert uplift.check_sends(s, arms, window_days=7) == ["discount", "nbo", "reminder"]
+    with pytest.raises(SchemaError, match=r"campaign_sends.csv.*arm.*not among the declared arms.*line 2"):
+        uplift.check_sends(s.assign(arm=np.where(s.index == 0, "sms", s["arm"])), arms)
+    with pytest.raises(SchemaError, match=r"declared arm\(s\) \['push'\] have no customers"):
+        uplift.check_sends(s, [*arms, "push"])
+    with pytest.raises(SchemaError, match="no customer is in the control arm 'control'"):
+        uplift.check_sends(s[s["arm"] != "control"])
+    late = s.copy()
+    row = int(np.flatnonzero(late["converted"])[0])
+    late.loc[row, "converted_at"] = late.loc[row, "sent_at"] + pd.Timedelta(days=9)
+    with pytest.raises(SchemaError, match=rf"converted_at.*outside the 7-day window.*line {row + 2}"):
+        uplift.check_sends(late, arms, window_days=7)
+    with pytest.raises(SchemaError, match="no rows"):
+        uplift.check_sends(s.iloc[:0])
+
+
+def test_arm_summary_agrees_with_a_hand_count():
+    arm = np.array(["control"] * 400 + ["a"] * 600, dtype=object)
+    y = np.r_[np.ones(40), np.zeros(360), np.ones(90), np.zeros(510)]
+    t = uplift.arm_summary(y, arm, revenue=y * 10.0)
+    assert t.index.tolist() == ["control", "a"] and t["customers"].tolist() == [400, 600]
+    assert t.loc["a", "uplift"] == pytest.approx(0.15 - 0.10)
+    se = np.sqrt(0.15 * 0.85 / 600 + 0.1 * 0.9 / 400)
+    assert t.loc["a", "uplift_high_95%"] - t.loc["a", "uplift"] == pytest.approx(1.959964 * se, rel=1e-6)
+    assert t.loc["a", "revenue_per_customer"] == pytest.approx(1.5)
+    with pytest.raises(ValueError, match="control arm"):
+        uplift.arm_summary(y, np.full(1000, "a", dtype=object))

@@ -60,6 +60,8 @@ __all__ = [
     "best_arm_agreement",
     "plan_budget",
     "plan_value",
+    "check_sends",
+    "arm_summary",
 ]
 
 
@@ -751,3 +753,110 @@ def plan_value(plan, treatment, outcome, shares: dict, control="control", none: 
     terms = np.where(acted, r * ((a == p) / e_plan - (a == control) / shares[control]), 0.0)
     n = len(terms)
     return float(terms.sum()), float(np.sqrt(n) * terms.std(ddof=1))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A send log of a randomised campaign: checked, then summarised per arm
+# ---------------------------------------------------------------------------------------------------------------
+def check_sends(
+    sends: pd.DataFrame,
+    arms=None,
+    control="control",
+    window_days: float | None = None,
+    file: str = "campaign_sends.csv",
+) -> list:
+    """Refuse a send log uplift cannot be learned from; return its treatments (sorted).
+
+    A log of one randomised campaign (``helpers.io`` has checked its columns and kinds): every arm it names must be
+    declared in ``arms`` (when given), every declared arm must have customers, there must be a control arm, and
+    every conversion must fall in the campaign's window after its send time. Each problem raises
+    :class:`helpers.io.SchemaError` naming the file, the column, the first lines (as read, header = line 1) and the fix.
+    """
+    from .io import SchemaError, _lines, _vals
+
+    if sends.empty:
+        raise SchemaError(file, "no rows", "export the campaign's customers, one row each with its arm", "arm")
+    arm = sends["arm"].astype(object).to_numpy()
+    present = pd.unique(arm).tolist()
+    if arms is not None:
+        unknown = ~pd.Series(arm).isin(list(arms)).to_numpy()
+        if unknown.any():
+            raise SchemaError(
+                file,
+                f"{int(unknown.sum())} rows name an arm that is not among the declared arms {list(arms)}",
+                "correct the arm names in the export, or declare the arm in the lesson's parameter uplift_arms",
+                "arm",
+                _lines(unknown),
+                _vals(sends["arm"], unknown),
+            )
+        empty = [a for a in arms if a not in present]
+        if empty:
+            raise SchemaError(
+                file,
+                f"the declared arm(s) {empty} have no customers",
+                "export the whole campaign (every arm), or leave the empty arm out of uplift_arms",
+                "arm",
+            )
+    if control not in present:
+        raise SchemaError(
+            file,
+            f"no customer is in the control arm {control!r} (arms: {sorted(map(str, present))})",
+            "uplift needs a randomised control group sent nothing: export it, or name it with uplift_control",
+            "arm",
+        )
+    if window_days is not None and "converted_at" in sends:
+        wait = (sends["converted_at"] - sends["sent_at"]).dt.total_seconds().to_numpy() / 86400
+        outside = sends["converted_at"].notna().to_numpy() & ((wait < 0) | (wait > window_days))
+        if outside.any():
+            raise SchemaError(
+                file,
+                f"{int(outside.sum())} conversions fall outside the {window_days:g}-day window after sent_at",
+                "count as converted only the orders in the window after each customer's send time (and set "
+                "converted_at to the first of them)",
+                "converted_at",
+                _lines(outside),
+                _vals(sends["converted_at"], outside),
+            )
+        bought = sends["converted"].to_numpy(bool)
+        mismatch = bought != sends["converted_at"].notna().to_numpy()
+        if mismatch.any():
+            raise SchemaError(
+                file,
+                f"{int(mismatch.sum())} rows disagree between converted and converted_at",
+                "give converted_at exactly for the rows with converted = 1",
+                "converted_at",
+                _lines(mismatch),
+            )
+    return sorted((a for a in present if a != control), key=str)
+
+
+def arm_summary(converted, arm, revenue=None, control="control", level: float = 0.95) -> pd.DataFrame:
+    """Per arm: customers, conversion rate, uplift over the control with its interval, revenue per customer.
+
+    The interval of each treatment's uplift is the normal one of a difference of two proportions (independent
+    random groups); the control's row has uplift 0 by definition.
+    """
+    from scipy.stats import norm
+
+    y, a = np.asarray(converted, float), np.asarray(arm, dtype=object)
+    if control not in set(a.tolist()):
+        raise ValueError(f"no customer is in the control arm {control!r}")
+    z = float(norm.ppf(0.5 + level / 2))
+    df = pd.DataFrame({"arm": a, "y": y})
+    if revenue is not None:
+        df["revenue"] = np.asarray(revenue, float)
+    g = df.groupby("arm", sort=False)
+    out = pd.DataFrame({"customers": g.size(), "conversion": g["y"].mean()})
+    if revenue is not None:
+        out["revenue_per_customer"] = g["revenue"].mean()
+    order = [control, *sorted((x for x in out.index if x != control), key=str)]
+    out = out.loc[order]
+    pc, nc = out.loc[control, "conversion"], out.loc[control, "customers"]
+    p, n = out["conversion"], out["customers"]
+    se = np.sqrt(p * (1 - p) / n + pc * (1 - pc) / nc)
+    out["uplift"] = p - pc
+    lo, hi = out["uplift"] - z * se, out["uplift"] + z * se
+    out[f"uplift_low_{level:.0%}"], out[f"uplift_high_{level:.0%}"] = lo, hi
+    out.loc[control, ["uplift", f"uplift_low_{level:.0%}", f"uplift_high_{level:.0%}"]] = 0.0  # by definition
+    out.index.name = "arm"
+    return out
