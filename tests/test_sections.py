@@ -197,7 +197,7 @@ def test_a_cell_reads_only_the_tables_and_optional_columns_its_section_needs(nb)
 
 def test_the_tables_of_a_lesson_are_those_its_sections_name():
     assert sections.tables("02_scoring") == ["customers", "products", "transactions", "events", "leads", "lead_events"]
-    assert sections.tables("05_kpis") == ["customers", "transactions", "events", "campaigns"]
+    assert sections.tables("05_kpis") == ["customers", "transactions", "events", "campaigns", "campaign_sends"]
 
 
 def test_the_docs_table_is_generated_from_the_registry():

@@ -117,6 +117,12 @@ SECTIONS: dict[str, tuple[Section, ...]] = {
             "6-7. Forecasting a campaign's KPIs, what would have saved a weak one",
             ["campaigns", "transactions", "events.campaign_id"],
         ),
+        _s(
+            "uplift",
+            "8-9. Uplift: who to send to, with what, within a budget",
+            ["campaign_sends", "transactions"],
+            ["events"],
+        ),
     ),
     "06_retraining": (
         _s("lead_drift", "1-4. Lead score drift, walk-forward retraining, the registry", ["leads"]),

@@ -53,6 +53,7 @@ __all__ = [
     "best_treatment",
     "planted_campaign",
     "uplift_features",
+    "order_values",
     "cross_predict",
     "cross_response",
     "true_qini",
@@ -198,8 +199,23 @@ def qini_coefficient(y, treatment, score, normalize: bool = False) -> float:
 
     Positive when the ranking puts customers the treatment moves first; 0 for a ranking no better than random.
     ``normalize=True`` divides by the same area for the best ranking of these outcomes (treated converters first,
-    control converters last), as scikit-uplift's ``qini_auc_score`` does: 1 for that ranking. Parameters as
-    :func:`qini_curve`.
+    control converters last), as scikit-uplift's ``qini_auc_score`` does: 1 for that ranking.
+
+    Parameters
+    ----------
+    y : array of 0/1
+        Whether each customer converted in the campaign's window.
+    treatment : array of 0/1
+        1 for a treated customer, 0 for the randomised control.
+    score : array
+        The ranking: higher first. Customers with equal scores are taken together.
+    normalize : bool, default False
+        Divide by the area of the best ranking of these outcomes.
+
+    Returns
+    -------
+    float
+        The area per customer (or its share of the best ranking's).
     """
     return _area_above_random(qini_curve, "qini", y, treatment, score, normalize)
 
@@ -299,7 +315,22 @@ class TLearner(BaseEstimator):
         return _classifier(self.estimator)
 
     def fit(self, X, y, treatment) -> TLearner:
-        """Fit one classifier per arm on that arm's customers."""
+        """Fit one classifier per arm on that arm's customers.
+
+        Parameters
+        ----------
+        X : array or DataFrame (customers x features)
+            The customers' features.
+        y : array of 0/1
+            Whether each customer converted in the campaign's window.
+        treatment : array
+            The arm each customer was randomised to (the control's label is ``control``).
+
+        Returns
+        -------
+        TLearner
+            The fitted learner.
+        """
         y_, t_, self.treatments_ = _arms(y, treatment, self.control)
         X_ = X.to_numpy() if isinstance(X, pd.DataFrame) else np.asarray(X)
         self.models_ = {
@@ -308,13 +339,35 @@ class TLearner(BaseEstimator):
         return self
 
     def predict_proba_arms(self, X) -> np.ndarray:
-        """Conversion probability under each arm, columns: control, then ``treatments_``."""
+        """Conversion probability under each arm, columns: control, then ``treatments_``.
+
+        Parameters
+        ----------
+        X : array or DataFrame (customers x features)
+            The customers' features, as in ``fit``.
+
+        Returns
+        -------
+        array (customers x arms)
+            Each arm's predicted probability of converting.
+        """
         check_is_fitted(self, "models_")
         X_ = X.to_numpy() if isinstance(X, pd.DataFrame) else np.asarray(X)
         return np.column_stack([_proba(self.models_[a], X_) for a in [self.control, *self.treatments_]])
 
     def predict(self, X) -> np.ndarray:
-        """Uplift of each treatment (columns in the order of ``treatments_``)."""
+        """Uplift of each treatment (columns in the order of ``treatments_``).
+
+        Parameters
+        ----------
+        X : array or DataFrame (customers x features)
+            The customers' features, as in ``fit``.
+
+        Returns
+        -------
+        array (customers x treatments)
+            Each treatment's predicted probability of converting minus the control's.
+        """
         p = self.predict_proba_arms(X)
         return p[:, 1:] - p[:, [0]]
 
@@ -383,7 +436,22 @@ class DRLearner(BaseEstimator):
         return {a: float(self.shares[a]) for a in arms}
 
     def fit(self, X, y, treatment) -> DRLearner:
-        """Cross-fit the outcome models, form each treatment's pseudo-outcomes, regress them on the features."""
+        """Cross-fit the outcome models, form each treatment's pseudo-outcomes, regress them on the features.
+
+        Parameters
+        ----------
+        X : array or DataFrame (customers x features)
+            The customers' features.
+        y : array of 0/1
+            Whether each customer converted in the campaign's window.
+        treatment : array
+            The arm each customer was randomised to (the control's label is ``control``).
+
+        Returns
+        -------
+        DRLearner
+            The fitted learner.
+        """
         if not isinstance(self.n_folds, Integral) or self.n_folds < 2:
             raise ValueError(f"n_folds must be an integer of at least 2, got {self.n_folds!r}")
         y_, t_, self.treatments_ = _arms(y, treatment, self.control)
@@ -409,7 +477,18 @@ class DRLearner(BaseEstimator):
         return self
 
     def predict(self, X) -> np.ndarray:
-        """Uplift of each treatment (columns in the order of ``treatments_``)."""
+        """Uplift of each treatment (columns in the order of ``treatments_``).
+
+        Parameters
+        ----------
+        X : array or DataFrame (customers x features)
+            The customers' features, as in ``fit``.
+
+        Returns
+        -------
+        array (customers x treatments)
+            Each treatment's predicted uplift.
+        """
         check_is_fitted(self, "models_")
         X_ = X.to_numpy() if isinstance(X, pd.DataFrame) else np.asarray(X)
         return np.column_stack([self.models_[a].predict(X_) for a in self.treatments_])
@@ -522,6 +601,44 @@ def uplift_features(world, as_of, n_personas: int = 5, random_state: int = 0) ->
     return out
 
 
+def order_values(world, as_of, customer_ids) -> pd.Series:
+    """Each customer's mean order value (revenue per order, as paid) before ``as_of``.
+
+    What a conversion of that customer is worth, as the history tells it: the value a send plan multiplies
+    uplifts by. A customer who never ordered gets the population's mean order value.
+
+    Parameters
+    ----------
+    world : World
+        ``transactions`` (with ``quantity`` and ``unit_price``).
+    as_of : date
+        Only orders before it count.
+    customer_ids : array
+        The customers to value.
+
+    Returns
+    -------
+    Series
+        The mean order value per customer, in the order asked.
+    """
+    as_of = pd.Timestamp(as_of)
+    tx = world.transactions
+    before = tx["order_date"].to_numpy() < as_of.to_datetime64()
+    if not before.any():
+        raise ValueError(f"no order before {as_of.date()}: no history to value a conversion by")
+    lines = pd.DataFrame(
+        {
+            "customer_id": tx["customer_id"].to_numpy()[before],
+            "order_id": tx["order_id"].to_numpy()[before],
+            "value": (tx["quantity"].to_numpy() * tx["unit_price"].to_numpy())[before],
+        }
+    )
+    orders = lines.groupby(["customer_id", "order_id"], sort=False, observed=True)["value"].sum()
+    per_customer = orders.groupby(level=0, sort=False).mean()
+    out = per_customer.reindex(pd.Index(customer_ids))
+    return out.fillna(float(orders.mean())).rename("order_value")
+
+
 def cross_predict(
     learner, X, y, treatment, n_folds: int = 5, random_state: int = 0, method: str = "predict"
 ) -> np.ndarray:
@@ -532,10 +649,18 @@ def cross_predict(
 
     Parameters
     ----------
-    learner : TLearner or DRLearner (or any estimator with ``fit(X, y, treatment)``)
-    X, y, treatment : features, outcomes (0/1), arm labels
+    learner : TLearner or DRLearner
+        Any estimator with ``fit(X, y, treatment)``; cloned for each fold.
+    X : array or DataFrame
+        The customers' features.
+    y : array of 0/1
+        Whether each customer converted.
+    treatment : array
+        Each customer's arm.
     n_folds : int, default 5
+        Number of folds.
     random_state : int, default 0
+        Seed of the folds.
     method : {"predict", "predict_proba_arms"}
         Uplift per treatment, or (T-learner) the conversion probability under each arm, control first.
 
@@ -567,6 +692,28 @@ def cross_response(
 
     What a response model trained on the customers who got a message predicts: who buys when sent it — the usual
     way to choose a campaign's audience, which ranks first the customers who would have bought anyway.
+
+    Parameters
+    ----------
+    estimator : classifier
+        The response model, cloned per treatment and fold (None: gradient-boosted trees).
+    X : array or DataFrame
+        The customers' features.
+    y : array of 0/1
+        Whether each customer converted.
+    treatment : array
+        Each customer's arm.
+    control : object, default "control"
+        The control arm's label.
+    n_folds : int, default 5
+        Number of folds.
+    random_state : int, default 0
+        Seed of the folds.
+
+    Returns
+    -------
+    array (customers x treatments)
+        Each customer's out-of-fold probability of converting when sent each treatment.
     """
     y_, t_, treatments = _arms(y, treatment, control)
     X_ = X.to_numpy() if isinstance(X, pd.DataFrame) else np.asarray(X)
@@ -587,6 +734,20 @@ def true_qini(true_uplift, score, normalize: bool = True) -> float:
     ranking's Qini coefficient without the noise of one campaign's outcomes. ``normalize=True`` divides it by the
     area of the oracle's ranking (by true uplift): 1 for the oracle, 0 for random, negative for worse than random.
     Customers with equal scores are taken together.
+
+    Parameters
+    ----------
+    true_uplift : array
+        Each customer's true uplift of the treatment (e.g. from :func:`planted_uplift`).
+    score : array
+        The ranking to grade: higher first.
+    normalize : bool, default True
+        Divide by the oracle's area.
+
+    Returns
+    -------
+    float
+        The area per customer, or its share of the oracle's.
     """
     t = np.asarray(true_uplift, float)
     s = np.asarray(score, float)
@@ -617,6 +778,18 @@ def planted_uplift(truth, customer_ids) -> pd.DataFrame:
 
     Columns: each arm's true probability of buying in the window (``p_<arm>``), indexed by ``customer_id`` in the
     order asked. Raises when the truth has no such test or a customer was not in it.
+
+    Parameters
+    ----------
+    truth : Truth
+        The world's truth (``world.truth``).
+    customer_ids : array
+        The customers to look up.
+
+    Returns
+    -------
+    DataFrame
+        One row per customer, one column per arm.
     """
     if truth is None or "uplift_test" not in truth:
         raise ValueError(
@@ -636,8 +809,21 @@ def best_arm_agreement(uplift, true_uplift, min_gap: float = 0.01) -> tuple[floa
     """Share of customers whose predicted best arm (a treatment, or none when no uplift is positive) is the true one.
 
     Counted among the customers whose true best arm beats their second best by more than ``min_gap`` (where the
-    choice matters); returns ``(share, number of such customers)``. Columns of ``uplift`` and ``true_uplift``:
-    the treatments in the same order.
+    choice matters).
+
+    Parameters
+    ----------
+    uplift : array (customers x treatments)
+        Predicted uplift of each treatment.
+    true_uplift : array (customers x treatments)
+        True uplift of each treatment, columns in the same order.
+    min_gap : float, default 0.01
+        How much the true best arm must beat the second for the customer to count.
+
+    Returns
+    -------
+    tuple
+        ``(share, number of customers counted)``.
     """
     u, t = np.asarray(uplift, float), np.asarray(true_uplift, float)
     if u.shape != t.shape or u.ndim != 2:
@@ -728,7 +914,27 @@ def plan_value(plan, treatment, outcome, shares: dict, control="control", none: 
     arms' assignment shares and ``R_i`` the customer's observed outcome (e.g. profit); customers the plan leaves
     alone contribute 0. The mean of these terms estimates, without bias when the plan did not use customer ``i``'s
     own outcome (out-of-fold predictions), the plan's mean incremental value per customer; the total is ``n`` times
-    it. Returns ``(total, standard error of the total)``.
+    it.
+
+    Parameters
+    ----------
+    plan : array
+        The treatment the plan gives each customer of the campaign, or ``none``.
+    treatment : array
+        The arm the campaign drew for each customer.
+    outcome : array
+        Each customer's observed outcome (profit, revenue or conversion).
+    shares : dict
+        Each arm's assignment probability.
+    control : object, default "control"
+        The control arm's label.
+    none : str, default "none"
+        The plan's label for sending nothing.
+
+    Returns
+    -------
+    tuple
+        ``(total incremental value, its standard error)``.
     """
     p, a = np.asarray(plan, dtype=object), np.asarray(treatment, dtype=object)
     r = np.asarray(outcome, float)
@@ -771,6 +977,24 @@ def check_sends(
     declared in ``arms`` (when given), every declared arm must have customers, there must be a control arm, and
     every conversion must fall in the campaign's window after its send time. Each problem raises
     :class:`helpers.io.SchemaError` naming the file, the column, the first lines (as read, header = line 1) and the fix.
+
+    Parameters
+    ----------
+    sends : DataFrame
+        The send log (``campaign_sends``): ``arm``, ``sent_at``, ``converted`` and, optionally, ``converted_at``.
+    arms : list, optional
+        The arms the campaign declared; default: the arms found.
+    control : object, default "control"
+        The arm sent nothing.
+    window_days : float, optional
+        The campaign's window; conversions outside it are refused.
+    file : str, default "campaign_sends.csv"
+        The file named in the errors.
+
+    Returns
+    -------
+    list
+        The treatments (arms other than the control), sorted.
     """
     from .io import SchemaError, _lines, _vals
 
@@ -835,6 +1059,24 @@ def arm_summary(converted, arm, revenue=None, control="control", level: float = 
 
     The interval of each treatment's uplift is the normal one of a difference of two proportions (independent
     random groups); the control's row has uplift 0 by definition.
+
+    Parameters
+    ----------
+    converted : array of 0/1
+        Whether each customer converted in the window.
+    arm : array
+        Each customer's arm.
+    revenue : array, optional
+        Each customer's revenue in the window.
+    control : object, default "control"
+        The control arm's label.
+    level : float, default 0.95
+        Confidence level of the intervals.
+
+    Returns
+    -------
+    DataFrame
+        One row per arm, the control first.
     """
     from scipy.stats import norm
 
