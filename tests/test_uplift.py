@@ -388,3 +388,79 @@ def test_arm_summary_agrees_with_a_hand_count():
     assert t.loc["a", "revenue_per_customer"] == pytest.approx(1.5)
     with pytest.raises(ValueError, match="control arm"):
         uplift.arm_summary(y, np.full(1000, "a", dtype=object))
+
+
+def test_send_list_prices_each_treatment_by_hand():
+    uplift_ = np.array([[0.05, 0.02], [-0.01, 0.00], [0.01, 0.03]])
+    p = np.array([[0.20, 0.10], [0.30, 0.31], [0.05, 0.08]])
+    value = np.array([100.0, 50.0, 200.0])
+    plan, budget, gain, spend = uplift.send_list(
+        uplift_,
+        p,
+        value,
+        ["discount", "reminder"],
+        gross_margin=0.4,
+        discounts={"discount": 0.1},
+        message_cost=0.01,
+        budget=100.0,
+    )
+    # discount: 0.4 * 100 * 0.05 - 0.1 * 100 * 0.20 - 0.01 = 2 - 2 - 0.01; reminder: 0.4 * 100 * 0.02 - 0.01
+    assert gain[0].tolist() == pytest.approx([-0.01, 0.79])
+    assert spend[0].tolist() == pytest.approx([2.01, 0.01])
+    assert plan["treatment"].tolist() == ["reminder", "none", "reminder"] and budget == 100.0
+    assert plan["incremental_buyers"].tolist() == pytest.approx([0.02, 0.0, 0.03])
+    # "auto": half of what the list would spend without a budget
+    _, auto, _, _ = uplift.send_list(
+        uplift_, p, value, ["discount", "reminder"], gross_margin=0.4, discounts={"discount": 0.1}, message_cost=0.01
+    )
+    assert auto == pytest.approx(0.5 * 0.02)
+    for kwargs, match in (
+        (dict(gross_margin=1.5), "gross_margin"),
+        (dict(message_cost=0.0), "message_cost"),
+        (dict(discounts={"discount": 1.2}), "discounts"),
+        (dict(budget="all"), "budget must be"),
+    ):
+        args = {**dict(gross_margin=0.4, discounts={}, message_cost=0.01), **kwargs}
+        with pytest.raises(ValueError, match=match):
+            uplift.send_list(uplift_, p, value, ["discount", "reminder"], **args)
+
+
+def test_profit_outcome_and_plan_total_by_hand():
+    profit = uplift.profit_outcome(
+        [90.0, 100.0, 0.0],
+        ["discount", "control", "reminder"],
+        gross_margin=0.35,
+        discounts={"discount": 0.1},
+        message_cost=0.004,
+    )
+    # list value 100 at 10 % off: 90 paid, 65 of goods; full price: 100 paid, 65 of goods
+    assert profit.tolist() == pytest.approx([25 - 0.004, 35.0, -0.004])
+    gain = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    assert uplift.plan_total(np.array(["b", "none", "a"], dtype=object), gain, ["a", "b"]) == 7.0
+
+
+def test_replays_of_the_planted_test_follow_its_truth(small_world):
+    s = small_world.tables["campaign_sends"]
+    key = uplift.planted_uplift(small_world.truth, s["customer_id"])
+    rates, n = {}, 0
+    for seed in range(20):
+        r = uplift.replay_test(small_world.truth, s["customer_id"], seed)
+        assert r["customer_id"].tolist() == s["customer_id"].tolist()
+        assert ((r["revenue"] > 0) == r["converted"]).all()
+        for arm, rows in r.groupby("arm"):
+            got, want = rates.get(arm, (0.0, 0.0))
+            rates[arm] = (got + rows["converted"].sum(), want + key.loc[rows["customer_id"], f"p_{arm}"].sum())
+        n += len(r)
+    for arm, (got, want) in rates.items():
+        assert abs(got - want) < 4 * np.sqrt(want), arm
+    assert uplift.replay_test(small_world.truth, s["customer_id"], 3).equals(
+        uplift.replay_test(small_world.truth, s["customer_id"], 3)
+    )
+    # the oracle's gains are the planted formula
+    gain, spend = uplift.true_gains(small_world.truth, s["customer_id"], ["discount", "nbo"], message_cost=0.004)
+    test = small_world.truth["uplift_test"]
+    seg = small_world.truth.customers.set_index("customer_id").loc[s["customer_id"], "segment_name"]
+    v = seg.map(test["order_value"]).to_numpy()
+    want = 0.35 * v * (key["p_discount"] - key["p_control"]) - 0.1 * v * key["p_discount"] - 0.004
+    np.testing.assert_allclose(gain[:, 0], want)
+    np.testing.assert_allclose(spend[:, 1], 0.004)

@@ -63,6 +63,11 @@ __all__ = [
     "plan_value",
     "check_sends",
     "arm_summary",
+    "send_list",
+    "profit_outcome",
+    "replay_test",
+    "true_gains",
+    "plan_total",
 ]
 
 
@@ -890,7 +895,7 @@ def plan_budget(gain, cost, budget: float, treatments: list, none: str = "none")
 
     lo, hi = 0.0, max(float((g / c).max()), 0.0) + 1.0
     if spend(lo) > budget:
-        for _ in range(100):
+        while hi - lo > 1e-12 * hi:  # about 40 halvings: the price to twelve digits
             mid = (lo + hi) / 2
             lo, hi = (lo, mid) if spend(mid) <= budget else (mid, hi)
         lo = hi
@@ -1102,3 +1107,209 @@ def arm_summary(converted, arm, revenue=None, control="control", level: float = 
     out.loc[control, ["uplift", f"uplift_low_{level:.0%}", f"uplift_high_{level:.0%}"]] = 0.0  # by definition
     out.index.name = "arm"
     return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A send list from estimated uplifts, its profit outcome, and replays of a planted test
+# ---------------------------------------------------------------------------------------------------------------
+def send_list(
+    uplift,
+    p_treated,
+    value,
+    treatments: list,
+    *,
+    gross_margin: float,
+    discounts: dict,
+    message_cost: float,
+    budget="auto",
+) -> tuple[pd.DataFrame, float, np.ndarray, np.ndarray]:
+    """The send list within a budget: each treatment's expected incremental profit, and the plan that spends best.
+
+    A treatment ``a`` given to a customer whose order is worth ``v`` brings ``m v uplift_a - d_a v P(buy | a) - c``:
+    the margin on the extra orders, less the discount paid on every order of the window (the ones that would have
+    come anyway too), less the message. It spends ``c + d_a v P(buy | a)`` of the budget. :func:`plan_budget` picks.
+
+    Parameters
+    ----------
+    uplift : array (customers x treatments)
+        Estimated uplift of each treatment.
+    p_treated : array (customers x treatments)
+        Estimated probability of buying when sent each treatment.
+    value : array
+        Each customer's order value (e.g. :func:`order_values`).
+    treatments : list
+        The treatments, in the order of the columns.
+    gross_margin : float
+        Share of an order's value that is profit before any discount, in (0, 1).
+    discounts : dict
+        Discount each treatment gives on every order of the window (treatments not named: none).
+    message_cost : float
+        Cost of one message (> 0).
+    budget : float or "auto", default "auto"
+        What the list may spend; "auto": half of what the best list without a budget would spend.
+
+    Returns
+    -------
+    tuple
+        ``(plan, budget, gain, spend)``: the plan (:func:`plan_budget`'s table with ``incremental_buyers``), the
+        budget used, and the expected gain and spend of every treatment for every customer.
+    """
+    u, p = np.asarray(uplift, float), np.asarray(p_treated, float)
+    v = np.asarray(value, float)
+    if u.shape != p.shape or u.ndim != 2 or u.shape[1] != len(treatments) or len(v) != len(u):
+        raise ValueError(
+            f"uplift {u.shape} and p_treated {p.shape} must be customers x treatments ({len(treatments)}), "
+            f"value one per customer ({len(v)})"
+        )
+    if not 0 < gross_margin < 1:
+        raise ValueError(f"gross_margin is a share of an order's value, in (0, 1); got {gross_margin!r}")
+    if not message_cost > 0:
+        raise ValueError(f"message_cost must be positive, got {message_cost!r}")
+    d = np.array([float(discounts.get(t, 0.0)) for t in treatments])
+    if ((d < 0) | (d >= 1)).any():
+        raise ValueError(f"discounts are shares of an order's value, in [0, 1); got {dict(discounts)}")
+    expected_discount = d * v[:, None] * p
+    gain = gross_margin * v[:, None] * u - expected_discount - message_cost
+    spend = message_cost + expected_discount
+    if isinstance(budget, str):
+        if budget != "auto":
+            raise ValueError(f"budget must be a number or 'auto', got {budget!r}")
+        unlimited = plan_budget(gain, spend, float(spend.sum()), treatments)
+        budget = 0.5 * float(unlimited["cost"].sum())
+    plan = plan_budget(gain, spend, float(budget), treatments)
+    column = pd.Index(treatments).get_indexer(plan["treatment"])  # -1: none
+    rows = np.arange(len(u))
+    plan["incremental_buyers"] = np.where(column >= 0, u[rows, np.maximum(column, 0)], 0.0)
+    return plan, float(budget), gain, spend
+
+
+def profit_outcome(revenue, treatment, *, gross_margin: float, discounts: dict, message_cost: float, control="control"):
+    """Each customer's observed profit in a campaign's window: margin on the revenue, less discounts and message.
+
+    Revenue is net of the arm's discount ``d``; its list value is ``revenue / (1 - d)``, of which ``1 -
+    gross_margin`` is the cost of the goods: profit = ``revenue - (1 - gross_margin) revenue / (1 - d)``, less the
+    message for customers who were sent one.
+
+    Parameters
+    ----------
+    revenue : array
+        Each customer's revenue in the window (0 if none).
+    treatment : array
+        Each customer's arm.
+    gross_margin : float
+        Share of list value that is profit.
+    discounts : dict
+        Each arm's discount (arms not named: none).
+    message_cost : float
+        Cost of one message.
+    control : object, default "control"
+        The arm sent nothing.
+
+    Returns
+    -------
+    array
+        Profit per customer.
+    """
+    a = np.asarray(treatment, dtype=object)
+    d = np.array([float(discounts.get(x, 0.0)) for x in a])
+    r = np.asarray(revenue, float)
+    return r * (1.0 - (1.0 - gross_margin) / (1.0 - d)) - message_cost * (a != control)
+
+
+def replay_test(truth, customer_ids, seed: int) -> pd.DataFrame:
+    """The planted test drawn again: new arms, purchases and revenues from the true probabilities (planted worlds).
+
+    Each customer is drawn into an arm with equal shares, buys with the true probability of that arm, and a buyer's
+    revenue is the segment's mean order value times a Gamma draw of mean 1, less the arm's discount, as the world
+    was generated (:class:`helpers.planted.UpliftTest`).
+
+    Parameters
+    ----------
+    truth : Truth
+        The world's truth, with ``uplift_test``.
+    customer_ids : array
+        The test's customers.
+    seed : int
+        Seed of the draws.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id``, ``arm``, ``converted``, ``revenue``.
+    """
+    from .planted import UpliftTest
+
+    test, _ = UpliftTest.from_truth(truth)
+    key = planted_uplift(truth, customer_ids)
+    rng = np.random.default_rng(seed)
+    n = len(key)
+    arm_idx = rng.integers(0, len(test.arms), n)
+    p = key[[f"p_{a}" for a in test.arms]].to_numpy()[np.arange(n), arm_idx]
+    bought = rng.random(n) < p
+    segment = truth.customers.set_index("customer_id").loc[key.index, "segment_name"]
+    value = segment.map(truth["uplift_test"]["order_value"]).to_numpy(float)
+    value = value * rng.gamma(test.order_value_shape, 1.0 / test.order_value_shape, n)
+    discount = np.array([test.discounts.get(a, 0.0) for a in test.arms])[arm_idx]
+    arms = np.asarray(test.arms, dtype=object)
+    return pd.DataFrame(
+        {
+            "customer_id": key.index.to_numpy(),
+            "arm": arms[arm_idx],
+            "converted": bought,
+            "revenue": np.where(bought, np.round(value * (1 - discount), 2), 0.0),
+        }
+    )
+
+
+def true_gains(truth, customer_ids, treatments: list, *, message_cost: float) -> tuple[np.ndarray, np.ndarray]:
+    """The oracle's expected incremental profit and spend of each treatment per customer (planted worlds).
+
+    As :func:`send_list` computes them, with the true probabilities, the planted order values, margin and discounts.
+
+    Parameters
+    ----------
+    truth : Truth
+        The world's truth, with ``uplift_test``.
+    customer_ids : array
+        The customers.
+    treatments : list
+        The treatments, in the order wanted.
+    message_cost : float
+        Cost of one message.
+
+    Returns
+    -------
+    tuple
+        ``(gain, spend)``, each customers x treatments.
+    """
+    test = truth["uplift_test"]
+    key = planted_uplift(truth, customer_ids)
+    segment = truth.customers.set_index("customer_id").loc[key.index, "segment_name"]
+    v = segment.map(test["order_value"]).to_numpy(float)
+    p = key[[f"p_{t}" for t in treatments]].to_numpy()
+    tau = p - key[[f"p_{test['arms'][0]}"]].to_numpy()
+    expected_discount = np.array([test["discounts"].get(t, 0.0) for t in treatments]) * v[:, None] * p
+    return test["gross_margin"] * v[:, None] * tau - expected_discount - message_cost, message_cost + expected_discount
+
+
+def plan_total(plan, gain, treatments: list) -> float:
+    """The sum of ``gain`` (customers x treatments) over a plan's customers, each at its planned treatment.
+
+    Parameters
+    ----------
+    plan : DataFrame or array
+        The plan's ``treatment`` per customer (``none`` for nobody).
+    gain : array (customers x treatments)
+        A value per customer and treatment, e.g. :func:`true_gains`.
+    treatments : list
+        The treatments, in the order of ``gain``'s columns.
+
+    Returns
+    -------
+    float
+        The total.
+    """
+    t = plan["treatment"] if isinstance(plan, pd.DataFrame) else pd.Series(plan)
+    column = pd.Index(treatments).get_indexer(t)
+    rows = np.flatnonzero(column >= 0)
+    return float(np.asarray(gain, float)[rows, column[rows]].sum())
