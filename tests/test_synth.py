@@ -322,3 +322,17 @@ def test_campaign_sends_truth_agrees_with_the_planted_rates(world):
     # realistic effects: on average below 2 points, and nowhere above 20
     uplifts = np.stack([r[f"p_{a}"] - r["p_control"] for a in test.arms[1:]])
     assert abs(uplifts.mean()) < 0.02 and np.abs(uplifts).max() < 0.2
+
+
+def test_a_truth_file_of_an_older_generator_is_refused_by_name(small_world):
+    from helpers.planted import ChurnModel, ResponseModel, UpliftTest
+
+    for cls, key, drop in (
+        (ResponseModel, "response_model", "holdout_share"),
+        (ChurnModel, "churn_model", "drift_segment"),
+        (UpliftTest, "uplift_test", "window_days"),
+    ):
+        assert cls.from_truth(small_world.truth) is not None
+        old = {key: {k: v for k, v in small_world.truth[key].items() if k != drop}}
+        with pytest.raises(ValueError, match=rf"truth {key} lacks \['{drop}'\]: regenerate the world"):
+            cls.from_truth(old)

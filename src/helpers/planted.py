@@ -40,6 +40,18 @@ def sigmoid(x: Any) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
 
 
+def _truth_fields(cls: Any, truth: Any, key: str, extra: tuple[str, ...] = ()) -> tuple[dict[str, Any], Any]:
+    """The dataclass ``cls``'s field values in truth ``key`` (and the entry itself); names what an old file lacks."""
+    values = truth[key]
+    missing = [f.name for f in fields(cls) if f.name not in values] + [x for x in extra if x not in values]
+    if missing:
+        raise ValueError(
+            f"truth {key} lacks {missing}: regenerate the world with this version of the course "
+            "(python -m helpers.synth)"
+        )
+    return {f.name: values[f.name] for f in fields(cls)}, values
+
+
 def _mapping(**values: float) -> Any:
     return field(default_factory=lambda: dict(values))
 
@@ -177,14 +189,7 @@ class ResponseModel:
     @classmethod
     def from_truth(cls, truth: Any) -> ResponseModel:
         """The model a truth file describes (a :class:`helpers.world.Truth` or a mapping of key -> value)."""
-        values = truth["response_model"]
-        missing = [f.name for f in fields(cls) if f.name not in values]
-        if missing:
-            raise ValueError(
-                f"truth response_model lacks {missing}: regenerate the world with this version of "
-                "the course (python -m helpers.synth)"
-            )
-        return cls(**{f.name: values[f.name] for f in fields(cls)})
+        return cls(**_truth_fields(cls, truth, "response_model")[0])
 
     def describe(self) -> str:
         """The description of truth ``response_model``, made from the values."""
@@ -241,16 +246,8 @@ class ChurnModel:
     @classmethod
     def from_truth(cls, truth: Any) -> tuple[ChurnModel, str]:
         """The model and the drift segment's name a truth file describes."""
-        values = truth["churn_model"]
-        missing = [f.name for f in fields(cls) if f.name not in values] + (
-            [] if "drift_segment" in values else ["drift_segment"]
-        )
-        if missing:
-            raise ValueError(
-                f"truth churn_model lacks {missing}: regenerate the world with this version of the "
-                "course (python -m helpers.synth)"
-            )
-        return cls(**{f.name: values[f.name] for f in fields(cls)}), values["drift_segment"]
+        kw, values = _truth_fields(cls, truth, "churn_model", ("drift_segment",))
+        return cls(**kw), values["drift_segment"]
 
     def describe(self, start: str) -> str:
         """The description of truth ``churn_model``, made from the values (``start``: the world's first day)."""
@@ -320,16 +317,8 @@ class UpliftTest:
     @classmethod
     def from_truth(cls, truth: Any) -> tuple[UpliftTest, str]:
         """The test a truth file describes, and its sleeping-dog segment's name."""
-        values = truth["uplift_test"]
-        missing = [f.name for f in fields(cls) if f.name not in values]
-        if missing:
-            raise ValueError(
-                f"truth uplift_test lacks {missing}: regenerate the world with this version of the "
-                "course (python -m helpers.synth)"
-            )
-        kw = {f.name: values[f.name] for f in fields(cls)}
-        kw["arms"] = tuple(kw["arms"])
-        return cls(**kw), values["sleeping_dog_segment"]
+        kw, values = _truth_fields(cls, truth, "uplift_test", ("sleeping_dog_segment",))
+        return cls(**{**kw, "arms": tuple(kw["arms"])}), values["sleeping_dog_segment"]
 
     def describe(self) -> str:
         """The description of truth ``uplift_test``, made from the values."""
