@@ -464,3 +464,21 @@ def test_replays_of_the_planted_test_follow_its_truth(small_world):
     want = 0.35 * v * (key["p_discount"] - key["p_control"]) - 0.1 * v * key["p_discount"] - 0.004
     np.testing.assert_allclose(gain[:, 0], want)
     np.testing.assert_allclose(spend[:, 1], 0.004)
+
+
+def test_one_campaign_of_a_longer_log_keeps_the_file_lines(small_world):
+    from helpers.io import SchemaError
+
+    s = small_world.tables["campaign_sends"].reset_index(drop=True)
+    earlier = s.assign(campaign_id="T000", sent_at=s["sent_at"] - pd.Timedelta(days=30))
+    log = pd.concat([earlier, s], ignore_index=True)  # as load_world reads it: the index is the file's row order
+    got, campaign = uplift.one_campaign(log)
+    assert campaign == "T001" and got.index.tolist() == list(range(len(s), 2 * len(s)))
+    assert uplift.one_campaign(log, "T000")[0].index.tolist() == list(range(len(s)))
+    with pytest.raises(SchemaError, match="no campaign 'T999' in the log"):
+        uplift.one_campaign(log, "T999")
+    bad = got.copy()
+    bad.loc[bad.index[2], "arm"] = "sms"
+    # the third row of the second campaign is line len(s) + 2 + 2 of the file (header = line 1)
+    with pytest.raises(SchemaError, match=rf"not among the declared arms.*line {len(s) + 4}"):
+        uplift.check_sends(bad, ["control", "discount", "nbo", "reminder"])

@@ -61,6 +61,7 @@ __all__ = [
     "best_arm_agreement",
     "plan_budget",
     "plan_value",
+    "one_campaign",
     "check_sends",
     "arm_summary",
     "send_list",
@@ -969,6 +970,40 @@ def plan_value(plan, treatment, outcome, shares: dict, control="control", none: 
 # ---------------------------------------------------------------------------------------------------------------
 # A send log of a randomised campaign: checked, then summarised per arm
 # ---------------------------------------------------------------------------------------------------------------
+def one_campaign(sends: pd.DataFrame, campaign=None, file: str = "campaign_sends.csv") -> tuple[pd.DataFrame, str]:
+    """The rows of one campaign of a send log: the one named, or the most recent; and its id.
+
+    Parameters
+    ----------
+    sends : DataFrame
+        The send log, with ``campaign_id`` and ``sent_at``.
+    campaign : object, optional
+        The campaign to keep; default: the one sent last.
+    file : str, default "campaign_sends.csv"
+        The file named in the error.
+
+    Returns
+    -------
+    tuple
+        ``(rows of that campaign, with the log's index; its id)``.
+    """
+    from .io import SchemaError
+
+    if sends.empty:
+        raise SchemaError(file, "no rows", "export the campaign's customers, one row each with its arm", "campaign_id")
+    ids = sends["campaign_id"].astype(str)
+    if campaign is None:
+        campaign = str(ids.loc[sends["sent_at"].idxmax()])
+    elif str(campaign) not in set(ids):
+        raise SchemaError(
+            file,
+            f"no campaign {campaign!r} in the log (it holds {sorted(set(ids))[:5]})",
+            "name one of the log's campaigns in uplift_campaign, or None for the most recent",
+            "campaign_id",
+        )
+    return sends[(ids == str(campaign)).to_numpy()], str(campaign)
+
+
 def check_sends(
     sends: pd.DataFrame,
     arms=None,
@@ -978,7 +1013,9 @@ def check_sends(
 ) -> list:
     """Refuse a send log uplift cannot be learned from; return its treatments (sorted).
 
-    A log of one randomised campaign (``helpers.io`` has checked its columns and kinds): every arm it names must be
+    A log of one randomised campaign (``helpers.io`` has checked its columns and kinds; the index is each row's
+    position in the file, as :func:`helpers.io.load_world` gives it, so a campaign picked out of a longer log with
+    :func:`one_campaign` still names the file's lines): every arm it names must be
     declared in ``arms`` (when given), every declared arm must have customers, there must be a control arm, and
     every conversion must fall in the campaign's window after its send time. Each problem raises
     :class:`helpers.io.SchemaError` naming the file, the column, the first lines (as read, header = line 1) and the fix.
@@ -1001,7 +1038,10 @@ def check_sends(
     list
         The treatments (arms other than the control), sorted.
     """
-    from .io import SchemaError, _lines, _vals
+    from .io import _SHOW, SchemaError, _vals
+
+    def _lines(mask: np.ndarray) -> list[int]:  # the rows' lines in the file: the index is their position there
+        return [int(i) + 2 for i in sends.index[mask][:_SHOW]]
 
     if sends.empty:
         raise SchemaError(file, "no rows", "export the campaign's customers, one row each with its arm", "arm")
