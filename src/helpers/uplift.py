@@ -291,6 +291,19 @@ def _proba(model, X) -> np.ndarray:
     return model.predict_proba(X)[:, 1]
 
 
+def _matrix(X) -> np.ndarray:
+    """Features as a numpy array (a DataFrame's values, in its column order)."""
+    return X.to_numpy() if isinstance(X, pd.DataFrame) else np.asarray(X)
+
+
+def _folds(y_: np.ndarray, t_: np.ndarray, n_folds, random_state):
+    """Shuffled folds stratified by arm and outcome: ``(train, test)`` index pairs, as every cross-fit here uses."""
+    if not isinstance(n_folds, Integral) or n_folds < 2:
+        raise ValueError(f"n_folds must be an integer of at least 2, got {n_folds!r}")
+    strata = pd.factorize(pd.Series(t_).astype(str) + "|" + pd.Series(y_).astype(str))[0]
+    return StratifiedKFold(n_folds, shuffle=True, random_state=random_state).split(np.zeros(len(y_)), strata)
+
+
 class TLearner(BaseEstimator):
     """One classifier per arm; uplift of an arm = its conversion probability minus the control's.
 
@@ -338,7 +351,7 @@ class TLearner(BaseEstimator):
             The fitted learner.
         """
         y_, t_, self.treatments_ = _arms(y, treatment, self.control)
-        X_ = X.to_numpy() if isinstance(X, pd.DataFrame) else np.asarray(X)
+        X_ = _matrix(X)
         self.models_ = {
             arm: self._base().fit(X_[t_ == arm], y_[t_ == arm]) for arm in [self.control, *self.treatments_]
         }
@@ -358,7 +371,7 @@ class TLearner(BaseEstimator):
             Each arm's predicted probability of converting.
         """
         check_is_fitted(self, "models_")
-        X_ = X.to_numpy() if isinstance(X, pd.DataFrame) else np.asarray(X)
+        X_ = _matrix(X)
         return np.column_stack([_proba(self.models_[a], X_) for a in [self.control, *self.treatments_]])
 
     def predict(self, X) -> np.ndarray:
@@ -458,17 +471,13 @@ class DRLearner(BaseEstimator):
         DRLearner
             The fitted learner.
         """
-        if not isinstance(self.n_folds, Integral) or self.n_folds < 2:
-            raise ValueError(f"n_folds must be an integer of at least 2, got {self.n_folds!r}")
         y_, t_, self.treatments_ = _arms(y, treatment, self.control)
-        X_ = X.to_numpy() if isinstance(X, pd.DataFrame) else np.asarray(X)
+        X_ = _matrix(X)
         share = self._shares(t_)
         arms = [self.control, *self.treatments_]
         # out-of-fold predictions of every arm's outcome model for every customer
         mu = np.zeros((len(y_), len(arms)))
-        strata = pd.factorize(pd.Series(t_).astype(str) + "|" + pd.Series(y_).astype(str))[0]
-        folds = StratifiedKFold(self.n_folds, shuffle=True, random_state=self.random_state)
-        for train, test in folds.split(X_, strata):
+        for train, test in _folds(y_, t_, self.n_folds, self.random_state):
             for j, arm in enumerate(arms):
                 rows = train[t_[train] == arm]
                 mu[test, j] = _proba(self._outcome_model().fit(X_[rows], y_[rows]), X_[test])
@@ -496,7 +505,7 @@ class DRLearner(BaseEstimator):
             Each treatment's predicted uplift.
         """
         check_is_fitted(self, "models_")
-        X_ = X.to_numpy() if isinstance(X, pd.DataFrame) else np.asarray(X)
+        X_ = _matrix(X)
         return np.column_stack([self.models_[a].predict(X_) for a in self.treatments_])
 
 
@@ -674,15 +683,12 @@ def cross_predict(
     -------
     array with one row per customer, columns as ``method`` gives them (treatments in sorted order).
     """
-    if not isinstance(n_folds, Integral) or n_folds < 2:
-        raise ValueError(f"n_folds must be an integer of at least 2, got {n_folds!r}")
     if method not in ("predict", "predict_proba_arms"):
         raise ValueError(f"method must be 'predict' or 'predict_proba_arms', got {method!r}")
     y_, t_ = np.asarray(y), np.asarray(treatment)
-    X_ = X.to_numpy() if isinstance(X, pd.DataFrame) else np.asarray(X)
-    strata = pd.factorize(pd.Series(t_).astype(str) + "|" + pd.Series(y_).astype(str))[0]
+    X_ = _matrix(X)
     out = None
-    for train, test in StratifiedKFold(n_folds, shuffle=True, random_state=random_state).split(X_, strata):
+    for train, test in _folds(y_, t_, n_folds, random_state):
         got = getattr(clone(learner).fit(X_[train], y_[train], t_[train]), method)(X_[test])
         if out is None:
             out = np.zeros((len(y_), got.shape[1]))
@@ -722,10 +728,9 @@ def cross_response(
         Each customer's out-of-fold probability of converting when sent each treatment.
     """
     y_, t_, treatments = _arms(y, treatment, control)
-    X_ = X.to_numpy() if isinstance(X, pd.DataFrame) else np.asarray(X)
-    strata = pd.factorize(pd.Series(t_).astype(str) + "|" + pd.Series(y_).astype(str))[0]
+    X_ = _matrix(X)
     out = np.zeros((len(y_), len(treatments)))
-    for train, test in StratifiedKFold(n_folds, shuffle=True, random_state=random_state).split(X_, strata):
+    for train, test in _folds(y_, t_, n_folds, random_state):
         for j, arm in enumerate(treatments):
             rows = train[t_[train] == arm]
             out[test, j] = _proba(_classifier(estimator).fit(X_[rows], y_[rows]), X_[test])
