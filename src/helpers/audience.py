@@ -1,0 +1,565 @@
+"""Forecasting a campaign from its audience: each planned recipient's chance to open and click, summed.
+
+A campaign-level model (:mod:`helpers.forecasting`) sees a campaign as one row: its channel, hour, subject,
+discount and the average fatigue of its audience. Who is in the audience matters more: a message at noon opens
+well for customers who are on the site at noon and badly for the ones who shop at night, and customers who have
+stopped buying stop opening. This module models each recipient instead, from what was known when the message
+went out, and sums:
+
+* :func:`send_history` — one row per message of the send log, with its outcome (opened, clicked) and what was
+  known at its send time: the recipient's earlier messages, opens and clicks, message fatigue, days since their
+  last visit or order, and the hours of day they visit the site;
+* :func:`personas_as_of` — personas from the site and order activity before a date (k-means on the hour of day the
+  customer is active, how often they visit and how often they order), so that a model trained for a date never
+  sees what came after it;
+* :class:`AudienceModel` — a logistic model of opening, and of clicking once opened, per recipient: the recipient's
+  history, the persona's own response to the send hour and the discount, the campaign's channel, subject and
+  season, and the last ``recent_days`` of campaigns' subject and discount effects apart (so that a change in how
+  customers respond is learned from the campaigns since it, not averaged away over the years before);
+* :func:`audience_cv` — time-ordered cross-validation of that model on past campaigns: each fold trains on every
+  campaign before it and forecasts the next ``test_size``, a campaign's forecast being the mean over its
+  recipients, with a 95 % interval from the recipients' binomial noise and the model's own error on earlier folds.
+
+The held-out table has the columns of :func:`helpers.forecasting.forecast_cv`, so
+:func:`helpers.forecasting.cv_errors` and :func:`helpers.forecasting.noise_floor` read it as they read the GLM's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .forecasting import _decayed_count, _of_type
+from .kpis import KPIError
+from .timeline import unix_seconds
+
+__all__ = ["send_history", "personas_as_of", "AudienceModel", "audience_cv", "coverage"]
+
+SENT = {"email_sent": "email", "push_sent": "push"}
+OPENED = ("email_open", "push_open")
+CLICKED = ("email_click", "push_click")
+DAY = 86_400
+
+
+def _need(table: pd.DataFrame, name: str, columns: Sequence[str], why: str) -> None:
+    missing = [c for c in columns if c not in table]
+    if missing:
+        raise KPIError(f"{name}: missing column(s) {', '.join(map(repr, missing))}, needed {why}")
+
+
+def send_history(events: pd.DataFrame, orders: pd.DataFrame | None = None, tau_days: float = 10.0) -> pd.DataFrame:
+    """One row per message sent, with its outcome and what was known about its recipient when it went out.
+
+    Columns: ``customer_id``, ``campaign_id``, ``sent_at`` (datetime), ``push`` (push rather than email),
+    ``opened`` and ``clicked`` (an open or click event of the same customer and campaign), and, counting only what
+    happened strictly before the send: ``messages_before``, ``opens_before``, ``clicks_before`` (opens and clicks
+    of earlier messages already seen by then), ``fatigue`` (each earlier message counts
+    ``exp(-days since / tau_days)``), ``days_inactive`` (since the last site visit or order; NaN when there was none)
+    and ``visits_before``, ``visit_hour_cos``, ``visit_hour_sin`` (the number of site visits and the mean of the
+    cosine and sine of their hour of day: where on the clock the customer is active).
+
+    Parameters
+    ----------
+    events : DataFrame
+        The events table: ``customer_id, timestamp, event_type, campaign_id``; sends are ``email_sent`` and
+        ``push_sent`` rows, opens and clicks the ``email_open/push_open`` and ``email_click/push_click`` rows of the
+        same campaign.
+    orders : DataFrame, optional
+        Orders (``customer_id, order_date``), counted as activity for ``days_inactive``.
+    tau_days : float, default 10.0
+        Decay time of message fatigue, in days.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"customer_id": [1, 1, 1, 1, 1],
+    ...     "timestamp": pd.to_datetime(["2025-01-01 12:00", "2025-01-02 09:00", "2025-01-02 10:00",
+    ...                                  "2025-01-05 09:00", "2025-01-05 11:00"]),
+    ...     "event_type": ["site_visit", "email_sent", "email_open", "email_sent", "email_open"],
+    ...     "campaign_id": [None, "C1", "C1", "C2", "C2"]})
+    >>> send_history(ev)[["campaign_id", "opened", "messages_before", "opens_before", "visits_before"]]
+      campaign_id  opened  messages_before  opens_before  visits_before
+    0          C1    True                0             0              1
+    1          C2    True                1             1              1
+    """
+    _need(events, "events", ["customer_id", "timestamp", "event_type", "campaign_id"], "to read the send log")
+    typ = events["event_type"]
+    is_send = _of_type(typ, list(SENT))
+    if not is_send.any():
+        raise KPIError("events: no email_sent or push_sent rows, so there is no send log to learn from")
+    is_open, is_click, is_visit = (
+        _of_type(typ, list(OPENED)),
+        _of_type(typ, list(CLICKED)),
+        _of_type(typ, ["site_visit"]),
+    )
+    camp_col = events["campaign_id"]
+    if isinstance(camp_col.dtype, pd.CategoricalDtype):
+        camp_all, names = camp_col.cat.codes.to_numpy().astype(np.int64), camp_col.cat.categories.astype(str)
+    else:
+        camp_all, uniq = pd.factorize(camp_col.to_numpy())
+        camp_all, names = camp_all.astype(np.int64), pd.Index(uniq).astype(str)
+    if (camp_all[is_send] < 0).any():
+        lines = np.flatnonzero(is_send & (camp_all < 0))[:5] + 2
+        raise KPIError(
+            f"events: sends without a campaign_id (lines {', '.join(map(str, lines))}); every email_sent/push_sent "
+            "row needs the campaign it belongs to"
+        )
+    cust = events["customer_id"].to_numpy()
+    o_cust = orders["customer_id"].to_numpy() if orders is not None else cust[:0]
+    codes, _ = pd.factorize(np.concatenate([cust, o_cust]))
+    code, o_code = codes[: len(cust)].astype(np.int64), codes[len(cust) :].astype(np.int64)
+    sec = unix_seconds(events["timestamp"])
+    o_sec = unix_seconds(orders["order_date"]) if orders is not None else np.zeros(0, np.int64)
+    t0 = int(min(sec.min(), o_sec.min() if len(o_sec) else sec.min()))
+    sec, o_sec = sec - t0, o_sec - t0
+    if max(int(sec.max()), int(o_sec.max()) if len(o_sec) else 0) >= 2**32:
+        raise KPIError("events: the timestamps span more than 136 years; check the timestamp column")
+
+    def keyed(mask_code: np.ndarray, mask_sec: np.ndarray) -> np.ndarray:
+        return (mask_code << 32) | mask_sec
+
+    s_code, s_sec, s_camp = code[is_send], sec[is_send], camp_all[is_send]
+    order = np.lexsort((s_camp, s_sec, s_code))
+    s_code, s_sec, s_camp = s_code[order], s_sec[order], s_camp[order]
+    push = _of_type(typ, ["push_sent"])[is_send][order]
+    s_key = keyed(s_code, s_sec)
+    start = keyed(s_code, np.zeros_like(s_sec))
+    n_camp = len(names) + 1
+
+    def outcome(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Whether each send had such an event, and how many such events came before it."""
+        pair = np.unique(code[mask] * n_camp + camp_all[mask])
+        k = np.sort(keyed(code[mask], sec[mask]))
+        return np.isin(s_code * n_camp + s_camp, pair), np.searchsorted(k, s_key) - np.searchsorted(k, start)
+
+    opened, opens_before = outcome(is_open)
+    clicked, clicks_before = outcome(is_click)
+    v_code, v_sec = code[is_visit], sec[is_visit]
+    v_order = np.argsort(keyed(v_code, v_sec), kind="stable")
+    v_key = keyed(v_code, v_sec)[v_order]
+    angle = 2 * np.pi * ((v_sec[v_order] + t0) % DAY) / DAY
+    cum_cos, cum_sin = np.r_[0.0, np.cumsum(np.cos(angle))], np.r_[0.0, np.cumsum(np.sin(angle))]
+    hi, lo = np.searchsorted(v_key, s_key), np.searchsorted(v_key, start)
+    visits = hi - lo
+    with np.errstate(invalid="ignore", divide="ignore"):
+        hour_cos = np.where(visits > 0, (cum_cos[hi] - cum_cos[lo]) / visits, 0.0)
+        hour_sin = np.where(visits > 0, (cum_sin[hi] - cum_sin[lo]) / visits, 0.0)
+    a_key = np.sort(np.concatenate([v_key, keyed(o_code, o_sec)]))
+    pos = np.searchsorted(a_key, s_key) - 1  # the last activity strictly before the send
+    last = a_key[np.maximum(pos, 0)]
+    known = (pos >= 0) & ((last >> 32) == s_code)
+    days_inactive = np.where(known, (s_sec - (last & 0xFFFFFFFF)) / DAY, np.nan)
+    messages_before = np.arange(len(s_code)) - np.searchsorted(s_code, s_code)
+    fatigue = _decayed_count(s_code, s_sec / DAY, tau_days)
+    return pd.DataFrame(
+        {
+            "customer_id": cust[is_send][order],
+            "campaign_id": names.take(s_camp).to_numpy(),
+            "sent_at": pd.to_datetime(s_sec + t0, unit="s"),
+            "push": push,
+            "opened": opened,
+            "clicked": clicked,
+            "messages_before": messages_before,
+            "opens_before": opens_before,
+            "clicks_before": clicks_before,
+            "fatigue": fatigue,
+            "days_inactive": days_inactive,
+            "visits_before": visits,
+            "visit_hour_cos": hour_cos,
+            "visit_hour_sin": hour_sin,
+        }
+    )
+
+
+class _Activity:
+    """Site visits and orders as sorted arrays, to compute each customer's activity before any date quickly."""
+
+    def __init__(self, events: pd.DataFrame, orders: pd.DataFrame | None) -> None:
+        _need(events, "events", ["customer_id", "timestamp", "event_type"], "for the personas")
+        visit = _of_type(events["event_type"], ["site_visit"])
+        v_cust = events["customer_id"].to_numpy()[visit]
+        o_cust = orders["customer_id"].to_numpy() if orders is not None else v_cust[:0]
+        self.ids, codes = np.unique(np.concatenate([v_cust, o_cust]), return_inverse=True)
+        self.v_code, self.o_code = codes[: len(v_cust)], codes[len(v_cust) :]
+        self.v_sec = unix_seconds(events["timestamp"].to_numpy()[visit])
+        self.o_sec = unix_seconds(orders["order_date"]) if orders is not None else np.zeros(0, np.int64)
+        first = np.full(len(self.ids), np.iinfo(np.int64).max)
+        np.minimum.at(first, self.v_code, self.v_sec)
+        np.minimum.at(first, self.o_code, self.o_sec)
+        self.first = first
+
+    def features(self, when: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
+        """Per customer before ``when``: mean cos and sin of the visit hour, log visits and orders per month."""
+        cut = int(unix_seconds(pd.DatetimeIndex([when]))[0])
+        n_ids = len(self.ids)
+        m = self.v_sec < cut
+        angle = 2 * np.pi * (self.v_sec[m] % DAY) / DAY
+        visits = np.bincount(self.v_code[m], minlength=n_ids)
+        cos = np.bincount(self.v_code[m], np.cos(angle), n_ids) / np.maximum(visits, 1)
+        sin = np.bincount(self.v_code[m], np.sin(angle), n_ids) / np.maximum(visits, 1)
+        orders = np.bincount(self.o_code[self.o_sec < cut], minlength=n_ids)
+        months = np.maximum((cut - np.minimum(self.first, cut)) / (30.4375 * DAY), 1.0)
+        return np.column_stack([cos, sin, np.log1p(visits / months), np.log1p(orders / months)]), visits > 0
+
+
+def personas_as_of(
+    events: pd.DataFrame,
+    orders: pd.DataFrame | None,
+    when,
+    n_personas: int = 5,
+    random_state: int = 0,
+    max_fit: int = 100_000,
+    _activity: _Activity | None = None,
+) -> pd.Series:
+    """Each customer's persona from what they did before ``when``: k-means on their activity.
+
+    The features are the mean cosine and sine of the hour of day of their site visits (where on the clock they are
+    active), and their visits and orders per month since their first activity (log scale), standardised. Customers
+    with no site visit before ``when`` form persona ``n_personas`` (the last one). The centres are fitted on at most
+    ``max_fit`` customers drawn at random (every customer is then assigned), so that a million customers cost
+    little more than a hundred thousand.
+
+    Parameters
+    ----------
+    events : DataFrame
+        The events table (``customer_id, timestamp, event_type``); its ``site_visit`` rows are read.
+    orders : DataFrame, optional
+        Orders (``customer_id, order_date``).
+    when : datetime-like
+        Only activity strictly before this time counts.
+    n_personas : int, default 5
+        Number of k-means personas among customers with visits.
+    random_state : int, default 0
+        Seed of k-means and of the customers drawn for its centres.
+    max_fit : int, default 100000
+        At most this many customers fit the centres.
+
+    Returns
+    -------
+    Series
+        Persona (0 … ``n_personas``) indexed by customer_id, for every customer with a visit or an order.
+    """
+    from sklearn.cluster import KMeans
+
+    if n_personas < 1:
+        raise KPIError(f"personas_as_of: n_personas must be at least 1; got {n_personas}")
+    act = _activity if _activity is not None else _Activity(events, orders)
+    feats, active = act.features(pd.Timestamp(when))
+    label = np.full(len(act.ids), n_personas)
+    rows = np.flatnonzero(active)
+    if len(rows) >= n_personas:
+        z = feats[rows]
+        z = (z - z.mean(0)) / np.where(z.std(0) > 0, z.std(0), 1.0)
+        rng = np.random.default_rng(random_state)
+        fit_rows = np.sort(rng.choice(len(rows), max_fit, replace=False)) if len(rows) > max_fit else slice(None)
+        km = KMeans(n_personas, n_init=3, random_state=random_state).fit(z[fit_rows])
+        label[rows] = km.predict(z)
+    elif len(rows):
+        label[rows] = 0
+    out = pd.Series(label, index=pd.Index(act.ids, name="customer_id"), name="persona")
+    out.attrs["n_personas"] = n_personas  # the label of customers without visits
+    return out
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    return np.log(p / (1 - p))
+
+
+class AudienceModel:
+    """Per-recipient logistic models of opening a message, and of clicking it once opened.
+
+    Features of a recipient at a send (all from :func:`send_history`, so known when it went out): the logit of
+    their own open rate and click-per-open rate so far, shrunk towards the population's with ``prior_messages``
+    messages' weight, how many messages they had, message fatigue, log days since their last visit or order and
+    whether it is more than 60 days (or unknown); their persona (:func:`personas_as_of`) and, per persona, the cosine
+    and sine of the send hour (so each persona has its own best hour) and the discount. Of the campaign: push or
+    email, subject line, discount, December, August. The subject and discount effects of the campaigns of the last
+    ``recent_days`` before the forecast date get terms of their own: a change in how customers respond shows in the
+    forecast as soon as a few campaigns have seen it.
+
+    Parameters
+    ----------
+    recent_days : float, default 90
+        Campaigns this many days before the forecast date count as recent (0: no recent terms).
+    prior_messages : float, default 5
+        Weight of the population's rates in a recipient's smoothed rates, in messages.
+    C : float, default 10
+        Inverse L2 regularisation of the logistic models.
+    max_rows : int, default 2000000
+        At most this many sends (drawn at random) train the open model; the click model trains on their opens.
+    random_state : int, default 0
+        Seed of the rows drawn when there are more than ``max_rows``.
+    """
+
+    def __init__(
+        self,
+        recent_days: float = 90.0,
+        prior_messages: float = 5.0,
+        C: float = 10.0,
+        max_rows: int = 2_000_000,
+        random_state: int = 0,
+    ) -> None:
+        self.recent_days = recent_days
+        self.prior_messages = prior_messages
+        self.C = C
+        self.max_rows = max_rows
+        self.random_state = random_state
+
+    def _design(self, sends: pd.DataFrame, campaigns: pd.DataFrame, personas: pd.Series, recent: np.ndarray):
+        camp = campaigns.loc[sends["campaign_id"].to_numpy()]
+        a = self.prior_messages
+        n_before, o_before = sends["messages_before"].to_numpy(float), sends["opens_before"].to_numpy(float)
+        open_rate = (o_before + a * self.open_rate_) / (n_before + a)
+        click_rate = (sends["clicks_before"].to_numpy(float) + a * self.click_rate_) / (o_before + a)
+        inactive = sends["days_inactive"].to_numpy(float)
+        hour = 2 * np.pi * camp["send_hour"].to_numpy(float) / 24
+        discount = camp["discount"].to_numpy(float)
+        month = pd.DatetimeIndex(camp["date"]).month.to_numpy()
+        subject = camp["subject_variant"].astype(str).to_numpy()
+        subjects = np.column_stack([subject == s for s in self.subjects_[1:]]).astype(float).reshape(len(sends), -1)
+        persona = personas.reindex(sends["customer_id"].to_numpy()).fillna(self.n_personas_).to_numpy(int)
+        one_hot = (persona[:, None] == np.arange(self.n_personas_ + 1)[None, :]).astype(float)
+        cols = [
+            _logit(open_rate),
+            np.log1p(n_before),
+            _logit(click_rate),
+            sends["fatigue"].to_numpy(float),
+            np.log1p(np.nan_to_num(inactive, nan=999.0)),
+            ~(inactive <= 60),
+            sends["push"].to_numpy(float),
+            np.cos(hour) * sends["visit_hour_cos"].to_numpy(float)
+            + np.sin(hour) * sends["visit_hour_sin"].to_numpy(float),
+            discount,
+            month == 12,
+            month == 8,
+        ]
+        blocks = [
+            np.column_stack(cols).astype(float),
+            subjects,
+            one_hot,
+            one_hot * np.cos(hour)[:, None],
+            one_hot * np.sin(hour)[:, None],
+            one_hot * discount[:, None],
+        ]
+        if self.recent_days > 0:
+            blocks.append(np.column_stack([subjects, discount]) * recent[:, None])
+        return np.hstack(blocks)
+
+    def fit(self, sends: pd.DataFrame, campaigns: pd.DataFrame, personas: pd.Series, as_of) -> AudienceModel:
+        """Fit on past sends (rows of :func:`send_history`) of the campaigns (indexed by campaign_id).
+
+        Parameters
+        ----------
+        sends : DataFrame
+            Rows of :func:`send_history` of past campaigns, with their outcomes.
+        campaigns : DataFrame
+            The campaigns, indexed by campaign_id: ``date, channel, send_hour, subject_variant, discount``.
+        personas : Series
+            Persona per customer_id (:func:`personas_as_of` at ``as_of``).
+        as_of : datetime-like
+            The forecast date: campaigns in the ``recent_days`` before it are recent.
+        """
+        from sklearn.linear_model import LogisticRegression
+
+        if len(sends) == 0:
+            raise KPIError("AudienceModel.fit: no past sends to learn from")
+        _need(campaigns, "campaigns", ["date", "send_hour", "subject_variant", "discount"], "by the audience model")
+        unknown = ~sends["campaign_id"].isin(campaigns.index)
+        if unknown.any():
+            raise KPIError(
+                f"AudienceModel.fit: sends of campaigns missing from the campaigns table: "
+                f"{', '.join(sends.loc[unknown, 'campaign_id'].astype(str).unique()[:5])}"
+            )
+        self.as_of_ = pd.Timestamp(as_of)
+        self.n_personas_ = int(personas.attrs.get("n_personas", personas.max() if len(personas) else 0))
+        self.subjects_ = sorted(campaigns["subject_variant"].astype(str).unique())
+        opened = sends["opened"].to_numpy(bool)
+        self.open_rate_ = float(np.clip(opened.mean(), 1e-3, 1 - 1e-3))
+        self.click_rate_ = float(
+            np.clip(sends["clicked"].to_numpy(bool)[opened].mean() if opened.any() else 0.5, 1e-3, 1 - 1e-3)
+        )
+        rows = np.arange(len(sends))
+        if len(rows) > self.max_rows:
+            rows = np.sort(np.random.default_rng(self.random_state).choice(len(sends), self.max_rows, replace=False))
+        part = sends.iloc[rows]
+        dates = pd.DatetimeIndex(campaigns.loc[part["campaign_id"].to_numpy(), "date"])
+        recent = np.asarray(dates >= self.as_of_ - pd.Timedelta(days=self.recent_days), float)
+        X = self._design(part, campaigns, personas, recent)
+        y_open, y_click = part["opened"].to_numpy(bool), part["clicked"].to_numpy(bool)
+        if y_open.all() or not y_open.any() or y_click[y_open].all() or not y_click[y_open].any():
+            raise KPIError("AudienceModel.fit: the past sends need both opened and unopened, clicked and unclicked")
+        model = LogisticRegression(C=self.C, solver="newton-cholesky", max_iter=1000)
+        self.open_model_ = model.fit(X, y_open)
+        self.click_model_ = LogisticRegression(C=self.C, solver="newton-cholesky", max_iter=1000).fit(
+            X[y_open], y_click[y_open]
+        )
+        self.personas_ = personas
+        return self
+
+    def predict(self, sends: pd.DataFrame, campaigns: pd.DataFrame, chunk_rows: int = 1_000_000) -> pd.DataFrame:
+        """Each planned recipient's P(open) and P(click) (= P(open) × P(click | open)), same rows as ``sends``.
+
+        Parameters
+        ----------
+        sends : DataFrame
+            Rows of :func:`send_history` for the planned recipients (outcomes not needed).
+        campaigns : DataFrame
+            The planned campaigns, indexed by campaign_id, with the columns :meth:`fit` needs.
+        chunk_rows : int, default 1000000
+            Sends predicted at a time (bounds memory).
+        """
+        if not hasattr(self, "open_model_"):
+            raise KPIError("AudienceModel: call fit before predict")
+        p_open, p_click = np.empty(len(sends)), np.empty(len(sends))
+        for lo in range(0, len(sends), chunk_rows):  # the design matrix of a million sends at a time
+            part = sends.iloc[lo : lo + chunk_rows]
+            X = self._design(part, campaigns, self.personas_, np.ones(len(part)))
+            p_open[lo : lo + len(part)] = self.open_model_.predict_proba(X)[:, 1]
+            p_click[lo : lo + len(part)] = p_open[lo : lo + len(part)] * self.click_model_.predict_proba(X)[:, 1]
+        return pd.DataFrame({"p_open": p_open, "p_click": p_click}, index=sends.index)
+
+
+KPI_OF = {"open_rate": ("p_open", "opened"), "click_rate": ("p_click", "clicked")}
+
+
+def _per_campaign(sends: pd.DataFrame, pred: pd.DataFrame) -> pd.DataFrame:
+    """Per campaign: trials, observed open and click rates, forecast rates and their binomial variances."""
+    frame = pd.DataFrame(
+        {
+            "campaign_id": sends["campaign_id"].to_numpy(),
+            "opened": sends["opened"].to_numpy(float),
+            "clicked": sends["clicked"].to_numpy(float),
+            "p_open": pred["p_open"].to_numpy(),
+            "p_click": pred["p_click"].to_numpy(),
+            "v_open": (pred["p_open"] * (1 - pred["p_open"])).to_numpy(),
+            "v_click": (pred["p_click"] * (1 - pred["p_click"])).to_numpy(),
+        }
+    )
+    g = frame.groupby("campaign_id", sort=True)
+    out = g.mean()
+    out["trials"] = g.size()
+    out[["v_open", "v_click"]] = g[["v_open", "v_click"]].sum().to_numpy() / out[["trials"]].to_numpy() ** 2
+    return out
+
+
+def _relative_error_var(per: pd.DataFrame, p: str, y: str, v: str) -> float:
+    """The model's own squared relative error: what the residuals hold beyond the binomial noise."""
+    excess = (per[y] - per[p]) ** 2 - per[v]
+    return float(max(np.mean(excess / np.maximum(per[p], 1e-9) ** 2), 0.0))
+
+
+def audience_cv(
+    sends: pd.DataFrame,
+    campaigns: pd.DataFrame,
+    events: pd.DataFrame,
+    orders: pd.DataFrame | None = None,
+    n_splits: int = 12,
+    test_size: int = 10,
+    n_personas: int = 5,
+    level: float = 0.95,
+    seed: int = 0,
+    **model_params,
+) -> dict[str, pd.DataFrame]:
+    """Time-ordered cross-validation of :class:`AudienceModel`, campaign by campaign, with intervals.
+
+    The campaigns are ordered by date; each of the ``n_splits`` folds trains on every campaign before it (personas
+    as of the fold's first campaign) and forecasts the next ``test_size``. A campaign's forecast rate is the mean of
+    its recipients' probabilities. Its interval adds the binomial variance of the recipients' draws to the model's
+    own relative error, estimated from the residuals of the earlier folds (the first fold: from its training
+    campaigns).
+
+    Returns, per KPI (``open_rate``, ``click_rate``), one row per held-out campaign with the columns of
+    :func:`helpers.forecasting.forecast_cv` (``model`` is ``"audience"``) and ``lower``, ``upper``.
+
+    Parameters
+    ----------
+    sends : DataFrame
+        :func:`send_history` of the events.
+    campaigns : DataFrame
+        The campaigns table: ``campaign_id, date, channel, send_hour, subject_variant, discount``.
+    events : DataFrame
+        The events table (site visits make the personas).
+    orders : DataFrame, optional
+        Orders (``customer_id, order_date``), for the personas.
+    n_splits : int, default 12
+        Number of time-ordered folds.
+    test_size : int, default 10
+        Campaigns per fold.
+    n_personas : int, default 5
+        Personas of :func:`personas_as_of`.
+    level : float, default 0.95
+        Coverage of the intervals.
+    seed : int, default 0
+        Random seed (personas, rows drawn).
+    **model_params
+        Passed to :class:`AudienceModel`.
+    """
+    from sklearn.model_selection import TimeSeriesSplit
+
+    if not 0 < level < 1:
+        raise KPIError(f"audience_cv: level must be between 0 and 1; got {level}")
+    _need(campaigns, "campaigns", ["campaign_id", "date", "send_hour", "subject_variant", "discount"], "to forecast")
+    c = (
+        campaigns.assign(campaign_id=campaigns["campaign_id"].astype(str), date=pd.to_datetime(campaigns["date"]))
+        .sort_values(["date", "campaign_id"], kind="stable")
+        .reset_index(drop=True)
+    )
+    sent = sends[sends["campaign_id"].isin(c["campaign_id"])]
+    c = c[c["campaign_id"].isin(sent["campaign_id"])].reset_index(drop=True)
+    if len(c) < n_splits + 1:
+        raise KPIError(f"audience_cv: {len(c)} campaigns with sends are too few for {n_splits} folds")
+    test_size = min(test_size, len(c) // (n_splits + 1))
+    table = c.set_index("campaign_id")
+    activity = _Activity(events, orders)
+    z = stats.norm.ppf(0.5 + level / 2)
+    folds: list[pd.DataFrame] = []
+    errors: dict[str, list[pd.DataFrame]] = {"open_rate": [], "click_rate": []}
+    for fold, (tr, te) in enumerate(TimeSeriesSplit(n_splits=n_splits, test_size=test_size).split(c)):
+        as_of = c.loc[te[0], "date"].normalize()
+        personas = personas_as_of(events, orders, as_of, n_personas, seed, _activity=activity)
+        train = sent[sent["campaign_id"].isin(c.loc[tr, "campaign_id"])]
+        test = sent[sent["campaign_id"].isin(c.loc[te, "campaign_id"])]
+        model = AudienceModel(random_state=seed, **model_params).fit(train, table, personas, as_of)
+        per = _per_campaign(test, model.predict(test, table))
+        if fold == 0:  # no earlier fold: the model's error on its own training campaigns
+            seen = _per_campaign(train, model.predict(train, table))
+        for kpi, (p, y) in KPI_OF.items():
+            v = "v_" + p[2:]
+            past = pd.concat(errors[kpi]) if errors[kpi] else seen
+            rel = _relative_error_var(past, p, y, v)
+            sd = np.sqrt(per[v] + rel * per[p] ** 2)
+            folds.append(
+                pd.DataFrame(
+                    {
+                        "kpi": kpi,
+                        "model": "audience",
+                        "fold": fold,
+                        "campaign_id": per.index,
+                        "date": table.loc[per.index, "date"].to_numpy(),
+                        "trials": per["trials"].to_numpy(float),
+                        "observed": per[y].to_numpy(),
+                        "predicted": per[p].to_numpy(),
+                        "lower": np.clip(per[p] - z * sd, 0, 1).to_numpy(),
+                        "upper": np.clip(per[p] + z * sd, 0, 1).to_numpy(),
+                    }
+                )
+            )
+            errors[kpi].append(per)
+    out = pd.concat(folds, ignore_index=True).sort_values(["kpi", "date", "campaign_id"], kind="stable")
+    return {kpi: d.drop(columns="kpi").reset_index(drop=True) for kpi, d in out.groupby("kpi", sort=False)}
+
+
+def coverage(cv: pd.DataFrame) -> float:
+    """Share of held-out campaigns whose observed rate lies in the forecast interval (:func:`audience_cv`).
+
+    Parameters
+    ----------
+    cv : DataFrame
+        One KPI's table of :func:`audience_cv` (``observed``, ``lower``, ``upper``).
+    """
+    _need(cv, "cv", ["observed", "lower", "upper"], "for the coverage")
+    if cv.empty:
+        raise KPIError("coverage: no held-out campaigns")
+    return float(((cv["observed"] >= cv["lower"]) & (cv["observed"] <= cv["upper"])).mean())
