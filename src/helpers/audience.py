@@ -108,8 +108,19 @@ def send_history(events: pd.DataFrame, orders: pd.DataFrame | None = None, tau_d
         )
     cust = events["customer_id"].to_numpy()
     o_cust = orders["customer_id"].to_numpy() if orders is not None else cust[:0]
-    codes, _ = pd.factorize(np.concatenate([cust, o_cust]))
-    code, o_code = codes[: len(cust)].astype(np.int64), codes[len(cust) :].astype(np.int64)
+    small_ints = (
+        np.issubdtype(cust.dtype, np.integer)
+        and np.issubdtype(o_cust.dtype, np.integer)
+        and cust.min() >= 0
+        and cust.max() < 2**31
+        and (not len(o_cust) or (o_cust.min() >= 0 and o_cust.max() < 2**31))
+    )
+    if small_ints:  # the ids themselves fit in the keys: no hash table over a hundred million rows
+        code, o_code = cust.astype(np.int64, copy=False), o_cust.astype(np.int64, copy=False)
+    else:
+        codes, _ = pd.factorize(np.concatenate([cust, o_cust]))
+        code, o_code = codes[: len(cust)].astype(np.int64), codes[len(cust) :].astype(np.int64)
+        del codes
     sec = unix_seconds(events["timestamp"])
     o_sec = unix_seconds(orders["order_date"]) if orders is not None else np.zeros(0, np.int64)
     t0 = int(min(sec.min(), o_sec.min() if len(o_sec) else sec.min()))
@@ -156,7 +167,7 @@ def send_history(events: pd.DataFrame, orders: pd.DataFrame | None = None, tau_d
     return pd.DataFrame(
         {
             "customer_id": cust[is_send][order],
-            "campaign_id": names.take(s_camp).to_numpy(),
+            "campaign_id": pd.Categorical.from_codes(s_camp, categories=names),
             "sent_at": pd.to_datetime(s_sec + t0, unit="s"),
             "push": push,
             "opened": opened,
@@ -263,6 +274,24 @@ def personas_as_of(
     return out
 
 
+def _positions(campaigns: pd.DataFrame, ids: pd.Series) -> np.ndarray:
+    """Row positions in ``campaigns`` (indexed by campaign_id) of each send's campaign.
+
+    A categorical column goes through its codes, so that millions of sends cost one lookup per campaign.
+    """
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        pos = campaigns.index.get_indexer(ids.cat.categories.astype(str))[ids.cat.codes.to_numpy()]
+        pos[ids.cat.codes.to_numpy() < 0] = -1
+    else:
+        pos = campaigns.index.get_indexer(ids.astype(str).to_numpy())
+    if (pos < 0).any():
+        missing = pd.unique(ids.astype(str).to_numpy()[pos < 0])[:5]
+        raise KPIError(
+            f"AudienceModel: sends of campaigns missing from the campaigns table: {', '.join(map(str, missing))}"
+        )
+    return pos
+
+
 def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
@@ -308,7 +337,7 @@ class AudienceModel:
         self.random_state = random_state
 
     def _design(self, sends: pd.DataFrame, campaigns: pd.DataFrame, personas: pd.Series, recent: np.ndarray):
-        camp = campaigns.loc[sends["campaign_id"].to_numpy()]
+        camp = campaigns.iloc[_positions(campaigns, sends["campaign_id"])]
         a = self.prior_messages
         n_before, o_before = sends["messages_before"].to_numpy(float), sends["opens_before"].to_numpy(float)
         open_rate = (o_before + a * self.open_rate_) / (n_before + a)
@@ -384,7 +413,7 @@ class AudienceModel:
         if len(rows) > self.max_rows:
             rows = np.sort(np.random.default_rng(self.random_state).choice(len(sends), self.max_rows, replace=False))
         part = sends.iloc[rows]
-        dates = pd.DatetimeIndex(campaigns.loc[part["campaign_id"].to_numpy(), "date"])
+        dates = pd.DatetimeIndex(campaigns["date"].to_numpy()[_positions(campaigns, part["campaign_id"])])
         recent = np.asarray(dates >= self.as_of_ - pd.Timedelta(days=self.recent_days), float)
         X = self._design(part, campaigns, personas, recent)
         y_open, y_click = part["opened"].to_numpy(bool), part["clicked"].to_numpy(bool)
@@ -437,9 +466,10 @@ def _per_campaign(sends: pd.DataFrame, pred: pd.DataFrame) -> pd.DataFrame:
             "v_click": (pred["p_click"] * (1 - pred["p_click"])).to_numpy(),
         }
     )
-    g = frame.groupby("campaign_id", sort=True)
+    g = frame.groupby("campaign_id", sort=True, observed=True)
     out = g.mean()
-    out["trials"] = g.size()
+    out.index = out.index.astype(str)
+    out["trials"] = g.size().to_numpy()
     out[["v_open", "v_click"]] = g[["v_open", "v_click"]].sum().to_numpy() / out[["trials"]].to_numpy() ** 2
     return out
 
