@@ -242,6 +242,16 @@ STEPS: dict[str, tuple[str, str]] = {
         "forecasting.with_send_log(w.campaigns, log))\n"
         "forecasting.forecast_cv(w.campaigns, X, 'open_rate', n_splits=4, test_size=30)",
     ),
+    "kpi_audience": (
+        "the audience forecast of lesson 05: the send history as of every send (helpers.audience.send_history), "
+        "then its time-ordered CV (12 folds of 10 campaigns: personas as of each fold, open and click models, "
+        "intervals); wall time excludes loading",
+        "from helpers.io import load_world\nfrom helpers import audience\n"
+        "w = load_world(world, tables=['transactions', 'events', 'campaigns'], truth=False)\n"
+        "timed_from = time.perf_counter()\n"
+        "h = audience.send_history(w.events, w.transactions)\n"
+        "audience.audience_cv(h, w.campaigns, w.events, w.transactions, n_splits=12, test_size=10, seed=42)",
+    ),
     "sort_reference": (
         "reference, not a course step: numpy's stable argsort of 10 * n random 64-bit keys (about as many as the "
         "world's orders; at least 100,000), an n log n algorithm; its growth exponent is what n log n costs on this "

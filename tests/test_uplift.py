@@ -354,6 +354,16 @@ def test_answer_key_and_features_of_the_planted_test(small_world):
     np.testing.assert_allclose(got.loc[orders.index], orders.to_numpy())
     with pytest.raises(ValueError, match="n_personas"):
         uplift.uplift_features(small_world, as_of, n_personas=0)
+    assert f.attrs["left_out"] == []
+    # a team's events without opens or clicks: the open and click rates are the same for all, and left out
+    ev = small_world.events
+    quiet = type(small_world)(
+        tables={**small_world.tables, "events": ev[~ev["event_type"].isin(["email_open", "email_click"])]},
+        truth=small_world.truth,
+    )
+    g = uplift.uplift_features(quiet, as_of, n_personas=4)
+    assert set(g.attrs["left_out"]) == {"email_open_rate", "email_click_rate"}
+    assert (g.filter(like="persona_").sum(axis=1) == 1).all()
 
 
 def test_check_sends_names_what_is_wrong(small_world):

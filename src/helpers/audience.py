@@ -94,18 +94,14 @@ def send_history(events: pd.DataFrame, orders: pd.DataFrame | None = None, tau_d
         _of_type(typ, list(CLICKED)),
         _of_type(typ, ["site_visit"]),
     )
+    # only the rows of the four types are read, each type's own columns taken out with its mask: a million
+    # customers' events are 150 M rows, and full-length int64 copies of their columns would cost gigabytes
     camp_col = events["campaign_id"]
     if isinstance(camp_col.dtype, pd.CategoricalDtype):
-        camp_all, names = camp_col.cat.codes.to_numpy().astype(np.int64), camp_col.cat.categories.astype(str)
+        camp_codes, names = camp_col.cat.codes.to_numpy(), camp_col.cat.categories.astype(str)
     else:
-        camp_all, uniq = pd.factorize(camp_col.to_numpy())
-        camp_all, names = camp_all.astype(np.int64), pd.Index(uniq).astype(str)
-    if (camp_all[is_send] < 0).any():
-        lines = np.flatnonzero(is_send & (camp_all < 0))[:5] + 2
-        raise KPIError(
-            f"events: sends without a campaign_id (lines {', '.join(map(str, lines))}); every email_sent/push_sent "
-            "row needs the campaign it belongs to"
-        )
+        camp_codes, uniq = pd.factorize(camp_col.to_numpy())
+        names = pd.Index(uniq).astype(str)
     cust = events["customer_id"].to_numpy()
     o_cust = orders["customer_id"].to_numpy() if orders is not None else cust[:0]
     small_ints = (
@@ -116,38 +112,54 @@ def send_history(events: pd.DataFrame, orders: pd.DataFrame | None = None, tau_d
         and (not len(o_cust) or (o_cust.min() >= 0 and o_cust.max() < 2**31))
     )
     if small_ints:  # the ids themselves fit in the keys: no hash table over a hundred million rows
-        code, o_code = cust.astype(np.int64, copy=False), o_cust.astype(np.int64, copy=False)
+        all_codes, o_code = cust, o_cust.astype(np.int64)
     else:
-        codes, _ = pd.factorize(np.concatenate([cust, o_cust]))
-        code, o_code = codes[: len(cust)].astype(np.int64), codes[len(cust) :].astype(np.int64)
-        del codes
-    sec = unix_seconds(events["timestamp"])
+        all_codes, _ = pd.factorize(np.concatenate([cust, o_cust]))
+        all_codes, o_code = all_codes[: len(cust)], all_codes[len(cust) :].astype(np.int64)
+    ts = events["timestamp"].to_numpy()
+
+    def rows_of(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Customer codes, seconds and campaign codes of the rows of one mask."""
+        return all_codes[mask].astype(np.int64), unix_seconds(ts[mask]), camp_codes[mask].astype(np.int64)
+
+    s_code, s_sec, s_camp = rows_of(is_send)
+    if (s_camp < 0).any():
+        lines = np.flatnonzero(is_send)[s_camp < 0][:5] + 2
+        raise KPIError(
+            f"events: sends without a campaign_id (lines {', '.join(map(str, lines))}); every email_sent/push_sent "
+            "row needs the campaign it belongs to"
+        )
+    s_cust = cust[is_send]
+    push = _of_type(typ, ["push_sent"])[is_send]
+    opens, clicks = rows_of(is_open), rows_of(is_click)
+    v_code, v_sec, _ = rows_of(is_visit)
     o_sec = unix_seconds(orders["order_date"]) if orders is not None else np.zeros(0, np.int64)
-    t0 = int(min(sec.min(), o_sec.min() if len(o_sec) else sec.min()))
-    sec, o_sec = sec - t0, o_sec - t0
-    if max(int(sec.max()), int(o_sec.max()) if len(o_sec) else 0) >= 2**32:
+    seconds = [s_sec, opens[1], clicks[1], v_sec, o_sec]
+    t0 = int(min(a.min() for a in seconds if len(a)))
+    if max(int(a.max()) for a in seconds if len(a)) - t0 >= 2**32:
         raise KPIError("events: the timestamps span more than 136 years; check the timestamp column")
+    s_sec, v_sec, o_sec = s_sec - t0, v_sec - t0, o_sec - t0
+    opens, clicks = (opens[0], opens[1] - t0, opens[2]), (clicks[0], clicks[1] - t0, clicks[2])
 
     def keyed(mask_code: np.ndarray, mask_sec: np.ndarray) -> np.ndarray:
         return (mask_code << 32) | mask_sec
 
-    s_code, s_sec, s_camp = code[is_send], sec[is_send], camp_all[is_send]
     order = np.lexsort((s_camp, s_sec, s_code))
-    s_code, s_sec, s_camp = s_code[order], s_sec[order], s_camp[order]
-    push = _of_type(typ, ["push_sent"])[is_send][order]
+    s_code, s_sec, s_camp, s_cust, push = s_code[order], s_sec[order], s_camp[order], s_cust[order], push[order]
     s_key = keyed(s_code, s_sec)
     start = keyed(s_code, np.zeros_like(s_sec))
     n_camp = len(names) + 1
 
-    def outcome(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def outcome(rows: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Whether each send had such an event, and how many such events came before it."""
-        pair = np.unique(code[mask] * n_camp + camp_all[mask])
-        k = np.sort(keyed(code[mask], sec[mask]))
+        e_code, e_sec, e_camp = rows
+        pair = np.unique(e_code * n_camp + e_camp)
+        k = np.sort(keyed(e_code, e_sec))
         return np.isin(s_code * n_camp + s_camp, pair), np.searchsorted(k, s_key) - np.searchsorted(k, start)
 
-    opened, opens_before = outcome(is_open)
-    clicked, clicks_before = outcome(is_click)
-    v_code, v_sec = code[is_visit], sec[is_visit]
+    opened, opens_before = outcome(opens)
+    clicked, clicks_before = outcome(clicks)
+    del opens, clicks
     v_order = np.argsort(keyed(v_code, v_sec), kind="stable")
     v_key = keyed(v_code, v_sec)[v_order]
     angle = 2 * np.pi * ((v_sec[v_order] + t0) % DAY) / DAY
@@ -166,7 +178,7 @@ def send_history(events: pd.DataFrame, orders: pd.DataFrame | None = None, tau_d
     fatigue = _decayed_count(s_code, s_sec / DAY, tau_days)
     return pd.DataFrame(
         {
-            "customer_id": cust[is_send][order],
+            "customer_id": s_cust,
             "campaign_id": pd.Categorical.from_codes(s_camp, categories=names),
             "sent_at": pd.to_datetime(s_sec + t0, unit="s"),
             "push": push,

@@ -592,7 +592,9 @@ def uplift_features(world, as_of, n_personas: int = 5, random_state: int = 0) ->
     Returns
     -------
     DataFrame indexed by ``customer_id``: ``persona_1 ... persona_k`` (0/1), ``log_orders`` (log(1 + orders)) and
-    ``log_inactive_days`` (log(1 + days since the last order or event)).
+    ``log_inactive_days`` (log(1 + days since the last order or event)). Behaviour features that are the same for
+    every customer (e.g. open rates, when a team's events hold no opens) tell personas nothing: they are left out of
+    the k-means and named in ``attrs["left_out"]``.
     """
     from sklearn.cluster import KMeans
 
@@ -609,8 +611,13 @@ def uplift_features(world, as_of, n_personas: int = 5, random_state: int = 0) ->
     before = tx.loc[tx["order_date"] < as_of, ["order_id", "customer_id"]]
     orders = before.loc[~before["order_id"].duplicated(), "customer_id"].value_counts()
     orders = orders.reindex(feats.index, fill_value=0).to_numpy()
-    persona = KMeans(n_personas, n_init=10, random_state=random_state).fit_predict(segmentation.scale_features(feats))
+    constant = [c for c in feats.columns if feats[c].nunique(dropna=False) < 2]
+    if len(constant) == feats.shape[1]:
+        raise ValueError("every behaviour feature is the same for all customers: no personas can be formed")
+    scaled = segmentation.scale_features(feats.drop(columns=constant))
+    persona = KMeans(n_personas, n_init=10, random_state=random_state).fit_predict(scaled)
     out = pd.DataFrame({f"persona_{k + 1}": (persona == k).astype(float) for k in range(n_personas)}, index=feats.index)
+    out.attrs["left_out"] = constant
     out["log_orders"] = np.log1p(orders.astype(float))
     out["log_inactive_days"] = np.log1p(inactive.clip(lower=0).to_numpy())
     return out
