@@ -170,3 +170,40 @@ def test_text_customer_ids_give_the_same_history(small_world, history):
     text = audience.send_history(ev, orders)
     assert (text["customer_id"].to_numpy() == ("C" + history["customer_id"].astype(str)).to_numpy()).all()
     pd.testing.assert_frame_equal(text.drop(columns="customer_id"), history.drop(columns="customer_id"))
+
+
+def test_cv_reads_sends_in_any_order_and_form(small_world, history, small_cv):
+    """Shuffled sends with text campaign ids, and a campaigns table with a campaign never sent: the same folds."""
+    shuffled = history.sample(frac=1.0, random_state=3).assign(campaign_id=history["campaign_id"].astype(str))
+    shuffled = shuffled.sort_index()  # same rows as the send history again, so the rows drawn are the same
+    extra = small_world.campaigns.iloc[[0]].assign(campaign_id="never sent")
+    again = audience.audience_cv(
+        shuffled,
+        pd.concat([small_world.campaigns, extra], ignore_index=True),
+        small_world.events,
+        small_world.transactions,
+        n_splits=4,
+        test_size=8,
+    )
+    for kpi, d in small_cv.items():
+        pd.testing.assert_frame_equal(again[kpi], d)
+
+
+def test_folds_train_on_a_sample_of_earlier_campaigns_only(small_world, history, monkeypatch):
+    """With more sends than max_rows, each fold fits on max_rows sends drawn from the campaigns before its date."""
+    dates = small_world.campaigns.assign(campaign_id=small_world.campaigns["campaign_id"].astype(str)).set_index(
+        "campaign_id"
+    )["date"]
+    seen: list[tuple[int, pd.Timestamp, pd.Timestamp]] = []
+    fit = audience.AudienceModel.fit
+
+    def spy(self, sends, campaigns, personas, as_of):
+        seen.append((len(sends), pd.to_datetime(dates.loc[sends["campaign_id"].astype(str)]).max(), as_of))
+        return fit(self, sends, campaigns, personas, as_of)
+
+    monkeypatch.setattr(audience.AudienceModel, "fit", spy)
+    cv = audience.audience_cv(
+        history, small_world.campaigns, small_world.events, n_splits=3, test_size=5, max_rows=10_000
+    )
+    assert len(seen) == 3 and all(n == 10_000 and last < as_of for n, last, as_of in seen)
+    assert cv["open_rate"]["fold"].value_counts().to_dict() == {0: 5, 1: 5, 2: 5}

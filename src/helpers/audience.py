@@ -304,6 +304,14 @@ def _positions(campaigns: pd.DataFrame, ids: pd.Series) -> np.ndarray:
     return pos
 
 
+def _draw(n: int, max_rows: int, random_state: int, rows: np.ndarray | None = None) -> np.ndarray:
+    """Positions of at most ``max_rows`` of ``n`` rows (of ``rows``, when given) drawn at random, in order."""
+    rows = np.arange(n) if rows is None else rows
+    if len(rows) <= max_rows:
+        return rows
+    return rows[np.sort(np.random.default_rng(random_state).choice(len(rows), max_rows, replace=False))]
+
+
 def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
@@ -421,10 +429,7 @@ class AudienceModel:
         self.click_rate_ = float(
             np.clip(sends["clicked"].to_numpy(bool)[opened].mean() if opened.any() else 0.5, 1e-3, 1 - 1e-3)
         )
-        rows = np.arange(len(sends))
-        if len(rows) > self.max_rows:
-            rows = np.sort(np.random.default_rng(self.random_state).choice(len(sends), self.max_rows, replace=False))
-        part = sends.iloc[rows]
+        part = sends.iloc[_draw(len(sends), self.max_rows, self.random_state)]
         dates = pd.DatetimeIndex(campaigns["date"].to_numpy()[_positions(campaigns, part["campaign_id"])])
         recent = np.asarray(dates >= self.as_of_ - pd.Timedelta(days=self.recent_days), float)
         X = self._design(part, campaigns, personas, recent)
@@ -467,22 +472,25 @@ KPI_OF = {"open_rate": ("p_open", "opened"), "click_rate": ("p_click", "clicked"
 
 def _per_campaign(sends: pd.DataFrame, pred: pd.DataFrame) -> pd.DataFrame:
     """Per campaign: trials, observed open and click rates, forecast rates and their binomial variances."""
+    p_open, p_click = pred["p_open"].to_numpy(), pred["p_click"].to_numpy()
     frame = pd.DataFrame(
         {
             "campaign_id": sends["campaign_id"].to_numpy(),
             "opened": sends["opened"].to_numpy(float),
             "clicked": sends["clicked"].to_numpy(float),
-            "p_open": pred["p_open"].to_numpy(),
-            "p_click": pred["p_click"].to_numpy(),
-            "v_open": (pred["p_open"] * (1 - pred["p_open"])).to_numpy(),
-            "v_click": (pred["p_click"] * (1 - pred["p_click"])).to_numpy(),
+            "p_open": p_open,
+            "p_click": p_click,
+            "v_open": p_open * (1 - p_open),
+            "v_click": p_click * (1 - p_click),
         }
     )
     g = frame.groupby("campaign_id", sort=True, observed=True)
-    out = g.mean()
+    out = g.sum()
     out.index = out.index.astype(str)
     out["trials"] = g.size().to_numpy()
-    out[["v_open", "v_click"]] = g[["v_open", "v_click"]].sum().to_numpy() / out[["trials"]].to_numpy() ** 2
+    n = out[["trials"]].to_numpy(float)
+    out[["opened", "clicked", "p_open", "p_click"]] = out[["opened", "clicked", "p_open", "p_click"]].to_numpy() / n
+    out[["v_open", "v_click"]] = out[["v_open", "v_click"]].to_numpy() / n**2
     return out
 
 
@@ -548,8 +556,18 @@ def audience_cv(
         .sort_values(["date", "campaign_id"], kind="stable")
         .reset_index(drop=True)
     )
-    sent = sends[sends["campaign_id"].isin(c["campaign_id"])]
-    c = c[c["campaign_id"].isin(sent["campaign_id"])].reset_index(drop=True)
+    # each send's campaign as its place in date order (-1: not in the table); the folds then take their rows by
+    # position, and only the rows a fold uses are copied (a million customers send tens of millions of messages)
+    ids = sends["campaign_id"]
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        codes = ids.cat.codes.to_numpy()
+        rank = pd.Index(c["campaign_id"]).get_indexer(ids.cat.categories.astype(str))[codes]
+        rank[codes < 0] = -1
+    else:
+        rank = pd.Index(c["campaign_id"]).get_indexer(ids.astype(str).to_numpy())
+    has_sends = np.bincount(rank[rank >= 0], minlength=len(c)) > 0
+    rank = np.where(rank >= 0, (np.cumsum(has_sends) - 1)[np.maximum(rank, 0)], -1)
+    c = c[has_sends].reset_index(drop=True)
     if len(c) < n_splits + 1:
         raise KPIError(f"audience_cv: {len(c)} campaigns with sends are too few for {n_splits} folds")
     test_size = min(test_size, len(c) // (n_splits + 1))
@@ -558,14 +576,16 @@ def audience_cv(
     z = stats.norm.ppf(0.5 + level / 2)
     folds: list[pd.DataFrame] = []
     errors: dict[str, list[pd.DataFrame]] = {"open_rate": [], "click_rate": []}
-    for fold, (tr, te) in enumerate(TimeSeriesSplit(n_splits=n_splits, test_size=test_size).split(c)):
+    for fold, (_, te) in enumerate(TimeSeriesSplit(n_splits=n_splits, test_size=test_size).split(c)):
         as_of = c.loc[te[0], "date"].normalize()
         personas = personas_as_of(events, orders, as_of, n_personas, seed, _activity=activity)
-        train = sent[sent["campaign_id"].isin(c.loc[tr, "campaign_id"])]
-        test = sent[sent["campaign_id"].isin(c.loc[te, "campaign_id"])]
-        model = AudienceModel(random_state=seed, **model_params).fit(train, table, personas, as_of)
+        model = AudienceModel(random_state=seed, **model_params)
+        # the folds are in date order: training is every campaign ranked before the first held-out one
+        train = sends.iloc[_draw(len(sends), model.max_rows, seed, np.flatnonzero((rank >= 0) & (rank < te[0])))]
+        test = sends.iloc[np.flatnonzero((rank >= te[0]) & (rank <= te[-1]))]
+        model.fit(train, table, personas, as_of)
         per = _per_campaign(test, model.predict(test, table))
-        if fold == 0:  # no earlier fold: the model's error on its own training campaigns
+        if fold == 0:  # no earlier fold: the model's error on its own training campaigns (those it was fitted on)
             seen = _per_campaign(train, model.predict(train, table))
         for kpi, (p, y) in KPI_OF.items():
             v = "v_" + p[2:]
