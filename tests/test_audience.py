@@ -222,3 +222,30 @@ def test_blocks_of_customers_give_the_same_history(small_world, history):
     np.testing.assert_allclose(blocked[hours], history[hours], rtol=0, atol=1e-9)
     with pytest.raises(KPIError, match="block_customers"):
         audience.send_history(small_world.events, block_customers=0)
+
+
+def test_recent_sends_weigh_more_with_a_half_life(small_world, history):
+    """Weighted logistic regression with an unpenalised intercept: its weighted residuals sum to zero.
+
+    The weights are recomputed here as 0.5 ** (age in days / half-life) from the campaigns' dates; with the wrong
+    weights (or none) the weighted sum of residuals is not zero.
+    """
+    camps = small_world.campaigns.assign(campaign_id=small_world.campaigns["campaign_id"].astype(str))
+    table = camps.set_index("campaign_id")
+    sends = history[history["campaign_id"].isin(table.index)]
+    as_of = pd.Timestamp("2025-06-01")
+    sends = sends[sends["sent_at"] < as_of]
+    personas = audience.personas_as_of(small_world.events, small_world.transactions, as_of)
+    age = (as_of - pd.to_datetime(table.loc[sends["campaign_id"].astype(str), "date"])).dt.days.to_numpy()
+    y = sends["opened"].to_numpy(float)
+    for half_life, other in ((30.0, None), (None, 30.0)):
+        model = audience.AudienceModel(half_life_days=half_life).fit(sends, table, personas, as_of)
+        # the rows as the fit saw them: recent terms only for the campaigns of the last recent_days
+        X = model._design(sends, table, personas, (age <= model.recent_days).astype(float))
+        resid = y - model.open_model_.predict_proba(X)[:, 1]
+        w_fit = np.ones(len(y)) if half_life is None else 0.5 ** (age / half_life)
+        w_other = 0.5 ** (age / other) if other else np.ones(len(y))
+        assert abs(np.sum(w_fit * resid)) / np.sum(w_fit) < 1e-6
+        assert abs(np.sum(w_other * resid)) / np.sum(w_other) > 1e-4
+    with pytest.raises(KPIError, match="half_life_days"):
+        audience.AudienceModel(half_life_days=0).fit(sends, table, personas, as_of)

@@ -409,6 +409,11 @@ class AudienceModel:
         At most this many sends (drawn at random) train the open model; the click model trains on their opens.
     random_state : int, default 0
         Seed of the rows drawn when there are more than ``max_rows``.
+    half_life_days : float or None, default 180
+        Weigh each past send by ``0.5 ** (age / half_life_days)``, its campaign's age in days at the forecast date,
+        so that the years before a change in how customers respond count less (None: every send alike). Half a
+        year: on the course world the forecast error falls from 1.45 to 1.38 times the noise floor, on a world of
+        another seed from 2.51 to 2.44 (one year: 1.41, 2.47).
     """
 
     def __init__(
@@ -418,12 +423,14 @@ class AudienceModel:
         C: float = 10.0,
         max_rows: int = 2_000_000,
         random_state: int = 0,
+        half_life_days: float | None = 180.0,
     ) -> None:
         self.recent_days = recent_days
         self.prior_messages = prior_messages
         self.C = C
         self.max_rows = max_rows
         self.random_state = random_state
+        self.half_life_days = half_life_days
 
     def _design(self, sends: pd.DataFrame, campaigns: pd.DataFrame, personas: pd.Series, recent: np.ndarray):
         camp = campaigns.iloc[_positions(campaigns, sends["campaign_id"])]
@@ -505,10 +512,16 @@ class AudienceModel:
         y_open, y_click = part["opened"].to_numpy(bool), part["clicked"].to_numpy(bool)
         if y_open.all() or not y_open.any() or y_click[y_open].all() or not y_click[y_open].any():
             raise KPIError("AudienceModel.fit: the past sends need both opened and unopened, clicked and unclicked")
+        weight = None
+        if self.half_life_days is not None:
+            if not self.half_life_days > 0:
+                raise KPIError(f"AudienceModel: half_life_days must be positive or None; got {self.half_life_days}")
+            age = ((self.as_of_ - dates) / pd.Timedelta(days=1)).to_numpy(float)
+            weight = 0.5 ** (np.maximum(age, 0.0) / self.half_life_days)
         model = LogisticRegression(C=self.C, solver="newton-cholesky", max_iter=1000)
-        self.open_model_ = model.fit(X, y_open)
+        self.open_model_ = model.fit(X, y_open, sample_weight=weight)
         self.click_model_ = LogisticRegression(C=self.C, solver="newton-cholesky", max_iter=1000).fit(
-            X[y_open], y_click[y_open]
+            X[y_open], y_click[y_open], sample_weight=None if weight is None else weight[y_open]
         )
         self.personas_ = personas
         return self
