@@ -274,6 +274,8 @@ class _Activity:
         v_cust = events["customer_id"].to_numpy()[visit]
         o_cust = orders["customer_id"].to_numpy() if orders is not None else v_cust[:0]
         self.ids, codes = np.unique(np.concatenate([v_cust, o_cust]), return_inverse=True)
+        # customers' codes as 32-bit integers: a million customers' site visits are about a hundred million rows
+        codes = codes.astype(np.int32 if len(self.ids) < 2**31 else np.int64)
         self.v_code, self.o_code = codes[: len(v_cust)], codes[len(v_cust) :]
         self.v_sec = unix_seconds(events["timestamp"].to_numpy()[visit])
         self.o_sec = unix_seconds(orders["order_date"]) if orders is not None else np.zeros(0, np.int64)
@@ -287,10 +289,13 @@ class _Activity:
         cut = int(unix_seconds(pd.DatetimeIndex([when]))[0])
         n_ids = len(self.ids)
         m = self.v_sec < cut
+        code = self.v_code[m]
         angle = 2 * np.pi * (self.v_sec[m] % DAY) / DAY
-        visits = np.bincount(self.v_code[m], minlength=n_ids)
-        cos = np.bincount(self.v_code[m], np.cos(angle), n_ids) / np.maximum(visits, 1)
-        sin = np.bincount(self.v_code[m], np.sin(angle), n_ids) / np.maximum(visits, 1)
+        del m
+        visits = np.bincount(code, minlength=n_ids)
+        cos = np.bincount(code, np.cos(angle), n_ids) / np.maximum(visits, 1)
+        sin = np.bincount(code, np.sin(angle), n_ids) / np.maximum(visits, 1)
+        del code, angle
         orders = np.bincount(self.o_code[self.o_sec < cut], minlength=n_ids)
         months = np.maximum((cut - np.minimum(self.first, cut)) / (30.4375 * DAY), 1.0)
         return np.column_stack([cos, sin, np.log1p(visits / months), np.log1p(orders / months)]), visits > 0
