@@ -145,6 +145,7 @@ def send_history(
     senders = np.unique(all_codes[is_send])
     edges = [*senders[::block_customers].tolist(), int(senders[-1]) + 1]
     n_send = int(is_send.sum())
+    is_push = _of_type(typ, ["push_sent"])
     columns: dict[str, np.ndarray] = {}
     done = 0
     for lo, hi in zip(edges[:-1], edges[1:], strict=True):
@@ -152,7 +153,7 @@ def send_history(
         o_block = (o_code >= lo) & (o_code < hi) if len(edges) > 2 else np.ones(len(o_code), bool)
         part = _history_block(
             [m & in_block for m in (is_send, is_open, is_click, is_visit)],
-            _of_type(typ, ["push_sent"]) & in_block,
+            is_push & in_block,
             all_codes,
             cust,
             ts,
@@ -360,16 +361,19 @@ def personas_as_of(
     return out
 
 
-def _positions(campaigns: pd.DataFrame, ids: pd.Series) -> np.ndarray:
-    """Row positions in ``campaigns`` (indexed by campaign_id) of each send's campaign.
-
-    A categorical column goes through its codes, so that millions of sends cost one lookup per campaign.
-    """
+def _lookup(index: pd.Index, ids: pd.Series) -> np.ndarray:
+    """Position in ``index`` of each id (-1: not there); a categorical goes through its codes, one lookup per id."""
     if isinstance(ids.dtype, pd.CategoricalDtype):
-        pos = campaigns.index.get_indexer(ids.cat.categories.astype(str))[ids.cat.codes.to_numpy()]
-        pos[ids.cat.codes.to_numpy() < 0] = -1
-    else:
-        pos = campaigns.index.get_indexer(ids.astype(str).to_numpy())
+        codes = ids.cat.codes.to_numpy()
+        pos = index.get_indexer(ids.cat.categories.astype(str))[codes]
+        pos[codes < 0] = -1
+        return pos
+    return index.get_indexer(ids.astype(str).to_numpy())
+
+
+def _positions(campaigns: pd.DataFrame, ids: pd.Series) -> np.ndarray:
+    """Row positions in ``campaigns`` (indexed by campaign_id) of each send's campaign; every one must be there."""
+    pos = _lookup(campaigns.index, ids)
     if (pos < 0).any():
         missing = pd.unique(ids.astype(str).to_numpy()[pos < 0])[:5]
         raise KPIError(
@@ -645,13 +649,7 @@ def audience_cv(
     )
     # each send's campaign as its place in date order (-1: not in the table); the folds then take their rows by
     # position, and only the rows a fold uses are copied (a million customers send tens of millions of messages)
-    ids = sends["campaign_id"]
-    if isinstance(ids.dtype, pd.CategoricalDtype):
-        codes = ids.cat.codes.to_numpy()
-        rank = pd.Index(c["campaign_id"]).get_indexer(ids.cat.categories.astype(str))[codes]
-        rank[codes < 0] = -1
-    else:
-        rank = pd.Index(c["campaign_id"]).get_indexer(ids.astype(str).to_numpy())
+    rank = _lookup(pd.Index(c["campaign_id"]), sends["campaign_id"])
     has_sends = np.bincount(rank[rank >= 0], minlength=len(c)) > 0
     rank = np.where(rank >= 0, (np.cumsum(has_sends) - 1)[np.maximum(rank, 0)], -1)
     c = c[has_sends].reset_index(drop=True)
