@@ -249,3 +249,17 @@ def test_recent_sends_weigh_more_with_a_half_life(small_world, history):
         assert abs(np.sum(w_other * resid)) / np.sum(w_other) > 1e-4
     with pytest.raises(KPIError, match="half_life_days"):
         audience.AudienceModel(half_life_days=0).fit(sends, table, personas, as_of)
+
+
+def test_customer_codes_by_table_and_by_sort_agree():
+    """Numbered ids go through a table of their range, others through a sort: the same ids and positions."""
+    rng = np.random.default_rng(0)
+    visits, orders = rng.integers(0, 5_000, 20_000), rng.integers(2_000, 7_000, 3_000)
+    ids, (v, o) = audience._codes(visits, orders)
+    assert np.array_equal(ids, np.unique(np.r_[visits, orders])) and ids.dtype == visits.dtype
+    assert np.array_equal(ids[v], visits) and np.array_equal(ids[o], orders) and v.dtype == np.int32
+    text_ids, (tv, to) = audience._codes(visits.astype(str), orders.astype(str))  # the sorting path
+    assert np.array_equal(text_ids[tv], visits.astype(str)) and np.array_equal(text_ids[to], orders.astype(str))
+    sparse = np.r_[visits, 2**40]  # beyond any table: the sorting path, same answer
+    s_ids, (sv, so) = audience._codes(sparse, orders[:0])
+    assert np.array_equal(s_ids[sv], sparse) and len(so) == 0

@@ -266,6 +266,31 @@ def _history_block(masks, is_push, all_codes, cust, ts, camp_codes, n_names, o_c
     }
 
 
+def _codes(*ids: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The sorted distinct ids of the arrays, and each array's ids as positions in them (32-bit where they fit).
+
+    Numbered ids of a dense range are marked in a table of the range (no sort of a hundred million site visits'
+    ids, which costs gigabytes at a million customers); others go through :func:`numpy.unique`. Same result.
+    """
+    n_rows = sum(len(a) for a in ids)
+    dense = all(np.issubdtype(a.dtype, np.integer) and (not len(a) or a.min() >= 0) for a in ids) and (
+        max((int(a.max()) for a in ids if len(a)), default=-1) < min(2**31 - 1, 4 * n_rows + 1_000_000)
+    )
+    if dense:
+        top = max((int(a.max()) for a in ids if len(a)), default=-1) + 1
+        seen = np.zeros(top, bool)
+        for a in ids:
+            seen[a] = True
+        uniq = np.flatnonzero(seen).astype(np.result_type(*ids))
+        lookup = np.full(top, -1, np.int32)
+        lookup[uniq] = np.arange(len(uniq), dtype=np.int32)
+        return uniq, [lookup[a] for a in ids]
+    uniq, codes = np.unique(np.concatenate(ids), return_inverse=True)
+    codes = codes.astype(np.int32 if len(uniq) < 2**31 else np.int64)
+    bounds = np.cumsum([0, *(len(a) for a in ids)])
+    return uniq, [codes[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
 class _Activity:
     """Site visits and orders as sorted arrays, to compute each customer's activity before any date quickly."""
 
@@ -274,10 +299,7 @@ class _Activity:
         visit = _of_type(events["event_type"], ["site_visit"])
         v_cust = events["customer_id"].to_numpy()[visit]
         o_cust = orders["customer_id"].to_numpy() if orders is not None else v_cust[:0]
-        self.ids, codes = np.unique(np.concatenate([v_cust, o_cust]), return_inverse=True)
-        # customers' codes as 32-bit integers: a million customers' site visits are about a hundred million rows
-        codes = codes.astype(np.int32 if len(self.ids) < 2**31 else np.int64)
-        self.v_code, self.o_code = codes[: len(v_cust)], codes[len(v_cust) :]
+        self.ids, (self.v_code, self.o_code) = _codes(v_cust, o_cust)
         self.v_sec = unix_seconds(events["timestamp"].to_numpy()[visit])
         self.o_sec = unix_seconds(orders["order_date"]) if orders is not None else np.zeros(0, np.int64)
         first = np.full(len(self.ids), np.iinfo(np.int64).max)
